@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The subcommands of `launch`, one file each. Each returns the exit status. */
+#ifndef LAUNCH_COMMANDS_H
+#define LAUNCH_COMMANDS_H
+
+#include "error.h"
+
+int cmd_run(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+
+/* Shared by the subcommands: -v/-q handling and error printing. */
+int launcher_verbosity_option(int opt);
+int launcher_fail(struct launch_error *err);
+
+#endif

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `launch`: dispatch to the subcommands. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+#include "log.h"
+#include "commands.h"
+
+static const char usage[] =
+	"Usage: launch [-v|-q] COMMAND [OPTIONS] [ARGS]\n"
+	"\n"
+	"Run container images on HPC systems as an ordinary user: no root, no\n"
+	"setuid helper, no daemon.\n"
+	"\n"
+	"Commands:\n"
+	"  run       run a command in a container from an image\n"
+	"  doctor    check what this node offers launch, and how to fix what is missing\n"
+	"  version   print the version\n"
+	"  help      show help for a command: launch help run\n"
+	"\n"
+	"Options:\n"
+	"  -v, --verbose   more detail (repeat for debug output)\n"
+	"  -q, --quiet     only errors\n"
+	"  -h, --help      this help\n"
+	"      --version   print the version\n"
+	"\n"
+	"Exit status: the container command's own status; 128+N when signal N killed\n"
+	"it; 125 when launch itself failed; 126 when the command cannot be executed;\n"
+	"127 when it does not exist in the container.\n";
+
+int launcher_verbosity_option(int opt)
+{
+	if (opt == 'v') {
+		launch_log_set_level(launch_log_level() < LAUNCH_LOG_INFO ? LAUNCH_LOG_INFO : LAUNCH_LOG_DEBUG);
+		return 1;
+	}
+	if (opt == 'q') {
+		launch_log_set_level(LAUNCH_LOG_ERROR);
+		return 1;
+	}
+	return 0;
+}
+
+int launcher_fail(struct launch_error *err)
+{
+	int code = err ? err->exit_code : LAUNCH_EXIT_FAILURE;
+	launch_log(LAUNCH_LOG_ERROR, "%s", err ? err->msg : "unknown error");
+	launch_error_free(err);
+	return code;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+} commands[] = {
+	{ "run", cmd_run },
+	{ "doctor", cmd_doctor },
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "verbose", no_argument, NULL, 'v' }, { "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },    { "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "+vqh", opts, NULL)) != -1) {
+		if (launcher_verbosity_option(c))
+			continue;
+		switch (c) {
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case 'V':
+			printf("launch %s\n", LAUNCH_VERSION);
+			return 0;
+		default:
+			fputs("Try 'launch --help'.\n", stderr);
+			return LAUNCH_EXIT_FAILURE;
+		}
+	}
+	if (optind >= argc) {
+		fputs(usage, stderr);
+		return LAUNCH_EXIT_FAILURE;
+	}
+	const char *name = argv[optind];
+	if (!strcmp(name, "version")) {
+		printf("launch %s\n", LAUNCH_VERSION);
+		return 0;
+	}
+	if (!strcmp(name, "help")) {
+		if (optind + 1 >= argc) {
+			fputs(usage, stdout);
+			return 0;
+		}
+		name = argv[optind + 1];
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			if (!strcmp(commands[i].name, name)) {
+				char *hargv[] = { (char *)name, (char *)"--help", NULL };
+				optind = 0;
+				return commands[i].fn(2, hargv);
+			}
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name)) {
+			int sub_argc = argc - optind;
+			char **sub_argv = argv + optind;
+			optind = 0; /* restart getopt for the subcommand */
+			return commands[i].fn(sub_argc, sub_argv);
+		}
+	launch_log(LAUNCH_LOG_ERROR, "unknown command `%s` (see 'launch --help')", name);
+	return LAUNCH_EXIT_FAILURE;
+}

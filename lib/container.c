@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The process model of `launch run`.
+ *
+ *   launch (supervisor)          unshare(user, mount); id maps; mount the
+ *     |                          image on a private staging tmpfs; serve FUSE
+ *     |                          from threads; child subreaper; forward
+ *     |                          signals; reap every descendant
+ *     `-- container init         unshare(mount) again, so that pivot_root
+ *           (then the command)   leaves the supervisor's view alone; build
+ *                                the tree; pivot_root; drop privileges; exec
+ *
+ * The supervisor outlives every process of the container: it is their
+ * subreaper, so orphans come back to it, and it waits for all of them before
+ * it stops serving FUSE. When the main process ends, the others get SIGTERM
+ * and, LAUNCH_KILL_GRACE_S later, SIGKILL. All mounts live in namespaces
+ * private to this run: when the last process exits they disappear with them,
+ * whatever the way it ends (Ctrl-C, kill -9). */
+#define _GNU_SOURCE
+#include "container.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "rootfs.h"
+#include "sqfs.h"
+#include "util.h"
+
+extern char **environ;
+
+/* The message a failing container init sends before _exit. */
+struct child_report {
+	int exit_code;
+	char msg[1000];
+};
+
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH, SIGCONT };
+
+static void __attribute__((noreturn)) child_fail(int fd, int code, struct launch_error *e)
+{
+	struct child_report r = { .exit_code = code };
+	snprintf(r.msg, sizeof(r.msg), "%s", e ? e->msg : "unknown error");
+	launch_write_all(fd, &r, sizeof(r));
+	_exit(code);
+}
+
+static int unshare_user_ns(const struct launch_identity *id, struct launch_error **err)
+{
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
+		int e = errno;
+		if (e == EPERM || e == ENOSPC || e == EINVAL)
+			return launch_error_set(err, e, "cannot create a user namespace (unprivileged user namespaces "
+							"may be disabled on this node; see 'launch doctor')");
+		return launch_error_set(err, e, "cannot create the container namespaces");
+	}
+	if (launch_idmap_write(0, id, err) < 0)
+		return launch_error_wrap(err, "cannot map your ids into the user namespace");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return launch_error_set(err, errno, "cannot make the mount namespace private");
+	return 0;
+}
+
+static int mount_image(const struct launch_spec *spec, const char *root, struct launch_sqfs **sq,
+		       struct launch_error **err)
+{
+	if (spec->image.kind == LAUNCH_IMAGE_SQUASHFS) {
+		int threads = spec->config ? spec->config->fuse_threads : 8;
+		if (launch_sqfs_open(spec->image.path, threads, sq, err) < 0 || launch_sqfs_mount(*sq, root, err) < 0)
+			return -1;
+		return 0;
+	}
+	if (mount(spec->image.path, root, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return launch_error_set(err, errno, "cannot mount image directory %s", spec->image.path);
+	/* read-only like a squashfs image */
+	if (launch_rootfs_readonly(root, err) < 0)
+		return launch_error_wrap(err, "image directory %s", spec->image.path);
+	return 0;
+}
+
+static void reset_signals(void)
+{
+	sigset_t all;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+/* The container init: runs in the child, never returns. */
+static void __attribute__((noreturn))
+container_child(const struct launch_spec *spec, const char *root, const char *stage, int report_fd)
+{
+	struct launch_error *err = NULL;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (unshare(CLONE_NEWNS) < 0) {
+		launch_error_set(&err, errno, "cannot create the container mount namespace");
+		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
+	}
+	if (launch_rootfs_build(spec, root, stage, &err) < 0 || launch_rootfs_pivot(root, &err) < 0)
+		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
+	const char *cwd = "/";
+	if (launch_rootfs_chdir(spec, &cwd, &err) < 0)
+		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
+	if (launch_caps_drop(spec->id.root, &err) < 0)
+		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
+
+	struct launch_env env = { launch_strv_copy(spec->env.vars) };
+	launch_env_set(&env, "PWD", cwd);
+	char *const default_argv[] = { (char *)"/bin/sh", NULL };
+	char *const *argv = spec->argv && spec->argv[0] ? spec->argv : default_argv;
+	reset_signals();
+	/* execvp searches the PATH of environ, not of the envp it is given */
+	environ = env.vars;
+	execvp(argv[0], argv);
+	int e = errno;
+	if (e == ENOENT)
+		launch_error_msg(&err, "command not found in the container: %s", argv[0]);
+	else
+		launch_error_set(&err, e, "cannot execute %s in the container", argv[0]);
+	child_fail(report_fd, e == ENOENT ? LAUNCH_EXIT_NOT_FOUND : LAUNCH_EXIT_CANNOT_EXEC, err);
+}
+
+/* Signal every process below us (we are their subreaper, so that is every
+ * process of the container still alive). Returns how many were signalled. */
+static int signal_descendants(pid_t self, int sig)
+{
+	int n = 0;
+	pid_t stack[4096];
+	size_t top = 0;
+	stack[top++] = self;
+	while (top > 0) {
+		pid_t p = stack[--top];
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/task", p);
+		DIR *d = opendir(path);
+		if (!d)
+			continue;
+		for (struct dirent *de; (de = readdir(d));) {
+			if (de->d_name[0] == '.')
+				continue;
+			char cpath[300];
+			snprintf(cpath, sizeof(cpath), "/proc/%d/task/%s/children", p, de->d_name);
+			_cleanup_free_ char *text = NULL;
+			if (launch_read_file_at(AT_FDCWD, cpath, 1u << 20, &text, NULL) < 0)
+				continue;
+			char *save = NULL;
+			for (char *tok = strtok_r(text, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+				pid_t c = (pid_t)atoi(tok);
+				if (c <= 0)
+					continue;
+				if (kill(c, sig) == 0)
+					n++;
+				if (top < ARRAY_SIZE(stack))
+					stack[top++] = c;
+			}
+		}
+		closedir(d);
+	}
+	return n;
+}
+
+static int decode_status(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return LAUNCH_EXIT_FAILURE;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Forward signals and reap until no descendant is left. */
+static int supervise(pid_t child, int sfd, int *status)
+{
+	bool main_done = false;
+	int64_t kill_at = -1;
+	for (;;) {
+		int wstatus;
+		pid_t p;
+		while ((p = waitpid(-1, &wstatus, WNOHANG)) > 0) {
+			if (p == child) {
+				main_done = true;
+				*status = decode_status(wstatus);
+				if (signal_descendants(getpid(), SIGTERM) > 0) {
+					launch_debug("main process exited: sent SIGTERM to the processes left");
+					kill_at = now_ms() + LAUNCH_KILL_GRACE_S * 1000;
+				}
+			}
+		}
+		if (p < 0 && errno == ECHILD)
+			return 0;
+		int timeout = -1;
+		if (kill_at >= 0) {
+			int64_t left = kill_at - now_ms();
+			if (left <= 0) {
+				signal_descendants(getpid(), SIGKILL);
+				kill_at = -1;
+			} else {
+				timeout = (int)left;
+			}
+		}
+		struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+		int r = poll(&pfd, 1, timeout);
+		if (r <= 0)
+			continue;
+		struct signalfd_siginfo si;
+		if (read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGCHLD)
+			continue;
+		/* Signals the terminal sent to the whole foreground process group
+		 * already reached the container: forward only those sent to us. */
+		if (si.ssi_code == SI_KERNEL)
+			continue;
+		if (!main_done)
+			kill(child, (int)si.ssi_signo);
+	}
+}
+
+int launch_container_run(const struct launch_spec *spec, int *status, struct launch_error **err)
+{
+	int ret = -1;
+	struct launch_sqfs *sq = NULL;
+	_cleanup_free_ char *stage = xasprintf("%s/mnt", spec->runtime_dir);
+	_cleanup_free_ char *root = xasprintf("%s/root", stage);
+	_cleanup_close_ int sfd = -1;
+	int report[2] = { -1, -1 };
+	sigset_t mask, old;
+
+	if (mkdir(stage, 0700) < 0 && errno != EEXIST)
+		return launch_error_set(err, errno, "cannot create %s", stage);
+	if (unshare_user_ns(&spec->id, err) < 0)
+		return -1;
+	if (mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700,size=16m") < 0)
+		return launch_error_set(err, errno, "cannot mount the staging tmpfs on %s", stage);
+	if (mkdir(root, 0755) < 0)
+		return launch_error_set(err, errno, "cannot create %s", root);
+	if (mount_image(spec, root, &sq, err) < 0)
+		goto out;
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+		launch_error_set(err, errno, "cannot become the container's subreaper");
+		goto out;
+	}
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaddset(&mask, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0 || pipe2(report, O_CLOEXEC) < 0) {
+		launch_error_set(err, errno, "cannot set up signal handling");
+		goto out_mask;
+	}
+
+	fflush(NULL);
+	pid_t child = fork();
+	if (child < 0) {
+		launch_error_set(err, errno, "cannot fork the container process");
+		goto out_mask;
+	}
+	if (child == 0) {
+		close(report[0]);
+		container_child(spec, root, stage, report[1]);
+	}
+	close(report[1]);
+	report[1] = -1;
+
+	/* FUSE threads start after the fork, which then copied a single thread. */
+	if (sq && launch_sqfs_serve(sq, err) < 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		goto out_mask;
+	}
+
+	struct child_report rep;
+	ssize_t n;
+	do
+		n = read(report[0], &rep, sizeof(rep));
+	while (n < 0 && errno == EINTR);
+
+	int st = 0;
+	supervise(child, sfd, &st);
+	if (n == (ssize_t)sizeof(rep)) {
+		launch_error_msg(err, "%s", rep.msg);
+		(*err)->exit_code = rep.exit_code;
+		goto out_mask;
+	}
+	*status = st;
+	ret = 0;
+
+out_mask:
+	sigprocmask(SIG_SETMASK, &old, NULL);
+out:
+	if (report[0] >= 0)
+		close(report[0]);
+	if (report[1] >= 0)
+		close(report[1]);
+	launch_sqfs_stop(sq);
+	return ret;
+}

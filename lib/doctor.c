@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Node checks (see doctor.h). Checks that need namespaces run them for real
+ * in a forked child, so the answer is the kernel's, not a guess from sysctls. */
+#define _GNU_SOURCE
+#include "doctor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ids.h"
+#include "paths.h"
+#include "sqfs.h"
+#include "util.h"
+
+static void add(struct launch_checks *cs, const char *name, enum launch_check_status st, bool required,
+		char *detail, char *fix)
+{
+	cs->v = xrealloc(cs->v, (cs->n + 1) * sizeof(*cs->v));
+	cs->v[cs->n++] = (struct launch_check){ name, st, required, detail, fix };
+}
+
+static long read_long(const char *path)
+{
+	_cleanup_free_ char *t = NULL;
+	if (launch_read_file_at(AT_FDCWD, path, 64, &t, NULL) < 0)
+		return -1;
+	return strtol(t, NULL, 10);
+}
+
+/* Run FN in a child inside a fresh user+mount namespace; returns the errno
+ * it failed with (0 on success). */
+static int in_userns(int (*fn)(const char *dir), const char *dir)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return errno;
+	pid_t pid = fork();
+	if (pid < 0)
+		return errno;
+	if (pid == 0) {
+		close(p[0]);
+		int e = 0;
+		struct launch_identity id = { .uid = getuid(), .gid = getgid() };
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 || launch_idmap_write(0, &id, NULL) < 0)
+			e = errno ? errno : EPERM;
+		else if (fn)
+			e = fn(dir);
+		ssize_t w = write(p[1], &e, sizeof(e));
+		(void)w;
+		_exit(0);
+	}
+	close(p[1]);
+	int e = EIO;
+	ssize_t r = read(p[0], &e, sizeof(e));
+	close(p[0]);
+	waitpid(pid, NULL, 0);
+	return r == sizeof(e) ? e : EIO;
+}
+
+static int try_overlay(const char *dir)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", dir, "tmpfs", 0, "mode=0700") < 0)
+		return errno;
+	static const char *const sub[] = { "l", "u", "w", "m" };
+	for (size_t i = 0; i < 4; i++) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", dir, sub[i]);
+		if (mkdir(p, 0700) < 0)
+			return errno;
+	}
+	_cleanup_free_ char *opts = xasprintf("lowerdir=%s/l,upperdir=%s/u,workdir=%s/w,userxattr", dir, dir, dir);
+	_cleanup_free_ char *m = xasprintf("%s/m", dir);
+	if (mount("overlay", m, "overlay", 0, opts) < 0)
+		return errno;
+	return 0;
+}
+
+static bool in_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	_cleanup_free_ char *copy = xstrdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+	char *save = NULL;
+	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", d, prog);
+		if (access(p, X_OK) == 0)
+			return true;
+	}
+	for (const char *d = "/usr/bin"; d; d = NULL) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", d, prog);
+		if (access(p, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool has_subid(const char *file, const char *user, uid_t uid)
+{
+	_cleanup_free_ char *t = NULL;
+	if (launch_read_file_at(AT_FDCWD, file, 16u << 20, &t, NULL) < 0)
+		return false;
+	char uidstr[32];
+	snprintf(uidstr, sizeof(uidstr), "%u", uid);
+	char *next = t;
+	for (char *line; (line = strsep(&next, "\n"));) {
+		char *c = strchr(line, ':');
+		if (!c)
+			continue;
+		*c = '\0';
+		if (!strcmp(line, user) || !strcmp(line, uidstr))
+			return true;
+	}
+	return false;
+}
+
+static void check_userns(struct launch_checks *cs)
+{
+	long max = read_long("/proc/sys/user/max_user_namespaces");
+	long clone = read_long("/proc/sys/kernel/unprivileged_userns_clone");
+	long aa = read_long("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
+	int e = in_userns(NULL, NULL);
+	if (e == 0) {
+		add(cs, "user namespaces", LAUNCH_CHECK_OK, true,
+		    xasprintf("unprivileged user namespaces work (max_user_namespaces=%ld)", max), NULL);
+		return;
+	}
+	char *fix;
+	if (max == 0)
+		fix = xstrdup("sysctl -w user.max_user_namespaces=15000 (as root; persist it in /etc/sysctl.d/)");
+	else if (clone == 0)
+		fix = xstrdup("sysctl -w kernel.unprivileged_userns_clone=1 (as root; persist it in /etc/sysctl.d/)");
+	else if (aa == 1)
+		fix = xstrdup("sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or an AppArmor profile "
+			      "that allows userns for launch (as root)");
+	else
+		fix = xstrdup("ask your admin to enable unprivileged user namespaces");
+	add(cs, "user namespaces", LAUNCH_CHECK_FAIL, true,
+	    xasprintf("cannot create a user namespace: %s", strerror(e)), fix);
+}
+
+static void check_fuse(struct launch_checks *cs)
+{
+	struct stat st;
+	if (stat("/dev/fuse", &st) < 0) {
+		add(cs, "/dev/fuse", LAUNCH_CHECK_FAIL, true, xstrdup("/dev/fuse does not exist"),
+		    xstrdup("modprobe fuse (as root), or mknod /dev/fuse c 10 229 && chmod 0666 /dev/fuse"));
+		return;
+	}
+	if (access("/dev/fuse", R_OK | W_OK) < 0) {
+		add(cs, "/dev/fuse", LAUNCH_CHECK_FAIL, true,
+		    xasprintf("/dev/fuse is not readable and writable by you (mode %04o, owner uid %u): squashfs "
+			      "images cannot be mounted",
+			      st.st_mode & 07777, st.st_uid),
+		    xstrdup("chmod 0666 /dev/fuse (as root; persist with a udev rule: KERNEL==\"fuse\", "
+			    "MODE=\"0666\")"));
+		return;
+	}
+	add(cs, "/dev/fuse", LAUNCH_CHECK_OK, true, xasprintf("accessible (mode %04o)", st.st_mode & 07777), NULL);
+}
+
+static void check_squashfuse(struct launch_checks *cs)
+{
+#ifdef LAUNCH_HAVE_SQUASHFUSE_LL
+	add(cs, "squashfuse", LAUNCH_CHECK_OK, true, xasprintf("built in: %s", launch_sqfs_backend()), NULL);
+#else
+	if (in_path("squashfuse"))
+		add(cs, "squashfuse", LAUNCH_CHECK_OK, true, xasprintf("%s", launch_sqfs_backend()), NULL);
+	else
+		add(cs, "squashfuse", LAUNCH_CHECK_FAIL, true, xstrdup("squashfuse is not installed"),
+		    xstrdup("apt-get install squashfuse (or dnf install squashfuse)"));
+#endif
+}
+
+static void check_overlay(struct launch_checks *cs, const char *rundir)
+{
+	if (!rundir)
+		return;
+	_cleanup_free_ char *dir = xasprintf("%s/doctor", rundir);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		add(cs, "overlayfs in a user namespace", LAUNCH_CHECK_WARN, false,
+		    xasprintf("cannot create %s: %s", dir, strerror(errno)), NULL);
+		return;
+	}
+	int e = in_userns(try_overlay, dir);
+	rmdir(dir);
+	if (e == 0)
+		add(cs, "overlayfs in a user namespace", LAUNCH_CHECK_OK, false,
+		    xstrdup("works (writable containers are possible)"), NULL);
+	else
+		add(cs, "overlayfs in a user namespace", LAUNCH_CHECK_WARN, false,
+		    xasprintf("does not work: %s (needs Linux >= 5.11)", strerror(e)),
+		    xstrdup("upgrade the kernel to use writable containers"));
+}
+
+static void check_subids(struct launch_checks *cs)
+{
+	struct passwd *pw = getpwuid(getuid());
+	const char *user = pw ? pw->pw_name : "";
+	bool u = has_subid("/etc/subuid", user, getuid()), g = has_subid("/etc/subgid", user, getuid());
+	bool nu = in_path("newuidmap"), ng = in_path("newgidmap");
+	if (u && g && nu && ng) {
+		add(cs, "subordinate ids", LAUNCH_CHECK_OK, false,
+		    xasprintf("%s has /etc/subuid and /etc/subgid ranges; newuidmap/newgidmap are installed", user),
+		    NULL);
+		return;
+	}
+	char *why = xasprintf("%s%s%s%s", u ? "" : "no /etc/subuid entry; ", g ? "" : "no /etc/subgid entry; ",
+			      nu ? "" : "newuidmap missing; ", ng ? "" : "newgidmap missing; ");
+	why[strlen(why) - 2] = '\0';
+	add(cs, "subordinate ids", LAUNCH_CHECK_INFO, false,
+	    xasprintf("%s: only your own id is mapped (fine for running images)", why),
+	    xasprintf("usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s; apt-get install uidmap "
+		      "(as root)",
+		      *user ? user : "USER"));
+}
+
+static void check_cgroup(struct launch_checks *cs)
+{
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
+		add(cs, "cgroups", LAUNCH_CHECK_INFO, false, xstrdup("cgroup v2 (unified hierarchy)"), NULL);
+	else if (access("/sys/fs/cgroup/unified/cgroup.controllers", F_OK) == 0)
+		add(cs, "cgroups", LAUNCH_CHECK_INFO, false,
+		    xstrdup("hybrid: cgroup v1 controllers with cgroup v2 at /sys/fs/cgroup/unified"), NULL);
+	else
+		add(cs, "cgroups", LAUNCH_CHECK_INFO, false, xstrdup("cgroup v1"), NULL);
+}
+
+void launch_doctor_run(const struct launch_config *c, const char *config_error, struct launch_checks *out)
+{
+	if (config_error)
+		add(out, "site config", LAUNCH_CHECK_FAIL, true, xstrdup(config_error),
+		    xstrdup("fix the file named above (see the admin guide)"));
+	else
+		add(out, "site config", LAUNCH_CHECK_OK, true,
+		    c && c->path ? xasprintf("%s", c->path)
+				 : xasprintf("none (%s does not exist): defaults apply", launch_config_default_path()),
+		    NULL);
+	check_userns(out);
+	check_fuse(out);
+	check_squashfuse(out);
+	_cleanup_free_ char *rundir = NULL, *note = NULL;
+	struct launch_error *err = NULL;
+	if (launch_runtime_dir(c, &rundir, &note, &err) < 0) {
+		add(out, "runtime directory", LAUNCH_CHECK_FAIL, true, xstrdup(err->msg), NULL);
+		launch_error_free(err);
+	} else if (note) {
+		add(out, "runtime directory", LAUNCH_CHECK_WARN, false, xasprintf("%s (%s: using the fallback)", rundir, note),
+		    xstrdup("log in through PAM/systemd-logind to get XDG_RUNTIME_DIR, or set runtime_dir in the site "
+			    "config"));
+	} else {
+		add(out, "runtime directory", LAUNCH_CHECK_OK, true, xstrdup(rundir), NULL);
+	}
+	check_overlay(out, rundir);
+	check_subids(out);
+	check_cgroup(out);
+}
+
+bool launch_doctor_ok(const struct launch_checks *cs)
+{
+	for (size_t i = 0; i < cs->n; i++)
+		if (cs->v[i].required && cs->v[i].status == LAUNCH_CHECK_FAIL)
+			return false;
+	return true;
+}
+
+void launch_checks_clear(struct launch_checks *cs)
+{
+	for (size_t i = 0; i < cs->n; i++) {
+		free(cs->v[i].detail);
+		free(cs->v[i].fix);
+	}
+	free(cs->v);
+	cs->v = NULL;
+	cs->n = 0;
+}
+
+const char *launch_check_status_name(enum launch_check_status s)
+{
+	static const char *const names[] = { "OK", "INFO", "WARN", "FAIL" };
+	return names[s];
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Identity inside the container: the user namespace id maps, the checks that
+ * launch itself runs without privileges, and capability handling before exec. */
+#ifndef LAUNCH_IDS_H
+#define LAUNCH_IDS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+struct launch_identity {
+	uid_t uid;   /* the caller on the host */
+	gid_t gid;
+	bool root;   /* --root: the caller is uid/gid 0 inside */
+	char *user;  /* the caller's name */
+	char *home;  /* $HOME, or the passwd entry's home */
+	char *group; /* name of the caller's primary group */
+};
+
+/* Fill from the calling process (getuid, passwd and group databases). */
+int launch_identity_init(struct launch_identity *id, bool root, struct launch_error **err);
+void launch_identity_clear(struct launch_identity *id);
+/* Ids the caller has inside the container. */
+uid_t launch_identity_inner_uid(const struct launch_identity *id);
+gid_t launch_identity_inner_gid(const struct launch_identity *id);
+
+/* Write the id maps of process PID (0: self), which must be in a fresh user
+ * namespace: the caller's uid and gid map to themselves, or to 0 in root
+ * mode. setgroups is denied first, as the kernel requires for an
+ * unprivileged gid map. */
+int launch_idmap_write(pid_t pid, const struct launch_identity *id, struct launch_error **err);
+
+/* Refuse to run setuid, setgid or with file capabilities. */
+int launch_privs_verify(struct launch_error **err);
+
+/* The capabilities kept in --root mode. */
+extern const int launch_root_caps[];
+extern const size_t launch_root_caps_n;
+/* Narrow the bounding set and the process's sets to what the container
+ * gets (none, or launch_root_caps in root mode), clear ambient and
+ * inheritable capabilities and set no_new_privs. Needs CAP_SETPCAP in the
+ * current user namespace. */
+int launch_caps_drop(bool root, struct launch_error **err);
+
+#endif

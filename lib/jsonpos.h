@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Loading JSON files with errors that point at file:line:column. jansson
+ * reports syntax errors with a position but keeps no positions in the parsed
+ * tree, so semantic errors (unknown key, wrong type) find theirs again by
+ * scanning the text along a JSON-pointer-like path. Shared by the site config
+ * and every other JSON file launch reads. */
+#ifndef LAUNCH_JSONPOS_H
+#define LAUNCH_JSONPOS_H
+
+#include <jansson.h>
+
+#include "error.h"
+
+struct launch_json_doc {
+	char *path;  /* file name used in messages */
+	char *text;  /* the file's bytes */
+	json_t *root;
+};
+
+/* Parse TEXT (taking ownership); NAME is used in error messages. */
+int launch_json_doc_parse(struct launch_json_doc *doc, const char *name, char *text, struct launch_error **err);
+int launch_json_doc_load(struct launch_json_doc *doc, const char *path, struct launch_error **err);
+void launch_json_doc_clear(struct launch_json_doc *doc);
+
+/* Find the position of the member or element named by POINTER (e.g. "/mounts/2"):
+ * an object member's key, or an array element's first character. Returns 0
+ * and sets *line and *col (1-based) when found, -1 otherwise. */
+int launch_json_locate(const char *text, const char *pointer, int *line, int *col);
+
+/* Sets an error "PATH:LINE:COL: message" for the value at POINTER. */
+int launch_json_error_at(struct launch_error **err, const struct launch_json_doc *doc, const char *pointer,
+			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+const char *launch_json_type_name(const json_t *v);
+
+#endif

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Per-user directories and path templates (see paths.h). */
+#define _GNU_SOURCE
+#include "paths.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ids.h"
+#include "util.h"
+
+static const char *lookup(const char *name, size_t n, char *buf, size_t bufsz)
+{
+	if (n == 3 && !strncmp(name, "UID", 3)) {
+		snprintf(buf, bufsz, "%u", getuid());
+		return buf;
+	}
+	static const char *const vars[] = { "USER", "HOME", "XDG_RUNTIME_DIR" };
+	for (size_t i = 0; i < ARRAY_SIZE(vars); i++)
+		if (strlen(vars[i]) == n && !strncmp(name, vars[i], n)) {
+			const char *v = getenv(vars[i]);
+			if (!v && i == 0) {
+				struct launch_identity id;
+				launch_identity_init(&id, false, NULL);
+				snprintf(buf, bufsz, "%s", id.user);
+				launch_identity_clear(&id);
+				return buf;
+			}
+			return v;
+		}
+	return NULL;
+}
+
+int launch_expand_template(const char *tpl, char **out, struct launch_error **err)
+{
+	size_t cap = strlen(tpl) + 64, o = 0;
+	_cleanup_free_ char *r = xmalloc(cap);
+	for (const char *p = tpl; *p;) {
+		const char *val = NULL;
+		char buf[256];
+		if (*p == '$') {
+			const char *name = p + 1, *end;
+			bool brace = *name == '{';
+			if (brace)
+				name++;
+			end = name;
+			while (*end == '_' || (*end >= 'A' && *end <= 'Z') || (*end >= 'a' && *end <= 'z') ||
+			       (*end >= '0' && *end <= '9'))
+				end++;
+			if (brace && *end != '}')
+				return launch_error_msg(err, "invalid template `%s`: missing `}`", tpl);
+			val = lookup(name, (size_t)(end - name), buf, sizeof(buf));
+			if (!val)
+				return launch_error_msg(err,
+							"invalid template `%s`: unknown or unset variable `%.*s` (use $USER, "
+							"$UID, $HOME or $XDG_RUNTIME_DIR)",
+							tpl, (int)(end - name), name);
+			p = end + (brace ? 1 : 0);
+		} else {
+			buf[0] = *p++;
+			buf[1] = '\0';
+			val = buf;
+		}
+		size_t n = strlen(val);
+		if (o + n + 1 > cap) {
+			cap = (o + n + 1) * 2;
+			r = xrealloc(r, cap);
+		}
+		memcpy(r + o, val, n);
+		o += n;
+	}
+	r[o] = '\0';
+	*out = steal_pointer(&r);
+	return 0;
+}
+
+/* Create DIR 0700 if missing; check it is a real directory of ours that
+ * nobody else can write. */
+static int private_dir(const char *dir, struct launch_error **err)
+{
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return launch_error_set(err, errno, "cannot create %s", dir);
+	struct stat st;
+	if (lstat(dir, &st) < 0)
+		return launch_error_set(err, errno, "cannot stat %s", dir);
+	if (!S_ISDIR(st.st_mode))
+		return launch_error_msg(err, "%s is not a directory (remove it, or set runtime_dir)", dir);
+	if (st.st_uid != getuid())
+		return launch_error_msg(err, "%s belongs to uid %u, not to you (remove it, or set runtime_dir)", dir,
+					st.st_uid);
+	if (st.st_mode & 077) {
+		if (chmod(dir, 0700) < 0)
+			return launch_error_set(err, errno, "cannot make %s private", dir);
+	}
+	return 0;
+}
+
+static bool usable_xdg(const char *xdg, char **why)
+{
+	struct stat st;
+	if (!xdg || !*xdg) {
+		*why = xstrdup("XDG_RUNTIME_DIR is not set");
+		return false;
+	}
+	if (xdg[0] != '/' || stat(xdg, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		*why = xasprintf("XDG_RUNTIME_DIR=%s is not a directory", xdg);
+		return false;
+	}
+	if (st.st_uid != getuid() || (st.st_mode & 077) || access(xdg, W_OK) < 0) {
+		*why = xasprintf("XDG_RUNTIME_DIR=%s is not a private directory of yours", xdg);
+		return false;
+	}
+	return true;
+}
+
+int launch_runtime_dir(const struct launch_config *c, char **out, char **note, struct launch_error **err)
+{
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_free_ char *why = NULL;
+	if (c && c->runtime_dir) {
+		if (launch_expand_template(c->runtime_dir, &dir, err) < 0)
+			return launch_error_wrap(err, "site config runtime_dir");
+	} else {
+		const char *xdg = getenv("XDG_RUNTIME_DIR");
+		if (usable_xdg(xdg, &why))
+			dir = xasprintf("%s/launch", xdg);
+		else
+			dir = xasprintf("/tmp/launch-%u", getuid());
+	}
+	if (private_dir(dir, err) < 0)
+		return launch_error_wrap(err, "runtime directory");
+	if (note)
+		*note = steal_pointer(&why);
+	*out = steal_pointer(&dir);
+	return 0;
+}

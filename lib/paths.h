@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Per-user directories of launch and the $VAR templates the site config
+ * uses to name them. */
+#ifndef LAUNCH_PATHS_H
+#define LAUNCH_PATHS_H
+
+#include "config.h"
+#include "error.h"
+
+/* Expand $USER, $UID, $HOME and $XDG_RUNTIME_DIR (also as ${NAME}) in TPL. */
+int launch_expand_template(const char *tpl, char **out, struct launch_error **err);
+
+/* The runtime directory (created 0700 if missing, checked to be the caller's
+ * and private): the config's runtime_dir, else $XDG_RUNTIME_DIR/launch, else
+ * /tmp/launch-$UID when XDG_RUNTIME_DIR is unset or unusable. *NOTE, when not
+ * NULL, receives why the fallback was taken (for doctor and -v). */
+int launch_runtime_dir(const struct launch_config *c, char **out, char **note, struct launch_error **err);
+
+#endif

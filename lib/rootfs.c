@@ -1,0 +1,481 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The container's file system (see rootfs.h).
+ *
+ * Every mount target is resolved inside the new root (resolve.c) and then
+ * addressed through /proc/self/fd/N, so no symlink of the image can send a
+ * mount to a host path, and nothing can swap a path between check and use.
+ *
+ * A destination missing from a read-only image is created on a "shadow": the
+ * nearest existing parent directory is covered with a small tmpfs that holds
+ * bind mounts of all its original entries plus the new mount point. The
+ * shadow is remounted read-only at the end, so the image stays read-only. */
+#define _GNU_SOURCE
+#include "rootfs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <linux/mount.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "resolve.h"
+#include "util.h"
+
+struct builder {
+	const struct launch_spec *spec;
+	const char *root;
+	const char *stage;
+	int rootfd;
+	int *shadows; /* O_PATH fds of shadow tmpfs roots, remounted ro at the end */
+	size_t n_shadows;
+};
+
+#define FDPATH(buf, fd) snprintf(buf, sizeof(buf), "/proc/self/fd/%d", fd)
+
+static int shadow(struct builder *b, const char *cpath, int dirfd, struct launch_error **err);
+
+static int reopen_root(struct builder *b, struct launch_error **err)
+{
+	int fd = open(b->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return launch_error_set(err, errno, "cannot open the container root %s", b->root);
+	if (b->rootfd >= 0)
+		close(b->rootfd);
+	b->rootfd = fd;
+	return 0;
+}
+
+/* Open container path CPATH as a mount point of the wanted type, creating it
+ * (and shadowing a read-only parent) when it is missing. */
+static int ensure(struct builder *b, const char *cpath, bool dir, struct launch_error **err)
+{
+	int fd = launch_resolve_in_root(b->rootfd, cpath, O_PATH);
+	if (fd >= 0) {
+		struct stat st;
+		if (fstat(fd, &st) < 0) {
+			close(fd);
+			return launch_error_set(err, errno, "cannot stat %s in the container", cpath);
+		}
+		if (dir != !!S_ISDIR(st.st_mode)) {
+			close(fd);
+			return launch_error_msg(err, "%s in the container is %s, but the mount needs %s", cpath,
+						S_ISDIR(st.st_mode) ? "a directory" : "not a directory",
+						dir ? "a directory" : "a file");
+		}
+		return fd;
+	}
+	if (errno != ENOENT)
+		return launch_error_set(err, errno, "cannot resolve %s in the container", cpath);
+	if (!strcmp(cpath, "/"))
+		return launch_error_msg(err, "the container root is missing");
+
+	_cleanup_free_ char *pcopy = xstrdup(cpath), *ncopy = xstrdup(cpath);
+	const char *parent = dirname(pcopy), *name = basename(ncopy);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		_cleanup_close_ int pfd = ensure(b, parent, true, err);
+		if (pfd < 0)
+			return -1;
+		int r;
+		if (dir) {
+			r = mkdirat(pfd, name, 0755);
+		} else {
+			r = openat(pfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+			if (r >= 0)
+				close(r);
+		}
+		if (r >= 0 || errno == EEXIST)
+			break;
+		if (attempt == 0 && (errno == EROFS || errno == EACCES || errno == EPERM)) {
+			if (shadow(b, parent, pfd, err) < 0)
+				return -1;
+			continue;
+		}
+		return launch_error_set(err, errno, "cannot create mount point %s in the container", cpath);
+	}
+	fd = launch_resolve_in_root(b->rootfd, cpath, O_PATH);
+	if (fd < 0)
+		return launch_error_set(err, errno,
+					"cannot create mount point %s in the container (a dangling symlink in the image?)",
+					cpath);
+	return fd;
+}
+
+static int bind_entry(int from, int to, const char *name, const struct stat *st, struct launch_error **err)
+{
+	if (S_ISLNK(st->st_mode)) {
+		char target[PATH_MAX];
+		ssize_t n = readlinkat(from, name, target, sizeof(target) - 1);
+		if (n < 0)
+			return launch_error_set(err, errno, "cannot read symlink %s", name);
+		target[n] = '\0';
+		if (symlinkat(target, to, name) < 0)
+			return launch_error_set(err, errno, "cannot copy symlink %s", name);
+		return 0;
+	}
+	if (S_ISDIR(st->st_mode)) {
+		if (mkdirat(to, name, st->st_mode & 07777) < 0)
+			return launch_error_set(err, errno, "cannot create %s", name);
+	} else {
+		int f = openat(to, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+		if (f < 0)
+			return launch_error_set(err, errno, "cannot create %s", name);
+		close(f);
+	}
+	char src[PATH_MAX], dst[PATH_MAX];
+	snprintf(src, sizeof(src), "/proc/self/fd/%d/%s", from, name);
+	snprintf(dst, sizeof(dst), "/proc/self/fd/%d/%s", to, name);
+	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return launch_error_set(err, errno, "cannot bind %s", name);
+	return 0;
+}
+
+static int shadow(struct builder *b, const char *cpath, int dirfd, struct launch_error **err)
+{
+	launch_debug("shadowing read-only %s with a tmpfs to add mount points", cpath);
+	_cleanup_close_ int orig = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (orig < 0)
+		return launch_error_set(err, errno, "cannot open %s in the container", cpath);
+	struct stat st;
+	if (fstat(orig, &st) < 0)
+		return launch_error_set(err, errno, "cannot stat %s", cpath);
+	char target[64];
+	FDPATH(target, dirfd);
+	_cleanup_free_ char *opts = xasprintf("mode=%o,size=8m", st.st_mode & 07777);
+	if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+		return launch_error_set(err, errno, "cannot mount a tmpfs over %s to add mount points", cpath);
+	int top;
+	if (!strcmp(cpath, "/")) {
+		if (reopen_root(b, err) < 0)
+			return -1;
+		top = open(b->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	} else {
+		top = launch_resolve_in_root(b->rootfd, cpath, O_RDONLY | O_DIRECTORY);
+	}
+	if (top < 0)
+		return launch_error_set(err, errno, "cannot open the tmpfs over %s", cpath);
+	b->shadows = xrealloc(b->shadows, (b->n_shadows + 1) * sizeof(int));
+	b->shadows[b->n_shadows++] = top;
+	DIR *d = fdopendir(dup(orig));
+	if (!d)
+		return launch_error_set(err, errno, "cannot list %s", cpath);
+	int ret = 0;
+	for (struct dirent *de; (de = readdir(d));) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		struct stat est;
+		if (fstatat(orig, de->d_name, &est, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (bind_entry(orig, top, de->d_name, &est, err) < 0) {
+			ret = launch_error_wrap(err, "shadowing %s", cpath);
+			break;
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
+static unsigned long locked_flags(const char *path)
+{
+	struct statvfs sv;
+	unsigned long f = 0;
+	if (statvfs(path, &sv) < 0)
+		return 0;
+	if (sv.f_flag & ST_NOSUID)
+		f |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV)
+		f |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC)
+		f |= MS_NOEXEC;
+	if (sv.f_flag & ST_NOATIME)
+		f |= MS_NOATIME;
+	if (sv.f_flag & ST_NODIRATIME)
+		f |= MS_NODIRATIME;
+	if (sv.f_flag & ST_RELATIME)
+		f |= MS_RELATIME;
+	return f;
+}
+
+/* Make the mount tree at FD read-only: recursively with mount_setattr
+ * (Linux >= 5.12), else its top mount. */
+static int make_readonly(int fd, const char *what, struct launch_error **err)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) == 0)
+		return 0;
+	char p[64];
+	FDPATH(p, fd);
+	if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(p), NULL) < 0)
+		return launch_error_set(err, errno, "cannot make %s read-only", what);
+	return 0;
+}
+
+int launch_rootfs_readonly(const char *path, struct launch_error **err)
+{
+	_cleanup_close_ int fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return launch_error_set(err, errno, "cannot open %s", path);
+	return make_readonly(fd, path, err);
+}
+
+/* Bind host path SRC onto container path DST. */
+static int bind(struct builder *b, const char *src, const char *dst, bool ro, struct launch_error **err)
+{
+	struct stat st;
+	if (stat(src, &st) < 0)
+		return launch_error_set(err, errno, "mount source %s", src);
+	_cleanup_close_ int fd = ensure(b, dst, S_ISDIR(st.st_mode), err);
+	if (fd < 0)
+		return launch_error_wrap(err, "cannot mount %s on %s", src, dst);
+	char target[64];
+	FDPATH(target, fd);
+	if (mount(src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return launch_error_set(err, errno, "cannot mount %s on %s", src, dst);
+	if (!ro)
+		return 0;
+	/* Re-resolve: the fd still names the directory under the new mount. */
+	_cleanup_close_ int top = launch_resolve_in_root(b->rootfd, dst, O_PATH);
+	if (top < 0)
+		return launch_error_set(err, errno, "cannot find the mount on %s", dst);
+	return make_readonly(top, dst, err);
+}
+
+static int mount_fs(struct builder *b, const char *type, const char *dst, unsigned long flags, const char *data,
+		    struct launch_error **err)
+{
+	_cleanup_close_ int fd = ensure(b, dst, true, err);
+	if (fd < 0)
+		return launch_error_wrap(err, "cannot mount %s on %s", type, dst);
+	char target[64];
+	FDPATH(target, fd);
+	if (mount(type, target, type, flags, data) < 0)
+		return launch_error_set(err, errno, "cannot mount %s on %s", type, dst);
+	return 0;
+}
+
+static int setup_dev(struct builder *b, struct launch_error **err)
+{
+	if (mount_fs(b, "tmpfs", "/dev", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k", err) < 0)
+		return -1;
+	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty", "ptmx" };
+	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
+		char src[64], dst[64];
+		snprintf(src, sizeof(src), "/dev/%s", nodes[i]);
+		snprintf(dst, sizeof(dst), "/dev/%s", nodes[i]);
+		if (access(src, F_OK) < 0)
+			continue;
+		if (bind(b, src, dst, false, err) < 0)
+			return -1;
+	}
+	if (bind(b, "/dev/pts", "/dev/pts", false, err) < 0 || bind(b, "/dev/shm", "/dev/shm", false, err) < 0)
+		return -1;
+	_cleanup_close_ int dev = launch_resolve_in_root(b->rootfd, "/dev", O_PATH | O_DIRECTORY);
+	if (dev < 0)
+		return launch_error_set(err, errno, "cannot open /dev in the container");
+	static const char *const links[][2] = {
+		{ "/proc/self/fd", "fd" },	   { "/proc/self/fd/0", "stdin" },
+		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
+		if (symlinkat(links[i][0], dev, links[i][1]) < 0)
+			return launch_error_set(err, errno, "cannot create /dev/%s", links[i][1]);
+	return 0;
+}
+
+/* Copy the image's FILE (passwd or group), dropping entries that clash with
+ * NAME or ID, and append the lines in EXTRA. */
+static int write_db(struct builder *b, const char *file, const char *name, unsigned id, const char *extra,
+		    const char *root_line, struct launch_error **err)
+{
+	_cleanup_free_ char *cpath = xasprintf("/etc/%s", file);
+	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int in = launch_resolve_in_root(b->rootfd, cpath, O_RDONLY);
+	if (in >= 0 && launch_read_fd(in, 16u << 20, &text, NULL) < 0)
+		return launch_error_set(err, errno, "cannot read %s of the image", cpath);
+	_cleanup_free_ char *out_path = xasprintf("%s/%s", b->stage, file);
+	_cleanup_fclose_ FILE *out = fopen(out_path, "we");
+	if (!out)
+		return launch_error_set(err, errno, "cannot write %s", out_path);
+	bool have_root = false;
+	char *next = text;
+	for (char *line; next && (line = strsep(&next, "\n"));) {
+		if (!*line)
+			continue;
+		char *c1 = strchr(line, ':');
+		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (c1 && c2) {
+			size_t nl = (size_t)(c1 - line);
+			unsigned lid = (unsigned)strtoul(c2 + 1, NULL, 10);
+			if ((nl == strlen(name) && !strncmp(line, name, nl)) || lid == id)
+				continue;
+			if (lid == 0)
+				have_root = true;
+		}
+		fprintf(out, "%s\n", line);
+	}
+	if (!have_root)
+		fprintf(out, "%s\n", root_line);
+	fprintf(out, "%s\n", extra);
+	if (fflush(out) != 0)
+		return launch_error_set(err, errno, "cannot write %s", out_path);
+	return bind(b, out_path, cpath, true, err);
+}
+
+static int setup_identity(struct builder *b, struct launch_error **err)
+{
+	const struct launch_identity *id = &b->spec->id;
+	_cleanup_free_ char *pw = xasprintf("%s:x:%u:%u:%s:%s:/bin/sh", id->user, id->uid, id->gid, id->user,
+					    id->home ? id->home : "/");
+	_cleanup_free_ char *gr = xasprintf("%s:x:%u:", id->group, id->gid);
+	if (write_db(b, "passwd", id->user, id->uid, pw, "root:x:0:0:root:/root:/bin/sh", err) < 0)
+		return -1;
+	return write_db(b, "group", id->group, id->gid, gr, "root:x:0:", err);
+}
+
+static bool denied(char *const *list, const char *path, const char **which)
+{
+	for (size_t i = 0; list && list[i]; i++)
+		if (launch_path_is_under(path, list[i])) {
+			*which = list[i];
+			return true;
+		}
+	return false;
+}
+
+static int user_mount(struct builder *b, const struct launch_mount *m, bool site, struct launch_error **err)
+{
+	const struct launch_config *c = b->spec->config;
+	const char *which = NULL;
+	if (!site) {
+		_cleanup_free_ char *real = realpath(m->source, NULL);
+		if (!real)
+			return launch_error_set(err, errno, "mount source %s", m->source);
+		if (c && (denied(c->deny_mount_sources, m->source, &which) || denied(c->deny_mount_sources, real, &which)))
+			return launch_error_msg(err, "mount source %s is not allowed by the site config "
+						     "(deny_mount_sources: %s)",
+						m->source, which);
+		if (c && denied(c->deny_mount_destinations, m->destination, &which))
+			return launch_error_msg(err, "mount destination %s is not allowed by the site config "
+						     "(deny_mount_destinations: %s)",
+						m->destination, which);
+	}
+	if (bind(b, m->source, m->destination, m->readonly, err) < 0)
+		return -1;
+	if (!site && c && c->deny_mount_destinations) {
+		/* The image may route the destination elsewhere with a symlink. */
+		_cleanup_close_ int fd = launch_resolve_in_root(b->rootfd, m->destination, O_PATH);
+		char p[64], real[PATH_MAX];
+		FDPATH(p, fd);
+		ssize_t n = fd >= 0 ? readlink(p, real, sizeof(real) - 1) : -1;
+		size_t rl = strlen(b->root);
+		if (n > 0) {
+			real[n] = '\0';
+			const char *inner = strncmp(real, b->root, rl) == 0 ? real + rl : real;
+			if (denied(c->deny_mount_destinations, *inner ? inner : "/", &which))
+				return launch_error_msg(err, "mount destination %s leads to %s, which the site config does "
+							     "not allow (deny_mount_destinations: %s)",
+							m->destination, inner, which);
+		}
+	}
+	return 0;
+}
+
+int launch_rootfs_build(const struct launch_spec *spec, const char *root, const char *stage,
+			struct launch_error **err)
+{
+	struct builder b = { .spec = spec, .root = root, .stage = stage, .rootfd = -1 };
+	int ret = -1;
+	if (reopen_root(&b, err) < 0)
+		return -1;
+	if (bind(&b, "/proc", "/proc", false, err) < 0 || bind(&b, "/sys", "/sys", false, err) < 0 ||
+	    setup_dev(&b, err) < 0)
+		goto out;
+	if (spec->private_tmp) {
+		if (mount_fs(&b, "tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777", err) < 0)
+			goto out;
+	} else if (bind(&b, "/tmp", "/tmp", false, err) < 0) {
+		goto out;
+	}
+	if (!spec->no_home && spec->id.home) {
+		if (access(spec->id.home, F_OK) == 0) {
+			if (bind(&b, spec->id.home, spec->id.home, false, err) < 0)
+				goto out;
+		} else {
+			launch_warn("home directory %s does not exist on this host: not mounted", spec->id.home);
+		}
+	}
+	if (setup_identity(&b, err) < 0)
+		goto out;
+	static const char *const host_files[] = { "/etc/hosts", "/etc/resolv.conf" };
+	for (size_t i = 0; i < ARRAY_SIZE(host_files); i++)
+		if (access(host_files[i], R_OK) == 0 && bind(&b, host_files[i], host_files[i], true, err) < 0)
+			goto out;
+	for (size_t i = 0; spec->config && i < spec->config->mounts.n; i++)
+		if (user_mount(&b, &spec->config->mounts.v[i], true, err) < 0) {
+			launch_error_wrap(err, "site mount");
+			goto out;
+		}
+	for (size_t i = 0; i < spec->mounts.n; i++)
+		if (user_mount(&b, &spec->mounts.v[i], false, err) < 0)
+			goto out;
+	for (size_t i = 0; i < b.n_shadows; i++) {
+		char p[64];
+		FDPATH(p, b.shadows[i]);
+		/* only the shadow itself: the binds inside keep their own flags */
+		if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(p), NULL) < 0) {
+			launch_error_set(err, errno, "cannot make a shadow directory read-only");
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	for (size_t i = 0; i < b.n_shadows; i++)
+		close(b.shadows[i]);
+	free(b.shadows);
+	if (b.rootfd >= 0)
+		close(b.rootfd);
+	return ret;
+}
+
+int launch_rootfs_pivot(const char *root, struct launch_error **err)
+{
+	if (chdir(root) < 0)
+		return launch_error_set(err, errno, "cannot enter %s", root);
+	/* pivot_root(".", ".") stacks the old root on the new one; detaching it
+	 * leaves the new root alone, with no directory needed for the old. */
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return launch_error_set(err, errno, "pivot_root into %s", root);
+	if (umount2(".", MNT_DETACH) < 0)
+		return launch_error_set(err, errno, "cannot detach the old root");
+	if (chdir("/") < 0)
+		return launch_error_set(err, errno, "chdir /");
+	return 0;
+}
+
+int launch_rootfs_chdir(const struct launch_spec *spec, const char **chosen, struct launch_error **err)
+{
+	if (spec->workdir) {
+		if (chdir(spec->workdir) < 0)
+			return launch_error_set(err, errno, "cannot use working directory %s in the container (--workdir)",
+						spec->workdir);
+		*chosen = spec->workdir;
+		return 0;
+	}
+	if (spec->host_cwd && chdir(spec->host_cwd) == 0) {
+		*chosen = spec->host_cwd;
+		return 0;
+	}
+	if (chdir("/") < 0)
+		return launch_error_set(err, errno, "chdir /");
+	*chosen = "/";
+	return 0;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* struct launch_spec: everything needed to start one container, built by the
+ * CLI (and later the SPANK plugin) through the shared parsers, and consumed by
+ * container.c and rootfs.c. */
+#ifndef LAUNCH_SPEC_H
+#define LAUNCH_SPEC_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "env.h"
+#include "ids.h"
+#include "image.h"
+#include "mountspec.h"
+
+struct launch_spec {
+	struct launch_image image;
+	char **argv;                  /* the command; NULL: the default shell */
+	struct launch_env env;        /* final environment, built by env.c */
+	char *workdir;                /* --workdir, or NULL */
+	char *host_cwd;               /* tried when there is no --workdir */
+	struct launch_identity id;
+	bool no_home;
+	bool private_tmp;
+	struct launch_mounts mounts;  /* the user's mounts, after the site's */
+	const struct launch_config *config;
+	char *runtime_dir;
+};
+
+void launch_spec_clear(struct launch_spec *s);
+
+#endif

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Serving a squashfs image over FUSE from the calling process, inside the
+ * user namespace: /dev/fuse is opened and mount(2)ed directly (no setuid
+ * fusermount), then worker threads answer the kernel until launch_sqfs_stop.
+ * Built without libsquashfuse_ll, the external squashfuse binary serves
+ * instead, as a child process. */
+#ifndef LAUNCH_SQFS_H
+#define LAUNCH_SQFS_H
+
+#include <stdbool.h>
+
+#include "error.h"
+
+struct launch_sqfs;
+
+/* True when FD's file starts with the squashfs magic ("hsqs"). */
+bool launch_sqfs_is_image(int fd);
+/* Open and check IMAGE (a host path). */
+int launch_sqfs_open(const char *image, int threads, struct launch_sqfs **out, struct launch_error **err);
+/* Mount on MOUNTPOINT (needs CAP_SYS_ADMIN over the current mount namespace). */
+int launch_sqfs_mount(struct launch_sqfs *s, const char *mountpoint, struct launch_error **err);
+/* Start answering requests (threads of this process, or the helper). */
+int launch_sqfs_serve(struct launch_sqfs *s, struct launch_error **err);
+/* Unmount, stop the workers and free everything. */
+void launch_sqfs_stop(struct launch_sqfs *s);
+/* Which server this build uses, for `launch doctor` and -v. */
+const char *launch_sqfs_backend(void);
+
+#endif

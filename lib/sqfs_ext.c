@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* squashfs over FUSE served by the external squashfuse binary, for builds
+ * without libsquashfuse_ll. The binary runs in the foreground in our user and
+ * mount namespaces, double-forked so that it is not a child of the container
+ * supervisor (whose reaper loop ends when its children are gone), and is
+ * killed through a pidfd when the container ends. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sqfs.h"
+#include "util.h"
+
+#ifndef LAUNCH_SQUASHFUSE_BIN
+#define LAUNCH_SQUASHFUSE_BIN "squashfuse"
+#endif
+
+struct launch_sqfs {
+	char *image;
+	char *mountpoint;
+	int pidfd;
+};
+
+const char *launch_sqfs_backend(void) { return "external " LAUNCH_SQUASHFUSE_BIN " binary"; }
+
+bool launch_sqfs_is_image(int fd)
+{
+	char magic[4];
+	return pread(fd, magic, 4, 0) == 4 && memcmp(magic, "hsqs", 4) == 0;
+}
+
+int launch_sqfs_open(const char *image, int threads, struct launch_sqfs **out, struct launch_error **err)
+{
+	_cleanup_close_ int fd = open(image, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return launch_error_set(err, errno, "cannot open image %s", image);
+	if (!launch_sqfs_is_image(fd))
+		return launch_error_msg(err, "%s is not a squashfs image (no squashfs magic at its start)", image);
+	struct launch_sqfs *s = xcalloc(1, sizeof(*s));
+	s->image = xstrdup(image);
+	s->pidfd = -1;
+	*out = s;
+	return 0;
+}
+
+int launch_sqfs_mount(struct launch_sqfs *s, const char *mountpoint, struct launch_error **err)
+{
+	if (access("/dev/fuse", R_OK | W_OK) < 0)
+		return launch_error_msg(err, "cannot mount image: /dev/fuse is not accessible (ask your admin to make "
+					     "it mode 0666, or see 'launch doctor')");
+	struct stat before;
+	if (stat(mountpoint, &before) < 0)
+		return launch_error_set(err, errno, "cannot stat %s", mountpoint);
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return launch_error_set(err, errno, "pipe");
+	pid_t mid = fork();
+	if (mid < 0)
+		return launch_error_set(err, errno, "fork");
+	if (mid == 0) {
+		pid_t helper = fork();
+		if (helper == 0) {
+			int null = open("/dev/null", O_RDWR);
+			if (null >= 0) {
+				dup2(null, STDIN_FILENO);
+				dup2(null, STDOUT_FILENO);
+			}
+			execlp(LAUNCH_SQUASHFUSE_BIN, LAUNCH_SQUASHFUSE_BIN, "-f", "-o",
+			       "ro,allow_other,default_permissions", s->image, mountpoint, (char *)NULL);
+			_exit(127);
+		}
+		ssize_t w = write(p[1], &helper, sizeof(helper));
+		(void)w;
+		_exit(helper < 0);
+	}
+	close(p[1]);
+	pid_t helper = -1;
+	ssize_t r = read(p[0], &helper, sizeof(helper));
+	close(p[0]);
+	waitpid(mid, NULL, 0);
+	if (r != sizeof(helper) || helper <= 0)
+		return launch_error_msg(err, "cannot start %s", LAUNCH_SQUASHFUSE_BIN);
+	s->pidfd = (int)syscall(SYS_pidfd_open, helper, 0);
+	/* The mount is there once the mount point's device changes. */
+	for (int i = 0; i < 2000; i++) {
+		struct stat now;
+		if (stat(mountpoint, &now) == 0 && now.st_dev != before.st_dev) {
+			s->mountpoint = xstrdup(mountpoint);
+			return 0;
+		}
+		struct pollfd pfd = { .fd = s->pidfd, .events = POLLIN };
+		if (s->pidfd >= 0 && poll(&pfd, 1, 0) == 1)
+			break; /* the helper exited */
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return launch_error_msg(err, "%s could not mount %s (is squashfuse installed? see 'launch doctor')",
+				LAUNCH_SQUASHFUSE_BIN, s->image);
+}
+
+int launch_sqfs_serve(struct launch_sqfs *s, struct launch_error **err) { return 0; }
+
+void launch_sqfs_stop(struct launch_sqfs *s)
+{
+	if (!s)
+		return;
+	if (s->pidfd >= 0) {
+		syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
+		close(s->pidfd);
+	}
+	free(s->mountpoint);
+	free(s->image);
+	free(s);
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Small helpers shared by every part of launch: scope-bound cleanup, string
+ * building, whole-file reads and writes. Nothing here prints or exits. */
+#ifndef LAUNCH_UTIL_H
+#define LAUNCH_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_free_ _cleanup_(launch_freep)
+#define _cleanup_close_ _cleanup_(launch_closep)
+#define _cleanup_fclose_ _cleanup_(launch_fclosep)
+#define _cleanup_strv_ _cleanup_(launch_strv_freep)
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void launch_freep(void *p) { free(*(void **)p); }
+static inline void launch_closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+static inline void launch_fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+/* Hand ownership on: returns the value and clears the variable. */
+#define steal_pointer(pp)                   \
+	({                                      \
+		__typeof__(*(pp)) _p = *(pp);       \
+		*(pp) = NULL;                       \
+		_p;                                 \
+	})
+#define steal_fd(fdp)           \
+	({                          \
+		int _fd = *(fdp);       \
+		*(fdp) = -1;            \
+		_fd;                    \
+	})
+
+/* Allocation failure is not recoverable in a process this small: these abort
+ * with a message rather than return NULL (the only abort in lib/). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t m);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+/* NULL-terminated string vectors. */
+size_t launch_strv_len(char *const *v);
+void launch_strv_free(char **v);
+static inline void launch_strv_freep(char ***v) { launch_strv_free(*v); }
+void launch_strv_push(char ***v, char *s); /* takes ownership of s */
+char **launch_strv_copy(char *const *v);
+
+bool launch_str_has_prefix(const char *s, const char *prefix);
+/* True when PATH equals DIR or lies below it (component-wise, both normalised). */
+bool launch_path_is_under(const char *path, const char *dir);
+/* Lexically normalise an absolute path: collapse "//", drop "." and resolve
+ * ".." without leaving "/". Returns NULL when PATH is not absolute. */
+char *launch_path_normalize(const char *path);
+
+/* Read a whole file (at most MAX bytes) into a NUL-terminated buffer. */
+int launch_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len);
+int launch_read_fd(int fd, size_t max, char **out, size_t *len);
+/* Write all of BUF to FD, retrying short writes. */
+int launch_write_all(int fd, const void *buf, size_t len);
+/* Write a small string to an existing file (e.g. /proc/self/uid_map). */
+int launch_write_file(const char *path, const char *s);
+
+#endif
