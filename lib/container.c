@@ -40,8 +40,6 @@
 #include "sqfs.h"
 #include "util.h"
 
-extern char **environ;
-
 /* The message a failing container init sends before _exit. */
 struct child_report {
 	int exit_code;
@@ -98,6 +96,25 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 }
 
+/* Search PATH like execvp, but tell "nowhere" (NULL) apart from "found but
+ * not executable": execvp reports EACCES for a PATH entry it may not enter,
+ * which would turn a missing command into "permission denied". */
+static char *find_command(const char *cmd, const char *path)
+{
+	if (strchr(cmd, '/'))
+		return xstrdup(cmd);
+	_cleanup_free_ char *copy = xstrdup(path ? path : "/usr/bin:/bin");
+	char *next = copy;
+	for (char *dir; (dir = strsep(&next, ":"));) {
+		char *cand = xasprintf("%s/%s", *dir ? dir : ".", cmd);
+		struct stat st;
+		if (stat(cand, &st) == 0 && !S_ISDIR(st.st_mode))
+			return cand;
+		free(cand);
+	}
+	return NULL;
+}
+
 /* The container init: runs in the child, never returns. */
 static void __attribute__((noreturn))
 container_child(const struct launch_spec *spec, const char *root, const char *stage, int report_fd)
@@ -120,10 +137,13 @@ container_child(const struct launch_spec *spec, const char *root, const char *st
 	launch_env_set(&env, "PWD", cwd);
 	char *const default_argv[] = { (char *)"/bin/sh", NULL };
 	char *const *argv = spec->argv && spec->argv[0] ? spec->argv : default_argv;
+	_cleanup_free_ char *path = find_command(argv[0], launch_env_get(&env, "PATH"));
+	if (!path) {
+		launch_error_msg(&err, "command not found in the container: %s", argv[0]);
+		child_fail(report_fd, LAUNCH_EXIT_NOT_FOUND, err);
+	}
 	reset_signals();
-	/* execvp searches the PATH of environ, not of the envp it is given */
-	environ = env.vars;
-	execvp(argv[0], argv);
+	execve(path, argv, env.vars);
 	int e = errno;
 	if (e == ENOENT)
 		launch_error_msg(&err, "command not found in the container: %s", argv[0]);
