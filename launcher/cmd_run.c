@@ -85,6 +85,7 @@ int cmd_run(int argc, char **argv)
 	struct launch_error *err = NULL;
 	struct launch_config config;
 	struct launch_spec spec = { 0 };
+	_cleanup_free_ char *note = NULL;
 	_cleanup_strv_ char **env_args = NULL; /* "e:..." or "f:...", applied in order */
 	bool root = false, no_home = false, private_tmp = false, private_tmp_set = false;
 	int ret = LAUNCH_EXIT_FAILURE, c;
@@ -174,7 +175,6 @@ int cmd_run(int argc, char **argv)
 	char cwd[PATH_MAX];
 	if (getcwd(cwd, sizeof(cwd)))
 		spec.host_cwd = xstrdup(cwd);
-	_cleanup_free_ char *note = NULL;
 	if (launch_runtime_dir(&config, &spec.runtime_dir, &note, &err) < 0)
 		goto fail;
 	launch_info("image %s (%s), %s mode, runtime directory %s", spec.image.path,

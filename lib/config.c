@@ -198,7 +198,7 @@ int launch_config_load_file(struct launch_config *c, const char *path, unsigned 
 	const char *k;
 	json_t *v;
 	json_object_foreach (doc.root, k, v) {
-		_cleanup_free_ char *ptr = xasprintf("/%s", k);
+		_cleanup_free_ char *ptr = launch_json_pointer("", k);
 		const struct key *key = NULL;
 		for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 			if (!strcmp(keys[i].name, k))

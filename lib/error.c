@@ -9,7 +9,7 @@
 
 #include "util.h"
 
-static int set(struct launch_error **err, int errno_, const char *fmt, va_list ap)
+static int __attribute__((format(printf, 3, 0))) set(struct launch_error **err, int errno_, const char *fmt, va_list ap)
 {
 	if (!err)
 		return -1;

@@ -13,7 +13,6 @@
 #include "util.h"
 
 #define MAX_JSON_FILE (16u << 20)
-#define MAX_DEPTH 64
 
 int launch_json_doc_parse(struct launch_json_doc *doc, const char *name, char *text, struct launch_error **err)
 {
@@ -64,42 +63,113 @@ static const char *skip_string(const char *p)
 	return *p ? p + 1 : p;
 }
 
-static const char *skip_value(const char *p, int depth)
+/* Skip one value of already-valid JSON, at any depth: brackets are counted
+ * rather than recursed into. */
+static const char *skip_value(const char *p)
 {
 	p = skip_ws(p);
-	if (depth > MAX_DEPTH)
-		return p;
 	if (*p == '"')
 		return skip_string(p);
 	if (*p == '{' || *p == '[') {
-		char close = *p == '{' ? '}' : ']';
-		p = skip_ws(p + 1);
-		while (*p && *p != close) {
-			if (close == '}') {
-				p = skip_string(skip_ws(p));
-				p = skip_ws(p);
-				if (*p == ':')
-					p++;
+		size_t depth = 0;
+		while (*p) {
+			if (*p == '"') {
+				p = skip_string(p);
+				continue;
 			}
-			p = skip_ws(skip_value(p, depth + 1));
-			if (*p == ',')
-				p = skip_ws(p + 1);
-			else if (*p != close)
-				return p; /* malformed: stop */
+			if (*p == '{' || *p == '[')
+				depth++;
+			else if ((*p == '}' || *p == ']') && --depth == 0)
+				return p + 1;
+			p++;
 		}
-		return *p ? p + 1 : p;
+		return p;
 	}
 	while (*p && !strchr(",}] \t\r\n", *p))
 		p++;
 	return p;
 }
 
-/* Compare the JSON string at P (quoted, possibly escaped) with KEY of length N.
- * Escapes are compared literally, which is enough for the keys we look up. */
-static bool key_equals(const char *p, const char *key, size_t n)
+/* Decode the JSON string at P (quoted) into BUF; returns false when it does
+ * not fit. \uXXXX escapes become UTF-8 (surrogate pairs are not joined,
+ * which only matters for keys no config uses). */
+static bool decode_string(const char *p, char *buf, size_t size)
 {
-	const char *end = skip_string(p);
-	return (size_t)(end - p) == n + 2 && strncmp(p + 1, key, n) == 0;
+	size_t o = 0;
+	for (p++; *p && *p != '"'; p++) {
+		unsigned c = (unsigned char)*p;
+		if (c == '\\' && p[1]) {
+			p++;
+			switch (*p) {
+			case 'n': c = '\n'; break;
+			case 't': c = '\t'; break;
+			case 'r': c = '\r'; break;
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case 'u': {
+				char hex[5] = { 0 };
+				for (int i = 0; i < 4 && p[1]; i++)
+					hex[i] = *++p;
+				c = (unsigned)strtoul(hex, NULL, 16);
+				break;
+			}
+			default: c = (unsigned char)*p; break;
+			}
+		}
+		char enc[4];
+		size_t n = 0;
+		if (c < 0x80) {
+			enc[n++] = (char)c;
+		} else if (c < 0x800) {
+			enc[n++] = (char)(0xc0 | (c >> 6));
+			enc[n++] = (char)(0x80 | (c & 0x3f));
+		} else {
+			enc[n++] = (char)(0xe0 | (c >> 12));
+			enc[n++] = (char)(0x80 | ((c >> 6) & 0x3f));
+			enc[n++] = (char)(0x80 | (c & 0x3f));
+		}
+		if (o + n >= size)
+			return false;
+		memcpy(buf + o, enc, n);
+		o += n;
+	}
+	buf[o] = '\0';
+	return true;
+}
+
+/* Does the JSON string at P equal the pointer segment SEG (N bytes, with
+ * RFC 6901 escapes ~0 and ~1)? */
+static bool key_equals(const char *p, const char *seg, size_t n)
+{
+	char key[1024], want[1024];
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 1 < sizeof(want); i++) {
+		if (seg[i] == '~' && i + 1 < n && (seg[i + 1] == '0' || seg[i + 1] == '1'))
+			want[o++] = seg[++i] == '0' ? '~' : '/';
+		else
+			want[o++] = seg[i];
+	}
+	want[o] = '\0';
+	return decode_string(p, key, sizeof(key)) && strcmp(key, want) == 0;
+}
+
+char *launch_json_pointer(const char *parent, const char *key)
+{
+	size_t n = strlen(parent), k = strlen(key);
+	char *r = xmalloc(n + 2 * k + 2), *o = r;
+	memcpy(o, parent, n);
+	o += n;
+	*o++ = '/';
+	for (const char *q = key; *q; q++) {
+		if (*q == '~' || *q == '/') {
+			*o++ = '~';
+			*o++ = *q == '~' ? '0' : '1';
+		} else {
+			*o++ = *q;
+		}
+	}
+	*o = '\0';
+	return r;
 }
 
 static const char *locate(const char *p, const char *ptr)
@@ -121,7 +191,7 @@ static const char *locate(const char *p, const char *ptr)
 			p = skip_ws(p + 1);
 			if (match)
 				return *seg_end ? locate(p, seg_end) : keypos;
-			p = skip_ws(skip_value(p, 0));
+			p = skip_ws(skip_value(p));
 			if (*p != ',')
 				return NULL;
 			p = skip_ws(p + 1);
@@ -137,7 +207,7 @@ static const char *locate(const char *p, const char *ptr)
 		for (long i = 0; *p && *p != ']'; i++) {
 			if (i == idx)
 				return locate(p, seg_end);
-			p = skip_ws(skip_value(p, 0));
+			p = skip_ws(skip_value(p));
 			if (*p != ',')
 				return NULL;
 			p = skip_ws(p + 1);

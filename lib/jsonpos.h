@@ -27,6 +27,9 @@ void launch_json_doc_clear(struct launch_json_doc *doc);
  * and sets *line and *col (1-based) when found, -1 otherwise. */
 int launch_json_locate(const char *text, const char *pointer, int *line, int *col);
 
+/* PARENT + "/" + KEY with KEY escaped as RFC 6901 says (~0, ~1). */
+char *launch_json_pointer(const char *parent, const char *key);
+
 /* Sets an error "PATH:LINE:COL: message" for the value at POINTER. */
 int launch_json_error_at(struct launch_error **err, const struct launch_json_doc *doc, const char *pointer,
 			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -24,6 +24,10 @@ static int resolve_fallback(int rootfd, const char *path, int flags)
 {
 	int stack[MAX_DEPTH];
 	int depth = 0, links = 0, ret = -1, saved;
+	if (!*path) {
+		errno = ENOENT; /* as openat2 */
+		return -1;
+	}
 	stack[0] = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (stack[0] < 0)
 		return -1;
@@ -36,12 +40,8 @@ static int resolve_fallback(int rootfd, const char *path, int flags)
 		if (!*p)
 			break;
 		char *end = strchrnul(p, '/');
-		bool last = true;
-		for (char *q = end; *q; q++)
-			if (*q != '/') {
-				last = false;
-				break;
-			}
+		/* "name/" must be a directory too, as in the kernel */
+		bool last = *end == '\0';
 		char name[256];
 		size_t n = (size_t)(end - p);
 		if (n >= sizeof(name)) {

@@ -171,7 +171,7 @@ int launch_read_fd(int fd, size_t max, char **out, size_t *len)
 	_cleanup_free_ char *buf = xmalloc(cap + 1);
 	for (;;) {
 		if (n == cap) {
-			if (cap >= max) {
+			if (cap > max) {
 				errno = EFBIG;
 				return -1;
 			}

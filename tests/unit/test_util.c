@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of lib/util.c: lexical path normalisation, component-wise
+ * "is under", string vectors and prefixes, and the whole-file read and write
+ * helpers with their size limit. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "testutil.h"
+#include "util.h"
+
+static void norm(const char *in, const char *want, int line)
+{
+	char *got = launch_path_normalize(in);
+	check_record_(got && !strcmp(got, want), __FILE__, line, "normalize(\"%s\") = \"%s\", expected \"%s\"", in,
+		      check_str_(got), want);
+	free(got);
+}
+#define NORM(in, want) norm(in, want, __LINE__)
+
+static void test_normalize(void)
+{
+	NORM("/", "/");
+	NORM("//", "/");
+	NORM("///a//b///", "/a/b");
+	NORM("/a/b/c", "/a/b/c");
+	NORM("/a/./b/.", "/a/b");
+	NORM("/./", "/");
+	NORM("/.", "/");
+	NORM("/..", "/");
+	NORM("/../..", "/");
+	NORM("/../a", "/a");
+	NORM("/a/..", "/");
+	NORM("/a/../..", "/");
+	NORM("/a/b/../c", "/a/c");
+	NORM("/a/b/../../c/", "/c");
+	NORM("/a/b/c/../../../../d", "/d");
+	NORM("/a/.../b", "/a/.../b"); /* only "." and ".." are special */
+	NORM("/a/..b/c.", "/a/..b/c.");
+	NORM("/.hidden/./x", "/.hidden/x");
+	NORM("/a b/c:d", "/a b/c:d");
+	CHECK_NULL(launch_path_normalize("relative"));
+	CHECK_NULL(launch_path_normalize("./a"));
+	CHECK_NULL(launch_path_normalize("../a"));
+	CHECK_NULL(launch_path_normalize(""));
+	CHECK_NULL(launch_path_normalize(NULL));
+}
+
+static void test_is_under(void)
+{
+	CHECK(launch_path_is_under("/a/b", "/a/b"));
+	CHECK(launch_path_is_under("/a/b/c", "/a/b"));
+	CHECK(launch_path_is_under("/a/b/c/d", "/a"));
+	CHECK(launch_path_is_under("/a/b/c", "/a/b/"));
+	CHECK(launch_path_is_under("/a/b", "/a/b//"));
+	CHECK(launch_path_is_under("/a", "/"));
+	CHECK(launch_path_is_under("/", "/"));
+	CHECK(launch_path_is_under("/etc/shadow", "//"));
+	CHECK(!launch_path_is_under("/a/bc", "/a/b"));
+	CHECK(!launch_path_is_under("/a/b", "/a/bc"));
+	CHECK(!launch_path_is_under("/a", "/a/b"));
+	CHECK(!launch_path_is_under("/", "/a"));
+	CHECK(!launch_path_is_under("/ab", "/a"));
+	CHECK(!launch_path_is_under("/a-b/c", "/a"));
+	CHECK(!launch_path_is_under("/etc/shadow2", "/etc/shadow"));
+	CHECK(!launch_path_is_under("/b/a", "/a"));
+}
+
+static void test_strv(void)
+{
+	CHECK_INTEQ(launch_strv_len(NULL), 0);
+	launch_strv_free(NULL);
+	char **v = NULL;
+	launch_strv_push(&v, xstrdup("a"));
+	CHECK_INTEQ(launch_strv_len(v), 1);
+	CHECK(v[1] == NULL);
+	launch_strv_push(&v, xstrdup("b"));
+	launch_strv_push(&v, xstrdup(""));
+	CHECK_INTEQ(launch_strv_len(v), 3);
+	CHECK_STREQ(v[0], "a");
+	CHECK_STREQ(v[1], "b");
+	CHECK_STREQ(v[2], "");
+	CHECK(v[3] == NULL);
+
+	char **c = launch_strv_copy(v);
+	CHECK(c != v);
+	CHECK_INTEQ(launch_strv_len(c), 3);
+	for (size_t i = 0; i < 3; i++) {
+		CHECK_STREQ(c[i], v[i]);
+		CHECK(c[i] != v[i]); /* a deep copy */
+	}
+	CHECK(c[3] == NULL);
+	launch_strv_free(c);
+
+	char **e = launch_strv_copy(NULL);
+	CHECK(e != NULL && e[0] == NULL);
+	launch_strv_free(e);
+
+	{
+		_cleanup_strv_ char **scoped = launch_strv_copy(v);
+		CHECK_INTEQ(launch_strv_len(scoped), 3);
+	}
+	launch_strv_free(v);
+
+	CHECK(launch_str_has_prefix("hello", "he"));
+	CHECK(launch_str_has_prefix("hello", "hello"));
+	CHECK(launch_str_has_prefix("hello", ""));
+	CHECK(!launch_str_has_prefix("he", "hello"));
+	CHECK(!launch_str_has_prefix("hello", "hE"));
+}
+
+static void test_alloc(void)
+{
+	char *s = xasprintf("%s-%d", "x", 42);
+	CHECK_STREQ(s, "x-42");
+	free(s);
+	s = xstrndup("abcdef", 3);
+	CHECK_STREQ(s, "abc");
+	free(s);
+	s = xstrndup("ab", 10);
+	CHECK_STREQ(s, "ab");
+	free(s);
+	int *z = xcalloc(4, sizeof(int));
+	CHECK(z[0] == 0 && z[3] == 0);
+	z = xrealloc(z, 0); /* never NULL */
+	CHECK(z != NULL);
+	free(z);
+	void *m = xmalloc(0);
+	CHECK(m != NULL);
+	free(m);
+	char *p = xstrdup("steal");
+	char *q = steal_pointer(&p);
+	CHECK(p == NULL);
+	CHECK_STREQ(q, "steal");
+	free(q);
+	int fd = 7;
+	CHECK_INTEQ(steal_fd(&fd), 7);
+	CHECK_INTEQ(fd, -1);
+}
+
+static void write_size(const char *path, size_t n)
+{
+	char *buf = xmalloc(n + 1);
+	memset(buf, 'a', n);
+	buf[n] = '\0';
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	CHECK(fd >= 0 && launch_write_all(fd, buf, n) == 0);
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+}
+
+/* Read PATH with limit MAX; expect success with N bytes (or EFBIG when N < 0). */
+static void read_size(const char *path, size_t max, long n, int line)
+{
+	char *out = NULL;
+	size_t len = 0;
+	errno = 0;
+	int r = launch_read_file_at(AT_FDCWD, path, max, &out, &len);
+	if (n < 0)
+		check_record_(r < 0 && errno == EFBIG && out == NULL, __FILE__, line,
+			      "read with max %zu fails with EFBIG (r %d, %s)", max, r, strerror(errno));
+	else
+		check_record_(r == 0 && out && len == (size_t)n && strlen(out) == (size_t)n, __FILE__, line,
+			      "read with max %zu gives %ld bytes (r %d, len %zu, %s)", max, n, r, len, strerror(errno));
+	free(out);
+}
+
+static void test_files(const char *dir)
+{
+	_cleanup_free_ char *path = tu_write(dir, "f", "hello\nworld");
+	char *out = NULL;
+	size_t len = 0;
+	CHECK_INTEQ(launch_read_file_at(AT_FDCWD, path, 100, &out, &len), 0);
+	CHECK_STREQ(out, "hello\nworld");
+	CHECK_INTEQ(len, 11);
+	free(out);
+	out = NULL;
+	/* relative to a directory fd, and without a length */
+	int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	CHECK_INTEQ(launch_read_file_at(dfd, "f", 100, &out, NULL), 0);
+	CHECK_STREQ(out, "hello\nworld");
+	free(out);
+	out = NULL;
+	CHECK_ERRNO(launch_read_file_at(dfd, "nope", 100, &out, NULL), ENOENT);
+	CHECK(out == NULL);
+	close(dfd);
+
+	_cleanup_free_ char *empty = tu_write(dir, "empty", "");
+	CHECK_INTEQ(launch_read_file_at(AT_FDCWD, empty, 0, &out, &len), 0);
+	CHECK_STREQ(out, "");
+	CHECK_INTEQ(len, 0);
+	free(out);
+
+	/* the limit: at most MAX bytes */
+	_cleanup_free_ char *big = xasprintf("%s/big", dir);
+	read_size(path, 11, 11, __LINE__);
+	read_size(path, 10, -1, __LINE__);
+	write_size(big, 4095);
+	read_size(big, 4096, 4095, __LINE__);
+	write_size(big, 4097);
+	read_size(big, 4096, -1, __LINE__);
+	read_size(big, 5000, 4097, __LINE__);
+	write_size(big, 20000);
+	read_size(big, 1u << 20, 20000, __LINE__);
+	read_size(big, 19999, -1, __LINE__);
+	read_size(big, 20000, 20000, __LINE__);
+	/* a file of exactly MAX bytes, MAX a multiple of the 4096-byte buffer */
+	write_size(big, 4096);
+	read_size(big, 4096, 4096, __LINE__);
+	write_size(big, 8192);
+	read_size(big, 8192, 8192, __LINE__);
+
+	/* launch_write_file writes into an existing file, and only that */
+	_cleanup_free_ char *w = tu_write(dir, "w", "");
+	CHECK_INTEQ(launch_write_file(w, "written"), 0);
+	CHECK_INTEQ(launch_read_file_at(AT_FDCWD, w, 100, &out, NULL), 0);
+	CHECK_STREQ(out, "written");
+	free(out);
+	_cleanup_free_ char *nw = xasprintf("%s/not-there", dir);
+	CHECK_ERRNO(launch_write_file(nw, "x"), ENOENT);
+	CHECK(access(nw, F_OK) < 0);
+
+	/* launch_write_all through a pipe, and to a bad fd */
+	int p[2];
+	CHECK(pipe(p) == 0);
+	CHECK_INTEQ(launch_write_all(p[1], "abc", 3), 0);
+	close(p[1]);
+	CHECK_INTEQ(launch_read_fd(p[0], 100, &out, &len), 0);
+	CHECK_STREQ(out, "abc");
+	free(out);
+	close(p[0]);
+	CHECK_ERRNO(launch_write_all(-1, "abc", 3), EBADF);
+	CHECK_ERRNO(launch_read_fd(-1, 10, &out, NULL), EBADF);
+}
+
+int main(void)
+{
+	char *dir = tu_mkdtemp();
+	test_normalize();
+	test_is_under();
+	test_strv();
+	test_alloc();
+	test_files(dir);
+	tu_rm_rf(dir);
+	free(dir);
+	return check_done();
+}
