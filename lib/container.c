@@ -96,6 +96,13 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Search PATH like execvp, but tell "nowhere" (NULL) apart from "found but
  * not executable": execvp reports EACCES for a PATH entry it may not enter,
  * which would turn a missing command into "permission denied". */
@@ -125,6 +132,7 @@ container_child(const struct launch_spec *spec, const char *root, const char *st
 		launch_error_set(&err, errno, "cannot create the container mount namespace");
 		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
 	}
+	launch_debug("%lld ms: container init started", (long long)now_ms());
 	if (launch_rootfs_build(spec, root, stage, &err) < 0 || launch_rootfs_pivot(root, &err) < 0)
 		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
 	const char *cwd = "/";
@@ -142,6 +150,7 @@ container_child(const struct launch_spec *spec, const char *root, const char *st
 		launch_error_msg(&err, "command not found in the container: %s", argv[0]);
 		child_fail(report_fd, LAUNCH_EXIT_NOT_FOUND, err);
 	}
+	launch_debug("%lld ms: exec %s", (long long)now_ms(), path);
 	reset_signals();
 	execve(path, argv, env.vars);
 	int e = errno;
@@ -154,7 +163,7 @@ container_child(const struct launch_spec *spec, const char *root, const char *st
 
 /* Signal every process below us (we are their subreaper, so that is every
  * process of the container still alive). Returns how many were signalled. */
-static int signal_descendants(pid_t self, int sig)
+static int signal_descendants(pid_t self, int sig, pid_t except)
 {
 	int n = 0;
 	pid_t stack[4096];
@@ -178,7 +187,7 @@ static int signal_descendants(pid_t self, int sig)
 			char *save = NULL;
 			for (char *tok = strtok_r(text, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
 				pid_t c = (pid_t)atoi(tok);
-				if (c <= 0)
+				if (c <= 0 || c == except)
 					continue;
 				if (kill(c, sig) == 0)
 					n++;
@@ -200,15 +209,8 @@ static int decode_status(int wstatus)
 	return LAUNCH_EXIT_FAILURE;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Forward signals and reap until no descendant is left. */
-static int supervise(pid_t child, int sfd, int *status)
+static int supervise(pid_t child, pid_t helper, int sfd, int *status)
 {
 	bool main_done = false;
 	int64_t kill_at = -1;
@@ -219,7 +221,7 @@ static int supervise(pid_t child, int sfd, int *status)
 			if (p == child) {
 				main_done = true;
 				*status = decode_status(wstatus);
-				if (signal_descendants(getpid(), SIGTERM) > 0) {
+				if (signal_descendants(getpid(), SIGTERM, helper) > 0) {
 					launch_debug("main process exited: sent SIGTERM to the processes left");
 					kill_at = now_ms() + LAUNCH_KILL_GRACE_S * 1000;
 				}
@@ -227,11 +229,14 @@ static int supervise(pid_t child, int sfd, int *status)
 		}
 		if (p < 0 && errno == ECHILD)
 			return 0;
+		/* an external squashfuse is our child too, but not the container's */
+		if (helper > 0 && main_done && signal_descendants(getpid(), 0, helper) == 0)
+			return 0;
 		int timeout = -1;
 		if (kill_at >= 0) {
 			int64_t left = kill_at - now_ms();
 			if (left <= 0) {
-				signal_descendants(getpid(), SIGKILL);
+				signal_descendants(getpid(), SIGKILL, helper);
 				kill_at = -1;
 			} else {
 				timeout = (int)left;
@@ -265,6 +270,7 @@ int launch_container_run(const struct launch_spec *spec, int *status, struct lau
 	int report[2] = { -1, -1 };
 	sigset_t mask, old;
 
+	launch_debug("%lld ms: setting up namespaces", (long long)now_ms());
 	if (mkdir(stage, 0700) < 0 && errno != EEXIST)
 		return launch_error_set(err, errno, "cannot create %s", stage);
 	if (unshare_user_ns(&spec->id, err) < 0)
@@ -317,8 +323,10 @@ int launch_container_run(const struct launch_spec *spec, int *status, struct lau
 		n = read(report[0], &rep, sizeof(rep));
 	while (n < 0 && errno == EINTR);
 
+	launch_debug("%lld ms: container started", (long long)now_ms());
 	int st = 0;
-	supervise(child, sfd, &st);
+	supervise(child, launch_sqfs_helper_pid(sq), sfd, &st);
+	launch_debug("%lld ms: all container processes ended", (long long)now_ms());
 	if (n == (ssize_t)sizeof(rep)) {
 		launch_error_msg(err, "%s", rep.msg);
 		(*err)->exit_code = rep.exit_code;

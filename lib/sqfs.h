@@ -8,6 +8,7 @@
 #define LAUNCH_SQFS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "error.h"
 
@@ -23,6 +24,8 @@ int launch_sqfs_mount(struct launch_sqfs *s, const char *mountpoint, struct laun
 int launch_sqfs_serve(struct launch_sqfs *s, struct launch_error **err);
 /* Unmount, stop the workers and free everything. */
 void launch_sqfs_stop(struct launch_sqfs *s);
+/* The helper process serving the mount, or 0 when threads of ours do. */
+pid_t launch_sqfs_helper_pid(const struct launch_sqfs *s);
 /* Which server this build uses, for `launch doctor` and -v. */
 const char *launch_sqfs_backend(void);
 

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* squashfs over FUSE served by the external squashfuse binary, for builds
  * without libsquashfuse_ll. The binary runs in the foreground in our user and
- * mount namespaces, double-forked so that it is not a child of the container
- * supervisor (whose reaper loop ends when its children are gone), and is
- * killed through a pidfd when the container ends. */
+ * mount namespaces, as a child of the supervisor that the reaper loop leaves
+ * out (launch_sqfs_helper_pid); it dies with the supervisor (parent-death
+ * signal) or when the container ends. It runs with our uid, which in user
+ * mode is not 0 inside the namespace: CAP_SYS_ADMIN is passed to it as an
+ * ambient capability so that libfuse mounts directly instead of falling back
+ * to the setuid fusermount3. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -26,8 +30,11 @@
 struct launch_sqfs {
 	char *image;
 	char *mountpoint;
+	pid_t pid;
 	int pidfd;
 };
+
+pid_t launch_sqfs_helper_pid(const struct launch_sqfs *s) { return s ? s->pid : 0; }
 
 const char *launch_sqfs_backend(void) { return "external " LAUNCH_SQUASHFUSE_BIN " binary"; }
 
@@ -59,35 +66,25 @@ int launch_sqfs_mount(struct launch_sqfs *s, const char *mountpoint, struct laun
 	struct stat before;
 	if (stat(mountpoint, &before) < 0)
 		return launch_error_set(err, errno, "cannot stat %s", mountpoint);
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return launch_error_set(err, errno, "pipe");
-	pid_t mid = fork();
-	if (mid < 0)
+	pid_t helper = fork();
+	if (helper < 0)
 		return launch_error_set(err, errno, "fork");
-	if (mid == 0) {
-		pid_t helper = fork();
-		if (helper == 0) {
-			int null = open("/dev/null", O_RDWR);
-			if (null >= 0) {
-				dup2(null, STDIN_FILENO);
-				dup2(null, STDOUT_FILENO);
-			}
-			execlp(LAUNCH_SQUASHFUSE_BIN, LAUNCH_SQUASHFUSE_BIN, "-f", "-o",
-			       "ro,allow_other,default_permissions", s->image, mountpoint, (char *)NULL);
-			_exit(127);
+	if (helper == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		cap_t caps = cap_get_proc();
+		cap_value_t admin = CAP_SYS_ADMIN;
+		if (caps && cap_set_flag(caps, CAP_INHERITABLE, 1, &admin, CAP_SET) == 0 && cap_set_proc(caps) == 0)
+			prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_SYS_ADMIN, 0, 0);
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
 		}
-		ssize_t w = write(p[1], &helper, sizeof(helper));
-		(void)w;
-		_exit(helper < 0);
+		execlp(LAUNCH_SQUASHFUSE_BIN, LAUNCH_SQUASHFUSE_BIN, "-f", "-o", "ro,allow_other,default_permissions",
+		       s->image, mountpoint, (char *)NULL);
+		_exit(127);
 	}
-	close(p[1]);
-	pid_t helper = -1;
-	ssize_t r = read(p[0], &helper, sizeof(helper));
-	close(p[0]);
-	waitpid(mid, NULL, 0);
-	if (r != sizeof(helper) || helper <= 0)
-		return launch_error_msg(err, "cannot start %s", LAUNCH_SQUASHFUSE_BIN);
+	s->pid = helper;
 	s->pidfd = (int)syscall(SYS_pidfd_open, helper, 0);
 	/* The mount is there once the mount point's device changes. */
 	for (int i = 0; i < 2000; i++) {
@@ -96,9 +93,10 @@ int launch_sqfs_mount(struct launch_sqfs *s, const char *mountpoint, struct laun
 			s->mountpoint = xstrdup(mountpoint);
 			return 0;
 		}
-		struct pollfd pfd = { .fd = s->pidfd, .events = POLLIN };
-		if (s->pidfd >= 0 && poll(&pfd, 1, 0) == 1)
+		if (waitpid(helper, NULL, WNOHANG) == helper) {
+			s->pid = 0;
 			break; /* the helper exited */
+		}
 		struct timespec ts = { 0, 5 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
@@ -116,6 +114,8 @@ void launch_sqfs_stop(struct launch_sqfs *s)
 		syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
 		close(s->pidfd);
 	}
+	if (s->pid > 0)
+		waitpid(s->pid, NULL, 0);
 	free(s->mountpoint);
 	free(s->image);
 	free(s);

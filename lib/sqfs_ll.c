@@ -8,7 +8,16 @@
  * opens its own instance of the image, and the library finds it through
  * fuse_req_userdata(), which the link wraps (-Wl,--wrap) to return the
  * calling thread's instance. A thread that cannot open one falls back to the
- * first instance under a lock. */
+ * first instance under a lock.
+ *
+ * Per-thread instances would also mean per-thread data caches (squashfuse
+ * keeps one decompressed block), so a block read by one worker would be
+ * decompressed again by the next. sqfs_data_cache() is wrapped as well: all
+ * workers share one cache of decompressed data and fragment blocks, looked
+ * up under a mutex and filled outside it, so workers decompress in parallel
+ * and every block is decompressed once. A block a worker is copying from is
+ * pinned until that worker asks for its next block, as squashfuse's own
+ * contract for sqfs_data_cache() expects. */
 #define _GNU_SOURCE
 #include <squashfuse/ll.h>
 
@@ -45,6 +54,7 @@ static __thread sqfs_ll *thread_ll;
 static __thread bool thread_locked;
 
 const char *launch_sqfs_backend(void) { return "libsquashfuse_ll (in-process, multi-threaded)"; }
+pid_t launch_sqfs_helper_pid(const struct launch_sqfs *s) { return 0; }
 
 void *__real_fuse_req_userdata(fuse_req_t req);
 void *__wrap_fuse_req_userdata(fuse_req_t req);
@@ -52,6 +62,136 @@ void *__wrap_fuse_req_userdata(fuse_req_t req);
 void *__wrap_fuse_req_userdata(fuse_req_t req)
 {
 	return thread_ll ? thread_ll : __real_fuse_req_userdata(req);
+}
+
+/* --- the shared block cache --- */
+
+#define SHARED_CACHE_BYTES (16u << 20)
+
+struct cblock {
+	sqfs_off_t pos;   /* where the compressed block starts: its identity */
+	sqfs_block *block;
+	unsigned refs;    /* pins by workers */
+	uint64_t used;    /* LRU clock */
+	bool shared;      /* in the table (false: a private overflow copy) */
+};
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cblock *cache_v;
+static size_t cache_n, cache_bytes;
+static uint64_t cache_clock;
+static __thread struct cblock *pinned[2]; /* [0] data block, [1] fragment block */
+
+sqfs_err __real_sqfs_data_cache(sqfs *fs, sqfs_cache *cache, sqfs_off_t pos, uint32_t hdr, sqfs_block **block);
+sqfs_err __wrap_sqfs_data_cache(sqfs *fs, sqfs_cache *cache, sqfs_off_t pos, uint32_t hdr, sqfs_block **block);
+
+static void unpin(int kind)
+{
+	struct cblock *c = pinned[kind];
+	if (!c)
+		return;
+	pinned[kind] = NULL;
+	if (!c->shared) {
+		sqfs_block_dispose(c->block);
+		free(c);
+		return;
+	}
+	pthread_mutex_lock(&cache_lock);
+	c->refs--;
+	pthread_mutex_unlock(&cache_lock);
+}
+
+static struct cblock *cache_find(sqfs_off_t pos)
+{
+	for (size_t i = 0; i < cache_n; i++)
+		if (cache_v[i].block && cache_v[i].pos == pos)
+			return &cache_v[i];
+	return NULL;
+}
+
+/* Under cache_lock: a free slot, evicting unpinned least-recently-used
+ * blocks until NEED more bytes fit. NULL when everything is pinned. */
+static struct cblock *cache_slot(size_t need)
+{
+	for (;;) {
+		struct cblock *free_slot = NULL, *lru = NULL;
+		for (size_t i = 0; i < cache_n; i++) {
+			struct cblock *c = &cache_v[i];
+			if (!c->block)
+				free_slot = free_slot ? free_slot : c;
+			else if (!c->refs && (!lru || c->used < lru->used))
+				lru = c;
+		}
+		if (cache_bytes + need <= SHARED_CACHE_BYTES && (free_slot || cache_n < 256)) {
+			if (free_slot)
+				return free_slot;
+			cache_v = xrealloc(cache_v, (cache_n + 1) * sizeof(*cache_v));
+			memset(&cache_v[cache_n], 0, sizeof(*cache_v));
+			return &cache_v[cache_n++];
+		}
+		if (!lru)
+			return NULL;
+		cache_bytes -= lru->block->size;
+		sqfs_block_dispose(lru->block);
+		lru->block = NULL;
+	}
+}
+
+sqfs_err __wrap_sqfs_data_cache(sqfs *fs, sqfs_cache *cache, sqfs_off_t pos, uint32_t hdr, sqfs_block **block)
+{
+	int kind = cache == &fs->frag_cache;
+	unpin(kind);
+	pthread_mutex_lock(&cache_lock);
+	struct cblock *c = cache_find(pos);
+	if (c) {
+		c->refs++;
+		c->used = ++cache_clock;
+		pthread_mutex_unlock(&cache_lock);
+		pinned[kind] = c;
+		*block = c->block;
+		return SQFS_OK;
+	}
+	pthread_mutex_unlock(&cache_lock);
+
+	sqfs_block *b = NULL;
+	sqfs_err e = sqfs_data_block_read(fs, pos, hdr, &b);
+	if (e != SQFS_OK)
+		return e;
+	pthread_mutex_lock(&cache_lock);
+	c = cache_find(pos); /* another worker may have been quicker */
+	if (c) {
+		sqfs_block_dispose(b);
+	} else if ((c = cache_slot(b->size))) {
+		c->pos = pos;
+		c->block = b;
+		c->shared = true;
+		cache_bytes += b->size;
+	}
+	if (c) {
+		c->refs++;
+		c->used = ++cache_clock;
+		pthread_mutex_unlock(&cache_lock);
+		pinned[kind] = c;
+		*block = c->block;
+		return SQFS_OK;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	c = xcalloc(1, sizeof(*c)); /* every slot pinned: a private copy */
+	c->pos = pos;
+	c->block = b;
+	pinned[kind] = c;
+	*block = b;
+	return SQFS_OK;
+}
+
+static void cache_clear(void)
+{
+	for (size_t i = 0; i < cache_n; i++)
+		if (cache_v[i].block)
+			sqfs_block_dispose(cache_v[i].block);
+	free(cache_v);
+	cache_v = NULL;
+	cache_n = cache_bytes = 0;
 }
 
 static void enter(void)
@@ -188,13 +328,21 @@ int launch_sqfs_mount(struct launch_sqfs *s, const char *mountpoint, struct laun
 	return 0;
 }
 
+/* squashfuse's headers pin FUSE_USE_VERSION to 32, where
+ * fuse_session_loop_mt() takes the old, fixed struct fuse_loop_config; the
+ * opaque config of fuse_loop_cfg_create() (libfuse >= 3.12) belongs to the
+ * 3.12 entry point, declared here because that API level hides it. Passing
+ * the new config to the old entry point makes every worker exit after one
+ * request (and lose its squashfuse caches). */
+int fuse_session_loop_mt_312(struct fuse_session *se, struct fuse_loop_config *config);
+
 static void *loop_main(void *arg)
 {
 	struct launch_sqfs *s = arg;
 	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(cfg, (unsigned)s->threads);
 	fuse_loop_cfg_set_idle_threads(cfg, (unsigned)s->threads);
-	int r = fuse_session_loop_mt(s->se, cfg);
+	int r = fuse_session_loop_mt_312(s->se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	if (r < 0)
 		launch_debug("FUSE loop ended: %s", strerror(-r));
@@ -230,6 +378,9 @@ void launch_sqfs_stop(struct launch_sqfs *s)
 	}
 	for (size_t i = 0; i < n_instances; i++)
 		free_ll(instances[i]);
+	unpin(0);
+	unpin(1);
+	cache_clear();
 	free(instances);
 	instances = NULL;
 	n_instances = 0;

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The one command that runs every test: install the dependencies and set the
+# machine up (as root), then build and test three configurations:
+#   build-ci       warnings as errors; unit and integration tests
+#   build-asan     AddressSanitizer + UBSan; unit tests
+#   build-extsqfs  the external squashfuse binary instead of libsquashfuse_ll;
+#                  the integration tests that mount squashfs images
+# Stops at the first failure, so the log ends with the failing ctest summary.
+# LAUNCH_SKIP_INSTALL=1 skips apt-get; CI=true turns test skips into failures.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+jobs=${LAUNCH_CI_JOBS:-2}
+
+if [ "$(id -u)" -eq 0 ]; then
+	if [ "${LAUNCH_SKIP_INSTALL:-0}" != 1 ]; then
+		bash ci/install-deps.sh
+	fi
+	bash ci/setup-machine.sh
+else
+	echo "ci/test.sh: not root: dependencies and machine set-up are not checked;" \
+		"the integration tests run as $(id -un)" >&2
+fi
+
+if [ "${CI:-}" = true ]; then
+	export LAUNCH_TEST_MUST_WORK=1
+fi
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+
+section() { printf '\n===== %s =====\n' "$*"; }
+
+section "build-ci: -DLAUNCH_WERROR=ON, unit and integration tests"
+cmake -S . -B build-ci -DLAUNCH_WERROR=ON
+make -C build-ci -j"$jobs"
+(cd build-ci && ctest --output-on-failure -L 'unit|integration')
+
+section "build-asan: -DLAUNCH_SANITIZE=ON, unit tests"
+cmake -S . -B build-asan -DLAUNCH_WERROR=ON -DLAUNCH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+make -C build-asan -j"$jobs"
+(cd build-asan && ctest --output-on-failure -L unit)
+
+section "build-extsqfs: -DLAUNCH_SQUASHFUSE_LL=OFF, squashfs integration tests"
+cmake -S . -B build-extsqfs -DLAUNCH_WERROR=ON -DLAUNCH_SQUASHFUSE_LL=OFF
+make -C build-extsqfs -j"$jobs" launch
+(cd build-extsqfs && ctest --output-on-failure -L integration \
+	-R '^integration\.(images|squashfs|identity|mounts|exit|doctor)$')

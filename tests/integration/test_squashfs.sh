@@ -1,0 +1,57 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# The container's life cycle: squashfs root served over FUSE, processes that
+# outlive the main one, Ctrl-C and SIGKILL of launch, nested user
+# namespaces; and after every run nothing mounted or running on the host.
+. "$(dirname "$0")/lib.sh"
+require_userns
+require_fuse
+
+say "# squashfs root over FUSE"
+assert_status 0 as_user "$L" run "$SQFS" cat /proc/self/mountinfo
+root_line=$(printf '%s\n' "$out" | awk '$5 == "/"' | tail -n 1)
+assert_contains "$root_line" " - fuse.squashfuse " "the container root is a fuse.squashfuse mount"
+assert_status 0 as_user "$L" run "$SQFS" cat /etc/image-marker
+assert_eq launch-test-image "$out" "a file of the image reads back"
+assert_clean "after a squashfs run"
+
+user_dir "$T/out"
+for img in $IMAGES; do
+	k=$(img_kind "$img")
+
+	say "# $k: a background process outlives the main process"
+	rm -f "$T/out/marker"
+	assert_status 0 as_user "$L" run -m "$T/out:/out" "$img" \
+		sh -c '(trap "cat /etc/image-marker > /out/marker; exit" TERM; while :; do sleep 0.1; done) & sleep 0.3'
+	assert_eq launch-test-image "$(cat "$T/out/marker" 2>/dev/null)" \
+		"$k: the background process read the image in its TERM trap after the main process ended"
+	assert_clean "$k: after the main process left a background process"
+
+	say "# $k: no mount visible on the host while a container runs"
+	as_user_bg "$T/pid" "$L" run "$img" sleep 100
+	assert_true "$k: the container's sleep starts" wait_until 10 descendant_named "$BG_PID" sleep
+	assert_eq "" "$(leftover_mounts)" "$k: the host mount table shows nothing of the running container"
+
+	say "# $k: SIGINT (Ctrl-C) to launch"
+	kill -INT "$BG_PID"
+	wait_exit "$BG" 10
+	assert_eq 130 "$rc" "$k: launch exits 130 after SIGINT"
+	assert_true "$k: launch exits within 2 s of SIGINT (took ${ELAPSED_MS} ms)" test "$ELAPSED_MS" -lt 2000
+	assert_clean "$k: after SIGINT"
+
+	say "# $k: SIGKILL of the supervisor"
+	as_user_bg "$T/pid" "$L" run "$img" sleep 100
+	assert_true "$k: the container's sleep starts" wait_until 10 descendant_named "$BG_PID" sleep
+	kill -KILL "$BG_PID"
+	wait_exit "$BG" 10
+	assert_eq 137 "$rc" "$k: launch was killed by SIGKILL"
+	assert_clean "$k: after SIGKILL of launch"
+
+	say "# $k: nested user namespace"
+	assert_status 0 as_user "$L" run "$img" unshare -r id -u
+	assert_eq 0 "$out" "$k: busybox unshare -r id -u prints 0 inside the container"
+	assert_status 0 as_user "$L" run "$img" unshare -r cat /proc/self/uid_map
+	assert_match "$out" "^ *0 +$TU_UID +1\$" "$k: the nested namespace maps 0 to the user's uid"
+	assert_clean "$k: after the nested namespace"
+done
+finish
