@@ -67,8 +67,11 @@ static int unshare_user_ns(const struct launch_identity *id, struct launch_error
 	}
 	if (launch_idmap_write(0, id, err) < 0)
 		return launch_error_wrap(err, "cannot map your ids into the user namespace");
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return launch_error_set(err, errno, "cannot make the mount namespace private");
+	/* No MS_PRIVATE walk over the host's mounts is needed: a mount namespace
+	 * owned by a less privileged user namespace gets the shared mounts it
+	 * copies reduced to slaves (mount_namespaces(7)), so nothing mounted
+	 * here can propagate back to the host, and the mounts made here are
+	 * private, as pivot_root requires. */
 	return 0;
 }
 
@@ -316,6 +319,10 @@ int launch_container_run(const struct launch_spec *spec, int *status, struct lau
 		waitpid(child, NULL, 0);
 		goto out_mask;
 	}
+
+	if (sq)
+		launch_sqfs_prefetch(sq, spec->argv && spec->argv[0] ? spec->argv[0] : "/bin/sh",
+				     launch_env_get(&spec->env, "PATH"));
 
 	struct child_report rep;
 	ssize_t n;

@@ -22,6 +22,10 @@ int launch_sqfs_open(const char *image, int threads, struct launch_sqfs **out, s
 int launch_sqfs_mount(struct launch_sqfs *s, const char *mountpoint, struct launch_error **err);
 /* Start answering requests (threads of this process, or the helper). */
 int launch_sqfs_serve(struct launch_sqfs *s, struct launch_error **err);
+/* Start decompressing the command CMD (searched in PATH inside the image)
+ * and its ELF interpreter in the background, so that the blocks its exec
+ * needs are ready when the container gets there. Best effort, never fails. */
+void launch_sqfs_prefetch(struct launch_sqfs *s, const char *cmd, const char *path);
 /* Unmount, stop the workers and free everything. */
 void launch_sqfs_stop(struct launch_sqfs *s);
 /* The helper process serving the mount, or 0 when threads of ours do. */

@@ -105,6 +105,7 @@ int launch_sqfs_mount(struct launch_sqfs *s, const char *mountpoint, struct laun
 }
 
 int launch_sqfs_serve(struct launch_sqfs *s, struct launch_error **err) { return 0; }
+void launch_sqfs_prefetch(struct launch_sqfs *s, const char *cmd, const char *path) {}
 
 void launch_sqfs_stop(struct launch_sqfs *s)
 {

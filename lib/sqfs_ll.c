@@ -21,7 +21,9 @@
 #define _GNU_SOURCE
 #include <squashfuse/ll.h>
 
+#include <elf.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -36,6 +38,10 @@
 
 struct launch_sqfs {
 	char *image;
+	pthread_t prefetch;
+	bool prefetching;
+	char *prefetch_cmd;
+	char *prefetch_path;
 	int threads;
 	sqfs_ll *primary;
 	struct fuse_session *se;
@@ -77,7 +83,9 @@ struct cblock {
 };
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct cblock *cache_v;
+#define SHARED_CACHE_SLOTS 256
+/* A fixed array: workers keep pointers to their pinned slots. */
+static struct cblock cache_v[SHARED_CACHE_SLOTS];
 static size_t cache_n, cache_bytes;
 static uint64_t cache_clock;
 static __thread struct cblock *pinned[2]; /* [0] data block, [1] fragment block */
@@ -122,10 +130,9 @@ static struct cblock *cache_slot(size_t need)
 			else if (!c->refs && (!lru || c->used < lru->used))
 				lru = c;
 		}
-		if (cache_bytes + need <= SHARED_CACHE_BYTES && (free_slot || cache_n < 256)) {
+		if (cache_bytes + need <= SHARED_CACHE_BYTES && (free_slot || cache_n < SHARED_CACHE_SLOTS)) {
 			if (free_slot)
 				return free_slot;
-			cache_v = xrealloc(cache_v, (cache_n + 1) * sizeof(*cache_v));
 			memset(&cache_v[cache_n], 0, sizeof(*cache_v));
 			return &cache_v[cache_n++];
 		}
@@ -189,10 +196,12 @@ static void cache_clear(void)
 	for (size_t i = 0; i < cache_n; i++)
 		if (cache_v[i].block)
 			sqfs_block_dispose(cache_v[i].block);
-	free(cache_v);
-	cache_v = NULL;
+	memset(cache_v, 0, sizeof(cache_v));
 	cache_n = cache_bytes = 0;
 }
+
+static void enter(void);
+static void leave(void);
 
 static void enter(void)
 {
@@ -359,10 +368,131 @@ int launch_sqfs_serve(struct launch_sqfs *s, struct launch_error **err)
 	return 0;
 }
 
+/* --- prefetching the command while the container is being built --- */
+
+#define PREFETCH_MAX (8u << 20)
+
+/* Resolve PATH in the image, following symlinks in every component. */
+static bool image_lookup(sqfs *fs, const char *path, sqfs_inode *out)
+{
+	char cur[PATH_MAX];
+	snprintf(cur, sizeof(cur), "%s", path);
+	for (int hops = 0; hops < 20; hops++) {
+		bool restarted = false;
+		for (char *p = cur + 1;; p++) {
+			if (*p != '/' && *p != '\0')
+				continue;
+			char saved = *p;
+			*p = '\0';
+			sqfs_inode ino;
+			bool found = false;
+			if (sqfs_inode_get(fs, &ino, sqfs_inode_root(fs)) != SQFS_OK ||
+			    sqfs_lookup_path(fs, &ino, cur, &found) != SQFS_OK || !found)
+				return false;
+			if (S_ISLNK(ino.base.mode)) {
+				char target[PATH_MAX];
+				size_t size = sizeof(target);
+				if (sqfs_readlink(fs, &ino, target, &size) != SQFS_OK)
+					return false;
+				char next[PATH_MAX];
+				char *slash = strrchr(cur, '/');
+				*slash = '\0';
+				int n = target[0] == '/' ? snprintf(next, sizeof(next), "%s", target)
+							 : snprintf(next, sizeof(next), "%s/%s", cur, target);
+				if (saved && n > 0)
+					snprintf(next + n, sizeof(next) - (size_t)n, "/%s", p + 1);
+				snprintf(cur, sizeof(cur), "%s", next);
+				restarted = true;
+				break;
+			}
+			*p = saved;
+			if (!saved) {
+				*out = ino;
+				return S_ISREG(ino.base.mode);
+			}
+		}
+		if (!restarted)
+			return false;
+	}
+	return false;
+}
+
+/* Read up to PREFETCH_MAX bytes of the file into the shared cache; return
+ * its ELF interpreter (PT_INTERP) in INTERP when it has one. */
+static void prefetch_file(sqfs *fs, sqfs_inode *ino, char *interp, size_t isize)
+{
+	static char buf[128 * 1024];
+	uint64_t size = ino->xtra.reg.file_size;
+	interp[0] = '\0';
+	for (uint64_t off = 0; off < size && off < PREFETCH_MAX;) {
+		sqfs_off_t len = sizeof(buf);
+		if (sqfs_read_range(fs, ino, (sqfs_off_t)off, &len, buf) != SQFS_OK || len <= 0)
+			break;
+		if (off == 0 && len >= (sqfs_off_t)sizeof(Elf64_Ehdr) && !memcmp(buf, ELFMAG, SELFMAG)) {
+			const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
+			for (unsigned i = 0; i < eh->e_phnum; i++) {
+				uint64_t at = eh->e_phoff + (uint64_t)i * eh->e_phentsize;
+				if (at + sizeof(Elf64_Phdr) > (uint64_t)len)
+					break;
+				const Elf64_Phdr *ph = (const Elf64_Phdr *)(buf + at);
+				if (ph->p_type == PT_INTERP && ph->p_offset + ph->p_filesz <= (uint64_t)len &&
+				    ph->p_filesz < isize) {
+					memcpy(interp, buf + ph->p_offset, ph->p_filesz);
+					interp[ph->p_filesz] = '\0';
+				}
+			}
+		}
+		off += (uint64_t)len;
+	}
+}
+
+static void *prefetch_main(void *arg)
+{
+	struct launch_sqfs *s = arg;
+	enter();
+	sqfs *fs = &thread_ll->fs;
+	sqfs_inode ino;
+	bool found = false;
+	if (strchr(s->prefetch_cmd, '/')) {
+		found = image_lookup(fs, s->prefetch_cmd, &ino);
+	} else {
+		char *next = s->prefetch_path;
+		for (char *dir; !found && (dir = strsep(&next, ":"));) {
+			char p[PATH_MAX];
+			snprintf(p, sizeof(p), "%s/%s", dir, s->prefetch_cmd);
+			found = dir[0] == '/' && image_lookup(fs, p, &ino);
+		}
+	}
+	char interp[PATH_MAX];
+	if (found) {
+		prefetch_file(&thread_ll->fs, &ino, interp, sizeof(interp));
+		char dummy[8];
+		if (interp[0] && image_lookup(fs, interp, &ino))
+			prefetch_file(fs, &ino, dummy, sizeof(dummy));
+	}
+	unpin(0);
+	unpin(1);
+	leave();
+	return NULL;
+}
+
+void launch_sqfs_prefetch(struct launch_sqfs *s, const char *cmd, const char *path)
+{
+	if (!s || !cmd || !*cmd)
+		return;
+	s->prefetch_cmd = xstrdup(cmd);
+	s->prefetch_path = xstrdup(path ? path : "/usr/local/bin:/usr/bin:/bin");
+	s->prefetching = pthread_create(&s->prefetch, NULL, prefetch_main, s) == 0;
+}
+
 void launch_sqfs_stop(struct launch_sqfs *s)
 {
 	if (!s)
 		return;
+	if (s->prefetching)
+		pthread_join(s->prefetch, NULL);
+	free(s->prefetch_cmd);
+	free(s->prefetch_path);
 	if (s->se) {
 		fuse_session_exit(s->se);
 		if (s->mountpoint)

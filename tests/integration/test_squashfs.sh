@@ -15,6 +15,17 @@ assert_status 0 as_user "$L" run "$SQFS" cat /etc/image-marker
 assert_eq launch-test-image "$out" "a file of the image reads back"
 assert_clean "after a squashfs run"
 
+say "# squashfs: concurrent readers get exact data (shared block cache, several FUSE threads)"
+want=$(md5sum "$DIRIMG/bin/busybox" | cut -d' ' -f1)
+assert_status 0 as_user "$L" run "$SQFS" sh -c \
+	'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do md5sum /bin/busybox & done; wait'
+assert_eq "12 $want" "$(printf '%s\n' "$out" | cut -d' ' -f1 | sort | uniq -c | awk '{print $1, $2}')" \
+	"12 parallel readers of /bin/busybox all see the image's bytes"
+assert_status 0 as_user "$L" run "$SQFS" sh -c 'find /bin /sbin /usr /etc -type f -exec md5sum {} + | sort -k2'
+sq_sums=$out
+assert_status 0 as_user "$L" run "$DIRIMG" sh -c 'find /bin /sbin /usr /etc -type f -exec md5sum {} + | sort -k2'
+assert_eq "$out" "$sq_sums" "every file of the squashfs image reads the same as in the directory image"
+
 user_dir "$T/out"
 for img in $IMAGES; do
 	k=$(img_kind "$img")
