@@ -144,20 +144,26 @@ static struct cblock *cache_slot(size_t need)
 	}
 }
 
+/* Under cache_lock, which it releases: pin C for this worker and hand out
+ * its block. */
+static sqfs_err pin_and_unlock(struct cblock *c, int kind, sqfs_block **block)
+{
+	c->refs++;
+	c->used = ++cache_clock;
+	pthread_mutex_unlock(&cache_lock);
+	pinned[kind] = c;
+	*block = c->block;
+	return SQFS_OK;
+}
+
 sqfs_err __wrap_sqfs_data_cache(sqfs *fs, sqfs_cache *cache, sqfs_off_t pos, uint32_t hdr, sqfs_block **block)
 {
 	int kind = cache == &fs->frag_cache;
 	unpin(kind);
 	pthread_mutex_lock(&cache_lock);
 	struct cblock *c = cache_find(pos);
-	if (c) {
-		c->refs++;
-		c->used = ++cache_clock;
-		pthread_mutex_unlock(&cache_lock);
-		pinned[kind] = c;
-		*block = c->block;
-		return SQFS_OK;
-	}
+	if (c)
+		return pin_and_unlock(c, kind, block);
 	pthread_mutex_unlock(&cache_lock);
 
 	sqfs_block *b = NULL;
@@ -168,19 +174,14 @@ sqfs_err __wrap_sqfs_data_cache(sqfs *fs, sqfs_cache *cache, sqfs_off_t pos, uin
 	c = cache_find(pos); /* another worker may have been quicker */
 	if (c) {
 		sqfs_block_dispose(b);
-	} else if ((c = cache_slot(b->size))) {
+		return pin_and_unlock(c, kind, block);
+	}
+	if ((c = cache_slot(b->size))) {
 		c->pos = pos;
 		c->block = b;
 		c->shared = true;
 		cache_bytes += b->size;
-	}
-	if (c) {
-		c->refs++;
-		c->used = ++cache_clock;
-		pthread_mutex_unlock(&cache_lock);
-		pinned[kind] = c;
-		*block = c->block;
-		return SQFS_OK;
+		return pin_and_unlock(c, kind, block);
 	}
 	pthread_mutex_unlock(&cache_lock);
 	c = xcalloc(1, sizeof(*c)); /* every slot pinned: a private copy */
