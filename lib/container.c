@@ -106,6 +106,13 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* Search PATH like execvp, but tell "nowhere" (NULL) apart from "found but
  * not executable": execvp reports EACCES for a PATH entry it may not enter,
  * which would turn a missing command into "permission denied". */
@@ -135,7 +142,7 @@ container_child(const struct launch_spec *spec, const char *root, const char *st
 		launch_error_set(&err, errno, "cannot create the container mount namespace");
 		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
 	}
-	launch_debug("%lld ms: container init started", (long long)now_ms());
+	launch_debug("%lld us: container init started", (long long)now_us());
 	if (launch_rootfs_build(spec, root, stage, &err) < 0 || launch_rootfs_pivot(root, &err) < 0)
 		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
 	const char *cwd = "/";
@@ -153,7 +160,7 @@ container_child(const struct launch_spec *spec, const char *root, const char *st
 		launch_error_msg(&err, "command not found in the container: %s", argv[0]);
 		child_fail(report_fd, LAUNCH_EXIT_NOT_FOUND, err);
 	}
-	launch_debug("%lld ms: exec %s", (long long)now_ms(), path);
+	launch_debug("%lld us: exec %s", (long long)now_us(), path);
 	reset_signals();
 	execve(path, argv, env.vars);
 	int e = errno;
@@ -273,7 +280,7 @@ int launch_container_run(const struct launch_spec *spec, int *status, struct lau
 	int report[2] = { -1, -1 };
 	sigset_t mask, old;
 
-	launch_debug("%lld ms: setting up namespaces", (long long)now_ms());
+	launch_debug("%lld us: setting up namespaces", (long long)now_us());
 	if (mkdir(stage, 0700) < 0 && errno != EEXIST)
 		return launch_error_set(err, errno, "cannot create %s", stage);
 	if (unshare_user_ns(&spec->id, err) < 0)
@@ -330,10 +337,10 @@ int launch_container_run(const struct launch_spec *spec, int *status, struct lau
 		n = read(report[0], &rep, sizeof(rep));
 	while (n < 0 && errno == EINTR);
 
-	launch_debug("%lld ms: container started", (long long)now_ms());
+	launch_debug("%lld us: container started", (long long)now_us());
 	int st = 0;
 	supervise(child, launch_sqfs_helper_pid(sq), sfd, &st);
-	launch_debug("%lld ms: all container processes ended", (long long)now_ms());
+	launch_debug("%lld us: all container processes ended", (long long)now_us());
 	if (n == (ssize_t)sizeof(rep)) {
 		launch_error_msg(err, "%s", rep.msg);
 		(*err)->exit_code = rep.exit_code;
