@@ -36,6 +36,7 @@ struct builder {
 	const char *root;
 	const char *stage;
 	int rootfd;
+	dev_t image_dev; /* only directories of the image itself get shadows */
 	int *shadows; /* O_PATH fds of shadow tmpfs roots, remounted ro at the end */
 	size_t n_shadows;
 };
@@ -96,6 +97,13 @@ static int ensure(struct builder *b, const char *cpath, bool dir, struct launch_
 		if (r >= 0 || errno == EEXIST)
 			break;
 		if (attempt == 0 && (errno == EROFS || errno == EACCES || errno == EPERM)) {
+			int e = errno;
+			struct stat pst;
+			if (fstat(pfd, &pst) == 0 && pst.st_dev != b->image_dev)
+				return launch_error_set(err, e,
+							"cannot create mount point %s: %s is not part of the image (it "
+							"is a host directory mounted into the container)",
+							cpath, parent);
 			if (shadow(b, parent, pfd, err) < 0)
 				return -1;
 			continue;
@@ -396,6 +404,12 @@ int launch_rootfs_build(const struct launch_spec *spec, const char *root, const 
 	int ret = -1;
 	if (reopen_root(&b, err) < 0)
 		return -1;
+	struct stat rst;
+	if (fstat(b.rootfd, &rst) < 0) {
+		launch_error_set(err, errno, "cannot stat the container root");
+		goto out;
+	}
+	b.image_dev = rst.st_dev;
 	if (bind(&b, "/proc", "/proc", false, err) < 0 || bind(&b, "/sys", "/sys", false, err) < 0 ||
 	    setup_dev(&b, err) < 0)
 		goto out;

@@ -77,6 +77,12 @@ launch-test-image" "$out" "$k: -m DIR:/data-rel/X (data-rel -> ../../../../../..
 	assert_eq "" "$out" "$k: --mount type=volume runs nothing"
 	assert_contains "$err" "$spec" "$k: the error names the spec $spec"
 
+	say "# $k: mount points are never made inside host directories the container shows"
+	assert_status 125 as_user "$L" run -m "$T/a:/sys/launch-test-x" "$img" echo ran
+	assert_eq "" "$out" "$k: a destination inside /sys (the host's) runs nothing"
+	assert_contains "$err" "/sys/launch-test-x" "$k: the error names the destination"
+	assert_true "$k: nothing was created in the host's /sys" test ! -e /sys/launch-test-x
+
 	say "# $k: files created in bind mounts belong to the user on the host"
 	rm -f "$T/out/made-user" "$T/out/made-root"
 	assert_status 0 as_user "$L" run -m "$T/out:/out" "$img" touch /out/made-user
