@@ -16,8 +16,7 @@ bash ci/setup-machine.sh
 
 cmake -S . -B build -DCMAKE_INSTALL_PREFIX=/usr/local
 make -C build -j"$(nproc)" launch
-cmake --install build --component Unspecified
-install -D -m 0644 -T etc/launch.json /etc/launch/launch.json.example
+cmake --install build
 
 user=${LAUNCH_DEMO_USER:-${SUDO_USER:-launchdemo}}
 if [ "$user" = root ] || ! id -u "$user" >/dev/null 2>&1; then

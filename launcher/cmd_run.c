@@ -55,8 +55,8 @@ static const char help[] =
 	"LD_AUDIT, XDG_RUNTIME_DIR and the site's env_deny list; then --env-file\n"
 	"files, then --env options, in order. PATH defaults to the usual directories.\n"
 	"\n"
-	"Signals SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to launch\n"
-	"reach the command. When the command exits, processes it left behind get\n"
+	"Signals SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH\n"
+	"and SIGCONT sent to launch reach the command. When the command exits, processes it left behind get\n"
 	"SIGTERM, then SIGKILL 2 seconds later; nothing stays mounted.\n"
 	"\n"
 	"Exit status: the command's; 128+N when signal N killed it; 125 when launch\n"
@@ -160,12 +160,15 @@ int cmd_run(int argc, char **argv)
 		goto fail;
 
 	launch_env_from_host(&spec.env, environ, config.env_deny);
-	for (size_t i = 0; env_args && env_args[i]; i++) {
-		int r = env_args[i][0] == 'e' ? launch_env_apply_arg(&spec.env, env_args[i] + 2, &err)
-					      : launch_env_apply_file(&spec.env, env_args[i] + 2, &err);
-		if (r < 0)
-			goto fail;
-	}
+	/* env files first, then --env options, each in command-line order */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; env_args && env_args[i]; i++) {
+			if (env_args[i][0] != (pass == 0 ? 'f' : 'e'))
+				continue;
+			if ((pass == 0 ? launch_env_apply_file(&spec.env, env_args[i] + 2, &err)
+				       : launch_env_apply_arg(&spec.env, env_args[i] + 2, &err)) < 0)
+				goto fail;
+		}
 	if (!launch_env_get(&spec.env, "PATH"))
 		launch_env_set(&spec.env, "PATH", default_path);
 	launch_env_set(&spec.env, "container", "launch");

@@ -121,15 +121,23 @@ static char *find_command(const char *cmd, const char *path)
 	if (strchr(cmd, '/'))
 		return xstrdup(cmd);
 	_cleanup_free_ char *copy = xstrdup(path ? path : "/usr/bin:/bin");
-	char *next = copy;
+	char *next = copy, *first = NULL;
 	for (char *dir; (dir = strsep(&next, ":"));) {
 		char *cand = xasprintf("%s/%s", *dir ? dir : ".", cmd);
 		struct stat st;
-		if (stat(cand, &st) == 0 && !S_ISDIR(st.st_mode))
-			return cand;
+		if (stat(cand, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			if (access(cand, X_OK) == 0) {
+				free(first);
+				return cand;
+			}
+			if (!first) {
+				first = cand; /* reported (126) if nothing later is executable */
+				continue;
+			}
+		}
 		free(cand);
 	}
-	return NULL;
+	return first;
 }
 
 /* The container init: runs in the child, never returns. */
@@ -164,11 +172,15 @@ container_child(const struct launch_spec *spec, const char *root, const char *st
 	reset_signals();
 	execve(path, argv, env.vars);
 	int e = errno;
-	if (e == ENOENT)
+	if (e == ENOENT && access(path, F_OK) == 0)
+		launch_error_msg(&err, "cannot execute %s in the container: its interpreter (#! line) or dynamic "
+				       "loader is missing from the image", path);
+	else if (e == ENOENT)
 		launch_error_msg(&err, "command not found in the container: %s", argv[0]);
 	else
 		launch_error_set(&err, e, "cannot execute %s in the container", argv[0]);
-	child_fail(report_fd, e == ENOENT ? LAUNCH_EXIT_NOT_FOUND : LAUNCH_EXIT_CANNOT_EXEC, err);
+	child_fail(report_fd, e == ENOENT && access(path, F_OK) < 0 ? LAUNCH_EXIT_NOT_FOUND : LAUNCH_EXIT_CANNOT_EXEC,
+		   err);
 }
 
 /* Signal every process below us (we are their subreaper, so that is every

@@ -36,7 +36,7 @@ struct builder {
 	const char *root;
 	const char *stage;
 	int rootfd;
-	dev_t image_dev; /* only directories of the image itself get shadows */
+	uint64_t image_mnt; /* only directories of the image's own mount get shadows */
 	int *shadows; /* O_PATH fds of shadow tmpfs roots, remounted ro at the end */
 	size_t n_shadows;
 };
@@ -44,6 +44,17 @@ struct builder {
 #define FDPATH(buf, fd) snprintf(buf, sizeof(buf), "/proc/self/fd/%d", fd)
 
 static int shadow(struct builder *b, const char *cpath, int dirfd, struct launch_error **err);
+
+/* The id of the mount FD lies on (statx, Linux >= 5.8); the device number
+ * on older kernels, which cannot tell a bind mount from its source. */
+static uint64_t mount_id(int fd)
+{
+	struct statx sx;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) == 0 && (sx.stx_mask & STATX_MNT_ID))
+		return sx.stx_mnt_id;
+	struct stat st;
+	return fstat(fd, &st) == 0 ? (uint64_t)st.st_dev : 0;
+}
 
 static int reopen_root(struct builder *b, struct launch_error **err)
 {
@@ -98,8 +109,7 @@ static int ensure(struct builder *b, const char *cpath, bool dir, struct launch_
 			break;
 		if (attempt == 0 && (errno == EROFS || errno == EACCES || errno == EPERM)) {
 			int e = errno;
-			struct stat pst;
-			if (fstat(pfd, &pst) == 0 && pst.st_dev != b->image_dev)
+			if (mount_id(pfd) != b->image_mnt)
 				return launch_error_set(err, e,
 							"cannot create mount point %s: %s is not part of the image (it "
 							"is a host directory mounted into the container)",
@@ -235,8 +245,17 @@ int launch_rootfs_readonly(const char *path, struct launch_error **err)
 	return make_readonly(fd, path, err);
 }
 
-/* Bind host path SRC onto container path DST. */
+static int bind_flags(struct builder *b, const char *src, const char *dst, bool ro, unsigned long rec,
+		      struct launch_error **err);
+
+/* Bind host path SRC, with the mounts below it, onto container path DST. */
 static int bind(struct builder *b, const char *src, const char *dst, bool ro, struct launch_error **err)
+{
+	return bind_flags(b, src, dst, ro, MS_REC, err);
+}
+
+static int bind_flags(struct builder *b, const char *src, const char *dst, bool ro, unsigned long rec,
+		      struct launch_error **err)
 {
 	struct stat st;
 	if (stat(src, &st) < 0)
@@ -246,7 +265,7 @@ static int bind(struct builder *b, const char *src, const char *dst, bool ro, st
 		return launch_error_wrap(err, "cannot mount %s on %s", src, dst);
 	char target[64];
 	FDPATH(target, fd);
-	if (mount(src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (mount(src, target, NULL, MS_BIND | rec, NULL) < 0)
 		return launch_error_set(err, errno, "cannot mount %s on %s", src, dst);
 	if (!ro)
 		return 0;
@@ -397,6 +416,19 @@ static int user_mount(struct builder *b, const struct launch_mount *m, bool site
 	return 0;
 }
 
+/* A home directory that would cover a system directory of the image (HOME=/
+ * or HOME=/etc in a broken environment): returns what it would hide. */
+static const char *home_hides(const char *home)
+{
+	static const char *const system[] = { "/", "/bin", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc",
+					      "/sbin", "/sys", "/usr", "/var" };
+	for (size_t i = 0; i < ARRAY_SIZE(system); i++)
+		if (!strcmp(home, system[i]) || (strcmp(system[i], "/") && launch_path_is_under(home, system[i]) &&
+						 strcmp(system[i], "/var")))
+			return system[i];
+	return NULL;
+}
+
 int launch_rootfs_build(const struct launch_spec *spec, const char *root, const char *stage,
 			struct launch_error **err)
 {
@@ -404,23 +436,23 @@ int launch_rootfs_build(const struct launch_spec *spec, const char *root, const 
 	int ret = -1;
 	if (reopen_root(&b, err) < 0)
 		return -1;
-	struct stat rst;
-	if (fstat(b.rootfd, &rst) < 0) {
-		launch_error_set(err, errno, "cannot stat the container root");
-		goto out;
-	}
-	b.image_dev = rst.st_dev;
+	b.image_mnt = mount_id(b.rootfd);
 	if (bind(&b, "/proc", "/proc", false, err) < 0 || bind(&b, "/sys", "/sys", false, err) < 0 ||
 	    setup_dev(&b, err) < 0)
 		goto out;
 	if (spec->private_tmp) {
 		if (mount_fs(&b, "tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777", err) < 0)
 			goto out;
-	} else if (bind(&b, "/tmp", "/tmp", false, err) < 0) {
+	} else if (bind_flags(&b, "/tmp", "/tmp", false, 0, err) < 0) {
+		/* not recursive: launch's own staging mount may lie under /tmp */
 		goto out;
 	}
 	if (!spec->no_home && spec->id.home) {
-		if (access(spec->id.home, F_OK) == 0) {
+		const char *hidden = home_hides(spec->id.home);
+		if (hidden) {
+			launch_warn("not mounting HOME=%s: it would hide the image's %s (use --no-home, or set HOME)",
+				    spec->id.home, hidden);
+		} else if (access(spec->id.home, F_OK) == 0) {
 			if (bind(&b, spec->id.home, spec->id.home, false, err) < 0)
 				goto out;
 		} else {
