@@ -7,7 +7,7 @@ set -euo pipefail
 required=(
 	build-essential cmake pkg-config
 	libjansson-dev libcap-dev libfuse3-dev fuse3 libsquashfuse-dev squashfuse
-	liblzo2-dev liblz4-dev libzstd-dev zlib1g-dev liblzma-dev
+	liblzo2-dev liblz4-dev libzstd-dev libdeflate-dev zlib1g-dev liblzma-dev
 	squashfs-tools busybox-static file
 	uidmap tmux libcap2-bin procps util-linux
 	clang libclang-rt-14-dev

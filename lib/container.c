@@ -92,13 +92,6 @@ static int mount_image(const struct launch_spec *spec, const char *root, struct 
 	return 0;
 }
 
-static void reset_signals(void)
-{
-	sigset_t all;
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -138,49 +131,6 @@ static char *find_command(const char *cmd, const char *path)
 		free(cand);
 	}
 	return first;
-}
-
-/* The container init: runs in the child, never returns. */
-static void __attribute__((noreturn))
-container_child(const struct launch_spec *spec, const char *root, const char *stage, int report_fd)
-{
-	struct launch_error *err = NULL;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (unshare(CLONE_NEWNS) < 0) {
-		launch_error_set(&err, errno, "cannot create the container mount namespace");
-		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
-	}
-	launch_debug("%lld us: container init started", (long long)now_us());
-	if (launch_rootfs_build(spec, root, stage, &err) < 0 || launch_rootfs_pivot(root, &err) < 0)
-		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
-	const char *cwd = "/";
-	if (launch_rootfs_chdir(spec, &cwd, &err) < 0)
-		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
-	if (launch_caps_drop(spec->id.root, &err) < 0)
-		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
-
-	struct launch_env env = { launch_strv_copy(spec->env.vars) };
-	launch_env_set(&env, "PWD", cwd);
-	char *const default_argv[] = { (char *)"/bin/sh", NULL };
-	char *const *argv = spec->argv && spec->argv[0] ? spec->argv : default_argv;
-	_cleanup_free_ char *path = find_command(argv[0], launch_env_get(&env, "PATH"));
-	if (!path) {
-		launch_error_msg(&err, "command not found in the container: %s", argv[0]);
-		child_fail(report_fd, LAUNCH_EXIT_NOT_FOUND, err);
-	}
-	launch_debug("%lld us: exec %s", (long long)now_us(), path);
-	reset_signals();
-	execve(path, argv, env.vars);
-	int e = errno;
-	if (e == ENOENT && access(path, F_OK) == 0)
-		launch_error_msg(&err, "cannot execute %s in the container: its interpreter (#! line) or dynamic "
-				       "loader is missing from the image", path);
-	else if (e == ENOENT)
-		launch_error_msg(&err, "command not found in the container: %s", argv[0]);
-	else
-		launch_error_set(&err, e, "cannot execute %s in the container", argv[0]);
-	child_fail(report_fd, e == ENOENT && access(path, F_OK) < 0 ? LAUNCH_EXIT_NOT_FOUND : LAUNCH_EXIT_CANNOT_EXEC,
-		   err);
 }
 
 /* Signal every process below us (we are their subreaper, so that is every
@@ -232,9 +182,9 @@ static int decode_status(int wstatus)
 }
 
 /* Forward signals and reap until no descendant is left. */
-static int supervise(pid_t child, pid_t helper, int sfd, int *status)
+static int supervise(pid_t child, pid_t helper, int sfd, pid_t parent, int *status)
 {
-	bool main_done = false;
+	bool main_done = false, termed = false;
 	int64_t kill_at = -1;
 	for (;;) {
 		int wstatus;
@@ -243,14 +193,18 @@ static int supervise(pid_t child, pid_t helper, int sfd, int *status)
 			if (p == child) {
 				main_done = true;
 				*status = decode_status(wstatus);
-				if (signal_descendants(getpid(), SIGTERM, helper) > 0) {
-					launch_debug("main process exited: sent SIGTERM to the processes left");
-					kill_at = now_ms() + LAUNCH_KILL_GRACE_S * 1000;
-				}
 			}
 		}
 		if (p < 0 && errno == ECHILD)
 			return 0;
+		/* only when something is left: the walk over /proc costs */
+		if (main_done && !termed) {
+			termed = true;
+			if (signal_descendants(getpid(), SIGTERM, helper) > 0) {
+				launch_debug("main process exited: sent SIGTERM to the processes left");
+				kill_at = now_ms() + LAUNCH_KILL_GRACE_S * 1000;
+			}
+		}
 		/* an external squashfuse is our child too, but not the container's */
 		if (helper > 0 && main_done && signal_descendants(getpid(), 0, helper) == 0)
 			return 0;
@@ -273,6 +227,13 @@ static int supervise(pid_t child, pid_t helper, int sfd, int *status)
 			continue;
 		if (si.ssi_signo == SIGCHLD)
 			continue;
+		if (parent > 0 && (int)si.ssi_signo == SIGRTMIN && getppid() != parent) {
+			/* the supervisor died: nothing may outlive it */
+			while (signal_descendants(getpid(), SIGKILL, 0) > 0)
+				while (waitpid(-1, NULL, WNOHANG) > 0)
+					;
+			_exit(128 + SIGKILL);
+		}
 		/* Signals the terminal sent to the whole foreground process group
 		 * already reached the container: forward only those sent to us. */
 		if (si.ssi_code == SI_KERNEL)
@@ -280,6 +241,114 @@ static int supervise(pid_t child, pid_t helper, int sfd, int *status)
 		if (!main_done)
 			kill(child, (int)si.ssi_signo);
 	}
+}
+
+/* The command's process, forked with vfork by the container init: only
+ * async-signal-safe calls until execve. A failed execve sends its errno on
+ * ERR_FD. */
+static void __attribute__((noreturn)) exec_command(const char *path, char *const *argv, char *const *envp, int err_fd)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execve(path, argv, envp);
+	int e = errno;
+	ssize_t w = write(err_fd, &e, sizeof(e));
+	(void)w;
+	_exit(LAUNCH_EXIT_CANNOT_EXEC);
+}
+
+/* vfork lives in a function of its own, whose frame holds nothing the child
+ * could clobber. */
+static pid_t __attribute__((noinline)) spawn_command(const char *path, char *const *argv, char *const *envp,
+						      int err_fd)
+{
+	pid_t pid = vfork();
+	if (pid == 0)
+		exec_command(path, argv, envp, err_fd);
+	return pid;
+}
+
+/* The container init: builds the tree, drops every privilege, starts the
+ * command, and stays as its subreaper. When the supervisor dies, even by
+ * SIGKILL, the parent-death signal makes it kill every process of the
+ * container, which would otherwise live on without their root file system.
+ * Never returns: exits with the command's status (128+N for signal N). */
+static void __attribute__((noreturn))
+container_init(const struct launch_spec *spec, const char *root, const char *stage, int report_fd,
+	       int parent_sfd)
+{
+	struct launch_error *err = NULL;
+	pid_t supervisor = getppid();
+	close(parent_sfd);
+	if (unshare(CLONE_NEWNS) < 0) {
+		launch_error_set(&err, errno, "cannot create the container mount namespace");
+		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
+	}
+	launch_debug("%lld us: container init started", (long long)now_us());
+	if (launch_rootfs_build(spec, root, stage, &err) < 0 || launch_rootfs_pivot(root, &err) < 0)
+		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
+	const char *cwd = "/";
+	if (launch_rootfs_chdir(spec, &cwd, &err) < 0)
+		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
+	if (launch_caps_drop(spec->id.root, &err) < 0)
+		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
+	/* set after the capability change, which could clear it */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0 || prctl(PR_SET_PDEATHSIG, SIGRTMIN) < 0) {
+		launch_error_set(&err, errno, "cannot become the container's subreaper");
+		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
+	}
+	if (getppid() != supervisor)
+		_exit(LAUNCH_EXIT_FAILURE);
+
+	struct launch_env env = { launch_strv_copy(spec->env.vars) };
+	launch_env_set(&env, "PWD", cwd);
+	char *const default_argv[] = { (char *)"/bin/sh", NULL };
+	char *const *argv = spec->argv && spec->argv[0] ? spec->argv : default_argv;
+	_cleanup_free_ char *path = find_command(argv[0], launch_env_get(&env, "PATH"));
+	if (!path) {
+		launch_error_msg(&err, "command not found in the container: %s", argv[0]);
+		child_fail(report_fd, LAUNCH_EXIT_NOT_FOUND, err);
+	}
+
+	sigset_t mask;
+	sigprocmask(SIG_BLOCK, NULL, &mask); /* the supervisor's, inherited */
+	sigaddset(&mask, SIGRTMIN);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	int ep[2];
+	if (sfd < 0 || pipe2(ep, O_CLOEXEC) < 0) {
+		launch_error_set(&err, errno, "cannot set up the container init");
+		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
+	}
+	launch_debug("%lld us: exec %s", (long long)now_us(), path);
+	pid_t cmd = spawn_command(path, argv, env.vars, ep[1]);
+	close(ep[1]);
+	int e = 0;
+	if (cmd < 0)
+		e = errno;
+	else if (read(ep[0], &e, sizeof(e)) != sizeof(e))
+		e = 0; /* EOF: the command runs */
+	close(ep[0]);
+	if (e) {
+		if (cmd > 0)
+			waitpid(cmd, NULL, 0);
+		if (e == ENOENT && access(path, F_OK) == 0)
+			launch_error_msg(&err, "cannot execute %s in the container: its interpreter (#! line) or "
+					       "dynamic loader is missing from the image", path);
+		else if (e == ENOENT)
+			launch_error_msg(&err, "command not found in the container: %s", argv[0]);
+		else
+			launch_error_set(&err, e, "cannot execute %s in the container", argv[0]);
+		child_fail(report_fd, e == ENOENT && access(path, F_OK) < 0 ? LAUNCH_EXIT_NOT_FOUND
+									  : LAUNCH_EXIT_CANNOT_EXEC,
+			   err);
+	}
+	close(report_fd); /* the supervisor now knows the command started */
+	launch_env_clear(&env);
+	int status = LAUNCH_EXIT_FAILURE;
+	supervise(cmd, 0, sfd, supervisor, &status);
+	_exit(status);
 }
 
 int launch_container_run(const struct launch_spec *spec, int *status, struct launch_error **err)
@@ -327,7 +396,7 @@ int launch_container_run(const struct launch_spec *spec, int *status, struct lau
 	}
 	if (child == 0) {
 		close(report[0]);
-		container_child(spec, root, stage, report[1]);
+		container_init(spec, root, stage, report[1], sfd);
 	}
 	close(report[1]);
 	report[1] = -1;
@@ -351,7 +420,7 @@ int launch_container_run(const struct launch_spec *spec, int *status, struct lau
 
 	launch_debug("%lld us: container started", (long long)now_us());
 	int st = 0;
-	supervise(child, launch_sqfs_helper_pid(sq), sfd, &st);
+	supervise(child, launch_sqfs_helper_pid(sq), sfd, 0, &st);
 	launch_debug("%lld us: all container processes ended", (long long)now_us());
 	if (n == (ssize_t)sizeof(rep)) {
 		launch_error_msg(err, "%s", rep.msg);
@@ -369,5 +438,6 @@ out:
 	if (report[1] >= 0)
 		close(report[1]);
 	launch_sqfs_stop(sq);
+	launch_debug("%lld us: stopped", (long long)now_us());
 	return ret;
 }
