@@ -50,9 +50,9 @@ for img in $IMAGES; do
 	assert_true "$k: launch exits within 2 s of SIGINT (took ${ELAPSED_MS} ms)" test "$ELAPSED_MS" -lt 2000
 	assert_clean "$k: after SIGINT"
 
-	say "# $k: SIGKILL of the supervisor"
-	as_user_bg "$T/pid" "$L" run "$img" sleep 100
-	assert_true "$k: the container's sleep starts" wait_until 10 descendant_named "$BG_PID" sleep
+	say "# $k: SIGKILL of the supervisor kills every process of the container"
+	as_user_bg "$T/pid" "$L" run "$img" sh -c 'sleep 100 & sleep 101'
+	assert_true "$k: the container's sleeps start" wait_until 10 descendant_named "$BG_PID" sleep
 	kill -KILL "$BG_PID"
 	wait_exit "$BG" 10
 	assert_eq 137 "$rc" "$k: launch was killed by SIGKILL"
