@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "config.h"
 #include "container.h"
+#include "instance.h"
 #include "log.h"
 #include "paths.h"
 #include "sqfs.h"
@@ -42,6 +43,12 @@ static const char help[] =
 	"      --env-file FILE     set the NAME=VALUE lines of FILE\n"
 	"      --no-home           do not mount your home directory\n"
 	"      --private-tmp       a private, empty /tmp instead of the host's\n"
+	"      --writable          make the image writable: changes go to a tmpfs\n"
+	"                          (memory) and are discarded at exit\n"
+	"      --writable-size SIZE  cap that tmpfs, e.g. 2g (default: half the RAM)\n"
+	"      --overlay DIR       make the image writable and keep the changes in DIR\n"
+	"                          (created if missing); a later run with the same DIR\n"
+	"                          sees them; 'launch commit' makes an image of them\n"
 	"  -v, --verbose           more detail\n"
 	"  -q, --quiet             only errors\n"
 	"  -h, --help              this help\n"
@@ -64,9 +71,69 @@ static const char help[] =
 
 static const char default_path[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-enum { OPT_MOUNT = 1000, OPT_ENV_FILE, OPT_NO_HOME, OPT_PRIVATE_TMP };
+static const char start_help[] =
+	"Usage: launch start [--name NAME] [RUN OPTIONS] IMAGE\n"
+	"\n"
+	"Start a detached instance of IMAGE: its namespaces, its image mount (one\n"
+	"squashfs server per instance) and its mounts stay until 'launch stop'.\n"
+	"Processes join it with 'launch exec'. Prints the instance's name (generated\n"
+	"when --name is not given) once it can be joined.\n"
+	"\n"
+	"Options: those of 'launch run' (see 'launch run --help'), and\n"
+	"  -n, --name NAME         the instance's name: letters, digits, _ - . (1-64)\n"
+	"\n"
+	"Identity is chosen at start: with --root every process that joins is uid 0\n"
+	"with the five capabilities of 'launch run --root'; without it, your uid.\n"
+	"State lives in RUNTIME_DIR/instances (see 'launch doctor'), private to you.\n";
 
-int cmd_run(int argc, char **argv)
+static const char exec_help[] =
+	"Usage: launch exec [OPTIONS] NAME [--] COMMAND [ARG...]\n"
+	"\n"
+	"Run COMMAND inside instance NAME by joining its namespaces: it sees what\n"
+	"the instance sees, with the identity, capabilities, environment, working\n"
+	"directory and exit status rules of 'launch run'. launch becomes COMMAND\n"
+	"(no process stays between you and it).\n"
+	"\n"
+	"Options:\n"
+	"  -r, --root              required (and allowed) only for instances started\n"
+	"                          with --root\n"
+	"  -w, --workdir DIR       start in DIR (default: the current directory if it\n"
+	"                          exists in the container, else /)\n"
+	"  -e, --env NAME=VALUE    set a variable; NAME alone copies it from the host\n"
+	"      --env-file FILE     set the NAME=VALUE lines of FILE\n"
+	"  -v, --verbose, -q, --quiet, -h, --help\n"
+	"\n"
+	"Exit status: the command's; 125 when launch failed (e.g. no such instance);\n"
+	"126 when the command cannot be executed; 127 when it is not found.\n";
+
+enum mode { MODE_RUN, MODE_START, MODE_EXEC };
+
+/* tmpfs size= syntax: digits, then k/m/g (either case) or %. */
+static bool size_valid(const char *s)
+{
+	const char *p = s;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (p == s)
+		return false;
+	return !*p || (!p[1] && strchr("kKmMgG%", *p));
+}
+
+static char *absolute_path(const char *p)
+{
+	if (p[0] == '/')
+		return launch_path_normalize(p);
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd)))
+		return launch_path_normalize(p); /* NULL: reported by the caller */
+	_cleanup_free_ char *joined = xasprintf("%s/%s", cwd, p);
+	return launch_path_normalize(joined);
+}
+
+enum { OPT_MOUNT = 1000, OPT_ENV_FILE, OPT_NO_HOME, OPT_PRIVATE_TMP, OPT_WRITABLE, OPT_WRITABLE_SIZE, OPT_OVERLAY };
+
+/* run, start and exec share their options and the way the spec is built */
+static int run_like(int argc, char **argv, enum mode mode)
 {
 	static const struct option opts[] = {
 		{ "root", no_argument, NULL, 'r' },
@@ -77,29 +144,46 @@ int cmd_run(int argc, char **argv)
 		{ "env-file", required_argument, NULL, OPT_ENV_FILE },
 		{ "no-home", no_argument, NULL, OPT_NO_HOME },
 		{ "private-tmp", no_argument, NULL, OPT_PRIVATE_TMP },
+		{ "writable", no_argument, NULL, OPT_WRITABLE },
+		{ "writable-size", required_argument, NULL, OPT_WRITABLE_SIZE },
+		{ "overlay", required_argument, NULL, OPT_OVERLAY },
+		{ "name", required_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const char *const names[] = { "run", "start", "exec" };
+	const char *helps[] = { help, start_help, exec_help };
 	struct launch_error *err = NULL;
 	struct launch_config config;
 	struct launch_spec spec = { 0 };
-	_cleanup_free_ char *note = NULL;
+	_cleanup_free_ char *note = NULL, *instance = NULL;
 	_cleanup_strv_ char **env_args = NULL; /* "e:..." or "f:...", applied in order */
 	bool root = false, no_home = false, private_tmp = false, private_tmp_set = false;
 	int ret = LAUNCH_EXIT_FAILURE, c;
 
 	launch_config_init(&config);
-	while ((c = getopt_long(argc, argv, "+rm:w:e:vqh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+rm:w:e:n:vqh", opts, NULL)) != -1) {
 		if (launcher_verbosity_option(c))
 			continue;
 		struct launch_mount m;
+		bool container_option = c == 'm' || c == OPT_MOUNT || c == OPT_NO_HOME || c == OPT_PRIVATE_TMP ||
+					c == OPT_WRITABLE || c == OPT_WRITABLE_SIZE || c == OPT_OVERLAY;
+		if ((mode == MODE_EXEC && container_option) || (mode != MODE_START && c == 'n')) {
+			launch_error_msg(&err, "launch %s: option %s is not available here (see 'launch %s --help')",
+					 names[mode], argv[optind - 1], names[mode]);
+			goto fail;
+		}
 		switch (c) {
 		case 'h':
-			fputs(help, stdout);
+			fputs(helps[mode], stdout);
 			ret = 0;
 			goto out;
+		case 'n':
+			free(instance);
+			instance = xstrdup(optarg);
+			break;
 		case 'r':
 			root = true;
 			break;
@@ -131,19 +215,54 @@ int cmd_run(int argc, char **argv)
 		case OPT_PRIVATE_TMP:
 			private_tmp = private_tmp_set = true;
 			break;
+		case OPT_WRITABLE:
+			spec.writable = true;
+			break;
+		case OPT_WRITABLE_SIZE:
+			if (!size_valid(optarg)) {
+				launch_error_msg(&err, "invalid --writable-size `%s`: give a number with an optional k, m "
+						       "or g suffix, or a percentage of RAM such as 25%%",
+						 optarg);
+				goto fail;
+			}
+			free(spec.writable_size);
+			spec.writable_size = xstrdup(optarg);
+			spec.writable = true;
+			break;
+		case OPT_OVERLAY:
+			free(spec.overlay);
+			spec.overlay = absolute_path(optarg);
+			break;
 		default:
-			fputs("Try 'launch run --help'.\n", stderr);
+			fprintf(stderr, "Try 'launch %s --help'.\n", names[mode]);
 			goto out;
 		}
 	}
 	if (optind >= argc) {
-		launch_error_msg(&err, "missing IMAGE (usage: launch run [OPTIONS] IMAGE [COMMAND...])");
+		if (mode == MODE_EXEC)
+			launch_error_msg(&err, "missing NAME (usage: launch exec [OPTIONS] NAME COMMAND...)");
+		else
+			launch_error_msg(&err, "missing IMAGE (usage: launch %s [OPTIONS] IMAGE%s)", names[mode],
+					 mode == MODE_RUN ? " [COMMAND...]" : "");
 		goto fail;
 	}
-	const char *image = argv[optind++];
+	const char *target = argv[optind++];
 	if (optind < argc && !strcmp(argv[optind], "--"))
 		optind++;
+	if (mode == MODE_START && optind < argc) {
+		launch_error_msg(&err, "launch start takes no command: run commands in the instance with 'launch exec'");
+		goto fail;
+	}
+	if (mode == MODE_EXEC && optind >= argc) {
+		launch_error_msg(&err, "missing COMMAND (usage: launch exec [OPTIONS] NAME COMMAND...)");
+		goto fail;
+	}
 
+	if (spec.overlay && spec.writable) {
+		launch_error_msg(&err, "--overlay and --writable exclude each other: --overlay DIR already makes the "
+				       "image writable");
+		goto fail;
+	}
 	if (launch_privs_verify(&err) < 0)
 		goto fail;
 	if (launch_config_load(&config, LAUNCH_CONFIG_HONOR_ENV, &err) < 0)
@@ -156,7 +275,7 @@ int cmd_run(int argc, char **argv)
 	spec.no_home = no_home;
 	spec.private_tmp = private_tmp_set ? private_tmp : config.private_tmp;
 	launch_identity_init(&spec.id, root, NULL);
-	if (launch_image_resolve(image, &spec.image, &err) < 0)
+	if (mode != MODE_EXEC && launch_image_resolve(target, &spec.image, &err) < 0)
 		goto fail;
 
 	launch_env_from_host(&spec.env, environ, config.env_deny);
@@ -180,13 +299,26 @@ int cmd_run(int argc, char **argv)
 		spec.host_cwd = xstrdup(cwd);
 	if (launch_runtime_dir(&config, &spec.runtime_dir, &note, &err) < 0)
 		goto fail;
-	launch_info("image %s (%s), %s mode, runtime directory %s", spec.image.path,
-		    launch_image_kind_name(spec.image.kind), root ? "root" : "user", spec.runtime_dir);
 	if (note)
 		launch_info("%s: using %s", note, spec.runtime_dir);
+
+	if (mode == MODE_EXEC) {
+		launch_instance_exec(spec.runtime_dir, target, &spec, root, &err);
+		goto fail; /* returns only on failure */
+	}
+	launch_info("image %s (%s), %s mode, runtime directory %s", spec.image.path,
+		    launch_image_kind_name(spec.image.kind), root ? "root" : "user", spec.runtime_dir);
 	if (spec.image.kind == LAUNCH_IMAGE_SQUASHFS)
 		launch_info("squashfs served by %s", launch_sqfs_backend());
-
+	if (mode == MODE_START) {
+		_cleanup_free_ char *started = NULL;
+		if (launch_instance_start(&spec, instance, &started, &err) < 0)
+			goto fail;
+		printf("%s\n", started);
+		ret = 0;
+		goto out;
+	}
+	launch_instances_gc(spec.runtime_dir);
 	int status = 0;
 	if (launch_container_run(&spec, &status, &err) < 0)
 		goto fail;
@@ -199,3 +331,7 @@ out:
 	launch_config_clear(&config);
 	return ret;
 }
+
+int cmd_run(int argc, char **argv) { return run_like(argc, argv, MODE_RUN); }
+int cmd_start(int argc, char **argv) { return run_like(argc, argv, MODE_START); }
+int cmd_exec(int argc, char **argv) { return run_like(argc, argv, MODE_EXEC); }

@@ -7,6 +7,10 @@
 
 int cmd_run(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
 
 /* Shared by the subcommands: -v/-q handling and error printing. */
 int launcher_verbosity_option(int opt);

@@ -17,6 +17,10 @@ static const char usage[] =
 	"\n"
 	"Commands:\n"
 	"  run       run a command in a container from an image\n"
+	"  start     start a named instance that processes can join\n"
+	"  exec      run a command inside a running instance\n"
+	"  ps        list your instances (also: list)\n"
+	"  stop      end instances\n"
 	"  doctor    check what this node offers launch, and how to fix what is missing\n"
 	"  version   print the version\n"
 	"  help      show help for a command: launch help run\n"
@@ -58,6 +62,11 @@ static const struct {
 } commands[] = {
 	{ "run", cmd_run },
 	{ "doctor", cmd_doctor },
+	{ "start", cmd_start },
+	{ "exec", cmd_exec },
+	{ "ps", cmd_ps },
+	{ "list", cmd_ps },
+	{ "stop", cmd_stop },
 };
 
 int main(int argc, char **argv)

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -75,20 +76,112 @@ static int unshare_user_ns(const struct launch_identity *id, struct launch_error
 	return 0;
 }
 
-static int mount_image(const struct launch_spec *spec, const char *root, struct launch_sqfs **sq,
+static int mount_lower(const struct launch_spec *spec, const char *dir, struct launch_sqfs **sq,
 		       struct launch_error **err)
 {
 	if (spec->image.kind == LAUNCH_IMAGE_SQUASHFS) {
 		int threads = spec->config ? spec->config->fuse_threads : 8;
-		if (launch_sqfs_open(spec->image.path, threads, sq, err) < 0 || launch_sqfs_mount(*sq, root, err) < 0)
+		if (launch_sqfs_open(spec->image.path, threads, sq, err) < 0 || launch_sqfs_mount(*sq, dir, err) < 0)
 			return -1;
 		return 0;
 	}
-	if (mount(spec->image.path, root, NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (mount(spec->image.path, dir, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return launch_error_set(err, errno, "cannot mount image directory %s", spec->image.path);
 	/* read-only like a squashfs image */
-	if (launch_rootfs_readonly(root, err) < 0)
+	if (launch_rootfs_readonly(dir, err) < 0)
 		return launch_error_wrap(err, "image directory %s", spec->image.path);
+	return 0;
+}
+
+/* The persistent upper layer of --overlay DIR: DIR/upper and DIR/work,
+ * locked for the whole run (two overlay mounts sharing an upper directory
+ * corrupt it). The lock fd is inherited by nothing (O_CLOEXEC) and dies with
+ * the supervisor. */
+static int overlay_dirs(const char *dir, char **upper, char **work, struct launch_error **err)
+{
+	if (strpbrk(dir, ",:\\"))
+		return launch_error_msg(err, "overlay directory %s: the path may not contain `,`, `:` or `\\` "
+					     "(overlayfs option syntax)", dir);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return launch_error_set(err, errno, "cannot create overlay directory %s (--overlay)", dir);
+	_cleanup_free_ char *lock = xasprintf("%s/lock", dir);
+	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return launch_error_set(err, errno, "cannot use overlay directory %s (--overlay)", dir);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return launch_error_msg(err, "overlay directory %s is in use by another container (an upper layer "
+						     "serves one container at a time)",
+						dir);
+		return launch_error_set(err, e, "cannot lock %s", lock);
+	}
+	*upper = xasprintf("%s/upper", dir);
+	*work = xasprintf("%s/work", dir);
+	if ((mkdir(*upper, 0755) < 0 && errno != EEXIST) || (mkdir(*work, 0700) < 0 && errno != EEXIST))
+		return launch_error_set(err, errno, "cannot create the layer directories in %s (--overlay)", dir);
+	return 0; /* fd stays open: the lock lasts as long as this process */
+}
+
+/* The image on ROOT, read-only; or, for a writable container, on
+ * STAGE/lower, with the persistent upper layer checked and locked here. The
+ * overlay itself is mounted by the container init (mount_overlay): its first
+ * lookups in the lower layer need the FUSE server, which starts only after
+ * the fork. */
+static int mount_image(const struct launch_spec *spec, const char *stage, const char *root, struct launch_sqfs **sq,
+		       struct launch_error **err)
+{
+	if (!spec->writable && !spec->overlay)
+		return mount_lower(spec, root, sq, err);
+	_cleanup_free_ char *lower = xasprintf("%s/lower", stage), *upper = NULL, *work = NULL;
+	if (mkdir(lower, 0755) < 0)
+		return launch_error_set(err, errno, "cannot create %s", lower);
+	if (spec->overlay && overlay_dirs(spec->overlay, &upper, &work, err) < 0)
+		return -1;
+	return mount_lower(spec, lower, sq, err);
+}
+
+/* In the container init: the kernel overlayfs over STAGE/lower on ROOT,
+ * with a tmpfs upper layer (--writable) or DIR/upper (--overlay DIR).
+ * overlayfs needs "userxattr" in a user namespace (Linux >= 5.11) and keeps
+ * its whiteouts and opaque markers as user.overlay.* xattrs there. */
+static int mount_overlay(const struct launch_spec *spec, const char *stage, const char *root,
+			 struct launch_error **err)
+{
+	_cleanup_free_ char *lower = xasprintf("%s/lower", stage), *upper = NULL, *work = NULL;
+	if (spec->overlay) {
+		upper = xasprintf("%s/upper", spec->overlay);
+		work = xasprintf("%s/work", spec->overlay);
+	} else {
+		_cleanup_free_ char *rw = xasprintf("%s/rw", stage);
+		_cleanup_free_ char *opts =
+			spec->writable_size ? xasprintf("mode=0755,size=%s", spec->writable_size) : xstrdup("mode=0755");
+		if (mkdir(rw, 0755) < 0)
+			return launch_error_set(err, errno, "cannot create %s", rw);
+		if (mount("tmpfs", rw, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+			return launch_error_set(err, errno, "cannot mount the tmpfs of the writable layer%s%s",
+						spec->writable_size ? " (check --writable-size): size=" : "",
+						spec->writable_size ? spec->writable_size : "");
+		upper = xasprintf("%s/upper", rw);
+		work = xasprintf("%s/work", rw);
+		if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
+			return launch_error_set(err, errno, "cannot create the writable layer in %s", rw);
+		/* the upper root's mode shows as the container's "/" */
+		struct stat st;
+		if (stat(lower, &st) == 0)
+			chmod(upper, st.st_mode & 07777);
+	}
+	_cleanup_free_ char *opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s,userxattr", lower, upper, work);
+	if (mount("overlay", root, "overlay", MS_NOSUID | MS_NODEV, opts) < 0) {
+		int e = errno;
+		if (spec->overlay && (e == EINVAL || e == EOPNOTSUPP))
+			return launch_error_set(err, e, "cannot mount the overlay: the file system of %s cannot hold an "
+							"upper layer (it needs user extended attributes: use a local "
+							"disk such as ext4 or xfs, not NFS or Lustre)",
+						spec->overlay);
+		return launch_error_set(err, e, "cannot mount the writable overlay (see 'launch doctor')");
+	}
 	return 0;
 }
 
@@ -258,6 +351,110 @@ static void __attribute__((noreturn)) exec_command(const char *path, char *const
 	_exit(LAUNCH_EXIT_CANNOT_EXEC);
 }
 
+int launch_container_signal_ns(const char *ns_link, int sig)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return 0;
+	int n = 0;
+	pid_t self = getpid();
+	for (struct dirent *de; (de = readdir(d));) {
+		pid_t pid = (pid_t)atoi(de->d_name);
+		if (pid <= 0 || pid == self)
+			continue;
+		char path[64], link[64];
+		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
+		ssize_t l = readlink(path, link, sizeof(link) - 1);
+		if (l <= 0)
+			continue;
+		link[l] = '\0';
+		if (!strcmp(link, ns_link) && kill(pid, sig) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* An instance's init: no command of its own; processes join its namespaces
+ * (launch exec). It ends them all when told to stop, or when the supervisor
+ * dies. */
+static void __attribute__((noreturn)) instance_loop(int sfd, pid_t supervisor)
+{
+	char ns[64];
+	ssize_t l = readlink("/proc/self/ns/mnt", ns, sizeof(ns) - 1);
+	ns[l > 0 ? l : 0] = '\0';
+	for (;;) {
+		struct signalfd_siginfo si;
+		if (read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		int sig = (int)si.ssi_signo;
+		if (sig == SIGCHLD || sig == SIGWINCH || sig == SIGCONT || sig == SIGUSR1 || sig == SIGUSR2 ||
+		    sig == SIGALRM || (sig == SIGRTMIN && getppid() == supervisor))
+			continue;
+		/* stop: SIGTERM, SIGKILL after the grace period */
+		if (launch_container_signal_ns(ns, SIGTERM) > 0) {
+			int64_t until = now_ms() + LAUNCH_KILL_GRACE_S * 1000;
+			while (now_ms() < until && launch_container_signal_ns(ns, 0) > 0) {
+				while (waitpid(-1, NULL, WNOHANG) > 0)
+					;
+				struct timespec ts = { 0, 10 * 1000 * 1000 };
+				nanosleep(&ts, NULL);
+			}
+			while (launch_container_signal_ns(ns, SIGKILL) > 0) {
+				while (waitpid(-1, NULL, WNOHANG) > 0)
+					;
+				struct timespec ts = { 0, 10 * 1000 * 1000 };
+				nanosleep(&ts, NULL);
+			}
+		}
+		_exit(0);
+	}
+}
+
+/* Describe a failed execve of PATH (ARGV0 as the user wrote it); returns the
+ * exit code that goes with it. */
+static int exec_error(struct launch_error **err, int e, const char *path, const char *argv0)
+{
+	bool exists = access(path, F_OK) == 0;
+	if (e == ENOENT && exists)
+		launch_error_msg(err, "cannot execute %s in the container: its interpreter (#! line) or dynamic "
+				      "loader is missing from the image", path);
+	else if (e == ENOENT)
+		launch_error_msg(err, "command not found in the container: %s", argv0);
+	else
+		launch_error_set(err, e, "cannot execute %s in the container", argv0);
+	int code = e == ENOENT && !exists ? LAUNCH_EXIT_NOT_FOUND : LAUNCH_EXIT_CANNOT_EXEC;
+	if (err && *err)
+		(*err)->exit_code = code;
+	return code;
+}
+
+int launch_container_exec(const struct launch_spec *spec, const char *cwd, struct launch_error **err)
+{
+	struct launch_env env = { launch_strv_copy(spec->env.vars) };
+	launch_env_set(&env, "PWD", cwd);
+	char *const default_argv[] = { (char *)"/bin/sh", NULL };
+	char *const *argv = spec->argv && spec->argv[0] ? spec->argv : default_argv;
+	_cleanup_free_ char *path = find_command(argv[0], launch_env_get(&env, "PATH"));
+	if (!path) {
+		launch_env_clear(&env);
+		launch_error_msg(err, "command not found in the container: %s", argv[0]);
+		if (err && *err)
+			(*err)->exit_code = LAUNCH_EXIT_NOT_FOUND;
+		return -1;
+	}
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execve(path, argv, env.vars);
+	int e = errno;
+	launch_env_clear(&env);
+	exec_error(err, e, path, argv[0]);
+	return -1;
+}
+
 /* vfork lives in a function of its own, whose frame holds nothing the child
  * could clobber. */
 static pid_t __attribute__((noinline)) spawn_command(const char *path, char *const *argv, char *const *envp,
@@ -286,6 +483,8 @@ container_init(const struct launch_spec *spec, const char *root, const char *sta
 		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
 	}
 	launch_debug("%lld us: container init started", (long long)now_us());
+	if ((spec->writable || spec->overlay) && mount_overlay(spec, stage, root, &err) < 0)
+		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
 	if (launch_rootfs_build(spec, root, stage, &err) < 0 || launch_rootfs_pivot(root, &err) < 0)
 		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
 	const char *cwd = "/";
@@ -301,6 +500,20 @@ container_init(const struct launch_spec *spec, const char *root, const char *sta
 	if (getppid() != supervisor)
 		_exit(LAUNCH_EXIT_FAILURE);
 
+	sigset_t mask;
+	sigprocmask(SIG_BLOCK, NULL, &mask); /* the supervisor's, inherited */
+	sigaddset(&mask, SIGRTMIN);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0) {
+		launch_error_set(&err, errno, "cannot set up the container init");
+		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
+	}
+	if (spec->instance) {
+		close(report_fd); /* ready to be joined */
+		instance_loop(sfd, supervisor);
+	}
+
 	struct launch_env env = { launch_strv_copy(spec->env.vars) };
 	launch_env_set(&env, "PWD", cwd);
 	char *const default_argv[] = { (char *)"/bin/sh", NULL };
@@ -311,13 +524,8 @@ container_init(const struct launch_spec *spec, const char *root, const char *sta
 		child_fail(report_fd, LAUNCH_EXIT_NOT_FOUND, err);
 	}
 
-	sigset_t mask;
-	sigprocmask(SIG_BLOCK, NULL, &mask); /* the supervisor's, inherited */
-	sigaddset(&mask, SIGRTMIN);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	int ep[2];
-	if (sfd < 0 || pipe2(ep, O_CLOEXEC) < 0) {
+	if (pipe2(ep, O_CLOEXEC) < 0) {
 		launch_error_set(&err, errno, "cannot set up the container init");
 		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
 	}
@@ -333,16 +541,8 @@ container_init(const struct launch_spec *spec, const char *root, const char *sta
 	if (e) {
 		if (cmd > 0)
 			waitpid(cmd, NULL, 0);
-		if (e == ENOENT && access(path, F_OK) == 0)
-			launch_error_msg(&err, "cannot execute %s in the container: its interpreter (#! line) or "
-					       "dynamic loader is missing from the image", path);
-		else if (e == ENOENT)
-			launch_error_msg(&err, "command not found in the container: %s", argv[0]);
-		else
-			launch_error_set(&err, e, "cannot execute %s in the container", argv[0]);
-		child_fail(report_fd, e == ENOENT && access(path, F_OK) < 0 ? LAUNCH_EXIT_NOT_FOUND
-									  : LAUNCH_EXIT_CANNOT_EXEC,
-			   err);
+		int code = exec_error(&err, e, path, argv[0]);
+		child_fail(report_fd, code, err);
 	}
 	close(report_fd); /* the supervisor now knows the command started */
 	launch_env_clear(&env);
@@ -352,6 +552,12 @@ container_init(const struct launch_spec *spec, const char *root, const char *sta
 }
 
 int launch_container_run(const struct launch_spec *spec, int *status, struct launch_error **err)
+{
+	return launch_container_run_hooks(spec, NULL, status, err);
+}
+
+int launch_container_run_hooks(const struct launch_spec *spec, const struct launch_container_hooks *hooks,
+			       int *status, struct launch_error **err)
 {
 	int ret = -1;
 	struct launch_sqfs *sq = NULL;
@@ -370,7 +576,7 @@ int launch_container_run(const struct launch_spec *spec, int *status, struct lau
 		return launch_error_set(err, errno, "cannot mount the staging tmpfs on %s", stage);
 	if (mkdir(root, 0755) < 0)
 		return launch_error_set(err, errno, "cannot create %s", root);
-	if (mount_image(spec, root, &sq, err) < 0)
+	if (mount_image(spec, stage, root, &sq, err) < 0)
 		goto out;
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
 		launch_error_set(err, errno, "cannot become the container's subreaper");
@@ -408,7 +614,7 @@ int launch_container_run(const struct launch_spec *spec, int *status, struct lau
 		goto out_mask;
 	}
 
-	if (sq)
+	if (sq && !spec->instance)
 		launch_sqfs_prefetch(sq, spec->argv && spec->argv[0] ? spec->argv[0] : "/bin/sh",
 				     launch_env_get(&spec->env, "PATH"));
 
@@ -419,6 +625,12 @@ int launch_container_run(const struct launch_spec *spec, int *status, struct lau
 	while (n < 0 && errno == EINTR);
 
 	launch_debug("%lld us: container started", (long long)now_us());
+	if (n != (ssize_t)sizeof(rep) && hooks && hooks->started && hooks->started(hooks->arg, child, err) < 0) {
+		kill(child, SIGTERM);
+		int ignored;
+		supervise(child, launch_sqfs_helper_pid(sq), sfd, 0, &ignored);
+		goto out_mask;
+	}
 	int st = 0;
 	supervise(child, launch_sqfs_helper_pid(sq), sfd, 0, &st);
 	launch_debug("%lld us: all container processes ended", (long long)now_us());

@@ -15,4 +15,23 @@
  * exit with: the command's exit status, or 128+N when signal N killed it. */
 int launch_container_run(const struct launch_spec *spec, int *status, struct launch_error **err);
 
+/* Called in the supervisor once the command runs (or, for an instance, once
+ * the container is ready to be joined), with the container init's pid. A
+ * failure stops the container. */
+struct launch_container_hooks {
+	int (*started)(void *arg, pid_t init, struct launch_error **err);
+	void *arg;
+};
+int launch_container_run_hooks(const struct launch_spec *spec, const struct launch_container_hooks *hooks,
+			       int *status, struct launch_error **err);
+
+/* In the container already (namespaces joined, privileges dropped, CWD
+ * entered): exec SPEC's command with its environment. Returns only on
+ * failure, with the exit code (126/127) in the error. */
+int launch_container_exec(const struct launch_spec *spec, const char *cwd, struct launch_error **err);
+
+/* Signal every process whose mount namespace is NS_LINK (the text of a
+ * /proc/PID/ns/mnt link), except the caller. Returns how many. */
+int launch_container_signal_ns(const char *ns_link, int sig);
+
 #endif

@@ -16,4 +16,6 @@ void launch_spec_clear(struct launch_spec *s)
 	launch_identity_clear(&s->id);
 	launch_mounts_clear(&s->mounts);
 	free(s->runtime_dir);
+	free(s->writable_size);
+	free(s->overlay);
 }

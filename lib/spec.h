@@ -25,6 +25,10 @@ struct launch_spec {
 	struct launch_mounts mounts;  /* the user's mounts, after the site's */
 	const struct launch_config *config;
 	char *runtime_dir;
+	bool writable;                /* --writable: overlay with a tmpfs upper, discarded at exit */
+	char *writable_size;          /* size= of that tmpfs ("4g"), NULL: the kernel's default */
+	char *overlay;                /* --overlay DIR: persistent upper layer in DIR/upper */
+	bool instance; /* no command: the container init waits to be joined (instance.c) */
 };
 
 void launch_spec_clear(struct launch_spec *s);

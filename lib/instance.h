@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Named instances: one container kept alive by a detached supervisor, which
+ * any number of processes join with setns (`launch start/exec/ps/stop`, and
+ * the SPANK plugin's per-node container). State lives in
+ * RUNTIME_DIR/instances, private to the user:
+ *   NAME.lock  held (flock) by the supervisor for as long as it lives
+ *   NAME.json  pids, namespaces, image, mode, creation time
+ *   NAME.log   the supervisor's stderr
+ * An instance whose lock is free is dead; any instance command cleans it. */
+#ifndef LAUNCH_INSTANCE_H
+#define LAUNCH_INSTANCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "spec.h"
+
+struct launch_instance_info {
+	char *name;
+	char *image;
+	pid_t holder;  /* the supervisor, serving FUSE */
+	pid_t init;    /* the container init, whose namespaces are joined */
+	bool root;
+	int64_t created; /* seconds since the epoch */
+	char *mnt_ns;  /* "mnt:[N]": which processes belong to the instance */
+	char *user_ns;
+	int processes; /* joined processes still running (not the init) */
+};
+
+bool launch_instance_name_valid(const char *name);
+/* Start SPEC (spec->instance is set here) as instance NAME (NULL: a new
+ * name), detached. Returns once it can be joined; *OUT_NAME gets its name. */
+int launch_instance_start(struct launch_spec *spec, const char *name, char **out_name, struct launch_error **err);
+/* Join instance NAME and exec SPEC's command (argv, env, workdir, host cwd).
+ * WANT_ROOT: the caller asked for --root. Returns only on failure. */
+int launch_instance_exec(const char *runtime_dir, const char *name, const struct launch_spec *spec, bool want_root,
+			 struct launch_error **err);
+/* The live instances (dead ones are cleaned on the way). */
+int launch_instance_list(const char *runtime_dir, struct launch_instance_info **out, size_t *n,
+			 struct launch_error **err);
+/* End every process of NAME, unmount, remove its state. */
+int launch_instance_stop(const char *runtime_dir, const char *name, struct launch_error **err);
+/* Remove the state of instances whose supervisor died. */
+void launch_instances_gc(const char *runtime_dir);
+void launch_instance_info_clear(struct launch_instance_info *i);
+
+#endif
