@@ -6,6 +6,7 @@
 set -euo pipefail
 
 user=${LAUNCH_TEST_USER:-launchtest}
+user2=${LAUNCH_TEST_USER2:-launchtest2}
 images=${LAUNCH_TEST_IMAGES_DIR:-/var/tmp/launch-test-images}
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -18,12 +19,23 @@ if ! id -u "$user" >/dev/null 2>&1; then
 	useradd -m -s /bin/sh "$user"
 	echo "setup-machine.sh: created user $user"
 fi
-home=$(getent passwd "$user" | cut -d: -f6)
-if [ -n "$home" ] && [ ! -d "$home" ]; then
-	mkdir -p "$home"
-	chown "$user:" "$home"
-	chmod 0755 "$home"
+# A second user without subordinate ranges, as on many clusters: for the
+# tests that another user is kept out, and of --root without /etc/subuid.
+if ! id -u "$user2" >/dev/null 2>&1; then
+	useradd -m -s /bin/sh "$user2"
+	echo "setup-machine.sh: created user $user2"
 fi
+for f in /etc/subuid /etc/subgid; do
+	[ -f "$f" ] && sed -i "/^$user2:/d" "$f"
+done
+for u in "$user" "$user2"; do
+	home=$(getent passwd "$u" | cut -d: -f6)
+	if [ -n "$home" ] && [ ! -d "$home" ]; then
+		mkdir -p "$home"
+		chown "$u:" "$home"
+		chmod 0755 "$home"
+	fi
+done
 
 # /dev/fuse is 0600 on these machines; FUSE in a user namespace needs 0666.
 if [ ! -e /dev/fuse ]; then
@@ -37,4 +49,4 @@ chmod 0666 /dev/fuse
 mkdir -p "$images"
 chmod 0755 "$images"
 
-echo "setup-machine.sh: test user $user (uid $(id -u "$user")), /dev/fuse $(stat -c %a /dev/fuse), images in $images"
+echo "setup-machine.sh: test users $user (uid $(id -u "$user")) and $user2 (uid $(id -u "$user2"), no subordinate ids), /dev/fuse $(stat -c %a /dev/fuse), images in $images"

@@ -69,8 +69,6 @@ static const char help[] =
 	"Exit status: the command's; 128+N when signal N killed it; 125 when launch\n"
 	"failed; 126 when the command cannot be executed; 127 when it is not found.\n";
 
-static const char default_path[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 static const char start_help[] =
 	"Usage: launch start [--name NAME] [RUN OPTIONS] IMAGE\n"
 	"\n"
@@ -95,8 +93,8 @@ static const char exec_help[] =
 	"(no process stays between you and it).\n"
 	"\n"
 	"Options:\n"
-	"  -r, --root              required (and allowed) only for instances started\n"
-	"                          with --root\n"
+	"  -r, --root              accepted for instances started with --root (whose\n"
+	"                          processes are uid 0 anyway), refused for others\n"
 	"  -w, --workdir DIR       start in DIR (default: the current directory if it\n"
 	"                          exists in the container, else /)\n"
 	"  -e, --env NAME=VALUE    set a variable; NAME alone copies it from the host\n"
@@ -159,6 +157,7 @@ static int run_like(int argc, char **argv, enum mode mode)
 	struct launch_config config;
 	struct launch_spec spec = { 0 };
 	_cleanup_free_ char *note = NULL, *instance = NULL;
+	struct launch_instance_info info = { 0 };
 	_cleanup_strv_ char **env_args = NULL; /* "e:..." or "f:...", applied in order */
 	bool root = false, no_home = false, private_tmp = false, private_tmp_set = false;
 	int ret = LAUNCH_EXIT_FAILURE, c;
@@ -278,32 +277,33 @@ static int run_like(int argc, char **argv, enum mode mode)
 	if (mode != MODE_EXEC && launch_image_resolve(target, &spec.image, &err) < 0)
 		goto fail;
 
-	launch_env_from_host(&spec.env, environ, config.env_deny);
-	/* env files first, then --env options, each in command-line order */
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; env_args && env_args[i]; i++) {
-			if (env_args[i][0] != (pass == 0 ? 'f' : 'e'))
-				continue;
-			if ((pass == 0 ? launch_env_apply_file(&spec.env, env_args[i] + 2, &err)
-				       : launch_env_apply_arg(&spec.env, env_args[i] + 2, &err)) < 0)
-				goto fail;
-		}
-	if (!launch_env_get(&spec.env, "PATH"))
-		launch_env_set(&spec.env, "PATH", default_path);
-	launch_env_set(&spec.env, "container", "launch");
+	if (launch_runtime_dir(&config, &spec.runtime_dir, &note, &err) < 0)
+		goto fail;
+	if (note)
+		launch_info("%s: using %s", note, spec.runtime_dir);
+	if (mode == MODE_EXEC) {
+		if (launch_instance_get(spec.runtime_dir, target, &info, &err) < 0)
+			goto fail;
+		if (!spec.workdir && info.workdir)
+			spec.workdir = xstrdup(info.workdir);
+	}
+	if (launch_env_build(&spec.env, environ, config.env_deny, mode == MODE_EXEC ? info.env : NULL, env_args,
+			     &err) < 0)
+		goto fail;
+	if (mode == MODE_START) {
+		struct launch_env host = { NULL };
+		launch_env_from_host(&host, environ, config.env_deny);
+		spec.env_set = launch_env_diff(&spec.env, &host);
+		launch_env_clear(&host);
+	}
 
 	if (optind < argc)
 		spec.argv = launch_strv_copy(argv + optind);
 	char cwd[PATH_MAX];
 	if (getcwd(cwd, sizeof(cwd)))
 		spec.host_cwd = xstrdup(cwd);
-	if (launch_runtime_dir(&config, &spec.runtime_dir, &note, &err) < 0)
-		goto fail;
-	if (note)
-		launch_info("%s: using %s", note, spec.runtime_dir);
-
 	if (mode == MODE_EXEC) {
-		launch_instance_exec(spec.runtime_dir, target, &spec, root, &err);
+		launch_instance_exec(&info, &spec, root, &err);
 		goto fail; /* returns only on failure */
 	}
 	launch_info("image %s (%s), %s mode, runtime directory %s", spec.image.path,
@@ -327,6 +327,7 @@ static int run_like(int argc, char **argv, enum mode mode)
 fail:
 	ret = launcher_fail(err);
 out:
+	launch_instance_info_clear(&info);
 	launch_spec_clear(&spec);
 	launch_config_clear(&config);
 	return ret;

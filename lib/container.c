@@ -375,9 +375,22 @@ int launch_container_signal_ns(const char *ns_link, int sig)
 	return n;
 }
 
+/* Signal every process of mount namespace NS, waiting (reaping our own
+ * children on the way) until none is left. */
+static void kill_ns(const char *ns, int sig)
+{
+	while (launch_container_signal_ns(ns, sig) > 0) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* An instance's init: no command of its own; processes join its namespaces
- * (launch exec). It ends them all when told to stop, or when the supervisor
- * dies. */
+ * (launch exec). Told to stop (SIGTERM from the supervisor), it ends them
+ * all: SIGTERM, then SIGKILL after the grace period. When the supervisor
+ * dies, the image is gone with its FUSE server: SIGKILL at once. */
 static void __attribute__((noreturn)) instance_loop(int sfd, pid_t supervisor)
 {
 	char ns[64];
@@ -390,10 +403,13 @@ static void __attribute__((noreturn)) instance_loop(int sfd, pid_t supervisor)
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			;
 		int sig = (int)si.ssi_signo;
-		if (sig == SIGCHLD || sig == SIGWINCH || sig == SIGCONT || sig == SIGUSR1 || sig == SIGUSR2 ||
-		    sig == SIGALRM || (sig == SIGRTMIN && getppid() == supervisor))
+		bool orphaned = getppid() != supervisor;
+		if (sig == SIGRTMIN && orphaned) {
+			kill_ns(ns, SIGKILL);
+			_exit(128 + SIGKILL);
+		}
+		if (sig != SIGTERM && sig != SIGINT && sig != SIGHUP && sig != SIGQUIT)
 			continue;
-		/* stop: SIGTERM, SIGKILL after the grace period */
 		if (launch_container_signal_ns(ns, SIGTERM) > 0) {
 			int64_t until = now_ms() + LAUNCH_KILL_GRACE_S * 1000;
 			while (now_ms() < until && launch_container_signal_ns(ns, 0) > 0) {
@@ -402,12 +418,7 @@ static void __attribute__((noreturn)) instance_loop(int sfd, pid_t supervisor)
 				struct timespec ts = { 0, 10 * 1000 * 1000 };
 				nanosleep(&ts, NULL);
 			}
-			while (launch_container_signal_ns(ns, SIGKILL) > 0) {
-				while (waitpid(-1, NULL, WNOHANG) > 0)
-					;
-				struct timespec ts = { 0, 10 * 1000 * 1000 };
-				nanosleep(&ts, NULL);
-			}
+			kill_ns(ns, SIGKILL);
 		}
 		_exit(0);
 	}

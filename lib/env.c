@@ -137,6 +137,48 @@ int launch_env_apply_file(struct launch_env *e, const char *path, struct launch_
 	return 0;
 }
 
+const char launch_env_default_path[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+int launch_env_build(struct launch_env *e, char *const *host, char *const *site_deny, char *const *image_env,
+		     char *const *args, struct launch_error **err)
+{
+	launch_env_clear(e);
+	launch_env_from_host(e, host, site_deny);
+	for (size_t i = 0; image_env && image_env[i]; i++) {
+		const char *eq = strchr(image_env[i], '=');
+		if (!eq || !launch_env_name_valid(image_env[i], (size_t)(eq - image_env[i])))
+			continue; /* checked when the image was imported */
+		_cleanup_free_ char *name = xstrndup(image_env[i], (size_t)(eq - image_env[i]));
+		launch_env_set(e, name, eq + 1);
+	}
+	/* env files first, then --env options, each in command-line order */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; args && args[i]; i++) {
+			if (args[i][0] != (pass == 0 ? 'f' : 'e') || args[i][1] != ':')
+				continue;
+			if ((pass == 0 ? launch_env_apply_file(e, args[i] + 2, err)
+				       : launch_env_apply_arg(e, args[i] + 2, err)) < 0)
+				return -1;
+		}
+	if (!launch_env_get(e, "PATH"))
+		launch_env_set(e, "PATH", launch_env_default_path);
+	launch_env_set(e, "container", "launch");
+	return 0;
+}
+
+char **launch_env_diff(const struct launch_env *e, const struct launch_env *base)
+{
+	char **out = xcalloc(1, sizeof(char *));
+	for (size_t i = 0; e->vars && e->vars[i]; i++) {
+		const char *eq = strchr(e->vars[i], '=');
+		_cleanup_free_ char *name = xstrndup(e->vars[i], (size_t)(eq - e->vars[i]));
+		const char *old = launch_env_get(base, name);
+		if (!old || strcmp(old, eq + 1) != 0)
+			launch_strv_push(&out, xstrdup(e->vars[i]));
+	}
+	return out;
+}
+
 void launch_env_clear(struct launch_env *e)
 {
 	launch_strv_free(e->vars);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The container environment, built by one documented policy:
  *   host environment, minus the deny list (built-in + site "env_deny")
- *   < image Env (the image knows its own PATH and library paths)
+ *   < image Env (the image knows its own PATH and library paths); for
+ *     `launch exec`, the variables the instance was started with instead
+ *     (its image's Env and its --env/--env-file settings)
  *   < --env-file files, in order
  *   < --env options, in order
  * and PATH defaults to the FHS list when nobody set it. */
@@ -31,6 +33,16 @@ void launch_env_from_host(struct launch_env *e, char *const *host, char *const *
 int launch_env_apply_arg(struct launch_env *e, const char *arg, struct launch_error **err);
 /* Apply an env file: NAME=VALUE lines, blank lines and # comments. */
 int launch_env_apply_file(struct launch_env *e, const char *path, struct launch_error **err);
+/* The whole policy in one call, into E (cleared first): HOST without the
+ * deny lists, then IMAGE_ENV (NAME=VALUE entries: the image's Env, or an
+ * instance's variables), then ARGS, which are "f:FILE" (env files, applied
+ * first) and "e:NAME[=VALUE]" (--env), each kind in order; then PATH
+ * defaults to launch_env_default_path, and container=launch. */
+int launch_env_build(struct launch_env *e, char *const *host, char *const *site_deny, char *const *image_env,
+		     char *const *args, struct launch_error **err);
+extern const char launch_env_default_path[];
+/* The NAME=VALUE entries of E that BASE lacks or has with another value. */
+char **launch_env_diff(const struct launch_env *e, const struct launch_env *base);
 void launch_env_clear(struct launch_env *e);
 
 #endif

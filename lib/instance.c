@@ -105,6 +105,14 @@ static int read_info(const char *dir, const char *name, struct launch_instance_i
 	info->created = created;
 	info->mnt_ns = xstrdup(mnt);
 	info->user_ns = xstrdup(user);
+	info->env = xcalloc(1, sizeof(char *));
+	json_t *env = json_object_get(j, "env"), *v;
+	size_t i;
+	json_array_foreach (env, i, v)
+		if (json_is_string(v))
+			launch_strv_push(&info->env, xstrdup(json_string_value(v)));
+	const char *wd = json_string_value(json_object_get(j, "workdir"));
+	info->workdir = wd ? xstrdup(wd) : NULL;
 	json_decref(j);
 	return 0;
 }
@@ -115,6 +123,8 @@ void launch_instance_info_clear(struct launch_instance_info *i)
 	free(i->image);
 	free(i->mnt_ns);
 	free(i->user_ns);
+	launch_strv_free(i->env);
+	free(i->workdir);
 	memset(i, 0, sizeof(*i));
 }
 
@@ -163,9 +173,15 @@ static int started(void *arg, pid_t init, struct launch_error **err)
 	char mnt[64], user[64];
 	if (ns_link(init, "mnt", mnt, sizeof(mnt)) < 0 || ns_link(init, "user", user, sizeof(user)) < 0)
 		return launch_error_set(err, errno, "cannot read the namespaces of the instance");
-	json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:b, s:I, s:s, s:s}", "name", c->name, "image",
+	json_t *env = json_array();
+	for (size_t i = 0; c->spec->env_set && c->spec->env_set[i]; i++)
+		json_array_append_new(env, json_string(c->spec->env_set[i]));
+	json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:b, s:I, s:s, s:s, s:o}", "name", c->name, "image",
 			      c->spec->image.path, "holder", (json_int_t)getpid(), "init", (json_int_t)init, "root",
-			      c->spec->id.root, "created", (json_int_t)time(NULL), "mnt_ns", mnt, "user_ns", user);
+			      c->spec->id.root, "created", (json_int_t)time(NULL), "mnt_ns", mnt, "user_ns", user, "env",
+			      env);
+	if (c->spec->workdir)
+		json_object_set_new(j, "workdir", json_string(c->spec->workdir));
 	_cleanup_free_ char *path = file_of(c->dir, c->name, "json");
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp", path);
 	int r = json_dump_file(j, tmp, JSON_COMPACT);
@@ -338,30 +354,30 @@ static int join_and_exec(const struct launch_instance_info *info, const struct l
 	return launch_container_exec(spec, cwd, err);
 }
 
-int launch_instance_exec(const char *runtime_dir, const char *name, const struct launch_spec *spec, bool want_root,
-			 struct launch_error **err)
+int launch_instance_get(const char *runtime_dir, const char *name, struct launch_instance_info *info,
+			struct launch_error **err)
 {
 	_cleanup_free_ char *dir = xasprintf("%s/instances", runtime_dir);
-	struct launch_instance_info info;
+	memset(info, 0, sizeof(*info));
 	if (!launch_instance_name_valid(name))
 		return launch_error_msg(err, "instance %s not found (see 'launch ps')", name);
-	if (read_info(dir, name, &info, err) < 0)
+	if (read_info(dir, name, info, err) < 0)
 		return -1;
-	int ret = -1;
 	if (!alive(dir, name)) {
 		remove_state(dir, name);
-		launch_error_msg(err, "instance %s is not running any more (its state was removed)", name);
-		goto out;
+		launch_instance_info_clear(info);
+		return launch_error_msg(err, "instance %s is not running any more (its state was removed)", name);
 	}
-	if (want_root && !info.root) {
-		launch_error_msg(err, "instance %s was not started with --root: start it with 'launch start --root'",
-				 name);
-		goto out;
-	}
-	join_and_exec(&info, spec, err);
-out:
-	launch_instance_info_clear(&info);
-	return ret;
+	return 0;
+}
+
+int launch_instance_exec(const struct launch_instance_info *info, const struct launch_spec *spec, bool want_root,
+			 struct launch_error **err)
+{
+	if (want_root && !info->root)
+		return launch_error_msg(err, "instance %s was not started with --root: start it with 'launch start --root'",
+					info->name);
+	return join_and_exec(info, spec, err);
 }
 
 /* --- ps, stop --- */

@@ -26,6 +26,8 @@ struct launch_instance_info {
 	int64_t created; /* seconds since the epoch */
 	char *mnt_ns;  /* "mnt:[N]": which processes belong to the instance */
 	char *user_ns;
+	char **env;     /* NAME=VALUE the instance sets over the host environment */
+	char *workdir;  /* --workdir given at start, or NULL */
 	int processes; /* joined processes still running (not the init) */
 };
 
@@ -33,9 +35,13 @@ bool launch_instance_name_valid(const char *name);
 /* Start SPEC (spec->instance is set here) as instance NAME (NULL: a new
  * name), detached. Returns once it can be joined; *OUT_NAME gets its name. */
 int launch_instance_start(struct launch_spec *spec, const char *name, char **out_name, struct launch_error **err);
-/* Join instance NAME and exec SPEC's command (argv, env, workdir, host cwd).
- * WANT_ROOT: the caller asked for --root. Returns only on failure. */
-int launch_instance_exec(const char *runtime_dir, const char *name, const struct launch_spec *spec, bool want_root,
+/* Find live instance NAME (a dead one's state is removed on the way). */
+int launch_instance_get(const char *runtime_dir, const char *name, struct launch_instance_info *info,
+			struct launch_error **err);
+/* Join instance INFO and exec SPEC's command (argv, env, workdir, host cwd);
+ * SPEC's env is to be built over INFO->env (launch_env_build). WANT_ROOT:
+ * the caller asked for --root. Returns only on failure. */
+int launch_instance_exec(const struct launch_instance_info *info, const struct launch_spec *spec, bool want_root,
 			 struct launch_error **err);
 /* The live instances (dead ones are cleaned on the way). */
 int launch_instance_list(const char *runtime_dir, struct launch_instance_info **out, size_t *n,

@@ -11,6 +11,7 @@ void launch_spec_clear(struct launch_spec *s)
 	launch_image_clear(&s->image);
 	launch_strv_free(s->argv);
 	launch_env_clear(&s->env);
+	launch_strv_free(s->env_set);
 	free(s->workdir);
 	free(s->host_cwd);
 	launch_identity_clear(&s->id);

@@ -17,6 +17,7 @@ struct launch_spec {
 	struct launch_image image;
 	char **argv;                  /* the command; NULL: the default shell */
 	struct launch_env env;        /* final environment, built by env.c */
+	char **env_set;               /* what env sets over the host's (an instance keeps it for exec) */
 	char *workdir;                /* --workdir, or NULL */
 	char *host_cwd;               /* tried when there is no --workdir */
 	struct launch_identity id;

@@ -236,6 +236,25 @@ as_user() {
 	fi
 }
 
+# The second unprivileged user (LAUNCH_TEST_USER2, default launchtest2, made
+# by ci/setup-machine.sh without subordinate id ranges): tests that another
+# user is kept out, and runs without /etc/subuid ranges. require_user2 first.
+TU2=${LAUNCH_TEST_USER2:-launchtest2}
+require_user2() {
+	[ "$IS_ROOT" = 1 ] || skip "needs root to run commands as a second user"
+	TU2_UID=$(id -u "$TU2" 2>/dev/null) || skip "second test user $TU2 does not exist (run ci/setup-machine.sh as root)"
+	[ "$TU2_UID" != 0 ] && [ "$TU2_UID" != "$TU_UID" ] || die "LAUNCH_TEST_USER2=$TU2 must be another unprivileged user"
+	TU2_GID=$(id -g "$TU2")
+	TU2_HOME=$(getent passwd "$TU2" | cut -d: -f6)
+}
+
+# as_user2 CMD...: like as_user, as the second user.
+as_user2() {
+	env -i HOME="$TU2_HOME" USER="$TU2" LOGNAME="$TU2" PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
+		LAUNCH_TEST_ID="$TEST_ID" ${LAUNCH_CONFIG:+LAUNCH_CONFIG="$LAUNCH_CONFIG"} \
+		setpriv --reuid="$TU2_UID" --regid="$TU2_GID" --init-groups -- "$@"
+}
+
 # as_user_bg PIDFILE CMD...: start CMD as the test user in the background
 # (stdout/stderr to $T/bg.out, $T/bg.err); PIDFILE receives the pid of CMD
 # itself. SIGINT and SIGQUIT get their default action back: a shell without

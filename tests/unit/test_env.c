@@ -243,6 +243,48 @@ static void test_apply_file(const char *dir)
 	launch_env_clear(&e);
 }
 
+static void test_build_and_diff(char *dir)
+{
+	struct launch_error *err = NULL;
+	char *host[] = { "HOME=/home/u", "PATH=/host/bin", "LD_PRELOAD=/x.so", "KEEP=h", "SECRET=s", NULL };
+	char *deny[] = { "SECRET", NULL };
+	char *image[] = { "PATH=/img/bin", "LANG=C.UTF-8", "KEEP=image", "bad name=1", NULL };
+	_cleanup_free_ char *file = tu_write(dir, "b.env", "KEEP=file\nFILEONLY=1\n");
+	_cleanup_free_ char *fa = xasprintf("f:%s", file);
+	char *args[] = { "e:KEEP=option", fa, "e:EXTRA=x", NULL };
+	struct launch_env e = { NULL };
+	CHECK(launch_env_build(&e, host, deny, image, args, &err) == 0);
+	CHECK_STREQ(launch_env_get(&e, "HOME"), "/home/u");
+	CHECK_STREQ(launch_env_get(&e, "PATH"), "/img/bin");
+	CHECK_STREQ(launch_env_get(&e, "LANG"), "C.UTF-8");
+	CHECK_STREQ(launch_env_get(&e, "KEEP"), "option"); /* the option comes after the file */
+	CHECK_STREQ(launch_env_get(&e, "FILEONLY"), "1");
+	CHECK_STREQ(launch_env_get(&e, "container"), "launch");
+	CHECK(launch_env_get(&e, "LD_PRELOAD") == NULL);
+	CHECK(launch_env_get(&e, "SECRET") == NULL);
+
+	struct launch_env base = { NULL };
+	launch_env_from_host(&base, host, deny);
+	char **d = launch_env_diff(&e, &base);
+	size_t n = launch_strv_len(d);
+	CHECK(n == 6); /* PATH LANG KEEP FILEONLY EXTRA container */
+	bool home = false;
+	for (size_t i = 0; d[i]; i++)
+		home |= launch_str_has_prefix(d[i], "HOME=");
+	CHECK(!home);
+	launch_strv_free(d);
+
+	/* no PATH anywhere: the default */
+	char *none[] = { NULL };
+	CHECK(launch_env_build(&e, none, NULL, NULL, NULL, &err) == 0);
+	CHECK_STREQ(launch_env_get(&e, "PATH"), launch_env_default_path);
+	char *badarg[] = { "e:1X=2", NULL };
+	CHECK(launch_env_build(&e, none, NULL, NULL, badarg, &err) < 0);
+	CHECK_ERROR(err, "invalid --env");
+	launch_env_clear(&e);
+	launch_env_clear(&base);
+}
+
 int main(void)
 {
 	char *dir = tu_mkdtemp();
@@ -251,6 +293,7 @@ int main(void)
 	test_from_host();
 	test_apply_arg();
 	test_apply_file(dir);
+	test_build_and_diff(dir);
 	tu_rm_rf(dir);
 	free(dir);
 	return check_done();

@@ -1,0 +1,186 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Named instances: launch start / exec / ps / stop as the unprivileged user.
+# One container stays alive; many processes join it with setns and get the
+# identity, capability, environment, working-directory and exit-status rules
+# of launch run. State is private to the user; a dead holder is cleaned by
+# the next command; another user can neither see nor join an instance.
+. "$(dirname "$0")/lib.sh"
+require_userns
+require_fuse
+
+# A runtime directory of the test's own, so that stop --all touches nothing
+# of other tests.
+RUN=$T/xdg
+user_dir "$RUN"
+chmod 0700 "$RUN"
+li() { capture as_user env XDG_RUNTIME_DIR="$RUN" "$L" "$@"; }
+STATE=$RUN/launch/instances
+user_dir "$T/out"
+
+# pids of the processes whose mount namespace is that of instance $1's init
+instance_init() { sed -n 's/.*"init": *\([0-9]*\).*/\1/p' "$STATE/$1.json" 2>/dev/null; }
+joined() { [ "$(readlink "/proc/$1/ns/mnt")" = "$(readlink "/proc/$(instance_init "$2")/ns/mnt")" ]; }
+instance_holder() { sed -n 's/.*"holder": *\([0-9]*\).*/\1/p' "$STATE/$1.json" 2>/dev/null; }
+
+for img in $IMAGES; do
+	k=$(img_kind "$img")
+	say "# $k: start prints the name and returns when the instance can be joined"
+	li start --name "it-$k" "$img"
+	assert_eq 0 "$rc" "$k: launch start --name it-$k"
+	assert_eq "it-$k" "$out" "$k: start prints the instance's name"
+	li exec "it-$k" cat /etc/image-marker
+	assert_eq 0 "$rc" "$k: exec right after start"
+	assert_eq launch-test-image "$out" "$k: exec runs in the image"
+
+	say "# $k: identity, capabilities, environment, working directory, exit status"
+	li exec "it-$k" sh -c 'id -u; id -g; grep -E "^(CapEff|CapBnd|NoNewPrivs):" /proc/self/status | tr -d "\t"'
+	assert_eq "$TU_UID
+$TU_GID
+CapEff:0000000000000000
+CapBnd:0000000000000000
+NoNewPrivs:1" "$out" "$k: exec: own uid and gid, no capabilities, no_new_privs"
+	li exec --root "it-$k" true
+	assert_eq 125 "$rc" "$k: exec --root into an instance started without --root is refused"
+	assert_contains "$err" "launch start --root" "$k: the refusal names the fix"
+	li exec -e FOO=bar -e container "it-$k" sh -c 'echo "$FOO $container $HOME"'
+	assert_eq "bar launch $TU_HOME" "$out" "$k: exec: --env and the usual environment"
+	printf 'A=from-file\n' | user_file "$T/envfile"
+	li exec --env-file "$T/envfile" "it-$k" sh -c 'echo $A'
+	assert_eq from-file "$out" "$k: exec: --env-file"
+	li exec -w /etc "it-$k" pwd
+	assert_eq /etc "$out" "$k: exec --workdir /etc"
+	capture as_user sh -c "cd /tmp && XDG_RUNTIME_DIR='$RUN' exec '$L' exec it-$k pwd"
+	assert_eq /tmp "$out" "$k: exec starts in the host's cwd when the container shows it"
+	li exec "it-$k" sh -c 'exit 42'
+	assert_eq 42 "$rc" "$k: exec passes the exit status through"
+	li exec "it-$k" no-such-command
+	assert_eq 127 "$rc" "$k: exec of a missing command is 127"
+	assert_contains "$err" "no-such-command" "$k: the missing command is named"
+	li exec "it-$k" /etc/image-marker
+	assert_eq 126 "$rc" "$k: exec of a non-executable file is 126"
+	li exec "it-$k" sh -c 'kill -TERM $$'
+	assert_eq 143 "$rc" "$k: exec of a command killed by SIGTERM is 143"
+	li exec -m /tmp:/x "it-$k" true
+	assert_eq 125 "$rc" "$k: exec refuses container options such as --bind"
+	li exec no-such-instance true
+	assert_eq 125 "$rc" "$k: exec into a missing instance fails"
+	assert_contains "$err" "no-such-instance not found" "$k: and says so"
+
+	say "# $k: names are unique"
+	li start --name "it-$k" "$img"
+	assert_eq 125 "$rc" "$k: a second start with the same name fails"
+	assert_contains "$err" "already exists" "$k: and says the name is taken"
+	li start --name "../bad" "$img"
+	assert_eq 125 "$rc" "$k: a name with a slash is refused"
+	assert_contains "$err" "invalid instance name" "$k: and says why"
+	li start "$img" true
+	assert_eq 125 "$rc" "$k: start takes no command"
+done
+
+say "# variables and working directory given at start apply to every exec"
+li start --name envs -e FROM_START=s1 -e OVER=start -w /etc "$SQFS"
+assert_eq 0 "$rc" "start with --env and --workdir"
+capture as_user env XDG_RUNTIME_DIR="$RUN" TASK_VAR=t7 "$L" exec -e OVER=exec envs sh -c 'echo "$FROM_START $OVER $TASK_VAR $(pwd)"'
+assert_eq "s1 exec t7 /etc" "$out" "exec sees the start's variables, its own host variables and --env, and the start's workdir"
+li exec -w / envs pwd
+assert_eq / "$out" "exec --workdir overrides the start's"
+li stop envs
+
+say "# generated names, ps"
+li start "$SQFS"
+assert_eq 0 "$rc" "start without --name"
+gen=$out
+assert_match "$gen" '^launch-[0-9a-f]{6}$' "a generated name is printed"
+as_user_bg "$T/sleep.pid" env XDG_RUNTIME_DIR="$RUN" "$L" exec "$gen" sleep 1000
+assert_true "the background exec joined $gen" wait_until 10 joined "$BG_PID" "$gen"
+li ps
+assert_eq 0 "$rc" "launch ps"
+assert_match "$out" '^NAME +IMAGE +AGE +PROCESSES +STATE$' "ps prints a header"
+assert_match "$out" "^it-sqfs +$SQFS +[0-9]+s +0 +running$" "ps lists it-sqfs with no process"
+assert_match "$out" "^it-dir +$DIRIMG +[0-9]+s +0 +running$" "ps lists it-dir"
+assert_match "$out" "^$gen +$SQFS +[0-9]+s +1 +running$" "ps counts the joined sleep in $gen"
+li ps --format json
+assert_contains "$out" "\"name\": \"$gen\"" "ps --format json names the instance"
+assert_contains "$out" '"processes": 1' "ps --format json counts processes"
+li list
+assert_contains "$out" "$gen" "launch list is launch ps"
+
+say "# state: private to the user, under XDG_RUNTIME_DIR/launch"
+assert_eq 700 "$(stat -c %a "$RUN/launch")" "the runtime directory is 0700"
+assert_eq 700 "$(stat -c %a "$STATE")" "the instances directory is 0700"
+assert_true "the state file of $gen exists" test -f "$STATE/$gen.json"
+
+say "# another user can neither see nor join an instance"
+require_user2
+init=$(instance_init it-sqfs)
+capture as_user2 "$L" ps
+assert_not_contains "$out" it-sqfs "the second user's ps does not show the instance"
+capture as_user2 "$L" exec it-sqfs true
+assert_eq 125 "$rc" "the second user cannot exec into it by name"
+capture as_user2 env XDG_RUNTIME_DIR="$RUN" "$L" exec it-sqfs true
+assert_eq 125 "$rc" "nor through the first user's runtime directory"
+capture as_user2 nsenter -U -m -t "$init" --preserve-credentials true
+assert_true "nor by entering the init's namespaces with nsenter (status $rc)" test "$rc" -ne 0
+
+say "# a --writable instance: one exec sees what another wrote"
+li start --name rw --root --writable "$SQFS"
+assert_eq 0 "$rc" "start --root --writable"
+li exec rw sh -c 'echo written-by-one > /etc/shared-file'
+assert_eq 0 "$rc" "exec writes into the image's /etc"
+li exec rw cat /etc/shared-file
+assert_eq written-by-one "$out" "another exec reads it"
+li exec rw sh -c 'id -u; grep ^CapEff: /proc/self/status | tr -d "\t"'
+assert_eq "0
+CapEff:00000000000000cb" "$out" "exec into a --root instance: uid 0 with the five capabilities"
+li exec --root rw id -u
+assert_eq 0 "$out" "exec --root into a --root instance"
+
+say "# 128 concurrent execs"
+i=0
+pids=
+while [ $i -lt 128 ]; do
+	{ as_user env XDG_RUNTIME_DIR="$RUN" "$L" exec it-sqfs /bin/true >/dev/null 2>"$T/out/err.$i" &&
+		echo ok >"$T/out/ok.$i"; } &
+	pids="$pids $!"
+	i=$((i + 1))
+done
+for p in $pids; do wait "$p"; done
+assert_eq 128 "$(ls "$T/out" | grep -c '^ok\.')" "128 concurrent 'launch exec it-sqfs /bin/true' succeed"
+cat "$T"/out/err.* | head -n 5
+
+say "# stop ends every process, unmounts, removes the state"
+holder=$(instance_holder "$gen")
+li stop "$gen"
+assert_eq 0 "$rc" "launch stop $gen"
+wait_exit "$BG" 10
+assert_eq 143 "$rc" "the joined sleep ended with SIGTERM"
+assert_true "the holder of $gen is gone" _exited "$holder"
+assert_true "the state of $gen is removed" test ! -e "$STATE/$gen.json"
+li stop "$gen"
+assert_eq 125 "$rc" "stopping it again fails"
+assert_contains "$err" "not found" "and says it is not found"
+
+say "# a holder killed with SIGKILL is cleaned by the next command"
+holder=$(instance_holder it-dir)
+init=$(instance_init it-dir)
+as_user_bg "$T/sleep2.pid" env XDG_RUNTIME_DIR="$RUN" "$L" exec it-dir sleep 1000
+assert_true "a background exec joined it-dir" wait_until 10 joined "$BG_PID" it-dir
+kill -KILL "$holder"
+assert_true "the init of the killed holder ends" wait_until 10 _exited "$init"
+wait_exit "$BG" 10
+assert_eq 137 "$rc" "the process joined to the killed instance is killed too"
+li ps
+assert_not_contains "$out" it-dir "ps no longer lists the dead instance"
+assert_true "its state was removed" test ! -e "$STATE/it-dir.json"
+li start --name it-dir "$DIRIMG"
+assert_eq 0 "$rc" "its name can be used again"
+
+say "# stop --all"
+li stop --all
+assert_eq 0 "$rc" "launch stop --all"
+li ps
+assert_eq 1 "$(printf '%s\n' "$out" | wc -l)" "ps shows only the header afterwards"
+assert_eq "" "$(ls "$STATE")" "no state is left"
+assert_clean "instances"
+finish
