@@ -23,9 +23,13 @@ extern char **environ;
 static const char help[] =
 	"Usage: launch run [OPTIONS] IMAGE [--] [COMMAND [ARG...]]\n"
 	"\n"
-	"Run COMMAND (default: /bin/sh) in a container made from IMAGE, a squashfs\n"
+	"Run COMMAND in a container made from IMAGE: a NAME[:TAG] or @DIGEST of your\n"
+	"image store or the site's (see 'launch images'), or the path of a squashfs\n"
 	"file or an unpacked root file system directory. The image is read-only.\n"
 	"You keep your own uid and gid inside, with no capabilities.\n"
+	"\n"
+	"The command is the image's Entrypoint followed by COMMAND, or by the image's\n"
+	"Cmd when no COMMAND is given; /bin/sh when all are empty.\n"
 	"\n"
 	"Options:\n"
 	"  -r, --root              be uid 0 inside, with only CAP_CHOWN, CAP_DAC_OVERRIDE,\n"
@@ -37,10 +41,13 @@ static const char help[] =
 	"                          the same, in docker's long form\n"
 	"                          Destinations are created when the image lacks them;\n"
 	"                          symlinks in the image are followed inside the image.\n"
-	"  -w, --workdir DIR       start in DIR (default: the current directory if it\n"
-	"                          exists in the container, else /)\n"
+	"  -w, --workdir DIR       start in DIR (default: the image's WorkingDir, else\n"
+	"                          the current directory if it exists in the container,\n"
+	"                          else /)\n"
 	"  -e, --env NAME=VALUE    set a variable; NAME alone copies it from the host\n"
 	"      --env-file FILE     set the NAME=VALUE lines of FILE\n"
+	"      --entrypoint CMD    run CMD instead of the image's Entrypoint (\"\" for\n"
+	"                          none); the image's Cmd is then not used either\n"
 	"      --no-home           do not mount your home directory\n"
 	"      --private-tmp       a private, empty /tmp instead of the host's\n"
 	"      --writable          make the image writable: changes go to a tmpfs\n"
@@ -59,8 +66,9 @@ static const char help[] =
 	"you; the host's /etc/hosts and /etc/resolv.conf; the site's mounts; yours.\n"
 	"\n"
 	"Environment: the host's variables, except LD_PRELOAD, LD_LIBRARY_PATH,\n"
-	"LD_AUDIT, XDG_RUNTIME_DIR and the site's env_deny list; then --env-file\n"
-	"files, then --env options, in order. PATH defaults to the usual directories.\n"
+	"LD_AUDIT, XDG_RUNTIME_DIR and the site's env_deny list; then the image's Env;\n"
+	"then --env-file files, then --env options, in order. PATH defaults to the\n"
+	"usual directories. The image's User is not used: you are yourself inside.\n"
 	"\n"
 	"Signals SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH\n"
 	"and SIGCONT sent to launch reach the command. When the command exits, processes it left behind get\n"
@@ -128,7 +136,8 @@ static char *absolute_path(const char *p)
 	return launch_path_normalize(joined);
 }
 
-enum { OPT_MOUNT = 1000, OPT_ENV_FILE, OPT_NO_HOME, OPT_PRIVATE_TMP, OPT_WRITABLE, OPT_WRITABLE_SIZE, OPT_OVERLAY };
+enum { OPT_MOUNT = 1000, OPT_ENV_FILE, OPT_NO_HOME, OPT_PRIVATE_TMP, OPT_WRITABLE, OPT_WRITABLE_SIZE, OPT_OVERLAY,
+       OPT_ENTRYPOINT };
 
 /* run, start and exec share their options and the way the spec is built */
 static int run_like(int argc, char **argv, enum mode mode)
@@ -145,6 +154,7 @@ static int run_like(int argc, char **argv, enum mode mode)
 		{ "writable", no_argument, NULL, OPT_WRITABLE },
 		{ "writable-size", required_argument, NULL, OPT_WRITABLE_SIZE },
 		{ "overlay", required_argument, NULL, OPT_OVERLAY },
+		{ "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
 		{ "name", required_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -156,7 +166,7 @@ static int run_like(int argc, char **argv, enum mode mode)
 	struct launch_error *err = NULL;
 	struct launch_config config;
 	struct launch_spec spec = { 0 };
-	_cleanup_free_ char *note = NULL, *instance = NULL;
+	_cleanup_free_ char *note = NULL, *instance = NULL, *entrypoint = NULL;
 	struct launch_instance_info info = { 0 };
 	_cleanup_strv_ char **env_args = NULL; /* "e:..." or "f:...", applied in order */
 	bool root = false, no_home = false, private_tmp = false, private_tmp_set = false;
@@ -169,7 +179,8 @@ static int run_like(int argc, char **argv, enum mode mode)
 		struct launch_mount m;
 		bool container_option = c == 'm' || c == OPT_MOUNT || c == OPT_NO_HOME || c == OPT_PRIVATE_TMP ||
 					c == OPT_WRITABLE || c == OPT_WRITABLE_SIZE || c == OPT_OVERLAY;
-		if ((mode == MODE_EXEC && container_option) || (mode != MODE_START && c == 'n')) {
+		if ((mode == MODE_EXEC && container_option) || (mode != MODE_START && c == 'n') ||
+		    (mode != MODE_RUN && c == OPT_ENTRYPOINT)) {
 			launch_error_msg(&err, "launch %s: option %s is not available here (see 'launch %s --help')",
 					 names[mode], argv[optind - 1], names[mode]);
 			goto fail;
@@ -213,6 +224,10 @@ static int run_like(int argc, char **argv, enum mode mode)
 			break;
 		case OPT_PRIVATE_TMP:
 			private_tmp = private_tmp_set = true;
+			break;
+		case OPT_ENTRYPOINT:
+			free(entrypoint);
+			entrypoint = xstrdup(optarg);
 			break;
 		case OPT_WRITABLE:
 			spec.writable = true;
@@ -274,8 +289,11 @@ static int run_like(int argc, char **argv, enum mode mode)
 	spec.no_home = no_home;
 	spec.private_tmp = private_tmp_set ? private_tmp : config.private_tmp;
 	launch_identity_init(&spec.id, root, NULL);
-	if (mode != MODE_EXEC && launch_image_resolve(target, &spec.image, &err) < 0)
+	if (mode != MODE_EXEC && launch_image_resolve(target, &config, &spec.image, &err) < 0)
 		goto fail;
+	if (spec.image.user)
+		launch_info("the image's User (%s) is not used: the container runs as you%s", spec.image.user,
+			    root ? ", as root inside (--root)" : " (or as root inside with --root)");
 
 	if (launch_runtime_dir(&config, &spec.runtime_dir, &note, &err) < 0)
 		goto fail;
@@ -286,9 +304,11 @@ static int run_like(int argc, char **argv, enum mode mode)
 			goto fail;
 		if (!spec.workdir && info.workdir)
 			spec.workdir = xstrdup(info.workdir);
+		if (info.image_workdir)
+			spec.image.workdir = xstrdup(info.image_workdir);
 	}
-	if (launch_env_build(&spec.env, environ, config.env_deny, mode == MODE_EXEC ? info.env : NULL, env_args,
-			     &err) < 0)
+	if (launch_env_build(&spec.env, environ, config.env_deny, mode == MODE_EXEC ? info.env : spec.image.env,
+			     env_args, &err) < 0)
 		goto fail;
 	if (mode == MODE_START) {
 		struct launch_env host = { NULL };
@@ -297,8 +317,21 @@ static int run_like(int argc, char **argv, enum mode mode)
 		launch_env_clear(&host);
 	}
 
-	if (optind < argc)
+	/* Entrypoint + Cmd, docker's way: a command given here replaces Cmd,
+	 * --entrypoint replaces Entrypoint ("" removes it). */
+	if (mode == MODE_RUN) {
+		char **ep = entrypoint ? (*entrypoint ? (char *[]){ entrypoint, NULL } : NULL) : spec.image.entrypoint;
+		char *const *cmd = optind < argc ? argv + optind : (entrypoint ? NULL : spec.image.cmd);
+		spec.argv = launch_strv_copy(ep);
+		for (size_t i = 0; cmd && cmd[i]; i++)
+			launch_strv_push(&spec.argv, xstrdup(cmd[i]));
+		if (!spec.argv[0]) {
+			launch_strv_free(spec.argv);
+			spec.argv = NULL; /* the default shell */
+		}
+	} else if (optind < argc) {
 		spec.argv = launch_strv_copy(argv + optind);
+	}
 	char cwd[PATH_MAX];
 	if (getcwd(cwd, sizeof(cwd)))
 		spec.host_cwd = xstrdup(cwd);

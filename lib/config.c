@@ -35,6 +35,8 @@ void launch_config_clear(struct launch_config *c)
 	launch_strv_free(c->deny_mount_destinations);
 	free(c->runtime_dir);
 	launch_strv_free(c->env_deny);
+	free(c->store);
+	launch_strv_free(c->site_stores);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -127,7 +129,8 @@ static int set_env_deny(struct ctx *x, json_t *v, struct launch_error **err)
 	return get_strv(x, v, false, &x->c->env_deny, err);
 }
 
-static int set_runtime_dir(struct ctx *x, json_t *v, struct launch_error **err)
+/* A path template: absolute, or starting with a $VARIABLE (paths.h). */
+static int get_template(struct ctx *x, json_t *v, char **out, struct launch_error **err)
 {
 	if (!json_is_string(v))
 		return launch_json_error_at(err, x->doc, x->ptr, "\"%s\" must be a string, not %s", x->key,
@@ -135,9 +138,22 @@ static int set_runtime_dir(struct ctx *x, json_t *v, struct launch_error **err)
 	const char *s = json_string_value(v);
 	if (s[0] != '/' && s[0] != '$')
 		return launch_json_error_at(err, x->doc, x->ptr, "\"%s\" must be an absolute path, not `%s`", x->key, s);
-	free(x->c->runtime_dir);
-	x->c->runtime_dir = xstrdup(s);
+	free(*out);
+	*out = xstrdup(s);
 	return 0;
+}
+
+static int set_runtime_dir(struct ctx *x, json_t *v, struct launch_error **err)
+{
+	return get_template(x, v, &x->c->runtime_dir, err);
+}
+static int set_store(struct ctx *x, json_t *v, struct launch_error **err)
+{
+	return get_template(x, v, &x->c->store, err);
+}
+static int set_site_stores(struct ctx *x, json_t *v, struct launch_error **err)
+{
+	return get_strv(x, v, true, &x->c->site_stores, err);
 }
 
 static int set_fuse_threads(struct ctx *x, json_t *v, struct launch_error **err)
@@ -160,6 +176,8 @@ static const struct key {
 	{ "mounts", set_mounts },
 	{ "private_tmp", set_private_tmp },
 	{ "runtime_dir", set_runtime_dir },
+	{ "site_stores", set_site_stores },
+	{ "store", set_store },
 };
 
 static int check_trusted(const char *path, int fd, struct launch_error **err)

@@ -19,6 +19,8 @@ struct launch_config {
 	char **env_deny;                /* host variables not passed into containers */
 	bool private_tmp;               /* default for --private-tmp */
 	int fuse_threads;               /* maximum FUSE worker threads per container */
+	char *store;                    /* template of the user's image store; NULL: $XDG_DATA_HOME/launch */
+	char **site_stores;             /* read-only image stores of the site, searched after the user's */
 };
 
 enum launch_config_flags {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "sqfs.h"
+#include "store.h"
 #include "util.h"
 
 const char *launch_image_kind_name(enum launch_image_kind k)
@@ -18,25 +19,11 @@ const char *launch_image_kind_name(enum launch_image_kind k)
 	return k == LAUNCH_IMAGE_SQUASHFS ? "squashfs" : "directory";
 }
 
-static bool looks_like_path(const char *ref)
+static int resolve_path(const char *ref, struct launch_image *out, struct launch_error **err)
 {
-	return strchr(ref, '/') || ref[0] == '.' || strstr(ref, ".sqfs") || strstr(ref, ".squashfs");
-}
-
-int launch_image_resolve(const char *ref, struct launch_image *out, struct launch_error **err)
-{
-	memset(out, 0, sizeof(*out));
-	if (!*ref)
-		return launch_error_msg(err, "the image name is empty");
 	struct stat st;
-	if (stat(ref, &st) < 0) {
-		int e = errno;
-		if (e == ENOENT && !looks_like_path(ref))
-			return launch_error_msg(err, "image `%s` not found: give the path of a squashfs file or of an "
-						     "unpacked root filesystem directory",
-						ref);
-		return launch_error_set(err, e, "image %s", ref);
-	}
+	if (stat(ref, &st) < 0)
+		return launch_error_set(err, errno, "image %s", ref);
 	char *abs = realpath(ref, NULL);
 	if (!abs)
 		return launch_error_set(err, errno, "image %s", ref);
@@ -64,9 +51,104 @@ int launch_image_resolve(const char *ref, struct launch_image *out, struct launc
 	return 0;
 }
 
+static char **strv_of(json_t *a)
+{
+	if (!json_is_array(a))
+		return NULL;
+	char **v = xcalloc(1, sizeof(char *));
+	size_t i;
+	json_t *e;
+	json_array_foreach (a, i, e)
+		if (json_is_string(e))
+			launch_strv_push(&v, xstrdup(json_string_value(e)));
+	return v;
+}
+
+static char *str_of(json_t *s) { return json_is_string(s) && *json_string_value(s) ? xstrdup(json_string_value(s)) : NULL; }
+
+void launch_image_set_config(struct launch_image *img, json_t *c)
+{
+	img->env = strv_of(json_object_get(c, "Env"));
+	img->entrypoint = strv_of(json_object_get(c, "Entrypoint"));
+	img->cmd = strv_of(json_object_get(c, "Cmd"));
+	img->workdir = str_of(json_object_get(c, "WorkingDir"));
+	img->user = str_of(json_object_get(c, "User"));
+}
+
+static int resolve_stored(const char *ref, const struct launch_config *c, struct launch_image *out, bool *missing,
+			  struct launch_error **err)
+{
+	struct launch_ref r;
+	if (launch_ref_parse(ref, &r, err) < 0)
+		return -1;
+	struct launch_store *stores = NULL;
+	size_t n = 0;
+	struct launch_store_image img = { 0 };
+	int ret = -1;
+	if (launch_stores(c, &stores, &n, err) < 0) {
+		*missing = true;
+		goto out;
+	}
+	struct launch_error *e = NULL;
+	if (launch_stores_find(stores, n, &r, &img, &e) < 0) {
+		*missing = !strstr(e->msg, "ambiguous");
+		if (err)
+			*err = e;
+		else
+			launch_error_free(e);
+		goto out;
+	}
+	struct stat st;
+	if (stat(img.file, &st) < 0) {
+		launch_error_set(err, errno, "image %s: its file %s is missing from the store", ref, img.file);
+		goto out;
+	}
+	out->kind = LAUNCH_IMAGE_SQUASHFS;
+	out->path = steal_pointer(&img.file);
+	out->ref = xstrdup(ref);
+	out->digest = steal_pointer(&img.digest);
+	launch_image_set_config(out, img.config);
+	ret = 0;
+out:
+	launch_store_image_clear(&img);
+	launch_stores_free(stores, n);
+	launch_ref_clear(&r);
+	return ret;
+}
+
+int launch_image_resolve(const char *ref, const struct launch_config *c, struct launch_image *out,
+			 struct launch_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	if (!*ref)
+		return launch_error_msg(err, "the image name is empty");
+	if (!launch_ref_looks_like(ref))
+		return resolve_path(ref, out, err);
+	struct launch_error *e = NULL;
+	bool missing = false;
+	if (resolve_stored(ref, c, out, &missing, &e) == 0)
+		return 0;
+	/* not stored: a file or directory of that name will do */
+	if (missing && ref[0] != '@' && access(ref, F_OK) == 0) {
+		launch_error_free(e);
+		return resolve_path(ref, out, err);
+	}
+	if (err)
+		*err = e;
+	else
+		launch_error_free(e);
+	return -1;
+}
+
 void launch_image_clear(struct launch_image *img)
 {
 	free(img->path);
 	free(img->ref);
+	free(img->digest);
+	launch_strv_free(img->env);
+	launch_strv_free(img->entrypoint);
+	launch_strv_free(img->cmd);
+	free(img->workdir);
+	free(img->user);
 	memset(img, 0, sizeof(*img));
 }

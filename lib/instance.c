@@ -113,6 +113,8 @@ static int read_info(const char *dir, const char *name, struct launch_instance_i
 			launch_strv_push(&info->env, xstrdup(json_string_value(v)));
 	const char *wd = json_string_value(json_object_get(j, "workdir"));
 	info->workdir = wd ? xstrdup(wd) : NULL;
+	wd = json_string_value(json_object_get(j, "image_workdir"));
+	info->image_workdir = wd ? xstrdup(wd) : NULL;
 	json_decref(j);
 	return 0;
 }
@@ -125,6 +127,7 @@ void launch_instance_info_clear(struct launch_instance_info *i)
 	free(i->user_ns);
 	launch_strv_free(i->env);
 	free(i->workdir);
+	free(i->image_workdir);
 	memset(i, 0, sizeof(*i));
 }
 
@@ -182,6 +185,8 @@ static int started(void *arg, pid_t init, struct launch_error **err)
 			      env);
 	if (c->spec->workdir)
 		json_object_set_new(j, "workdir", json_string(c->spec->workdir));
+	if (c->spec->image.workdir)
+		json_object_set_new(j, "image_workdir", json_string(c->spec->image.workdir));
 	_cleanup_free_ char *path = file_of(c->dir, c->name, "json");
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp", path);
 	int r = json_dump_file(j, tmp, JSON_COMPACT);

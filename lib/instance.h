@@ -28,6 +28,7 @@ struct launch_instance_info {
 	char *user_ns;
 	char **env;     /* NAME=VALUE the instance sets over the host environment */
 	char *workdir;  /* --workdir given at start, or NULL */
+	char *image_workdir; /* the image's WorkingDir, or NULL */
 	int processes; /* joined processes still running (not the init) */
 };
 

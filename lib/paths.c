@@ -20,7 +20,7 @@ static const char *lookup(const char *name, size_t n, char *buf, size_t bufsz)
 		snprintf(buf, bufsz, "%u", getuid());
 		return buf;
 	}
-	static const char *const vars[] = { "USER", "HOME", "XDG_RUNTIME_DIR" };
+	static const char *const vars[] = { "USER", "HOME", "XDG_RUNTIME_DIR", "XDG_DATA_HOME" };
 	for (size_t i = 0; i < ARRAY_SIZE(vars); i++)
 		if (strlen(vars[i]) == n && !strncmp(name, vars[i], n)) {
 			const char *v = getenv(vars[i]);
@@ -58,7 +58,7 @@ int launch_expand_template(const char *tpl, char **out, struct launch_error **er
 			if (!val)
 				return launch_error_msg(err,
 							"invalid template `%s`: unknown or unset variable `%.*s` (use $USER, "
-							"$UID, $HOME or $XDG_RUNTIME_DIR)",
+							"$UID, $HOME, $XDG_RUNTIME_DIR or $XDG_DATA_HOME)",
 							tpl, (int)(end - name), name);
 			p = end + (brace ? 1 : 0);
 		} else {
@@ -137,5 +137,33 @@ int launch_runtime_dir(const struct launch_config *c, char **out, char **note, s
 	if (note)
 		*note = steal_pointer(&why);
 	*out = steal_pointer(&dir);
+	return 0;
+}
+
+int launch_store_dir(const struct launch_config *c, char **out, struct launch_error **err)
+{
+	if (c && c->store) {
+		if (launch_expand_template(c->store, out, err) < 0)
+			return launch_error_wrap(err, "site config store");
+		return 0;
+	}
+	const char *data = getenv("XDG_DATA_HOME");
+	if (data && data[0] == '/') {
+		*out = xasprintf("%s/launch", data);
+		return 0;
+	}
+	const char *home = getenv("HOME");
+	struct launch_identity id = { 0 };
+	if (!home || home[0] != '/') {
+		launch_identity_init(&id, false, NULL);
+		home = id.home;
+	}
+	if (!home) {
+		launch_identity_clear(&id);
+		return launch_error_msg(err, "no image store: HOME is not set and you have no home directory (set "
+					     "XDG_DATA_HOME, or ask your admins to set \"store\" in the site config)");
+	}
+	*out = xasprintf("%s/.local/share/launch", home);
+	launch_identity_clear(&id);
 	return 0;
 }

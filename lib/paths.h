@@ -7,7 +7,8 @@
 #include "config.h"
 #include "error.h"
 
-/* Expand $USER, $UID, $HOME and $XDG_RUNTIME_DIR (also as ${NAME}) in TPL. */
+/* Expand $USER, $UID, $HOME, $XDG_RUNTIME_DIR and $XDG_DATA_HOME (also as
+ * ${NAME}) in TPL. */
 int launch_expand_template(const char *tpl, char **out, struct launch_error **err);
 
 /* The runtime directory (created 0700 if missing, checked to be the caller's
@@ -15,5 +16,9 @@ int launch_expand_template(const char *tpl, char **out, struct launch_error **er
  * /tmp/launch-$UID when XDG_RUNTIME_DIR is unset or unusable. *NOTE, when not
  * NULL, receives why the fallback was taken (for doctor and -v). */
 int launch_runtime_dir(const struct launch_config *c, char **out, char **note, struct launch_error **err);
+
+/* The user's image store: the config's "store" template, else
+ * $XDG_DATA_HOME/launch, else $HOME/.local/share/launch. Not created here. */
+int launch_store_dir(const struct launch_config *c, char **out, struct launch_error **err);
 
 #endif

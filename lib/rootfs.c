@@ -516,6 +516,14 @@ int launch_rootfs_chdir(const struct launch_spec *spec, const char **chosen, str
 		*chosen = spec->workdir;
 		return 0;
 	}
+	if (spec->image.workdir) {
+		if (chdir(spec->image.workdir) == 0) {
+			*chosen = spec->image.workdir;
+			return 0;
+		}
+		launch_warn("the image's working directory %s does not exist in the container: ignored",
+			    spec->image.workdir);
+	}
 	if (spec->host_cwd && chdir(spec->host_cwd) == 0) {
 		*chosen = spec->host_cwd;
 		return 0;

@@ -14,7 +14,8 @@ int launch_rootfs_build(const struct launch_spec *spec, const char *root, const 
 			struct launch_error **err);
 /* pivot_root into ROOT and detach the old root. */
 int launch_rootfs_pivot(const char *root, struct launch_error **err);
-/* After pivot_root: --workdir, else the host's cwd if it exists, else "/".
+/* After pivot_root: --workdir, else the image's WorkingDir if it exists,
+ * else the host's cwd if it exists, else "/".
  * Returns the directory chosen in *chosen. */
 int launch_rootfs_chdir(const struct launch_spec *spec, const char **chosen, struct launch_error **err);
 

@@ -90,7 +90,7 @@ static void test_templates(void)
 	REFUSED("/a/${HOME/b", "missing `}`");
 	REFUSED("${", "missing `}`");
 	REFUSED("${US ER}", "missing `}`");
-	REFUSED("$FOO", "use $USER, $UID, $HOME or $XDG_RUNTIME_DIR");
+	REFUSED("$FOO", "use $USER, $UID, $HOME, $XDG_RUNTIME_DIR or $XDG_DATA_HOME");
 	unsetenv("HOME");
 	REFUSED("$HOME/x", "unknown or unset variable `HOME`");
 	unsetenv("XDG_RUNTIME_DIR");

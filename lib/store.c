@@ -1,0 +1,625 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Image stores (see store.h): references, the index, locking, and the
+ * clean-up of what killed writers left. */
+#define _GNU_SOURCE
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "paths.h"
+#include "util.h"
+
+#define INDEX_MAX (64u << 20)
+
+/* --- references --- */
+
+static bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+static bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+static bool tag_valid(const char *t)
+{
+	size_t n = strlen(t);
+	if (n == 0 || n > 128 || !(is_alnum(t[0]) || t[0] == '_'))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!(is_alnum(t[i]) || t[i] == '_' || t[i] == '.' || t[i] == '-'))
+			return false;
+	return true;
+}
+
+/* Components [A-Za-z0-9][A-Za-z0-9._-]* joined by '/'; the first may end in
+ * ":PORT" (a registry host). */
+static bool name_valid(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 255)
+		return false;
+	bool first = true, start = true, port = false;
+	for (const char *p = name; *p; p++) {
+		if (*p == '/') {
+			if (start)
+				return false;
+			first = false;
+			start = true;
+			port = false;
+			continue;
+		}
+		if (start) {
+			if (!is_alnum(*p))
+				return false;
+			start = false;
+			continue;
+		}
+		if (port) {
+			if (!(*p >= '0' && *p <= '9'))
+				return false;
+			continue;
+		}
+		if (*p == ':' && first) {
+			port = true;
+			if (!(p[1] >= '0' && p[1] <= '9'))
+				return false;
+			continue;
+		}
+		if (!(is_alnum(*p) || *p == '.' || *p == '_' || *p == '-'))
+			return false;
+	}
+	return !start && !(port && first && !strchr(name, '/'));
+}
+
+int launch_ref_parse(const char *s, struct launch_ref *out, struct launch_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	if (s[0] == '@') {
+		const char *h = s + 1;
+		if (launch_str_has_prefix(h, "sha256:"))
+			h += 7;
+		size_t n = strlen(h);
+		bool ok = n >= 4 && n <= 64;
+		for (size_t i = 0; ok && i < n; i++)
+			ok = is_hex(h[i]);
+		if (!ok)
+			return launch_error_msg(err, "invalid image digest `%s`: give @ and 4 to 64 lowercase hex digits of "
+						     "its sha256 (see 'launch images')",
+						s);
+		out->digest = xstrdup(h);
+		return 0;
+	}
+	if (strchr(s, '@'))
+		return launch_error_msg(err, "invalid image name `%s`: NAME@DIGEST is for pulling; a stored image is "
+					     "NAME[:TAG] or @DIGEST",
+					s);
+	const char *colon = strrchr(s, ':'), *slash = strrchr(s, '/');
+	_cleanup_free_ char *name = NULL;
+	const char *tag = "latest";
+	if (colon && (!slash || colon > slash)) {
+		name = xstrndup(s, (size_t)(colon - s));
+		tag = colon + 1;
+	} else {
+		name = xstrdup(s);
+	}
+	if (!name_valid(name))
+		return launch_error_msg(err, "invalid image name `%s`: use letters, digits, `.`, `_` and `-`, in "
+					     "components separated by `/` (e.g. debian:bookworm, lab/tools:1.2)",
+					s);
+	if (!tag_valid(tag))
+		return launch_error_msg(err, "invalid image tag `%s` in `%s`: use up to 128 letters, digits, `_`, `.` "
+					     "and `-`, not starting with `.` or `-`",
+					tag, s);
+	out->name = steal_pointer(&name);
+	out->tag = xstrdup(tag);
+	return 0;
+}
+
+void launch_ref_clear(struct launch_ref *r)
+{
+	free(r->name);
+	free(r->tag);
+	free(r->digest);
+	memset(r, 0, sizeof(*r));
+}
+
+bool launch_ref_looks_like(const char *s)
+{
+	if (!*s || s[0] == '/' || s[0] == '.')
+		return false;
+	struct launch_ref r;
+	if (launch_ref_parse(s, &r, NULL) < 0)
+		return false;
+	launch_ref_clear(&r);
+	return true;
+}
+
+char *launch_ref_canonical(const char *s, struct launch_error **err)
+{
+	struct launch_ref r;
+	if (launch_ref_parse(s, &r, err) < 0)
+		return NULL;
+	if (!r.name) {
+		launch_ref_clear(&r);
+		launch_error_msg(err, "`%s` is a digest: give a NAME[:TAG]", s);
+		return NULL;
+	}
+	char *c = xasprintf("%s:%s", r.name, r.tag);
+	launch_ref_clear(&r);
+	return c;
+}
+
+/* --- stores and the index --- */
+
+int launch_stores(const struct launch_config *c, struct launch_store **out, size_t *n, struct launch_error **err)
+{
+	_cleanup_free_ char *user = NULL;
+	if (launch_store_dir(c, &user, err) < 0)
+		return -1;
+	size_t sites = launch_strv_len(c ? c->site_stores : NULL);
+	struct launch_store *v = xcalloc(1 + sites, sizeof(*v));
+	v[0].root = steal_pointer(&user);
+	for (size_t i = 0; i < sites; i++) {
+		v[1 + i].root = xstrdup(c->site_stores[i]);
+		v[1 + i].site = true;
+	}
+	*out = v;
+	*n = 1 + sites;
+	return 0;
+}
+
+void launch_stores_free(struct launch_store *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].root);
+	free(v);
+}
+
+void launch_store_image_clear(struct launch_store_image *i)
+{
+	free(i->digest);
+	free(i->file);
+	free(i->source);
+	json_decref(i->config);
+	launch_strv_free(i->tags);
+	free(i->store);
+	memset(i, 0, sizeof(*i));
+}
+
+static char *index_path(const struct launch_store *s) { return xasprintf("%s/index.json", s->root); }
+
+/* The index, or an empty one when the store has none yet. */
+static json_t *index_load(const struct launch_store *s, struct launch_error **err)
+{
+	_cleanup_free_ char *path = index_path(s);
+	_cleanup_free_ char *text = NULL;
+	if (launch_read_file_at(AT_FDCWD, path, INDEX_MAX, &text, NULL) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return json_pack("{s:i, s:{}, s:{}}", "version", 1, "images", "tags");
+		launch_error_set(err, errno, "cannot read image store index %s", path);
+		return NULL;
+	}
+	json_error_t jerr;
+	json_t *j = json_loads(text, 0, &jerr);
+	json_t *images = j ? json_object_get(j, "images") : NULL, *tags = j ? json_object_get(j, "tags") : NULL;
+	if (!j || !json_is_object(images) || !json_is_object(tags) ||
+	    json_integer_value(json_object_get(j, "version")) != 1) {
+		json_decref(j);
+		launch_error_msg(err, "image store index %s is damaged%s%s (move it away to start an empty store)", path,
+				 j ? "" : ": ", j ? "" : jerr.text);
+		return NULL;
+	}
+	return j;
+}
+
+static int index_save(const struct launch_store *s, json_t *index, struct launch_error **err)
+{
+	_cleanup_free_ char *path = index_path(s);
+	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+	char *text = json_dumps(index, JSON_INDENT(1) | JSON_SORT_KEYS);
+	if (!text)
+		return launch_error_msg(err, "cannot serialise the image store index");
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int r = fd < 0 ? -1 : launch_write_all(fd, text, strlen(text));
+	int e = errno;
+	free(text);
+	if (fd >= 0 && r == 0 && fsync(fd) < 0) {
+		r = -1;
+		e = errno;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (r < 0 || rename(tmp, path) < 0) {
+		if (r == 0)
+			e = errno;
+		unlink(tmp);
+		return launch_error_set(err, e, "cannot write image store index %s", path);
+	}
+	return 0;
+}
+
+static char *image_file(const struct launch_store *s, const char *digest)
+{
+	const char *hex = strchr(digest, ':');
+	return xasprintf("%s/images/%s.sqfs", s->root, hex ? hex + 1 : digest);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void fill_image(const struct launch_store *s, json_t *index, const char *digest, json_t *entry,
+		       struct launch_store_image *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->digest = xstrdup(digest);
+	out->file = image_file(s, digest);
+	out->size = json_integer_value(json_object_get(entry, "size"));
+	out->created = json_integer_value(json_object_get(entry, "created"));
+	const char *src = json_string_value(json_object_get(entry, "source"));
+	out->source = xstrdup(src ? src : "");
+	json_t *cfg = json_object_get(entry, "config");
+	out->config = json_is_object(cfg) ? json_incref(cfg) : json_object();
+	out->tags = xcalloc(1, sizeof(char *));
+	const char *tag;
+	json_t *v;
+	json_object_foreach (json_object_get(index, "tags"), tag, v)
+		if (json_is_string(v) && !strcmp(json_string_value(v), digest))
+			launch_strv_push(&out->tags, xstrdup(tag));
+	qsort(out->tags, launch_strv_len(out->tags), sizeof(char *), cmp_str);
+	out->store = xstrdup(s->root);
+	out->site = s->site;
+}
+
+/* The digest REF names in INDEX, or NULL (with the reason in *why). */
+static const char *lookup(json_t *index, const struct launch_ref *ref, char **why)
+{
+	if (ref->name) {
+		_cleanup_free_ char *key = xasprintf("%s:%s", ref->name, ref->tag);
+		const char *d = json_string_value(json_object_get(json_object_get(index, "tags"), key));
+		if (!d || !json_object_get(json_object_get(index, "images"), d))
+			return NULL;
+		return d;
+	}
+	const char *found = NULL, *digest;
+	json_t *v;
+	size_t matches = 0;
+	json_object_foreach (json_object_get(index, "images"), digest, v) {
+		const char *hex = strchr(digest, ':');
+		if (hex && launch_str_has_prefix(hex + 1, ref->digest)) {
+			found = digest;
+			matches++;
+		}
+	}
+	if (matches > 1) {
+		*why = xasprintf("digest prefix @%s is ambiguous (%zu images): give more digits", ref->digest, matches);
+		return NULL;
+	}
+	return found;
+}
+
+static char *ref_text(const struct launch_ref *ref)
+{
+	return ref->name ? xasprintf("%s:%s", ref->name, ref->tag) : xasprintf("@%s", ref->digest);
+}
+
+int launch_stores_find(const struct launch_store *stores, size_t n, const struct launch_ref *ref,
+		       struct launch_store_image *out, struct launch_error **err)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_t *index = index_load(&stores[i], err);
+		if (!index)
+			return -1;
+		_cleanup_free_ char *why = NULL;
+		const char *digest = lookup(index, ref, &why);
+		if (digest) {
+			fill_image(&stores[i], index, digest, json_object_get(json_object_get(index, "images"), digest),
+				   out);
+			json_decref(index);
+			return 0;
+		}
+		json_decref(index);
+		if (why)
+			return launch_error_msg(err, "%s", why);
+	}
+	_cleanup_free_ char *what = ref_text(ref);
+	return launch_error_msg(err, "image %s not found in your image store (%s)%s (see 'launch images'; add images "
+				     "with 'launch import')",
+				what, stores[0].root, n > 1 ? " nor the site's" : "");
+}
+
+static int cmp_image(const void *a, const void *b)
+{
+	const struct launch_store_image *x = a, *y = b;
+	const char *tx = x->tags[0], *ty = y->tags[0];
+	if (!tx || !ty)
+		return (!tx) - (!ty);
+	return strcmp(tx, ty);
+}
+
+int launch_store_list(const struct launch_store *store, struct launch_store_image **out, size_t *n,
+		      struct launch_error **err)
+{
+	*out = NULL;
+	*n = 0;
+	json_t *index = index_load(store, err);
+	if (!index)
+		return -1;
+	json_t *images = json_object_get(index, "images"), *v;
+	const char *digest;
+	*out = xcalloc(json_object_size(images) + 1, sizeof(**out));
+	json_object_foreach (images, digest, v)
+		fill_image(store, index, digest, v, &(*out)[(*n)++]);
+	qsort(*out, *n, sizeof(**out), cmp_image);
+	json_decref(index);
+	return 0;
+}
+
+/* --- writing --- */
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	_cleanup_free_ char *p = xstrdup(path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*s = '/';
+	}
+	return mkdir(p, mode) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int refuse_site(const struct launch_store *s, struct launch_error **err)
+{
+	if (s->site)
+		return launch_error_msg(err, "the site image store %s is read-only", s->root);
+	return 0;
+}
+
+int launch_store_prepare(const struct launch_store *store, struct launch_error **err)
+{
+	if (refuse_site(store, err) < 0)
+		return -1;
+	static const char *const sub[] = { "", "/images", "/tmp" };
+	for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
+		_cleanup_free_ char *d = xasprintf("%s%s", store->root, sub[i]);
+		if (mkdir_p(d, i == 0 ? 0700 : 0755) < 0)
+			return launch_error_set(err, errno, "cannot create image store directory %s", d);
+	}
+	return 0;
+}
+
+static int store_lock(const struct launch_store *s, struct launch_error **err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/lock", s->root);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return launch_error_set(err, errno, "cannot open image store lock %s", path);
+	int r;
+	do
+		r = flock(fd, LOCK_EX);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		int e = errno;
+		close(fd);
+		return launch_error_set(err, e, "cannot lock image store %s (does its file system support flock?)",
+					s->root);
+	}
+	return fd;
+}
+
+int launch_store_tmpfile(const struct launch_store *store, const char *suffix, char **path, int *lock_fd,
+			 struct launch_error **err)
+{
+	if (launch_store_prepare(store, err) < 0)
+		return -1;
+	char *p = xasprintf("%s/tmp/%d-XXXXXX%s", store->root, (int)getpid(), suffix);
+	int fd = mkostemps(p, (int)strlen(suffix), O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		free(p);
+		return launch_error_set(err, e, "cannot create a temporary file in %s/tmp", store->root);
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		close(fd);
+		unlink(p);
+		free(p);
+		return launch_error_set(err, e, "cannot lock a temporary file in %s/tmp", store->root);
+	}
+	*path = p;
+	*lock_fd = fd;
+	return 0;
+}
+
+/* Under the store lock: remove unlocked temporaries and unnamed images. */
+static void gc_locked(const struct launch_store *s, json_t *index)
+{
+	_cleanup_free_ char *tmp = xasprintf("%s/tmp", s->root);
+	DIR *d = opendir(tmp);
+	for (struct dirent *de; d && (de = readdir(d));) {
+		if (de->d_name[0] == '.')
+			continue;
+		int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			launch_debug("image store: removing %s/%s, left by a writer that died", tmp, de->d_name);
+			unlinkat(dirfd(d), de->d_name, 0);
+		}
+		close(fd);
+	}
+	if (d)
+		closedir(d);
+	_cleanup_free_ char *imgs = xasprintf("%s/images", s->root);
+	d = opendir(imgs);
+	for (struct dirent *de; d && (de = readdir(d));) {
+		size_t l = strlen(de->d_name);
+		if (l < 6 || strcmp(de->d_name + l - 5, ".sqfs") != 0)
+			continue;
+		_cleanup_free_ char *digest = xasprintf("sha256:%.*s", (int)(l - 5), de->d_name);
+		if (!json_object_get(json_object_get(index, "images"), digest)) {
+			launch_debug("image store: removing %s/%s, which no index entry names", imgs, de->d_name);
+			unlinkat(dirfd(d), de->d_name, 0);
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
+void launch_store_gc(const struct launch_store *store)
+{
+	if (store->site || access(store->root, W_OK) < 0)
+		return;
+	int lock = store_lock(store, NULL);
+	if (lock < 0)
+		return;
+	json_t *index = index_load(store, NULL);
+	if (index)
+		gc_locked(store, index);
+	json_decref(index);
+	close(lock);
+}
+
+int launch_store_add(const struct launch_store *store, const char *tmp_file, const struct launch_store_image *img,
+		     char *const *tags, struct launch_error **err)
+{
+	if (launch_store_prepare(store, err) < 0)
+		return -1;
+	int lock = store_lock(store, err);
+	if (lock < 0)
+		return -1;
+	int ret = -1;
+	_cleanup_free_ char *file = image_file(store, img->digest);
+	json_t *index = index_load(store, err);
+	if (!index)
+		goto out;
+	json_t *images = json_object_get(index, "images");
+	if (!json_object_get(images, img->digest) || access(file, F_OK) < 0) {
+		if (rename(tmp_file, file) < 0) {
+			launch_error_set(err, errno, "cannot move the new image into %s", file);
+			goto out;
+		}
+		json_object_set_new(images, img->digest,
+				    json_pack("{s:I, s:I, s:s, s:O}", "size", (json_int_t)img->size, "created",
+					      (json_int_t)time(NULL), "source", img->source ? img->source : "",
+					      "config", img->config ? img->config : json_object()));
+	} else {
+		launch_debug("image %s is already stored: keeping the stored copy", img->digest);
+		unlink(tmp_file);
+	}
+	for (size_t i = 0; tags && tags[i]; i++)
+		json_object_set_new(json_object_get(index, "tags"), tags[i], json_string(img->digest));
+	if (index_save(store, index, err) < 0)
+		goto out;
+	gc_locked(store, index);
+	ret = 0;
+out:
+	json_decref(index);
+	close(lock);
+	return ret;
+}
+
+int launch_store_tag(const struct launch_store *store, const struct launch_ref *ref, const char *new_tag,
+		     struct launch_error **err)
+{
+	if (refuse_site(store, err) < 0)
+		return -1;
+	if (launch_store_prepare(store, err) < 0)
+		return -1;
+	int lock = store_lock(store, err);
+	if (lock < 0)
+		return -1;
+	int ret = -1;
+	_cleanup_free_ char *why = NULL;
+	json_t *index = index_load(store, err);
+	if (!index)
+		goto out;
+	const char *digest = lookup(index, ref, &why);
+	if (!digest) {
+		_cleanup_free_ char *what = ref_text(ref);
+		if (why)
+			launch_error_msg(err, "%s", why);
+		else
+			launch_error_msg(err, "image %s not found in your image store %s (see 'launch images')", what,
+					 store->root);
+		goto out;
+	}
+	json_object_set_new(json_object_get(index, "tags"), new_tag, json_string(digest));
+	ret = index_save(store, index, err);
+out:
+	json_decref(index);
+	close(lock);
+	return ret;
+}
+
+int launch_store_remove(const struct launch_store *store, const struct launch_ref *ref, bool *removed_image,
+			struct launch_error **err)
+{
+	*removed_image = false;
+	if (refuse_site(store, err) < 0)
+		return -1;
+	if (access(store->root, F_OK) < 0) {
+		_cleanup_free_ char *what = ref_text(ref);
+		return launch_error_msg(err, "image %s not found in your image store %s (see 'launch images')", what,
+					store->root);
+	}
+	int lock = store_lock(store, err);
+	if (lock < 0)
+		return -1;
+	int ret = -1;
+	_cleanup_free_ char *why = NULL, *digest = NULL;
+	json_t *index = index_load(store, err);
+	if (!index)
+		goto out;
+	const char *found = lookup(index, ref, &why);
+	if (!found) {
+		_cleanup_free_ char *what = ref_text(ref);
+		if (why)
+			launch_error_msg(err, "%s", why);
+		else
+			launch_error_msg(err, "image %s not found in your image store %s (see 'launch images')", what,
+					 store->root);
+		goto out;
+	}
+	digest = xstrdup(found);
+	json_t *tags = json_object_get(index, "tags");
+	if (ref->name) {
+		_cleanup_free_ char *key = xasprintf("%s:%s", ref->name, ref->tag);
+		json_object_del(tags, key);
+	}
+	bool named = false;
+	const char *k;
+	json_t *v;
+	void *tmp;
+	json_object_foreach_safe (tags, tmp, k, v) {
+		if (json_is_string(v) && !strcmp(json_string_value(v), digest)) {
+			if (ref->name)
+				named = true;
+			else
+				json_object_del(tags, k);
+		}
+	}
+	if (!named) {
+		json_object_del(json_object_get(index, "images"), digest);
+		*removed_image = true;
+	}
+	if (index_save(store, index, err) < 0)
+		goto out;
+	if (*removed_image) {
+		_cleanup_free_ char *file = image_file(store, digest);
+		unlink(file); /* a running container keeps its open file */
+	}
+	gc_locked(store, index);
+	ret = 0;
+out:
+	json_decref(index);
+	close(lock);
+	return ret;
+}

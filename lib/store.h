@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Image stores: the user's (read-write) and the site's (read-only), each a
+ * directory
+ *   index.json          {"version":1, "images":{DIGEST:{...}}, "tags":{"NAME:TAG":DIGEST}}
+ *   images/HEX.sqfs     one squashfs file per image, named by its digest
+ *   tmp/                imports in progress, each file flock'ed by its writer
+ *   lock                flock'ed (exclusive) by every change of the index
+ * Readers never lock: the index is only ever replaced whole by rename(2).
+ * Writers hold the lock from reading the index to renaming the new one, so
+ * concurrent imports, tags and removals serialise, and a writer killed at any
+ * point leaves the previous index, plus files that the next writer removes
+ * (an unlocked temporary, an image file no index entry names).
+ *
+ * Only jansson: the SPANK plugin resolves images through this file too;
+ * writing images is the image manager's (image-manager/). */
+#ifndef LAUNCH_STORE_H
+#define LAUNCH_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "error.h"
+
+/* What users write for an image: NAME[:TAG] (TAG defaults to "latest") or
+ * @DIGEST-PREFIX (hex digits of the sha256, at least 4, optionally after
+ * "sha256:"). */
+struct launch_ref {
+	char *name;   /* NULL for a digest reference */
+	char *tag;
+	char *digest; /* the hex prefix, for @ references */
+};
+int launch_ref_parse(const char *s, struct launch_ref *out, struct launch_error **err);
+void launch_ref_clear(struct launch_ref *r);
+/* True when S is syntactically a store reference (not a path). */
+bool launch_ref_looks_like(const char *s);
+
+struct launch_store {
+	char *root;
+	bool site; /* read-only */
+};
+
+struct launch_store_image {
+	char *digest;       /* "sha256:HEX" */
+	char *file;         /* absolute path of the squashfs */
+	int64_t size;       /* bytes */
+	int64_t created;    /* seconds since the epoch, when it was stored */
+	char *source;       /* what it was imported or pulled from */
+	json_t *config;     /* {Env, Entrypoint, Cmd, WorkingDir, User, Labels}, each optional */
+	char **tags;        /* "NAME:TAG" entries naming it, sorted */
+	char *store;        /* root of the store holding it */
+	bool site;
+};
+void launch_store_image_clear(struct launch_store_image *i);
+
+/* The user's store (from the config) and the site's stores, in search order. */
+int launch_stores(const struct launch_config *c, struct launch_store **out, size_t *n, struct launch_error **err);
+void launch_stores_free(struct launch_store *v, size_t n);
+
+/* Find REF in STORES, first match in order. ENOENT-like failures have a
+ * message that names where it looked. */
+int launch_stores_find(const struct launch_store *stores, size_t n, const struct launch_ref *ref,
+		       struct launch_store_image *out, struct launch_error **err);
+/* Every image of STORE. */
+int launch_store_list(const struct launch_store *store, struct launch_store_image **out, size_t *n,
+		      struct launch_error **err);
+
+/* --- writing (the user's store only) --- */
+
+/* Create the store's directories (0700 root) if missing. */
+int launch_store_prepare(const struct launch_store *store, struct launch_error **err);
+/* A new temporary file in STORE/tmp, created empty and flock'ed for as long
+ * as *LOCK_FD stays open; the caller writes PATH and removes it on failure. */
+int launch_store_tmpfile(const struct launch_store *store, const char *suffix, char **path, int *lock_fd,
+			 struct launch_error **err);
+/* Move TMP_FILE (a finished squashfs) into the store as image IMG->digest
+ * (with IMG's size, source and config; created is set here) and point each
+ * "NAME:TAG" of TAGS at it. An image already stored with that digest is
+ * kept, and TMP_FILE removed. */
+int launch_store_add(const struct launch_store *store, const char *tmp_file, const struct launch_store_image *img,
+		     char *const *tags, struct launch_error **err);
+/* Point NEW_TAG ("NAME[:TAG]") at the image REF names. */
+int launch_store_tag(const struct launch_store *store, const struct launch_ref *ref, const char *new_tag,
+		     struct launch_error **err);
+/* Remove tag REF; the image goes too when no tag is left (an @ reference
+ * removes the image and all its tags). *REMOVED_IMAGE tells which. */
+int launch_store_remove(const struct launch_store *store, const struct launch_ref *ref, bool *removed_image,
+			struct launch_error **err);
+/* Remove leftovers of killed writers: unlocked temporaries, image files no
+ * entry names. Takes the store lock; silent, best effort. */
+void launch_store_gc(const struct launch_store *store);
+
+/* "NAME:TAG" for NAME[:TAG] (validated); NULL with an error when invalid. */
+char *launch_ref_canonical(const char *s, struct launch_error **err);
+
+#endif
