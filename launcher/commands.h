@@ -11,6 +11,12 @@ int cmd_start(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
+int cmd_import(int argc, char **argv); /* in launch-image */
+int cmd_image_helper(int argc, char **argv);
+int cmd_images(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_rmi(int argc, char **argv);
+int cmd_tag(int argc, char **argv);
 
 /* Shared by the subcommands: -v/-q handling and error printing. */
 int launcher_verbosity_option(int opt);

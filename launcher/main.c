@@ -17,6 +17,11 @@ static const char usage[] =
 	"\n"
 	"Commands:\n"
 	"  run       run a command in a container from an image\n"
+	"  import    import a docker-archive, OCI layout, rootfs tar or squashfs\n"
+	"  images    list the images of your store and the site's\n"
+	"  inspect   show an image's details and config as JSON\n"
+	"  rmi       remove images from your store\n"
+	"  tag       give an image another name\n"
 	"  start     start a named instance that processes can join\n"
 	"  exec      run a command inside a running instance\n"
 	"  ps        list your instances (also: list)\n"
@@ -35,27 +40,6 @@ static const char usage[] =
 	"it; 125 when launch itself failed; 126 when the command cannot be executed;\n"
 	"127 when it does not exist in the container.\n";
 
-int launcher_verbosity_option(int opt)
-{
-	if (opt == 'v') {
-		launch_log_set_level(launch_log_level() < LAUNCH_LOG_INFO ? LAUNCH_LOG_INFO : LAUNCH_LOG_DEBUG);
-		return 1;
-	}
-	if (opt == 'q') {
-		launch_log_set_level(LAUNCH_LOG_ERROR);
-		return 1;
-	}
-	return 0;
-}
-
-int launcher_fail(struct launch_error *err)
-{
-	int code = err ? err->exit_code : LAUNCH_EXIT_FAILURE;
-	launch_log(LAUNCH_LOG_ERROR, "%s", err ? err->msg : "unknown error");
-	launch_error_free(err);
-	return code;
-}
-
 static const struct {
 	const char *name;
 	int (*fn)(int, char **);
@@ -67,6 +51,11 @@ static const struct {
 	{ "ps", cmd_ps },
 	{ "list", cmd_ps },
 	{ "stop", cmd_stop },
+	{ "import", cmd_image_helper },
+	{ "images", cmd_images },
+	{ "inspect", cmd_inspect },
+	{ "rmi", cmd_rmi },
+	{ "tag", cmd_tag },
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Importing images into the user's store (see import.h):
+ *
+ *   source --(manifest.c)--> plan: config + layers
+ *   layers, top first --(layer.c: digest, decompress, diff_id)--> tar entries
+ *     --(flatten.c: whiteouts, hostile entries)--> one pax stream
+ *     --(sqfswrite.c: tar2sqfs)--> STORE/tmp/PID-XXXXXX.sqfs (flock'ed)
+ *   --(store.c, under the store lock)--> STORE/images/HEX.sqfs + index entry
+ *
+ * Digests are checked as each layer ends, before the image can enter the
+ * store; any failure kills tar2sqfs and removes the temporary file. */
+#define _GNU_SOURCE
+#include "import.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "digest.h"
+#include "flatten.h"
+#include "layer.h"
+#include "log.h"
+#include "manifest.h"
+#include "sqfs.h"
+#include "sqfswrite.h"
+#include "store.h"
+#include "util.h"
+
+struct progress {
+	bool on;
+	int layer, layers;
+	uint64_t total; /* bytes of this layer, 0: unknown */
+	int64_t last_ms;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void human(uint64_t b, char *buf, size_t n)
+{
+	if (b >= (1ull << 30))
+		snprintf(buf, n, "%.1f GiB", (double)b / (double)(1ull << 30));
+	else if (b >= (1ull << 20))
+		snprintf(buf, n, "%.1f MiB", (double)b / (double)(1ull << 20));
+	else
+		snprintf(buf, n, "%.0f KiB", (double)b / 1024.0);
+}
+
+static void on_read(void *arg, uint64_t bytes)
+{
+	struct progress *p = arg;
+	int64_t t = now_ms();
+	if (!p->on || t - p->last_ms < 200)
+		return;
+	p->last_ms = t;
+	char done[32], total[32];
+	human(bytes, done, sizeof(done));
+	if (p->total) {
+		human(p->total, total, sizeof(total));
+		fprintf(stderr, "\r\033[Kimporting: layer %d of %d: %s of %s (%.0f%%)", p->layer, p->layers, done, total,
+			100.0 * (double)bytes / (double)p->total);
+	} else {
+		fprintf(stderr, "\r\033[Kimporting: layer %d of %d: %s", p->layer, p->layers, done);
+	}
+	fflush(stderr);
+}
+
+static void progress_end(struct progress *p)
+{
+	if (p->on && p->last_ms) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+	}
+}
+
+/* --- re-reading a layer for the flattener --- */
+
+struct reopen_ctx {
+	const struct launch_source *src;
+	const struct launch_image_plan *plan;
+};
+
+static struct archive *reopen(void *arg, int k, void **handle, struct launch_error **err)
+{
+	struct reopen_ctx *c = arg;
+	struct launch_layer_reader *r;
+	if (launch_layer_open(c->src, &c->plan->layers[k], k, &r, err) < 0)
+		return NULL;
+	*handle = r;
+	return launch_layer_tar(r);
+}
+
+static void reclose(void *arg, void *handle) { launch_layer_close(handle); }
+
+/* --- the config --- */
+
+static json_t *strv_to_json(char **v)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; v && v[i]; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+/* Apply the command line's --env/--entrypoint/--cmd/--workdir to the
+ * runtime config C. */
+static void override(json_t *c, const struct launch_import_opts *o)
+{
+	if (o->env) {
+		json_t *env = json_object_get(c, "Env");
+		json_t *out = json_array(), *e;
+		size_t i;
+		json_array_foreach (env, i, e) {
+			const char *kv = json_string_value(e), *eq = strchr(kv, '=');
+			bool replaced = false;
+			for (size_t j = 0; eq && o->env[j]; j++)
+				replaced |= !strncmp(o->env[j], kv, (size_t)(eq - kv) + 1);
+			if (!replaced)
+				json_array_append(out, e);
+		}
+		for (size_t j = 0; o->env[j]; j++)
+			json_array_append_new(out, json_string(o->env[j]));
+		json_object_set_new(c, "Env", out);
+	}
+	if (o->entrypoint)
+		json_object_set_new(c, "Entrypoint", strv_to_json(o->entrypoint));
+	if (o->cmd)
+		json_object_set_new(c, "Cmd", strv_to_json(o->cmd));
+	if (o->workdir)
+		json_object_set_new(c, "WorkingDir", json_string(o->workdir));
+}
+
+/* The digest of a config we make ourselves (rootfs and squashfs imports):
+ * of its canonical JSON, with CONTENT (the tar's or the file's sha256) as
+ * its only diff_id, so different contents or configs never share one. */
+static void made_config_digest(json_t *runtime, const char *content, const char *platform, char *out)
+{
+	_cleanup_free_ char *plat = xstrdup(platform ? platform : LAUNCH_DEFAULT_PLATFORM);
+	char *arch = strchr(plat, '/');
+	if (arch)
+		*arch++ = '\0';
+	json_t *cfg = json_pack("{s:s, s:s, s:O, s:{s:s, s:[s]}}", "architecture", arch ? arch : "amd64", "os", plat,
+				"config", runtime, "rootfs", "type", "layers", "diff_ids", content);
+	char *text = json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS);
+	launch_sha256_buf(text, strlen(text), out);
+	free(text);
+	json_decref(cfg);
+}
+
+/* --- the three kinds of import --- */
+
+static int flatten_plan(const struct launch_source *src, const struct launch_image_plan *plan, struct archive *out,
+			struct progress *pr, struct launch_error **err)
+{
+	struct reopen_ctx rc = { src, plan };
+	struct launch_flatten_layers again = { reopen, reclose, &rc };
+	struct launch_flatten *f = launch_flatten_new(out, (int)plan->n_layers, &again);
+	int ret = -1;
+	for (int k = (int)plan->n_layers - 1; k >= 0; k--) {
+		struct launch_layer_reader *r;
+		pr->layer = (int)plan->n_layers - k;
+		pr->total = plan->layers[k].size > 0 ? (uint64_t)plan->layers[k].size : 0;
+		launch_debug("layer %d (%s): %s", k + 1, plan->layers[k].digest ? plan->layers[k].digest : "-",
+			     plan->layers[k].member);
+		if (launch_layer_open(src, &plan->layers[k], k, &r, err) < 0)
+			goto out;
+		launch_layer_on_read(r, on_read, pr);
+		int r1 = launch_flatten_layer(f, k, launch_layer_tar(r), err);
+		if (r1 == 0)
+			r1 = launch_layer_verify(r, err);
+		launch_layer_close(r);
+		if (r1 < 0)
+			goto out;
+	}
+	ret = launch_flatten_finish(f, err);
+	launch_info("%llu entries from %zu layers", (unsigned long long)launch_flatten_entries(f), plan->n_layers);
+out:
+	launch_flatten_free(f);
+	return ret;
+}
+
+static int flatten_rootfs(const char *path, struct archive *out, struct progress *pr, char *diff_id,
+			  struct launch_error **err)
+{
+	struct launch_layer_reader *r;
+	if (launch_layer_open_file(path, &r, err) < 0)
+		return -1;
+	struct stat st;
+	pr->layer = pr->layers = 1;
+	pr->total = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+	launch_layer_on_read(r, on_read, pr);
+	struct launch_flatten *f = launch_flatten_new(out, 1, NULL);
+	int ret = launch_flatten_layer(f, 0, launch_layer_tar(r), err);
+	if (ret == 0)
+		ret = launch_layer_verify(r, err);
+	if (ret == 0)
+		ret = launch_flatten_finish(f, err);
+	if (ret == 0)
+		launch_layer_diff_id(r, diff_id);
+	else
+		launch_error_wrap(err, "%s", path);
+	launch_flatten_free(f);
+	launch_layer_close(r);
+	return ret;
+}
+
+/* Copy squashfs file SRC to the open DST, hashing it. */
+static int copy_squashfs(const char *src, int dst, struct progress *pr, char *digest, struct launch_error **err)
+{
+	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return launch_error_set(err, errno, "cannot open %s", src);
+	struct stat st;
+	fstat(in, &st);
+	pr->layer = pr->layers = 1;
+	pr->total = (uint64_t)st.st_size;
+	struct launch_sha256 *h = launch_sha256_new();
+	static char buf[1 << 20];
+	uint64_t done = 0;
+	ssize_t n;
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		launch_sha256_update(h, buf, (size_t)n);
+		if (launch_write_all(dst, buf, (size_t)n) < 0) {
+			int e = errno;
+			launch_sha256_free(h);
+			return launch_error_set(err, e, "cannot write the image into the store");
+		}
+		done += (uint64_t)n;
+		on_read(pr, done);
+	}
+	int e = errno;
+	launch_sha256_final(h, digest);
+	launch_sha256_free(h);
+	if (n < 0)
+		return launch_error_set(err, e, "cannot read %s", src);
+	return 0;
+}
+
+static bool is_squashfs(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && launch_sqfs_is_image(fd);
+}
+
+int launch_import(const struct launch_config *c, const struct launch_import_opts *o, char **digest_out,
+		  struct launch_error **err)
+{
+	struct launch_store *stores = NULL;
+	size_t n_stores = 0;
+	struct launch_source src = { .dirfd = -1 };
+	struct launch_image_plan plan = { 0 };
+	struct launch_sqfs_writer *w = NULL;
+	struct progress pr = { .on = o->progress, .layers = 1 };
+	_cleanup_free_ char *tmp = NULL, *abs = NULL, *source = NULL;
+	_cleanup_close_ int tmp_fd = -1;
+	json_t *runtime = NULL;
+	char digest[LAUNCH_DIGEST_LEN + 1] = "";
+	int ret = -1;
+
+	signal(SIGPIPE, SIG_IGN); /* a dying tar2sqfs is an error, not our death */
+	if (access(o->source, R_OK) < 0)
+		return launch_error_set(err, errno, "cannot read %s", o->source);
+	abs = realpath(o->source, NULL);
+	if (!abs)
+		return launch_error_set(err, errno, "cannot read %s", o->source);
+	if (launch_stores(c, &stores, &n_stores, err) < 0)
+		return -1;
+	const struct launch_store *store = &stores[0];
+	launch_store_gc(store);
+	bool sqfs = !o->rootfs && is_squashfs(abs);
+	if (!sqfs && !o->rootfs) {
+		if (launch_source_open(abs, &src, err) < 0 || launch_plan_load(&src, o->platform, &plan, err) < 0) {
+			launch_error_wrap(err, "%s", o->source);
+			goto out;
+		}
+		pr.layers = (int)plan.n_layers;
+		launch_info("%s: %s image, %zu layers, config %s, platform %s", o->source, plan.format, plan.n_layers,
+			    plan.digest, plan.platform ? plan.platform : "unknown");
+	}
+	if (launch_store_tmpfile(store, ".sqfs", &tmp, &tmp_fd, err) < 0)
+		goto out;
+
+	if (sqfs) {
+		char content[LAUNCH_DIGEST_LEN + 1];
+		if (copy_squashfs(abs, tmp_fd, &pr, content, err) < 0)
+			goto out;
+		runtime = json_object();
+		override(runtime, o);
+		made_config_digest(runtime, content, o->platform, digest);
+	} else {
+		if (launch_sqfs_writer_start(tmp, o->compressor, 0, &w, err) < 0)
+			goto out;
+		struct archive *out = launch_sqfs_writer_archive(w);
+		if (o->rootfs) {
+			char diff_id[LAUNCH_DIGEST_LEN + 1];
+			if (flatten_rootfs(abs, out, &pr, diff_id, err) < 0)
+				goto out;
+			runtime = json_object();
+			override(runtime, o);
+			made_config_digest(runtime, diff_id, o->platform, digest);
+		} else {
+			if (flatten_plan(&src, &plan, out, &pr, err) < 0) {
+				launch_error_wrap(err, "%s", o->source);
+				goto out;
+			}
+			runtime = launch_plan_runtime_config(plan.config);
+			override(runtime, o);
+			strcpy(digest, plan.digest);
+		}
+		int r = launch_sqfs_writer_finish(steal_pointer(&w), err);
+		if (r < 0)
+			goto out;
+	}
+	if (fsync(tmp_fd) < 0) {
+		launch_error_set(err, errno, "cannot write the image into the store (%s)", tmp);
+		goto out;
+	}
+	struct stat st;
+	fstat(tmp_fd, &st);
+	const char *kind = sqfs ? "squashfs" : o->rootfs ? "rootfs" : plan.format;
+	source = xasprintf("%s:%s", kind, abs);
+	struct launch_store_image img = { .digest = digest, .size = st.st_size, .source = source, .config = runtime };
+	progress_end(&pr);
+	if (launch_store_add(store, tmp, &img, o->tags, err) < 0)
+		goto out;
+	free(steal_pointer(&tmp)); /* moved into the store */
+	if (digest_out)
+		*digest_out = xstrdup(digest);
+	ret = 0;
+out:
+	progress_end(&pr);
+	launch_sqfs_writer_abort(w);
+	if (tmp)
+		unlink(tmp);
+	json_decref(runtime);
+	launch_plan_clear(&plan);
+	launch_source_close(&src);
+	launch_stores_free(stores, n_stores);
+	return ret;
+}

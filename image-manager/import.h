@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `launch import`: a docker-archive, an OCI layout (directory or tar), a
+ * root file system tarball or a squashfs file into the user's image store.
+ * The squashfs is written to a locked temporary file of the store and only
+ * enters the index, under the store lock, once complete and checked: a
+ * failed, interrupted or killed import never shows in the store. */
+#ifndef LAUNCH_IMPORT_H
+#define LAUNCH_IMPORT_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "error.h"
+
+struct launch_import_opts {
+	const char *source;
+	char **tags;            /* canonical NAME:TAG entries to point at the image */
+	bool rootfs;            /* SOURCE is a root file system tar (maybe compressed) */
+	const char *platform;   /* OS/ARCH[/VARIANT], NULL: linux/amd64 */
+	const char *compressor; /* NULL: zstd */
+	/* config: the whole config of a rootfs or squashfs import, overrides
+	 * for the others; NULL: unchanged */
+	char **env;             /* NAME=VALUE entries added (replacing the same names) */
+	char **entrypoint;
+	char **cmd;
+	const char *workdir;
+	bool progress;          /* show progress on stderr */
+};
+
+/* *DIGEST (may be NULL) receives the stored image's digest. */
+int launch_import(const struct launch_config *c, const struct launch_import_opts *o, char **digest,
+		  struct launch_error **err);
+
+#endif

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Layer readers (see layer.h): two libarchive readers in a row. The outer
+ * one has the "raw" format and every filter, so it turns the blob into its
+ * uncompressed bytes, whatever the compression; the inner one reads those
+ * bytes as a tar archive, through a callback that also hashes them. */
+#define _GNU_SOURCE
+#include "layer.h"
+
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "digest.h"
+#include "util.h"
+
+struct launch_layer_reader {
+	struct launch_blob *blob; /* from a source, or NULL */
+	int fd;                   /* a --rootfs tar file */
+	struct launch_sha256 *file_sha;
+	uint64_t file_bytes;
+	struct archive *outer, *inner;
+	struct launch_sha256 *diff;
+	char *outer_error;
+	const struct launch_layer_desc *desc;
+	int index;
+	char buf[128 * 1024];
+	char raw[128 * 1024];
+	char diff_id[LAUNCH_DIGEST_LEN + 1];
+	bool outer_eof;
+	void (*on_read)(void *arg, uint64_t bytes);
+	void *on_read_arg;
+};
+
+void launch_layer_on_read(struct launch_layer_reader *r, void (*fn)(void *arg, uint64_t bytes), void *arg)
+{
+	r->on_read = fn;
+	r->on_read_arg = arg;
+}
+
+uint64_t launch_layer_bytes(const struct launch_layer_reader *r);
+
+static la_ssize_t blob_cb(struct archive *a, void *arg, const void **buf)
+{
+	struct launch_layer_reader *r = arg;
+	ssize_t n;
+	if (r->blob) {
+		n = launch_blob_read(r->blob, r->raw, sizeof(r->raw));
+		if (n < 0) {
+			archive_set_error(a, EIO, "%s", launch_blob_error(r->blob));
+			return -1;
+		}
+	} else {
+		do
+			n = read(r->fd, r->raw, sizeof(r->raw));
+		while (n < 0 && errno == EINTR);
+		if (n < 0) {
+			archive_set_error(a, errno, "%s", strerror(errno));
+			return -1;
+		}
+		launch_sha256_update(r->file_sha, r->raw, (size_t)n);
+		r->file_bytes += (uint64_t)n;
+	}
+	*buf = r->raw;
+	if (r->on_read)
+		r->on_read(r->on_read_arg, launch_layer_bytes(r));
+	return n;
+}
+
+static la_ssize_t tar_cb(struct archive *a, void *arg, const void **buf)
+{
+	struct launch_layer_reader *r = arg;
+	if (r->outer_eof)
+		return 0;
+	la_ssize_t n = archive_read_data(r->outer, r->buf, sizeof(r->buf));
+	if (n < 0) {
+		const char *m = archive_error_string(r->outer);
+		archive_set_error(a, EIO, "%s", m ? m : "cannot decompress");
+		return -1;
+	}
+	if (n == 0)
+		r->outer_eof = true;
+	launch_sha256_update(r->diff, r->buf, (size_t)n);
+	*buf = r->buf;
+	return n;
+}
+
+static int start(struct launch_layer_reader *r, const char *what, struct launch_error **err)
+{
+	r->diff = launch_sha256_new();
+	r->outer = archive_read_new();
+	archive_read_support_filter_all(r->outer);
+	archive_read_support_format_raw(r->outer);
+	struct archive_entry *e;
+	if (archive_read_open(r->outer, r, NULL, blob_cb, NULL) != ARCHIVE_OK ||
+	    archive_read_next_header(r->outer, &e) != ARCHIVE_OK)
+		return launch_error_msg(err, "%s: cannot read it: %s", what, archive_error_string(r->outer));
+	r->inner = archive_read_new();
+	archive_read_support_format_tar(r->inner);
+	archive_read_support_format_gnutar(r->inner);
+	if (archive_read_open(r->inner, r, NULL, tar_cb, NULL) != ARCHIVE_OK)
+		return launch_error_msg(err, "%s: cannot read it as a tar archive: %s", what,
+					archive_error_string(r->inner));
+	return 0;
+}
+
+int launch_layer_open(const struct launch_source *src, const struct launch_layer_desc *d, int index,
+		      struct launch_layer_reader **out, struct launch_error **err)
+{
+	struct launch_layer_reader *r = xcalloc(1, sizeof(*r));
+	r->fd = -1;
+	r->desc = d;
+	r->index = index;
+	if (launch_blob_open(src, d->member, &r->blob, err) < 0) {
+		launch_error_wrap(err, "layer %d", index + 1);
+		launch_layer_close(r);
+		return -1;
+	}
+	_cleanup_free_ char *what = xasprintf("layer %d", index + 1);
+	if (start(r, what, err) < 0) {
+		launch_layer_close(r);
+		return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+int launch_layer_open_file(const char *path, struct launch_layer_reader **out, struct launch_error **err)
+{
+	struct launch_layer_reader *r = xcalloc(1, sizeof(*r));
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0) {
+		int e = errno;
+		free(r);
+		return launch_error_set(err, e, "cannot open %s", path);
+	}
+	r->file_sha = launch_sha256_new();
+	if (start(r, path, err) < 0) {
+		launch_layer_close(r);
+		return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+struct archive *launch_layer_tar(struct launch_layer_reader *r) { return r->inner; }
+
+uint64_t launch_layer_bytes(const struct launch_layer_reader *r)
+{
+	return r->blob ? launch_blob_bytes(r->blob) : r->file_bytes;
+}
+
+int launch_layer_verify(struct launch_layer_reader *r, struct launch_error **err)
+{
+	/* the end-of-archive blocks need not be the end of the stream */
+	while (!r->outer_eof) {
+		const void *b;
+		if (tar_cb(r->inner, r, &b) < 0)
+			return launch_error_msg(err, "layer %d: cannot read it: %s", r->index + 1,
+						archive_error_string(r->inner));
+	}
+	char raw[4096];
+	ssize_t n;
+	while (r->blob && (n = launch_blob_read(r->blob, raw, sizeof(raw))) > 0)
+		;
+	launch_sha256_final(r->diff, r->diff_id);
+	if (!r->blob)
+		return 0;
+	const struct launch_layer_desc *d = r->desc;
+	char got[LAUNCH_DIGEST_LEN + 1];
+	launch_blob_digest(r->blob, got);
+	if (d->size >= 0 && launch_blob_bytes(r->blob) != (uint64_t)d->size)
+		return launch_error_msg(err, "layer %d: size mismatch: the manifest says %lld bytes, the blob has %llu",
+					r->index + 1, (long long)d->size, (unsigned long long)launch_blob_bytes(r->blob));
+	if (d->digest && strcmp(got, d->digest) != 0)
+		return launch_error_msg(err, "layer %d: digest mismatch: expected %s, got %s (the source is corrupt)",
+					r->index + 1, d->digest, got);
+	if (d->diff_id && strcmp(r->diff_id, d->diff_id) != 0)
+		return launch_error_msg(err, "layer %d: its uncompressed content does not match the config's diff_id "
+					     "(expected %s, got %s)",
+					r->index + 1, d->diff_id, r->diff_id);
+	return 0;
+}
+
+void launch_layer_diff_id(struct launch_layer_reader *r, char *out) { strcpy(out, r->diff_id); }
+
+void launch_layer_close(struct launch_layer_reader *r)
+{
+	if (!r)
+		return;
+	if (r->inner)
+		archive_read_free(r->inner);
+	if (r->outer)
+		archive_read_free(r->outer);
+	launch_blob_close(r->blob);
+	if (r->fd >= 0)
+		close(r->fd);
+	launch_sha256_free(r->file_sha);
+	launch_sha256_free(r->diff);
+	free(r->outer_error);
+	free(r);
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Where an import reads from: a directory (an OCI image layout, or an
+ * unpacked docker-archive) or a tar file (docker-archive, OCI layout tar),
+ * possibly compressed. Members are named by relative paths checked to stay
+ * inside the source; each is read as a stream ("blob") whose SHA-256 and
+ * byte count are kept as it passes, so digests are checked without a second
+ * read and without a copy on disk. */
+#ifndef LAUNCH_SOURCE_H
+#define LAUNCH_SOURCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "digest.h"
+#include "error.h"
+
+struct launch_source {
+	char *path;
+	bool is_dir;
+	int dirfd;     /* directory sources */
+	char **members; /* tar sources: member names (normalised), in archive order */
+};
+
+int launch_source_open(const char *path, struct launch_source *s, struct launch_error **err);
+void launch_source_close(struct launch_source *s);
+/* Does member NAME exist? */
+bool launch_source_has(const struct launch_source *s, const char *name);
+/* Read member NAME whole (at most MAX bytes: a bigger one is an error). */
+int launch_source_read(const struct launch_source *s, const char *name, size_t max, char **data, size_t *len,
+		       struct launch_error **err);
+
+/* A member as a stream. */
+struct launch_blob;
+int launch_blob_open(const struct launch_source *s, const char *name, struct launch_blob **out,
+		     struct launch_error **err);
+/* Read up to N bytes: >0 bytes, 0 at the end, -1 on error (message in the
+ * blob, see launch_blob_error). */
+ssize_t launch_blob_read(struct launch_blob *b, void *buf, size_t n);
+const char *launch_blob_error(const struct launch_blob *b);
+/* Bytes read so far, and the digest of all of them (call at the end). */
+uint64_t launch_blob_bytes(const struct launch_blob *b);
+void launch_blob_digest(struct launch_blob *b, char *out);
+void launch_blob_close(struct launch_blob *b);
+
+/* NAME without leading "./" and "/"-runs; NULL when it is absolute or has a
+ * ".." component. */
+char *launch_member_normalize(const char *name);
+
+#endif

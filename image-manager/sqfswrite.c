@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* tar2sqfs as a child process (see sqfswrite.h). Its stderr goes to a pipe
+ * of ours, drained by a thread, so that its last words become our error
+ * message and a full pipe never blocks it. */
+#define _GNU_SOURCE
+#include "sqfswrite.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util.h"
+
+struct launch_sqfs_writer {
+	pid_t pid;
+	int in_fd;
+	int err_fd;
+	struct archive *a;
+	pthread_t reader;
+	bool reader_started;
+	char tail[2048]; /* the end of tar2sqfs's stderr (more than one read) */
+	size_t tail_len;
+};
+
+char *launch_sqfs_writer_find(void)
+{
+	const char *path = getenv("PATH");
+	_cleanup_free_ char *copy = xstrdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+	char *next = copy;
+	for (char *dir; (dir = strsep(&next, ":"));) {
+		if (!*dir)
+			continue;
+		char *cand = xasprintf("%s/tar2sqfs", dir);
+		if (access(cand, X_OK) == 0)
+			return cand;
+		free(cand);
+	}
+	return NULL;
+}
+
+static void *drain(void *arg)
+{
+	struct launch_sqfs_writer *w = arg;
+	char buf[1024];
+	ssize_t n;
+	while ((n = read(w->err_fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
+		if (n <= 0)
+			continue;
+		if (w->tail_len + (size_t)n >= sizeof(w->tail)) {
+			size_t drop = w->tail_len + (size_t)n - (sizeof(w->tail) - 1);
+			memmove(w->tail, w->tail + drop, w->tail_len - drop);
+			w->tail_len -= drop;
+		}
+		memcpy(w->tail + w->tail_len, buf, (size_t)n);
+		w->tail_len += (size_t)n;
+	}
+	return NULL;
+}
+
+int launch_sqfs_writer_start(const char *output, const char *compressor, int jobs, struct launch_sqfs_writer **out,
+			     struct launch_error **err)
+{
+	_cleanup_free_ char *bin = launch_sqfs_writer_find();
+	if (!bin)
+		return launch_error_msg(err, "tar2sqfs not found in PATH: install squashfs-tools-ng (Debian and Ubuntu: "
+					     "apt-get install squashfs-tools-ng)");
+	if (jobs <= 0)
+		jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (jobs <= 0)
+		jobs = 1;
+	int in[2], er[2];
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return launch_error_set(err, errno, "pipe");
+	if (pipe2(er, O_CLOEXEC) < 0) {
+		close(in[0]);
+		close(in[1]);
+		return launch_error_set(err, errno, "pipe");
+	}
+	char jobs_s[16];
+	snprintf(jobs_s, sizeof(jobs_s), "%d", jobs);
+	const char *argv[] = { bin, "--quiet", "--no-skip", "--force", "--compressor", compressor ? compressor : "zstd",
+			       "--num-jobs", jobs_s, "--defaults", "mode=0755", output, NULL };
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(in[0]);
+		close(in[1]);
+		close(er[0]);
+		close(er[1]);
+		return launch_error_set(err, e, "cannot start tar2sqfs");
+	}
+	if (pid == 0) {
+		/* nothing must outlive an import killed with SIGKILL */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		dup2(in[0], STDIN_FILENO);
+		dup2(er[1], STDOUT_FILENO);
+		dup2(er[1], STDERR_FILENO);
+		execv(bin, (char *const *)argv);
+		dprintf(STDERR_FILENO, "cannot execute %s: %s\n", bin, strerror(errno));
+		_exit(127);
+	}
+	close(in[0]);
+	close(er[1]);
+	struct launch_sqfs_writer *w = xcalloc(1, sizeof(*w));
+	w->pid = pid;
+	w->in_fd = in[1];
+	w->err_fd = er[0];
+	if (pthread_create(&w->reader, NULL, drain, w) == 0)
+		w->reader_started = true;
+	w->a = archive_write_new();
+	archive_write_set_format_pax_restricted(w->a);
+	archive_write_set_bytes_per_block(w->a, 0); /* no padding to blocks: a pipe */
+	if (archive_write_open_fd(w->a, w->in_fd) != ARCHIVE_OK) {
+		launch_error_msg(err, "cannot start the tar stream: %s", archive_error_string(w->a));
+		launch_sqfs_writer_abort(w);
+		return -1;
+	}
+	*out = w;
+	return 0;
+}
+
+struct archive *launch_sqfs_writer_archive(struct launch_sqfs_writer *w) { return w->a; }
+
+static int wait_child(struct launch_sqfs_writer *w)
+{
+	int st = 0;
+	pid_t r;
+	do
+		r = waitpid(w->pid, &st, 0);
+	while (r < 0 && errno == EINTR);
+	if (w->reader_started)
+		pthread_join(w->reader, NULL);
+	close(w->err_fd);
+	return st;
+}
+
+static void free_writer(struct launch_sqfs_writer *w)
+{
+	if (w->a)
+		archive_write_free(w->a);
+	free(w);
+}
+
+int launch_sqfs_writer_finish(struct launch_sqfs_writer *w, struct launch_error **err)
+{
+	int r = archive_write_close(w->a);
+	_cleanup_free_ char *werr = r != ARCHIVE_OK ? xstrdup(archive_error_string(w->a) ?: "") : NULL;
+	close(w->in_fd);
+	int st = wait_child(w);
+	int ret = 0;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || werr) {
+		w->tail[w->tail_len] = '\0';
+		/* the last non-empty line says what went wrong */
+		char *t = w->tail;
+		size_t l = strlen(t);
+		while (l && (t[l - 1] == '\n' || t[l - 1] == ' '))
+			t[--l] = '\0';
+		char *last = strrchr(t, '\n');
+		last = last ? last + 1 : t;
+		if (*last)
+			ret = launch_error_msg(err, "cannot write the squashfs image: tar2sqfs: %s", last);
+		else if (WIFSIGNALED(st))
+			ret = launch_error_msg(err, "cannot write the squashfs image: tar2sqfs was killed by signal %d",
+					       WTERMSIG(st));
+		else
+			ret = launch_error_msg(err, "cannot write the squashfs image: %s",
+					       werr && *werr ? werr : "tar2sqfs failed");
+	}
+	free_writer(w);
+	return ret;
+}
+
+void launch_sqfs_writer_abort(struct launch_sqfs_writer *w)
+{
+	if (!w)
+		return;
+	kill(w->pid, SIGKILL);
+	close(w->in_fd);
+	wait_child(w);
+	free_writer(w);
+}

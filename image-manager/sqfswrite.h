@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Writing a squashfs file from a tar stream with squashfs-tools-ng's
+ * tar2sqfs, which keeps owners, modes, times, xattrs, hardlinks and device
+ * nodes exactly as the stream gives them, with no privilege and no
+ * unpacked copy on disk. The stream goes through a pipe: an archive writer
+ * (pax) is handed out for the flattener to fill. */
+#ifndef LAUNCH_SQFSWRITE_H
+#define LAUNCH_SQFSWRITE_H
+
+#include <archive.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+struct launch_sqfs_writer;
+
+/* Start tar2sqfs writing OUTPUT with COMPRESSOR (gzip, zstd, xz, lz4, lzo;
+ * NULL: zstd) and JOBS compressor threads (0: the number of CPUs). */
+int launch_sqfs_writer_start(const char *output, const char *compressor, int jobs, struct launch_sqfs_writer **out,
+			     struct launch_error **err);
+struct archive *launch_sqfs_writer_archive(struct launch_sqfs_writer *w);
+/* End the stream and wait for tar2sqfs; its failure becomes the error. */
+int launch_sqfs_writer_finish(struct launch_sqfs_writer *w, struct launch_error **err);
+/* Give up: kill tar2sqfs (the caller removes OUTPUT). */
+void launch_sqfs_writer_abort(struct launch_sqfs_writer *w);
+/* Where tar2sqfs is, or NULL (for doctor). */
+char *launch_sqfs_writer_find(void);
+
+#endif

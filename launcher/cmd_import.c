@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `launch import`, run by the launch-image helper, which links the image
+ * manager (libarchive, OpenSSL) so that `launch` itself stays small and
+ * starts fast. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "config.h"
+#include "env.h"
+#include "import.h"
+#include "log.h"
+#include "store.h"
+#include "util.h"
+
+static const char import_help[] =
+	"Usage: launch import [OPTIONS] SOURCE NAME[:TAG]\n"
+	"\n"
+	"Import SOURCE into your image store as NAME:TAG (TAG defaults to latest).\n"
+	"SOURCE is one of:\n"
+	"  a docker-archive tar ('docker save' or 'podman save' output, both layouts)\n"
+	"  an OCI image layout, as a directory or a tar\n"
+	"  a squashfs file (stored as it is)\n"
+	"  with --rootfs, a root file system tar (gzip, zstd, xz or none)\n"
+	"Layers are flattened and written to a squashfs file as a stream: owners,\n"
+	"modes, times, xattrs, hardlinks, device nodes and setuid bits are kept\n"
+	"exactly. Every blob is checked against its digest. Hostile content (paths\n"
+	"leaving the image, writes through symlinks, ...) is refused. Nothing enters\n"
+	"the store unless the whole import succeeds.\n"
+	"\n"
+	"Options:\n"
+	"      --platform OS/ARCH[/VARIANT]  the image to take from a multi-platform\n"
+	"                          index (default: linux/amd64)\n"
+	"      --rootfs            SOURCE is a root file system tarball\n"
+	"      --compressor NAME   zstd (default), gzip, xz, lz4 or lzo\n"
+	"  -e, --env NAME=VALUE    add to the image's Env (repeatable)\n"
+	"      --entrypoint CMD    set the Entrypoint to CMD (\"\" for none)\n"
+	"      --cmd CMD           set the Cmd to CMD, split at spaces (\"\" for none)\n"
+	"  -w, --workdir DIR       set the WorkingDir\n"
+	"  -q, --quiet             no progress display\n"
+	"  -v, --verbose           more detail\n"
+	"\n"
+	"Progress is shown when stderr is a terminal. The store is\n"
+	"$XDG_DATA_HOME/launch (default ~/.local/share/launch) unless the site\n"
+	"config says otherwise; see 'launch images'.\n";
+
+enum { OPT_PLATFORM = 1000, OPT_ROOTFS, OPT_COMPRESSOR, OPT_ENTRYPOINT, OPT_CMD };
+
+static char **split_words(const char *s)
+{
+	char **v = xcalloc(1, sizeof(char *));
+	_cleanup_free_ char *copy = xstrdup(s);
+	char *save = NULL;
+	for (char *t = strtok_r(copy, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
+		launch_strv_push(&v, xstrdup(t));
+	return v;
+}
+
+int cmd_import(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "platform", required_argument, NULL, OPT_PLATFORM },
+		{ "rootfs", no_argument, NULL, OPT_ROOTFS },
+		{ "compressor", required_argument, NULL, OPT_COMPRESSOR },
+		{ "env", required_argument, NULL, 'e' },
+		{ "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
+		{ "cmd", required_argument, NULL, OPT_CMD },
+		{ "workdir", required_argument, NULL, 'w' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const compressors[] = { "zstd", "gzip", "xz", "lz4", "lzo" };
+	struct launch_import_opts o = { 0 };
+	struct launch_error *err = NULL;
+	_cleanup_strv_ char **env = NULL, **ep = NULL, **cmd = NULL, **tags = NULL;
+	bool quiet = false;
+	int c, ret = LAUNCH_EXIT_FAILURE;
+	while ((c = getopt_long(argc, argv, "+e:w:vqh", opts, NULL)) != -1) {
+		if (launcher_verbosity_option(c)) {
+			quiet |= c == 'q';
+			continue;
+		}
+		switch (c) {
+		case 'h':
+			fputs(import_help, stdout);
+			return 0;
+		case OPT_PLATFORM:
+			if (!strchr(optarg, '/')) {
+				launch_error_msg(&err, "invalid --platform `%s`: give OS/ARCH, e.g. linux/arm64", optarg);
+				return launcher_fail(err);
+			}
+			o.platform = optarg;
+			break;
+		case OPT_ROOTFS:
+			o.rootfs = true;
+			break;
+		case OPT_COMPRESSOR: {
+			bool ok = false;
+			for (size_t i = 0; i < ARRAY_SIZE(compressors); i++)
+				ok |= !strcmp(optarg, compressors[i]);
+			if (!ok) {
+				launch_error_msg(&err, "unknown --compressor `%s`: use zstd, gzip, xz, lz4 or lzo", optarg);
+				return launcher_fail(err);
+			}
+			o.compressor = optarg;
+			break;
+		}
+		case 'e': {
+			const char *eq = strchr(optarg, '=');
+			if (!eq || !launch_env_name_valid(optarg, (size_t)(eq - optarg))) {
+				launch_error_msg(&err, "invalid --env `%s`: expected NAME=VALUE", optarg);
+				return launcher_fail(err);
+			}
+			launch_strv_push(&env, xstrdup(optarg));
+			break;
+		}
+		case OPT_ENTRYPOINT:
+			launch_strv_free(ep);
+			ep = split_words(optarg);
+			break;
+		case OPT_CMD:
+			launch_strv_free(cmd);
+			cmd = split_words(optarg);
+			break;
+		case 'w':
+			if (optarg[0] != '/') {
+				launch_error_msg(&err, "invalid --workdir `%s`: it must be an absolute path", optarg);
+				return launcher_fail(err);
+			}
+			o.workdir = optarg;
+			break;
+		default:
+			fputs("Try 'launch import --help'.\n", stderr);
+			return LAUNCH_EXIT_FAILURE;
+		}
+	}
+	if (argc - optind != 2) {
+		launch_error_msg(&err, "usage: launch import [OPTIONS] SOURCE NAME[:TAG] (see 'launch import --help')");
+		return launcher_fail(err);
+	}
+	char *tag = launch_ref_canonical(argv[optind + 1], &err);
+	if (!tag)
+		return launcher_fail(err);
+	launch_strv_push(&tags, tag);
+	o.source = argv[optind];
+	o.tags = tags;
+	o.env = env;
+	o.entrypoint = ep;
+	o.cmd = cmd;
+	o.progress = !quiet && launch_log_level() >= LAUNCH_LOG_WARN && isatty(STDERR_FILENO);
+
+	struct launch_config config;
+	launch_config_init(&config);
+	_cleanup_free_ char *digest = NULL;
+	if (launch_config_load(&config, LAUNCH_CONFIG_HONOR_ENV, &err) < 0 ||
+	    launch_import(&config, &o, &digest, &err) < 0) {
+		ret = launcher_fail(err);
+	} else {
+		if (launch_log_level() >= LAUNCH_LOG_WARN)
+			fprintf(stderr, "imported %s (%.19s)\n", tag, digest);
+		ret = 0;
+	}
+	launch_config_clear(&config);
+	return ret;
+}
+

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* launch-image: the image manager's commands (`launch import`), started by
+ * launch as `launch-image import ARGS...` (see cmd_image_helper). */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "error.h"
+#include "log.h"
+
+int main(int argc, char **argv)
+{
+	const char *level = getenv("LAUNCH_LOG_LEVEL");
+	if (level && *level >= '0' && *level <= '3' && !level[1])
+		launch_log_set_level(*level - '0');
+	unsetenv("LAUNCH_LOG_LEVEL");
+	if (argc >= 2 && !strcmp(argv[1], "import"))
+		return cmd_import(argc - 1, argv + 1);
+	fprintf(stderr, "launch-image: run it through launch (launch import ...)\n");
+	return LAUNCH_EXIT_FAILURE;
+}
