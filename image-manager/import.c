@@ -169,8 +169,10 @@ static int flatten_plan(const struct launch_source *src, const struct launch_ima
 	int ret = -1;
 	for (int k = (int)plan->n_layers - 1; k >= 0; k--) {
 		struct launch_layer_reader *r;
-		pr->layer = (int)plan->n_layers - k;
-		pr->total = plan->layers[k].size > 0 ? (uint64_t)plan->layers[k].size : 0;
+		pr->layer = k + 1; /* numbered from the bottom, as in messages */
+		int64_t size = plan->layers[k].size >= 0 ? plan->layers[k].size
+							 : launch_source_size(src, plan->layers[k].member);
+		pr->total = size > 0 ? (uint64_t)size : 0;
 		launch_debug("layer %d (%s): %s", k + 1, plan->layers[k].digest ? plan->layers[k].digest : "-",
 			     plan->layers[k].member);
 		if (launch_layer_open(src, &plan->layers[k], k, &r, err) < 0)

@@ -74,9 +74,12 @@ static int scan_tar(struct launch_source *s, struct launch_error **err)
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
 		const char *name = archive_entry_pathname(e);
 		char *norm = name ? launch_member_normalize(name) : NULL;
-		if (norm && *norm && archive_entry_filetype(e) == AE_IFREG)
+		if (norm && *norm && archive_entry_filetype(e) == AE_IFREG) {
+			size_t n = launch_strv_len(s->members);
+			s->sizes = xrealloc(s->sizes, (n + 1) * sizeof(int64_t));
+			s->sizes[n] = archive_entry_size_is_set(e) ? (int64_t)archive_entry_size(e) : -1;
 			launch_strv_push(&s->members, norm);
-		else
+		} else
 			free(norm);
 		archive_read_data_skip(a);
 	}
@@ -124,6 +127,7 @@ void launch_source_close(struct launch_source *s)
 	if (s->dirfd >= 0)
 		close(s->dirfd);
 	launch_strv_free(s->members);
+	free(s->sizes);
 	memset(s, 0, sizeof(*s));
 	s->dirfd = -1;
 }
@@ -143,6 +147,22 @@ bool launch_source_has(const struct launch_source *s, const char *name)
 		if (!strcmp(s->members[i], name))
 			return true;
 	return false;
+}
+
+int64_t launch_source_size(const struct launch_source *s, const char *name)
+{
+	if (s->is_dir) {
+		int fd = launch_resolve_in_root(s->dirfd, name, O_PATH);
+		struct stat st;
+		int64_t r = fd >= 0 && fstat(fd, &st) == 0 ? (int64_t)st.st_size : -1;
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	for (size_t i = 0; s->members && s->members[i]; i++)
+		if (!strcmp(s->members[i], name))
+			return s->sizes[i];
+	return -1;
 }
 
 struct launch_blob {

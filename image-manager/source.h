@@ -20,12 +20,15 @@ struct launch_source {
 	bool is_dir;
 	int dirfd;     /* directory sources */
 	char **members; /* tar sources: member names (normalised), in archive order */
+	int64_t *sizes; /* and their sizes */
 };
 
 int launch_source_open(const char *path, struct launch_source *s, struct launch_error **err);
 void launch_source_close(struct launch_source *s);
 /* Does member NAME exist? */
 bool launch_source_has(const struct launch_source *s, const char *name);
+/* The size of member NAME, -1 when unknown. */
+int64_t launch_source_size(const struct launch_source *s, const char *name);
 /* Read member NAME whole (at most MAX bytes: a bigger one is an error). */
 int launch_source_read(const struct launch_source *s, const char *name, size_t max, char **data, size_t *len,
 		       struct launch_error **err);

@@ -150,6 +150,7 @@ int cmd_images(int argc, char **argv)
 		ret = launcher_fail(err);
 		goto out;
 	}
+	launch_store_gc(&stores[0]); /* what killed imports left */
 	json_t *arr = json_array();
 	if (!json)
 		printf("%-40s %-16s %-14s %-9s %s\n", "NAME", "TAG", "DIGEST", "SIZE", "CREATED");

@@ -36,7 +36,10 @@ struct builder {
 	const char *root;
 	const char *stage;
 	int rootfd;
-	uint64_t image_mnt; /* only directories of the image's own mount get shadows */
+	/* only directories of the image get shadows: those on the image's own
+	 * mount, and those a shadow re-bound from it */
+	uint64_t *image_mnts;
+	size_t n_image_mnts;
 	int *shadows; /* O_PATH fds of shadow tmpfs roots, remounted ro at the end */
 	size_t n_shadows;
 };
@@ -44,6 +47,20 @@ struct builder {
 #define FDPATH(buf, fd) snprintf(buf, sizeof(buf), "/proc/self/fd/%d", fd)
 
 static int shadow(struct builder *b, const char *cpath, int dirfd, struct launch_error **err);
+
+static void add_image_mnt(struct builder *b, uint64_t id)
+{
+	b->image_mnts = xrealloc(b->image_mnts, (b->n_image_mnts + 1) * sizeof(uint64_t));
+	b->image_mnts[b->n_image_mnts++] = id;
+}
+
+static bool of_image(const struct builder *b, uint64_t id)
+{
+	for (size_t i = 0; i < b->n_image_mnts; i++)
+		if (b->image_mnts[i] == id)
+			return true;
+	return false;
+}
 
 /* The id of the mount FD lies on (statx, Linux >= 5.8); the device number
  * on older kernels, which cannot tell a bind mount from its source. */
@@ -109,7 +126,7 @@ static int ensure(struct builder *b, const char *cpath, bool dir, struct launch_
 			break;
 		if (attempt == 0 && (errno == EROFS || errno == EACCES || errno == EPERM)) {
 			int e = errno;
-			if (mount_id(pfd) != b->image_mnt)
+			if (!of_image(b, mount_id(pfd)))
 				return launch_error_set(err, e,
 							"cannot create mount point %s: %s is not part of the image (it "
 							"is a host directory mounted into the container)",
@@ -128,7 +145,8 @@ static int ensure(struct builder *b, const char *cpath, bool dir, struct launch_
 	return fd;
 }
 
-static int bind_entry(int from, int to, const char *name, const struct stat *st, struct launch_error **err)
+static int bind_entry(struct builder *b, int from, int to, const char *name, const struct stat *st,
+		      struct launch_error **err)
 {
 	if (S_ISLNK(st->st_mode)) {
 		char target[PATH_MAX];
@@ -154,6 +172,13 @@ static int bind_entry(int from, int to, const char *name, const struct stat *st,
 	snprintf(dst, sizeof(dst), "/proc/self/fd/%d/%s", to, name);
 	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return launch_error_set(err, errno, "cannot bind %s", name);
+	if (S_ISDIR(st->st_mode)) {
+		/* the copy counts as the image only when the original was */
+		_cleanup_close_ int ofd = openat(from, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_close_ int fd = openat(to, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (ofd >= 0 && fd >= 0 && of_image(b, mount_id(ofd)))
+			add_image_mnt(b, mount_id(fd));
+	}
 	return 0;
 }
 
@@ -193,7 +218,7 @@ static int shadow(struct builder *b, const char *cpath, int dirfd, struct launch
 		struct stat est;
 		if (fstatat(orig, de->d_name, &est, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if (bind_entry(orig, top, de->d_name, &est, err) < 0) {
+		if (bind_entry(b, orig, top, de->d_name, &est, err) < 0) {
 			ret = launch_error_wrap(err, "shadowing %s", cpath);
 			break;
 		}
@@ -436,7 +461,7 @@ int launch_rootfs_build(const struct launch_spec *spec, const char *root, const 
 	int ret = -1;
 	if (reopen_root(&b, err) < 0)
 		return -1;
-	b.image_mnt = mount_id(b.rootfd);
+	add_image_mnt(&b, mount_id(b.rootfd));
 	if (bind(&b, "/proc", "/proc", false, err) < 0 || bind(&b, "/sys", "/sys", false, err) < 0 ||
 	    setup_dev(&b, err) < 0)
 		goto out;
@@ -453,8 +478,21 @@ int launch_rootfs_build(const struct launch_spec *spec, const char *root, const 
 			launch_warn("not mounting HOME=%s: it would hide the image's %s (use --no-home, or set HOME)",
 				    spec->id.home, hidden);
 		} else if (access(spec->id.home, F_OK) == 0) {
-			if (bind(&b, spec->id.home, spec->id.home, false, err) < 0)
-				goto out;
+			struct launch_error *e = NULL;
+			if (bind(&b, spec->id.home, spec->id.home, false, &e) < 0) {
+				/* an image whose /home you may not enter (a private
+				 * home of its own user) still runs, without yours */
+				if (e->errno_ != EACCES) {
+					if (err)
+						*err = e;
+					else
+						launch_error_free(e);
+					goto out;
+				}
+				launch_warn("%s: your home directory is not mounted (use --no-home to silence this)",
+					    e->msg);
+				launch_error_free(e);
+			}
 		} else {
 			launch_warn("home directory %s does not exist on this host: not mounted", spec->id.home);
 		}
@@ -487,6 +525,7 @@ out:
 	for (size_t i = 0; i < b.n_shadows; i++)
 		close(b.shadows[i]);
 	free(b.shadows);
+	free(b.image_mnts);
 	if (b.rootfd >= 0)
 		close(b.rootfd);
 	return ret;
