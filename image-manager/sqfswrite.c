@@ -30,6 +30,26 @@ struct launch_sqfs_writer {
 	size_t tail_len;
 };
 
+bool launch_sqfs_compressor_valid(const char *c)
+{
+	static const struct {
+		const char *name;
+		int min, max; /* levels; max 0: none */
+	} table[] = { { "zstd", 1, 22 }, { "gzip", 1, 9 }, { "xz", 0, 9 }, { "lz4", 0, 0 }, { "lzo", 1, 9 } };
+	const char *colon = strchr(c, ':');
+	size_t n = colon ? (size_t)(colon - c) : strlen(c);
+	for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
+		if (strlen(table[i].name) != n || strncmp(c, table[i].name, n) != 0)
+			continue;
+		if (!colon)
+			return true;
+		char *end;
+		long l = strtol(colon + 1, &end, 10);
+		return table[i].max && colon[1] && !*end && l >= table[i].min && l <= table[i].max;
+	}
+	return false;
+}
+
 char *launch_sqfs_writer_find(void)
 {
 	const char *path = getenv("PATH");
@@ -86,8 +106,20 @@ int launch_sqfs_writer_start(const char *output, const char *compressor, int job
 	}
 	char jobs_s[16];
 	snprintf(jobs_s, sizeof(jobs_s), "%d", jobs);
-	const char *argv[] = { bin, "--quiet", "--no-skip", "--force", "--compressor", compressor ? compressor : "zstd",
-			       "--num-jobs", jobs_s, "--defaults", "mode=0755", output, NULL };
+	/* NAME[:LEVEL], checked by the caller (launch_sqfs_compressor_valid) */
+	_cleanup_free_ char *name = xstrdup(compressor ? compressor : LAUNCH_SQFS_DEFAULT_COMPRESSOR);
+	char *colon = strchr(name, ':');
+	_cleanup_free_ char *extra = colon ? xasprintf("level=%s", colon + 1) : NULL;
+	if (colon)
+		*colon = '\0';
+	const char *argv[16] = { bin, "--quiet", "--no-skip", "--force", "--compressor", name, "--num-jobs", jobs_s,
+				 "--defaults", "mode=0755" };
+	size_t argc = 10;
+	if (extra) {
+		argv[argc++] = "--comp-extra";
+		argv[argc++] = extra;
+	}
+	argv[argc++] = output;
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {

@@ -8,14 +8,23 @@
 #define LAUNCH_SQFSWRITE_H
 
 #include <archive.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "error.h"
 
 struct launch_sqfs_writer;
 
-/* Start tar2sqfs writing OUTPUT with COMPRESSOR (gzip, zstd, xz, lz4, lzo;
- * NULL: zstd) and JOBS compressor threads (0: the number of CPUs). */
+/* zstd at zstd's own default level: tar2sqfs's default, 15, compresses 15
+ * times slower for 12% smaller images (a Debian minbase: 0.3 s against 5.5 s
+ * on 2 CPUs), and decompression speed is the same. */
+#define LAUNCH_SQFS_DEFAULT_COMPRESSOR "zstd:3"
+
+/* COMPRESSOR is NAME[:LEVEL]: zstd (1-22), gzip (1-9), xz (0-9), lz4 (no
+ * level), lzo (1-9). */
+bool launch_sqfs_compressor_valid(const char *compressor);
+/* Start tar2sqfs writing OUTPUT with COMPRESSOR (NULL: the default) and
+ * JOBS compressor threads (0: the number of CPUs). */
 int launch_sqfs_writer_start(const char *output, const char *compressor, int jobs, struct launch_sqfs_writer **out,
 			     struct launch_error **err);
 struct archive *launch_sqfs_writer_archive(struct launch_sqfs_writer *w);

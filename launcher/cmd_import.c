@@ -14,6 +14,7 @@
 #include "env.h"
 #include "import.h"
 #include "log.h"
+#include "sqfswrite.h"
 #include "store.h"
 #include "util.h"
 
@@ -36,7 +37,8 @@ static const char import_help[] =
 	"      --platform OS/ARCH[/VARIANT]  the image to take from a multi-platform\n"
 	"                          index (default: linux/amd64)\n"
 	"      --rootfs            SOURCE is a root file system tarball\n"
-	"      --compressor NAME   zstd (default), gzip, xz, lz4 or lzo\n"
+	"      --compressor NAME[:LEVEL]  zstd[:1-22] (default zstd:3), gzip[:1-9],\n"
+	"                          xz[:0-9], lz4 or lzo[:1-9]\n"
 	"  -e, --env NAME=VALUE    add to the image's Env (repeatable)\n"
 	"      --entrypoint CMD    set the Entrypoint to CMD (\"\" for none)\n"
 	"      --cmd CMD           set the Cmd to CMD, split at spaces (\"\" for none)\n"
@@ -75,7 +77,6 @@ int cmd_import(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char *const compressors[] = { "zstd", "gzip", "xz", "lz4", "lzo" };
 	struct launch_import_opts o = { 0 };
 	struct launch_error *err = NULL;
 	_cleanup_strv_ char **env = NULL, **ep = NULL, **cmd = NULL, **tags = NULL;
@@ -100,17 +101,15 @@ int cmd_import(int argc, char **argv)
 		case OPT_ROOTFS:
 			o.rootfs = true;
 			break;
-		case OPT_COMPRESSOR: {
-			bool ok = false;
-			for (size_t i = 0; i < ARRAY_SIZE(compressors); i++)
-				ok |= !strcmp(optarg, compressors[i]);
-			if (!ok) {
-				launch_error_msg(&err, "unknown --compressor `%s`: use zstd, gzip, xz, lz4 or lzo", optarg);
+		case OPT_COMPRESSOR:
+			if (!launch_sqfs_compressor_valid(optarg)) {
+				launch_error_msg(&err, "invalid --compressor `%s`: use zstd[:1-22], gzip[:1-9], xz[:0-9], "
+						       "lz4 or lzo[:1-9]",
+						 optarg);
 				return launcher_fail(err);
 			}
 			o.compressor = optarg;
 			break;
-		}
 		case 'e': {
 			const char *eq = strchr(optarg, '=');
 			if (!eq || !launch_env_name_valid(optarg, (size_t)(eq - optarg))) {

@@ -222,6 +222,44 @@ static void check_subids(struct launch_checks *cs)
 		      *user ? user : "USER"));
 }
 
+/* The image store, and what `launch import` runs. */
+static void check_images(struct launch_checks *cs, const struct launch_config *c)
+{
+	_cleanup_free_ char *store = NULL;
+	struct launch_error *err = NULL;
+	if (launch_store_dir(c, &store, &err) < 0) {
+		add(cs, "image store", LAUNCH_CHECK_WARN, false, xstrdup(err->msg), NULL);
+		launch_error_free(err);
+	} else {
+		/* the nearest existing directory decides whether it can be made */
+		_cleanup_free_ char *d = xstrdup(store);
+		while (access(d, F_OK) < 0 && strrchr(d, '/') && strrchr(d, '/') != d)
+			*strrchr(d, '/') = '\0';
+		if (access(d, W_OK) == 0)
+			add(cs, "image store", LAUNCH_CHECK_OK, false,
+			    xasprintf("%s%s", store, strcmp(d, store) ? " (created by the first import)" : ""), NULL);
+		else
+			add(cs, "image store", LAUNCH_CHECK_WARN, false,
+			    xasprintf("%s cannot be created or written: %s is not writable", store, d),
+			    xstrdup("set XDG_DATA_HOME, or ask your admins to set \"store\" in the site config"));
+	}
+	size_t sites = launch_strv_len(c ? c->site_stores : NULL);
+	for (size_t i = 0; i < sites; i++) {
+		_cleanup_free_ char *index = xasprintf("%s/index.json", c->site_stores[i]);
+		if (access(index, R_OK) == 0)
+			add(cs, "site image store", LAUNCH_CHECK_OK, false, xstrdup(c->site_stores[i]), NULL);
+		else
+			add(cs, "site image store", LAUNCH_CHECK_WARN, false,
+			    xasprintf("%s: %s", index, strerror(errno)),
+			    xstrdup("check the site config's \"site_stores\" and the store's permissions"));
+	}
+	if (in_path("tar2sqfs"))
+		add(cs, "tar2sqfs", LAUNCH_CHECK_OK, false, xstrdup("installed (launch import can write images)"), NULL);
+	else
+		add(cs, "tar2sqfs", LAUNCH_CHECK_WARN, false, xstrdup("not installed: launch import cannot write images"),
+		    xstrdup("apt-get install squashfs-tools-ng (or dnf install squashfs-tools-ng)"));
+}
+
 static void check_cgroup(struct launch_checks *cs)
 {
 	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
@@ -260,6 +298,7 @@ void launch_doctor_run(const struct launch_config *c, const char *config_error, 
 	}
 	check_overlay(out, rundir);
 	check_subids(out);
+	check_images(out, c);
 	check_cgroup(out);
 }
 

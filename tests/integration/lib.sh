@@ -286,7 +286,11 @@ L=$LAUNCH
 if ! as_user test -x "$LAUNCH" 2>/dev/null; then
 	mkdir -p "$T/bin"
 	cp "$LAUNCH" "$T/bin/launch" || die "cannot copy $LAUNCH"
-	chmod 0755 "$T/bin" "$T/bin/launch"
+	# launch runs its image helper from next to itself
+	if [ -x "$(dirname "$LAUNCH")/launch-image" ]; then
+		cp "$(dirname "$LAUNCH")/launch-image" "$T/bin/launch-image" || die "cannot copy launch-image"
+	fi
+	chmod 0755 "$T/bin" "$T/bin"/*
 	L=$T/bin/launch
 fi
 
