@@ -289,6 +289,14 @@ static int run_like(int argc, char **argv, enum mode mode)
 	spec.no_home = no_home;
 	spec.private_tmp = private_tmp_set ? private_tmp : config.private_tmp;
 	launch_identity_init(&spec.id, root, NULL);
+	_cleanup_free_ char *why = NULL;
+	launch_identity_choose_mode(&spec.id, config.root_subids, config.root_seccomp, &why);
+	if (root && mode != MODE_EXEC) {
+		char buf[160];
+		launch_info("--root: %s", launch_idmap_mode_describe(&spec.id, buf, sizeof(buf)));
+		if (why && spec.id.mode != LAUNCH_IDMAP_SUBIDS)
+			launch_info("--root: no subordinate ids: %s", why);
+	}
 	if (mode != MODE_EXEC && launch_image_resolve(target, &config, &spec.image, &err) < 0)
 		goto fail;
 	if (spec.image.user)

@@ -24,6 +24,8 @@ void launch_config_init(struct launch_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->allow_root = true;
+	c->root_subids = true;
+	c->root_seccomp = true;
 	c->fuse_threads = 8;
 }
 
@@ -112,6 +114,14 @@ static int set_allow_root(struct ctx *x, json_t *v, struct launch_error **err)
 {
 	return set_bool(x, v, &x->c->allow_root, err);
 }
+static int set_root_subids(struct ctx *x, json_t *v, struct launch_error **err)
+{
+	return set_bool(x, v, &x->c->root_subids, err);
+}
+static int set_root_seccomp(struct ctx *x, json_t *v, struct launch_error **err)
+{
+	return set_bool(x, v, &x->c->root_seccomp, err);
+}
 static int set_private_tmp(struct ctx *x, json_t *v, struct launch_error **err)
 {
 	return set_bool(x, v, &x->c->private_tmp, err);
@@ -175,6 +185,8 @@ static const struct key {
 	{ "fuse_threads", set_fuse_threads },
 	{ "mounts", set_mounts },
 	{ "private_tmp", set_private_tmp },
+	{ "root_seccomp", set_root_seccomp },
+	{ "root_subids", set_root_subids },
 	{ "runtime_dir", set_runtime_dir },
 	{ "site_stores", set_site_stores },
 	{ "store", set_store },

@@ -13,6 +13,8 @@ struct launch_config {
 	char *path;                     /* file read, NULL when none existed */
 	struct launch_mounts mounts;    /* site mounts added to every container */
 	bool allow_root;                /* may users ask for --root */
+	bool root_subids;               /* --root may map /etc/subuid ranges (newuidmap) */
+	bool root_seccomp;              /* --root without ranges fakes chown/set*id with seccomp */
 	char **deny_mount_sources;      /* host paths users may not bind (and their subtrees) */
 	char **deny_mount_destinations; /* container paths users may not mount over */
 	char *runtime_dir;              /* template; NULL: $XDG_RUNTIME_DIR/launch or /tmp/launch-$UID */

@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fakeroot.h"
 #include "log.h"
 #include "rootfs.h"
 #include "sqfs.h"
@@ -57,17 +58,87 @@ static void __attribute__((noreturn)) child_fail(int fd, int code, struct launch
 	_exit(code);
 }
 
+static int unshare_error(int e, struct launch_error **err)
+{
+	if (e == EPERM || e == ENOSPC || e == EINVAL)
+		return launch_error_set(err, e, "cannot create a user namespace (unprivileged user namespaces "
+						"may be disabled on this node; see 'launch doctor')");
+	return launch_error_set(err, e, "cannot create the container namespaces");
+}
+
+/* Subordinate ids: the maps must be written by newuidmap/newgidmap from
+ * outside the new namespace (a setuid program started inside it would not
+ * gain root), so a helper forked before unshare writes them on a signal and
+ * reports back. */
+static int unshare_with_subids(const struct launch_identity *id, struct launch_error **err)
+{
+	int go[2], done[2];
+	if (pipe2(go, O_CLOEXEC) < 0)
+		return launch_error_set(err, errno, "pipe");
+	if (pipe2(done, O_CLOEXEC) < 0) {
+		close(go[0]);
+		close(go[1]);
+		return launch_error_set(err, errno, "pipe");
+	}
+	pid_t self = getpid();
+	pid_t helper = fork();
+	if (helper < 0) {
+		int e = errno;
+		close(go[0]), close(go[1]), close(done[0]), close(done[1]);
+		return launch_error_set(err, e, "cannot fork the id map helper");
+	}
+	if (helper == 0) {
+		close(go[1]);
+		close(done[0]);
+		char c;
+		if (read(go[0], &c, 1) != 1)
+			_exit(1); /* unshare failed */
+		struct launch_error *e = NULL;
+		if (launch_idmap_write_subids(self, id, &e) < 0) {
+			launch_write_all(done[1], e->msg, strlen(e->msg));
+			_exit(1);
+		}
+		_exit(0);
+	}
+	close(go[0]);
+	close(done[1]);
+	int ret = 0;
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
+		ret = unshare_error(errno, err);
+		close(go[1]);
+	} else {
+		launch_write_all(go[1], "g", 1);
+		close(go[1]);
+	}
+	char msg[600];
+	size_t n = 0;
+	ssize_t r;
+	while ((r = read(done[0], msg + n, sizeof(msg) - 1 - n)) > 0 || (r < 0 && errno == EINTR))
+		if (r > 0)
+			n += (size_t)r;
+	msg[n] = '\0';
+	close(done[0]);
+	int st = 0;
+	while (waitpid(helper, &st, 0) < 0 && errno == EINTR)
+		;
+	if (ret == 0 && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))
+		ret = launch_error_msg(err, "cannot map your subordinate ids into the user namespace: %s (see 'launch "
+					    "doctor')",
+				       n ? msg : "the id map helper failed");
+	return ret;
+}
+
 static int unshare_user_ns(const struct launch_identity *id, struct launch_error **err)
 {
-	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
-		int e = errno;
-		if (e == EPERM || e == ENOSPC || e == EINVAL)
-			return launch_error_set(err, e, "cannot create a user namespace (unprivileged user namespaces "
-							"may be disabled on this node; see 'launch doctor')");
-		return launch_error_set(err, e, "cannot create the container namespaces");
+	if (id->mode == LAUNCH_IDMAP_SUBIDS) {
+		if (unshare_with_subids(id, err) < 0)
+			return -1;
+	} else {
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+			return unshare_error(errno, err);
+		if (launch_idmap_write(0, id, err) < 0)
+			return launch_error_wrap(err, "cannot map your ids into the user namespace");
 	}
-	if (launch_idmap_write(0, id, err) < 0)
-		return launch_error_wrap(err, "cannot map your ids into the user namespace");
 	/* No MS_PRIVATE walk over the host's mounts is needed: a mount namespace
 	 * owned by a less privileged user namespace gets the shared mounts it
 	 * copies reduced to slaves (mount_namespaces(7)), so nothing mounted
@@ -81,7 +152,10 @@ static int mount_lower(const struct launch_spec *spec, const char *dir, struct l
 {
 	if (spec->image.kind == LAUNCH_IMAGE_SQUASHFS) {
 		int threads = spec->config ? spec->config->fuse_threads : 8;
-		if (launch_sqfs_open(spec->image.path, threads, sq, err) < 0 || launch_sqfs_mount(*sq, dir, err) < 0)
+		if (launch_sqfs_open(spec->image.path, threads, sq, err) < 0)
+			return -1;
+		launch_sqfs_set_all_root(*sq, spec->id.root && spec->id.mode == LAUNCH_IDMAP_SECCOMP);
+		if (launch_sqfs_mount(*sq, dir, err) < 0)
 			return -1;
 		return 0;
 	}
@@ -446,6 +520,7 @@ int launch_container_exec(const struct launch_spec *spec, const char *cwd, struc
 {
 	struct launch_env env = { launch_strv_copy(spec->env.vars) };
 	launch_env_set(&env, "PWD", cwd);
+	launch_fakeroot_env(&env);
 	char *const default_argv[] = { (char *)"/bin/sh", NULL };
 	char *const *argv = spec->argv && spec->argv[0] ? spec->argv : default_argv;
 	_cleanup_free_ char *path = find_command(argv[0], launch_env_get(&env, "PATH"));
@@ -501,7 +576,7 @@ container_init(const struct launch_spec *spec, const char *root, const char *sta
 	const char *cwd = "/";
 	if (launch_rootfs_chdir(spec, &cwd, &err) < 0)
 		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
-	if (launch_caps_drop(spec->id.root, &err) < 0)
+	if (launch_identity_enter(&spec->id, &err) < 0)
 		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
 	/* set after the capability change, which could clear it */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0 || prctl(PR_SET_PDEATHSIG, SIGRTMIN) < 0) {
@@ -527,6 +602,7 @@ container_init(const struct launch_spec *spec, const char *root, const char *sta
 
 	struct launch_env env = { launch_strv_copy(spec->env.vars) };
 	launch_env_set(&env, "PWD", cwd);
+	launch_fakeroot_env(&env);
 	char *const default_argv[] = { (char *)"/bin/sh", NULL };
 	char *const *argv = spec->argv && spec->argv[0] ? spec->argv : default_argv;
 	_cleanup_free_ char *path = find_command(argv[0], launch_env_get(&env, "PATH"));

@@ -102,24 +102,6 @@ static bool in_path(const char *prog)
 	return false;
 }
 
-static bool has_subid(const char *file, const char *user, uid_t uid)
-{
-	_cleanup_free_ char *t = NULL;
-	if (launch_read_file_at(AT_FDCWD, file, 16u << 20, &t, NULL) < 0)
-		return false;
-	char uidstr[32];
-	snprintf(uidstr, sizeof(uidstr), "%u", uid);
-	char *next = t;
-	for (char *line; (line = strsep(&next, "\n"));) {
-		char *c = strchr(line, ':');
-		if (!c)
-			continue;
-		*c = '\0';
-		if (!strcmp(line, user) || !strcmp(line, uidstr))
-			return true;
-	}
-	return false;
-}
 
 static void check_userns(struct launch_checks *cs)
 {
@@ -200,26 +182,32 @@ static void check_overlay(struct launch_checks *cs, const char *rundir)
 		    xstrdup("upgrade the kernel to use writable containers"));
 }
 
-static void check_subids(struct launch_checks *cs)
+/* How --root would map ids here (ids.c decides, the same way as run). */
+static void check_root_mode(struct launch_checks *cs, const struct launch_config *c)
 {
-	struct passwd *pw = getpwuid(getuid());
-	const char *user = pw ? pw->pw_name : "";
-	bool u = has_subid("/etc/subuid", user, getuid()), g = has_subid("/etc/subgid", user, getuid());
-	bool nu = in_path("newuidmap"), ng = in_path("newgidmap");
-	if (u && g && nu && ng) {
-		add(cs, "subordinate ids", LAUNCH_CHECK_OK, false,
-		    xasprintf("%s has /etc/subuid and /etc/subgid ranges; newuidmap/newgidmap are installed", user),
+	struct launch_identity id;
+	launch_identity_init(&id, true, NULL);
+	_cleanup_free_ char *why = NULL;
+	launch_identity_choose_mode(&id, c ? c->root_subids : true, c ? c->root_seccomp : true, &why);
+	char buf[160];
+	launch_idmap_mode_describe(&id, buf, sizeof(buf));
+	if (c && !c->allow_root)
+		add(cs, "--root mode", LAUNCH_CHECK_INFO, false, xstrdup("--root is turned off by the site (allow_root)"),
 		    NULL);
-		return;
-	}
-	char *why = xasprintf("%s%s%s%s", u ? "" : "no /etc/subuid entry; ", g ? "" : "no /etc/subgid entry; ",
-			      nu ? "" : "newuidmap missing; ", ng ? "" : "newgidmap missing; ");
-	why[strlen(why) - 2] = '\0';
-	add(cs, "subordinate ids", LAUNCH_CHECK_INFO, false,
-	    xasprintf("%s: only your own id is mapped (fine for running images)", why),
-	    xasprintf("usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s; apt-get install uidmap "
-		      "(as root)",
-		      *user ? user : "USER"));
+	else if (id.mode == LAUNCH_IDMAP_SUBIDS)
+		add(cs, "--root mode", LAUNCH_CHECK_OK, false, xasprintf("%s (apt, dpkg and other package managers "
+									 "work)", buf), NULL);
+	else if (id.mode == LAUNCH_IDMAP_SECCOMP)
+		add(cs, "--root mode", LAUNCH_CHECK_OK, false,
+		    xasprintf("%s; %s (package managers work; files keep your ownership)", buf, why ? why : ""),
+		    xasprintf("for real distinct users inside: usermod --add-subuids 100000-165535 --add-subgids "
+			      "100000-165535 %s; apt-get install uidmap (as root)",
+			      id.user));
+	else
+		add(cs, "--root mode", LAUNCH_CHECK_WARN, false,
+		    xasprintf("%s; %s: apt and dpkg will fail to change owners", buf, why ? why : ""),
+		    xstrdup("the site turned off both root_subids and root_seccomp"));
+	launch_identity_clear(&id);
 }
 
 /* The image store, and what `launch import` runs. */
@@ -297,7 +285,7 @@ void launch_doctor_run(const struct launch_config *c, const char *config_error, 
 		add(out, "runtime directory", LAUNCH_CHECK_OK, true, xstrdup(rundir), NULL);
 	}
 	check_overlay(out, rundir);
-	check_subids(out);
+	check_root_mode(out, c);
 	check_images(out, c);
 	check_cgroup(out);
 }

@@ -11,9 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "fakeroot.h"
 #include "util.h"
 
 int launch_identity_init(struct launch_identity *id, bool root, struct launch_error **err)
@@ -67,6 +71,155 @@ int launch_idmap_write(pid_t pid, const struct launch_identity *id, struct launc
 		return -1;
 	snprintf(map, sizeof(map), "%u %u 1\n", launch_identity_inner_gid(id), id->gid);
 	return write_proc(pid, "gid_map", map, err);
+}
+
+int launch_subid_range(const char *file, const char *user, unsigned long id, unsigned long *start,
+		       unsigned long *count)
+{
+	_cleanup_free_ char *text = NULL;
+	if (launch_read_file_at(AT_FDCWD, file, 16u << 20, &text, NULL) < 0)
+		return -1;
+	char idbuf[32];
+	snprintf(idbuf, sizeof(idbuf), "%lu", id);
+	char *next = text;
+	for (char *line; (line = strsep(&next, "\n"));) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c1 = '\0';
+		if (strcmp(line, user) != 0 && strcmp(line, idbuf) != 0)
+			continue;
+		char *e1, *e2;
+		unsigned long s0 = strtoul(c1 + 1, &e1, 10), n = strtoul(c2 + 1, &e2, 10);
+		if (e1 != c2 || e2 == c2 + 1 || n == 0 || s0 == 0)
+			continue;
+		*start = s0;
+		*count = n > 65536 ? 65536 : n; /* the usual range; more ids are of no use to a container */
+		return 0;
+	}
+	return -1;
+}
+
+static char *find_helper(const char *name)
+{
+	const char *path = getenv("PATH");
+	_cleanup_free_ char *copy = xasprintf("%s:/usr/bin:/bin:/usr/sbin:/sbin", path && *path ? path : "");
+	char *next = copy;
+	for (char *dir; (dir = strsep(&next, ":"));) {
+		if (!*dir)
+			continue;
+		char *cand = xasprintf("%s/%s", dir, name);
+		struct stat st;
+		/* only a setuid root program can write the maps for us */
+		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 && (st.st_mode & S_ISUID) &&
+		    access(cand, X_OK) == 0)
+			return cand;
+		free(cand);
+	}
+	return NULL;
+}
+
+void launch_identity_choose_mode(struct launch_identity *id, bool allow_subids, bool allow_seccomp, char **why)
+{
+	id->mode = LAUNCH_IDMAP_OWN;
+	if (!id->root)
+		return;
+	_cleanup_free_ char *reason = NULL;
+	if (!allow_subids) {
+		reason = xstrdup("subordinate ids are turned off by the site (root_subids)");
+	} else if (launch_subid_range("/etc/subuid", id->user, id->uid, &id->subuid, &id->subuid_n) < 0 ||
+		   launch_subid_range("/etc/subgid", id->user, id->uid, &id->subgid, &id->subgid_n) < 0) {
+		reason = xasprintf("%s has no range in /etc/subuid and /etc/subgid", id->user);
+	} else {
+		_cleanup_free_ char *u = find_helper("newuidmap"), *g = find_helper("newgidmap");
+		if (u && g) {
+			id->mode = LAUNCH_IDMAP_SUBIDS;
+			return;
+		}
+		reason = xstrdup("newuidmap or newgidmap is not installed setuid root (package uidmap)");
+	}
+	id->subuid_n = id->subgid_n = 0;
+	if (allow_seccomp)
+		id->mode = LAUNCH_IDMAP_SECCOMP;
+	if (why)
+		*why = steal_pointer(&reason);
+}
+
+const char *launch_idmap_mode_describe(const struct launch_identity *id, char *buf, size_t size)
+{
+	switch (id->mode) {
+	case LAUNCH_IDMAP_SUBIDS:
+		snprintf(buf, size, "subordinate ids: 0 is you, 1-%lu are %lu-%lu", id->subuid_n, id->subuid,
+			 id->subuid + id->subuid_n - 1);
+		break;
+	case LAUNCH_IDMAP_SECCOMP:
+		snprintf(buf, size, "only you mapped (as 0): chown and set*id calls are faked by seccomp");
+		break;
+	default:
+		snprintf(buf, size, id->root ? "only you mapped, as 0" : "only you mapped, as yourself");
+	}
+	return buf;
+}
+
+/* Run helper ARGV, its stderr into ERRBUF; the exit status, -1 if it could
+ * not run. */
+static int run_helper(char *const *argv, char *errbuf, size_t size)
+{
+	int p[2];
+	errbuf[0] = '\0';
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(p[1], STDERR_FILENO);
+		dup2(p[1], STDOUT_FILENO);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	size_t n = 0;
+	ssize_t r;
+	while ((r = read(p[0], errbuf + n, size - 1 - n)) > 0 || (r < 0 && errno == EINTR))
+		if (r > 0)
+			n += (size_t)r;
+	errbuf[n] = '\0';
+	while (n && (errbuf[n - 1] == '\n' || errbuf[n - 1] == ' '))
+		errbuf[--n] = '\0';
+	close(p[0]);
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int launch_idmap_write_subids(pid_t pid, const struct launch_identity *id, struct launch_error **err)
+{
+	static const char *const names[] = { "newuidmap", "newgidmap" };
+	for (int i = 0; i < 2; i++) {
+		_cleanup_free_ char *bin = find_helper(names[i]);
+		if (!bin)
+			return launch_error_msg(err, "%s is not installed setuid root (apt-get install uidmap)", names[i]);
+		char spid[32], own[32], start[32], count[32];
+		snprintf(spid, sizeof(spid), "%d", pid);
+		snprintf(own, sizeof(own), "%u", i == 0 ? id->uid : id->gid);
+		snprintf(start, sizeof(start), "%lu", i == 0 ? id->subuid : id->subgid);
+		snprintf(count, sizeof(count), "%lu", i == 0 ? id->subuid_n : id->subgid_n);
+		char *argv[] = { bin, spid, "0", own, "1", "1", start, count, NULL };
+		char out[512];
+		int r = run_helper(argv, out, sizeof(out));
+		if (r < 0)
+			return launch_error_set(err, errno, "cannot run %s", bin);
+		if (r != 0)
+			return launch_error_msg(err, "%s %s 0 %s 1 1 %s %s failed (status %d)%s%s", names[i], spid, own,
+						start, count, r, *out ? ": " : "", out);
+	}
+	return 0;
 }
 
 int launch_privs_verify(struct launch_error **err)
@@ -134,5 +287,14 @@ int launch_caps_drop(bool root, struct launch_error **err)
 		return launch_error_set(err, e, "cannot set the container's capabilities");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return launch_error_set(err, errno, "cannot set no_new_privs");
+	return 0;
+}
+
+int launch_identity_enter(const struct launch_identity *id, struct launch_error **err)
+{
+	if (launch_caps_drop(id->root, err) < 0)
+		return -1;
+	if (id->root && id->mode == LAUNCH_IDMAP_SECCOMP)
+		return launch_fakeroot_install(err);
 	return 0;
 }

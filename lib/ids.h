@@ -9,10 +9,20 @@
 
 #include "error.h"
 
+/* How --root maps ids (launch_identity_choose_mode). */
+enum launch_idmap_mode {
+	LAUNCH_IDMAP_OWN = 0, /* only the caller's ids (0 with --root) */
+	LAUNCH_IDMAP_SUBIDS,  /* --root: 0 -> caller, 1..N -> the /etc/subuid, /etc/subgid ranges */
+	LAUNCH_IDMAP_SECCOMP, /* --root with only 0 mapped: chown and set*id faked by seccomp */
+};
+
 struct launch_identity {
 	uid_t uid;   /* the caller on the host */
 	gid_t gid;
 	bool root;   /* --root: the caller is uid/gid 0 inside */
+	enum launch_idmap_mode mode;
+	unsigned long subuid, subuid_n; /* SUBIDS: the ranges mapped to 1..N */
+	unsigned long subgid, subgid_n;
 	char *user;  /* the caller's name */
 	char *home;  /* $HOME, or the passwd entry's home */
 	char *group; /* name of the caller's primary group */
@@ -31,6 +41,20 @@ gid_t launch_identity_inner_gid(const struct launch_identity *id);
  * unprivileged gid map. */
 int launch_idmap_write(pid_t pid, const struct launch_identity *id, struct launch_error **err);
 
+/* The caller's range in FILE (/etc/subuid or /etc/subgid: "NAME:START:COUNT"
+ * or "ID:START:COUNT" lines); 0 when found. */
+int launch_subid_range(const char *file, const char *user, unsigned long id, unsigned long *start,
+		       unsigned long *count);
+/* Choose ID's mode for --root: subordinate ids when ALLOW_SUBIDS, the user
+ * has both ranges and newuidmap/newgidmap exist; else the seccomp fallback
+ * when ALLOW_SECCOMP; else only root mapped. *WHY (may be NULL) says why a
+ * mode was not available. No effect without --root. */
+void launch_identity_choose_mode(struct launch_identity *id, bool allow_subids, bool allow_seccomp, char **why);
+const char *launch_idmap_mode_describe(const struct launch_identity *id, char *buf, size_t size);
+/* Write the maps of PID (in a fresh user namespace) with the setuid helpers
+ * newuidmap and newgidmap, from outside that namespace (SUBIDS mode). */
+int launch_idmap_write_subids(pid_t pid, const struct launch_identity *id, struct launch_error **err);
+
 /* Refuse to run setuid, setgid or with file capabilities. */
 int launch_privs_verify(struct launch_error **err);
 
@@ -42,5 +66,8 @@ extern const size_t launch_root_caps_n;
  * inheritable capabilities and set no_new_privs. Needs CAP_SETPCAP in the
  * current user namespace. */
 int launch_caps_drop(bool root, struct launch_error **err);
+/* The last step before exec of a container process: launch_caps_drop, then
+ * the seccomp filter of the SECCOMP mode. */
+int launch_identity_enter(const struct launch_identity *id, struct launch_error **err);
 
 #endif

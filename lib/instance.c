@@ -113,6 +113,7 @@ static int read_info(const char *dir, const char *name, struct launch_instance_i
 			launch_strv_push(&info->env, xstrdup(json_string_value(v)));
 	const char *wd = json_string_value(json_object_get(j, "workdir"));
 	info->workdir = wd ? xstrdup(wd) : NULL;
+	info->mode = (enum launch_idmap_mode)json_integer_value(json_object_get(j, "idmap"));
 	wd = json_string_value(json_object_get(j, "image_workdir"));
 	info->image_workdir = wd ? xstrdup(wd) : NULL;
 	json_decref(j);
@@ -187,6 +188,7 @@ static int started(void *arg, pid_t init, struct launch_error **err)
 		json_object_set_new(j, "workdir", json_string(c->spec->workdir));
 	if (c->spec->image.workdir)
 		json_object_set_new(j, "image_workdir", json_string(c->spec->image.workdir));
+	json_object_set_new(j, "idmap", json_integer(c->spec->id.mode));
 	_cleanup_free_ char *path = file_of(c->dir, c->name, "json");
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp", path);
 	int r = json_dump_file(j, tmp, JSON_COMPACT);
@@ -354,7 +356,8 @@ static int join_and_exec(const struct launch_instance_info *info, const struct l
 	if (setns(mntfd, CLONE_NEWNS) < 0)
 		return launch_error_set(err, errno, "cannot join the mount namespace of instance %s", info->name);
 	const char *cwd = "/";
-	if (launch_rootfs_chdir(spec, &cwd, err) < 0 || launch_caps_drop(info->root, err) < 0)
+	struct launch_identity id = { .root = info->root, .mode = info->mode };
+	if (launch_rootfs_chdir(spec, &cwd, err) < 0 || launch_identity_enter(&id, err) < 0)
 		return -1;
 	return launch_container_exec(spec, cwd, err);
 }

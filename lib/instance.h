@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "ids.h"
 #include "spec.h"
 
 struct launch_instance_info {
@@ -23,6 +24,7 @@ struct launch_instance_info {
 	pid_t holder;  /* the supervisor, serving FUSE */
 	pid_t init;    /* the container init, whose namespaces are joined */
 	bool root;
+	enum launch_idmap_mode mode; /* how --root maps ids (ids.h) */
 	int64_t created; /* seconds since the epoch */
 	char *mnt_ns;  /* "mnt:[N]": which processes belong to the instance */
 	char *user_ns;

@@ -27,6 +27,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fakeroot.h"
 #include "log.h"
 #include "resolve.h"
 #include "util.h"
@@ -318,7 +319,7 @@ static int setup_dev(struct builder *b, struct launch_error **err)
 {
 	if (mount_fs(b, "tmpfs", "/dev", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k", err) < 0)
 		return -1;
-	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty", "ptmx" };
+	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
 	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
 		char src[64], dst[64];
 		snprintf(src, sizeof(src), "/dev/%s", nodes[i]);
@@ -328,7 +329,13 @@ static int setup_dev(struct builder *b, struct launch_error **err)
 		if (bind(b, src, dst, false, err) < 0)
 			return -1;
 	}
-	if (bind(b, "/dev/pts", "/dev/pts", false, err) < 0 || bind(b, "/dev/shm", "/dev/shm", false, err) < 0)
+	/* A devpts instance of the container's own, with /dev/ptmx pointing into
+	 * it: the host's /dev/ptmx node, bound alone, finds no "pts" beside it
+	 * (the kernel looks in the same mount), and the host's pts/ptmx is mode
+	 * 0000. The terminal launch was started from works through the
+	 * inherited descriptors; only its name is not in this /dev/pts. */
+	if (mount_fs(b, "devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620", err) < 0 ||
+	    bind(b, "/dev/shm", "/dev/shm", false, err) < 0)
 		return -1;
 	_cleanup_close_ int dev = launch_resolve_in_root(b->rootfd, "/dev", O_PATH | O_DIRECTORY);
 	if (dev < 0)
@@ -336,10 +343,17 @@ static int setup_dev(struct builder *b, struct launch_error **err)
 	static const char *const links[][2] = {
 		{ "/proc/self/fd", "fd" },	   { "/proc/self/fd/0", "stdin" },
 		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
+		{ "pts/ptmx", "ptmx" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
 		if (symlinkat(links[i][0], dev, links[i][1]) < 0)
 			return launch_error_set(err, errno, "cannot create /dev/%s", links[i][1]);
+	const struct launch_identity *id = &b->spec->id;
+	if (id->root && id->mode == LAUNCH_IDMAP_SECCOMP) {
+		_cleanup_close_ int apt = launch_resolve_in_root(b->rootfd, "/usr/bin/apt-get", O_PATH);
+		if (apt >= 0 && launch_fakeroot_prepare(dev, err) < 0)
+			return -1;
+	}
 	return 0;
 }
 

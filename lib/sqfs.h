@@ -18,6 +18,8 @@ struct launch_sqfs;
 bool launch_sqfs_is_image(int fd);
 /* Open and check IMAGE (a host path). */
 int launch_sqfs_open(const char *image, int threads, struct launch_sqfs **out, struct launch_error **err);
+/* Show every file as owned by uid and gid 0 (before the mount). */
+void launch_sqfs_set_all_root(struct launch_sqfs *s, bool on);
 /* Mount on MOUNTPOINT (needs CAP_SYS_ADMIN over the current mount namespace). */
 int launch_sqfs_mount(struct launch_sqfs *s, const char *mountpoint, struct launch_error **err);
 /* Start answering requests (threads of this process, or the helper). */

@@ -32,6 +32,7 @@ struct launch_sqfs {
 	char *mountpoint;
 	pid_t pid;
 	int pidfd;
+	bool all_root;
 };
 
 pid_t launch_sqfs_helper_pid(const struct launch_sqfs *s) { return s ? s->pid : 0; }
@@ -43,6 +44,8 @@ bool launch_sqfs_is_image(int fd)
 	char magic[4];
 	return pread(fd, magic, 4, 0) == 4 && memcmp(magic, "hsqs", 4) == 0;
 }
+
+void launch_sqfs_set_all_root(struct launch_sqfs *s, bool on) { s->all_root = on; }
 
 int launch_sqfs_open(const char *image, int threads, struct launch_sqfs **out, struct launch_error **err)
 {
@@ -80,7 +83,8 @@ int launch_sqfs_mount(struct launch_sqfs *s, const char *mountpoint, struct laun
 			dup2(null, STDIN_FILENO);
 			dup2(null, STDOUT_FILENO);
 		}
-		execlp(LAUNCH_SQUASHFUSE_BIN, LAUNCH_SQUASHFUSE_BIN, "-f", "-o", "ro,allow_other,default_permissions",
+		execlp(LAUNCH_SQUASHFUSE_BIN, LAUNCH_SQUASHFUSE_BIN, "-f", "-o",
+		       s->all_root ? "ro,allow_other,default_permissions,uid=0,gid=0" : "ro,allow_other,default_permissions",
 		       s->image, mountpoint, (char *)NULL);
 		_exit(127);
 	}

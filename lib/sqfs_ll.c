@@ -67,6 +67,28 @@ const char *launch_sqfs_backend(void) { return "libsquashfuse_ll (in-process, mu
 pid_t launch_sqfs_helper_pid(const struct launch_sqfs *s) { return 0; }
 
 void *__real_fuse_req_userdata(fuse_req_t req);
+/* --root without subordinate ids: every file shows as owned by 0, that is
+ * the caller, so that root in the container may write where the image's
+ * owners (unmapped, shown as nobody) would lock it out. squashfuse's stat.h,
+ * which declares sqfs_stat, is not installed: its declaration is repeated. */
+static bool all_root;
+sqfs_err sqfs_stat(sqfs *fs, sqfs_inode *inode, struct stat *st);
+sqfs_err __real_sqfs_stat(sqfs *fs, sqfs_inode *inode, struct stat *st);
+sqfs_err __wrap_sqfs_stat(sqfs *fs, sqfs_inode *inode, struct stat *st);
+sqfs_err __wrap_sqfs_stat(sqfs *fs, sqfs_inode *inode, struct stat *st)
+{
+	sqfs_err r = __real_sqfs_stat(fs, inode, st);
+	if (r == SQFS_OK && all_root)
+		st->st_uid = st->st_gid = 0;
+	return r;
+}
+
+void launch_sqfs_set_all_root(struct launch_sqfs *s, bool on)
+{
+	(void)s;
+	all_root = on;
+}
+
 void *__wrap_fuse_req_userdata(fuse_req_t req);
 
 void *__wrap_fuse_req_userdata(fuse_req_t req)

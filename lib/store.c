@@ -502,14 +502,22 @@ int launch_store_add(const struct launch_store *store, const char *tmp_file, con
 		goto out;
 	json_t *images = json_object_get(index, "images");
 	if (!json_object_get(images, img->digest) || access(file, F_OK) < 0) {
-		if (rename(tmp_file, file) < 0) {
-			launch_error_set(err, errno, "cannot move the new image into %s", file);
+		/* built first: json_pack fails on a source that is not UTF-8 */
+		json_t *entry = json_pack("{s:I, s:I, s:s, s:o}", "size", (json_int_t)img->size, "created",
+					  (json_int_t)time(NULL), "source", img->source ? img->source : "", "config",
+					  img->config ? json_incref(img->config) : json_object());
+		if (!entry) {
+			launch_error_msg(err, "cannot record image %s in the store index: its source `%s` is not valid "
+					      "UTF-8 (rename it)",
+					 img->digest, img->source ? img->source : "");
 			goto out;
 		}
-		json_object_set_new(images, img->digest,
-				    json_pack("{s:I, s:I, s:s, s:O}", "size", (json_int_t)img->size, "created",
-					      (json_int_t)time(NULL), "source", img->source ? img->source : "",
-					      "config", img->config ? img->config : json_object()));
+		if (rename(tmp_file, file) < 0) {
+			launch_error_set(err, errno, "cannot move the new image into %s", file);
+			json_decref(entry);
+			goto out;
+		}
+		json_object_set_new(images, img->digest, entry);
 	} else {
 		launch_debug("image %s is already stored: keeping the stored copy", img->digest);
 		unlink(tmp_file);
@@ -531,6 +539,9 @@ int launch_store_tag(const struct launch_store *store, const struct launch_ref *
 {
 	if (refuse_site(store, err) < 0)
 		return -1;
+	_cleanup_free_ char *tag = launch_ref_canonical(new_tag, err); /* NAME alone is NAME:latest */
+	if (!tag)
+		return -1;
 	if (launch_store_prepare(store, err) < 0)
 		return -1;
 	int lock = store_lock(store, err);
@@ -551,7 +562,7 @@ int launch_store_tag(const struct launch_store *store, const struct launch_ref *
 					 store->root);
 		goto out;
 	}
-	json_object_set_new(json_object_get(index, "tags"), new_tag, json_string(digest));
+	json_object_set_new(json_object_get(index, "tags"), tag, json_string(digest));
 	ret = index_save(store, index, err);
 out:
 	json_decref(index);
