@@ -303,7 +303,11 @@ static int hardlink(struct launch_flatten *f, int k, struct archive_entry *e, co
 static void whiteout(struct launch_flatten *f, int k, const char *dir, const char *name)
 {
 	if (!strcmp(name, WH_OPAQUE)) {
-		if (*dir && hidden(f, dir, k))
+		/* a higher layer listing the directory again (as every layer that
+		 * changes it does) leaves it opaque: only its removal or
+		 * replacement by a non-directory makes the marker moot */
+		struct launch_pnode *d = launch_pathmap_get(&f->map, dir, strlen(dir));
+		if (*dir && d && (d->deleted_by > k || (d->layer > k && d->type != 'd')))
 			return;
 		struct launch_pnode *n = launch_pathmap_add(&f->map, dir, strlen(dir));
 		if (n->opaque_at < k)

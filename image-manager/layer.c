@@ -130,15 +130,18 @@ int launch_layer_open(const struct launch_source *src, const struct launch_layer
 
 int launch_layer_open_file(const char *path, struct launch_layer_reader **out, struct launch_error **err)
 {
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return launch_error_set(err, errno, "cannot open %s", path);
+	return launch_layer_open_fd(fd, path, out, err);
+}
+
+int launch_layer_open_fd(int fd, const char *what, struct launch_layer_reader **out, struct launch_error **err)
+{
 	struct launch_layer_reader *r = xcalloc(1, sizeof(*r));
-	r->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (r->fd < 0) {
-		int e = errno;
-		free(r);
-		return launch_error_set(err, e, "cannot open %s", path);
-	}
+	r->fd = fd;
 	r->file_sha = launch_sha256_new();
-	if (start(r, path, err) < 0) {
+	if (start(r, what, err) < 0) {
 		launch_layer_close(r);
 		return -1;
 	}

@@ -32,6 +32,9 @@ void launch_layer_close(struct launch_layer_reader *r);
 /* A plain tar file (possibly compressed) as a one-layer reader, with no
  * digest to check: --rootfs imports. *DIFF_ID is known after verify. */
 int launch_layer_open_file(const char *path, struct launch_layer_reader **out, struct launch_error **err);
+/* The same from an open FD (taken; a pipe from another process), WHAT naming
+ * it in messages. */
+int launch_layer_open_fd(int fd, const char *what, struct launch_layer_reader **out, struct launch_error **err);
 void launch_layer_diff_id(struct launch_layer_reader *r, char *out);
 
 #endif

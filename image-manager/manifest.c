@@ -131,6 +131,18 @@ static bool platform_matches(const char *have, const char *want)
 
 static const char *wanted(const struct ctx *c) { return c->want ? c->want : LAUNCH_DEFAULT_PLATFORM; }
 
+/* Is a config for HAVE good for WANT? The variant is optional in an image
+ * config: one without it is for every variant of its os/arch (the index
+ * entry that led to it told the variant apart). */
+static bool config_matches(const char *have, const char *want)
+{
+	if (platform_matches(have, want))
+		return true;
+	const char *slash = strchr(have, '/');
+	size_t n = strlen(have);
+	return slash && !strchr(slash + 1, '/') && !strncmp(want, have, n) && want[n] == '/';
+}
+
 /* --- the config --- */
 
 static int load_config(struct ctx *c, const char *member, const char *expect, json_int_t size,
@@ -189,7 +201,7 @@ static int load_config(struct ctx *c, const char *member, const char *expect, js
 		goto out;
 	}
 	p->platform = platform_of(doc.root);
-	if (p->platform && c->want && !platform_matches(p->platform, c->want)) {
+	if (p->platform && c->want && !config_matches(p->platform, c->want)) {
 		launch_error_msg(err, "the image is for %s, not %s", p->platform, c->want);
 		goto out;
 	}
@@ -233,6 +245,8 @@ static char *digest_in_name(const char *member)
 static int member_path(const struct launch_json_doc *doc, const char *ptr, json_t *v, char **out,
 		       struct launch_error **err)
 {
+	if (!v) /* (launch_json_type_name takes a value) */
+		return launch_json_error_at(err, doc, ptr, "%s is missing (expected a path string)", ptr);
 	if (!json_is_string(v))
 		return launch_json_error_at(err, doc, ptr, "expected a path string, not %s", launch_json_type_name(v));
 	char *n = launch_member_normalize(json_string_value(v));
@@ -376,7 +390,7 @@ static int oci_index(struct ctx *c, struct launch_json_doc *doc, int depth, stru
 		return launch_json_error_at(err, doc, "", "not an image index (no \"manifests\" array)");
 	if (json_array_size(ms) == 0)
 		return launch_json_error_at(err, doc, "/manifests", "the index lists no image");
-	json_t *chosen = NULL, *m;
+	json_t *chosen = NULL, *plain = NULL, *m; /* the first match, the first entry without a platform */
 	size_t i, with_platform = 0, usable = 0;
 	_cleanup_free_ char *seen = xstrdup("");
 	json_array_foreach (ms, i, m) {
@@ -395,14 +409,14 @@ static int oci_index(struct ctx *c, struct launch_json_doc *doc, int depth, stru
 			seen = s;
 			if (!chosen && platform_matches(plat, wanted(c)))
 				chosen = m;
-		} else if (!chosen && usable == 1) {
-			chosen = m;
+		} else if (!plain) {
+			plain = m;
 		}
 	}
 	if (usable == 0)
 		return launch_json_error_at(err, doc, "/manifests", "the index lists no image manifest");
-	if (with_platform && (!chosen || !json_object_get(chosen, "platform")))
-		chosen = NULL;
+	if (!with_platform)
+		chosen = plain; /* when some entries have platforms, only those are candidates */
 	if (!chosen && with_platform)
 		return launch_error_msg(err, "%s: no image for %s (it has: %s); choose one with --platform", doc->path,
 					wanted(c), seen);

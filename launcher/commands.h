@@ -12,6 +12,7 @@ int cmd_exec(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_import(int argc, char **argv); /* in launch-image */
+int cmd_commit(int argc, char **argv); /* in launch-image */
 int cmd_image_helper(int argc, char **argv);
 int cmd_images(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* launch-image: the image manager's commands (`launch import`), started by
+/* launch-image: the image manager's commands (`launch import`, `launch commit`), started by
  * launch as `launch-image import ARGS...` (see cmd_image_helper). */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -18,6 +18,8 @@ int main(int argc, char **argv)
 	unsetenv("LAUNCH_LOG_LEVEL");
 	if (argc >= 2 && !strcmp(argv[1], "import"))
 		return cmd_import(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "commit"))
+		return cmd_commit(argc - 1, argv + 1);
 	fprintf(stderr, "launch-image: run it through launch (launch import ...)\n");
 	return LAUNCH_EXIT_FAILURE;
 }

@@ -22,6 +22,7 @@ static const char usage[] =
 	"  inspect   show an image's details and config as JSON\n"
 	"  rmi       remove images from your store\n"
 	"  tag       give an image another name\n"
+	"  commit    make an image of a writable container's changes\n"
 	"  start     start a named instance that processes can join\n"
 	"  exec      run a command inside a running instance\n"
 	"  ps        list your instances (also: list)\n"
@@ -52,6 +53,7 @@ static const struct {
 	{ "list", cmd_ps },
 	{ "stop", cmd_stop },
 	{ "import", cmd_image_helper },
+	{ "commit", cmd_image_helper },
 	{ "images", cmd_images },
 	{ "inspect", cmd_inspect },
 	{ "rmi", cmd_rmi },

@@ -40,6 +40,7 @@
 #include "log.h"
 #include "rootfs.h"
 #include "sqfs.h"
+#include "upper.h"
 #include "util.h"
 
 /* The message a failing container init sends before _exit. */
@@ -147,6 +148,11 @@ static int unshare_user_ns(const struct launch_identity *id, struct launch_error
 	return 0;
 }
 
+int launch_container_enter_userns(const struct launch_identity *id, struct launch_error **err)
+{
+	return unshare_user_ns(id, err);
+}
+
 static int mount_lower(const struct launch_spec *spec, const char *dir, struct launch_sqfs **sq,
 		       struct launch_error **err)
 {
@@ -171,7 +177,8 @@ static int mount_lower(const struct launch_spec *spec, const char *dir, struct l
  * locked for the whole run (two overlay mounts sharing an upper directory
  * corrupt it). The lock fd is inherited by nothing (O_CLOEXEC) and dies with
  * the supervisor. */
-static int overlay_dirs(const char *dir, char **upper, char **work, struct launch_error **err)
+static int overlay_dirs(const char *dir, const struct launch_identity *id, char **upper, char **work,
+			struct launch_error **err)
 {
 	if (strpbrk(dir, ",:\\"))
 		return launch_error_msg(err, "overlay directory %s: the path may not contain `,`, `:` or `\\` "
@@ -193,6 +200,8 @@ static int overlay_dirs(const char *dir, char **upper, char **work, struct launc
 	}
 	*upper = xasprintf("%s/upper", dir);
 	*work = xasprintf("%s/work", dir);
+	if (launch_upper_info_write(dir, id, err) < 0)
+		return -1;
 	if ((mkdir(*upper, 0755) < 0 && errno != EEXIST) || (mkdir(*work, 0700) < 0 && errno != EEXIST))
 		return launch_error_set(err, errno, "cannot create the layer directories in %s (--overlay)", dir);
 	return 0; /* fd stays open: the lock lasts as long as this process */
@@ -211,8 +220,25 @@ static int mount_image(const struct launch_spec *spec, const char *stage, const 
 	_cleanup_free_ char *lower = xasprintf("%s/lower", stage), *upper = NULL, *work = NULL;
 	if (mkdir(lower, 0755) < 0)
 		return launch_error_set(err, errno, "cannot create %s", lower);
-	if (spec->overlay && overlay_dirs(spec->overlay, &upper, &work, err) < 0)
+	if (spec->overlay && overlay_dirs(spec->overlay, &spec->id, &upper, &work, err) < 0)
 		return -1;
+	if (!spec->overlay) {
+		/* here rather than in the init: `launch commit` of an instance
+		 * finds the layer at STAGE/rw in the supervisor's namespaces */
+		_cleanup_free_ char *rw = xasprintf("%s/rw", stage);
+		_cleanup_free_ char *opts =
+			spec->writable_size ? xasprintf("mode=0755,size=%s", spec->writable_size) : xstrdup("mode=0755");
+		if (mkdir(rw, 0755) < 0)
+			return launch_error_set(err, errno, "cannot create %s", rw);
+		if (mount("tmpfs", rw, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+			return launch_error_set(err, errno, "cannot mount the tmpfs of the writable layer%s%s",
+						spec->writable_size ? " (check --writable-size): size=" : "",
+						spec->writable_size ? spec->writable_size : "");
+		upper = xasprintf("%s/upper", rw);
+		work = xasprintf("%s/work", rw);
+		if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
+			return launch_error_set(err, errno, "cannot create the writable layer in %s", rw);
+	}
 	return mount_lower(spec, lower, sq, err);
 }
 
@@ -228,19 +254,8 @@ static int mount_overlay(const struct launch_spec *spec, const char *stage, cons
 		upper = xasprintf("%s/upper", spec->overlay);
 		work = xasprintf("%s/work", spec->overlay);
 	} else {
-		_cleanup_free_ char *rw = xasprintf("%s/rw", stage);
-		_cleanup_free_ char *opts =
-			spec->writable_size ? xasprintf("mode=0755,size=%s", spec->writable_size) : xstrdup("mode=0755");
-		if (mkdir(rw, 0755) < 0)
-			return launch_error_set(err, errno, "cannot create %s", rw);
-		if (mount("tmpfs", rw, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
-			return launch_error_set(err, errno, "cannot mount the tmpfs of the writable layer%s%s",
-						spec->writable_size ? " (check --writable-size): size=" : "",
-						spec->writable_size ? spec->writable_size : "");
-		upper = xasprintf("%s/upper", rw);
-		work = xasprintf("%s/work", rw);
-		if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
-			return launch_error_set(err, errno, "cannot create the writable layer in %s", rw);
+		upper = xasprintf("%s/rw/upper", stage);
+		work = xasprintf("%s/rw/work", stage);
 		/* the upper root's mode shows as the container's "/" */
 		struct stat st;
 		if (stat(lower, &st) == 0)

@@ -30,6 +30,11 @@ int launch_container_run_hooks(const struct launch_spec *spec, const struct laun
  * failure, with the exit code (126/127) in the error. */
 int launch_container_exec(const struct launch_spec *spec, const char *cwd, struct launch_error **err);
 
+/* Move the caller into a new user and mount namespace with ID's id maps
+ * (as a container of ID would have): for tools that must see a layer's
+ * files with the container's owners (launch commit). */
+int launch_container_enter_userns(const struct launch_identity *id, struct launch_error **err);
+
 /* Signal every process whose mount namespace is NS_LINK (the text of a
  * /proc/PID/ns/mnt link), except the caller. Returns how many. */
 int launch_container_signal_ns(const char *ns_link, int sig);

@@ -8,6 +8,7 @@
 #include "instance.h"
 
 #include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -114,6 +115,19 @@ static int read_info(const char *dir, const char *name, struct launch_instance_i
 	const char *wd = json_string_value(json_object_get(j, "workdir"));
 	info->workdir = wd ? xstrdup(wd) : NULL;
 	info->mode = (enum launch_idmap_mode)json_integer_value(json_object_get(j, "idmap"));
+	static const struct {
+		const char *key;
+		size_t off;
+	} strs[] = {
+		{ "digest", offsetof(struct launch_instance_info, digest) },
+		{ "upper", offsetof(struct launch_instance_info, upper) },
+		{ "mountpoints", offsetof(struct launch_instance_info, mountpoints) },
+	};
+	for (size_t k = 0; k < ARRAY_SIZE(strs); k++) {
+		const char *str = json_string_value(json_object_get(j, strs[k].key));
+		*(char **)((char *)info + strs[k].off) = str ? xstrdup(str) : NULL;
+	}
+	info->upper_in_namespace = json_is_true(json_object_get(j, "upper_in_namespace"));
 	wd = json_string_value(json_object_get(j, "image_workdir"));
 	info->image_workdir = wd ? xstrdup(wd) : NULL;
 	json_decref(j);
@@ -129,6 +143,9 @@ void launch_instance_info_clear(struct launch_instance_info *i)
 	launch_strv_free(i->env);
 	free(i->workdir);
 	free(i->image_workdir);
+	free(i->digest);
+	free(i->upper);
+	free(i->mountpoints);
 	memset(i, 0, sizeof(*i));
 }
 
@@ -189,6 +206,18 @@ static int started(void *arg, pid_t init, struct launch_error **err)
 	if (c->spec->image.workdir)
 		json_object_set_new(j, "image_workdir", json_string(c->spec->image.workdir));
 	json_object_set_new(j, "idmap", json_integer(c->spec->id.mode));
+	if (c->spec->image.digest)
+		json_object_set_new(j, "digest", json_string(c->spec->image.digest));
+	/* where `launch commit` finds the writable layer (in the supervisor's
+	 * mount namespace for --writable) and the mount points made in it */
+	if (c->spec->overlay) {
+		json_object_set_new(j, "upper", json_pack("s++", c->spec->overlay, "/", "upper"));
+		json_object_set_new(j, "mountpoints", json_pack("s++", c->spec->overlay, "/", "mountpoints"));
+	} else if (c->spec->writable) {
+		json_object_set_new(j, "upper", json_pack("s+", c->spec->runtime_dir, "/mnt/rw/upper"));
+		json_object_set_new(j, "mountpoints", json_pack("s+", c->spec->runtime_dir, "/mnt/rw/mountpoints"));
+		json_object_set_new(j, "upper_in_namespace", json_true());
+	}
 	_cleanup_free_ char *path = file_of(c->dir, c->name, "json");
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp", path);
 	int r = json_dump_file(j, tmp, JSON_COMPACT);

@@ -31,6 +31,10 @@ struct launch_instance_info {
 	char **env;     /* NAME=VALUE the instance sets over the host environment */
 	char *workdir;  /* --workdir given at start, or NULL */
 	char *image_workdir; /* the image's WorkingDir, or NULL */
+	char *digest;        /* of a stored image, or NULL */
+	char *upper;         /* the writable layer, or NULL */
+	bool upper_in_namespace; /* UPPER is a path in the supervisor's mount namespace */
+	char *mountpoints;   /* the list of mount points made in UPPER */
 	int processes; /* joined processes still running (not the init) */
 };
 

@@ -30,6 +30,7 @@
 #include "fakeroot.h"
 #include "log.h"
 #include "resolve.h"
+#include "upper.h"
 #include "util.h"
 
 struct builder {
@@ -43,6 +44,7 @@ struct builder {
 	size_t n_image_mnts;
 	int *shadows; /* O_PATH fds of shadow tmpfs roots, remounted ro at the end */
 	size_t n_shadows;
+	char **created; /* mount points made in a writable root (upper.h) */
 };
 
 #define FDPATH(buf, fd) snprintf(buf, sizeof(buf), "/proc/self/fd/%d", fd)
@@ -123,6 +125,8 @@ static int ensure(struct builder *b, const char *cpath, bool dir, struct launch_
 			if (r >= 0)
 				close(r);
 		}
+		if (r >= 0 && (b->spec->writable || b->spec->overlay) && of_image(b, mount_id(pfd)))
+			launch_strv_push(&b->created, xstrdup(cpath)); /* in the upper layer */
 		if (r >= 0 || errno == EEXIST)
 			break;
 		if (attempt == 0 && (errno == EROFS || errno == EACCES || errno == EPERM)) {
@@ -534,8 +538,15 @@ int launch_rootfs_build(const struct launch_spec *spec, const char *root, const 
 			goto out;
 		}
 	}
+	if (b.created) {
+		_cleanup_free_ char *list = spec->overlay ? xasprintf("%s/mountpoints", spec->overlay)
+							  : xasprintf("%s/rw/mountpoints", stage);
+		if (launch_upper_note_mountpoints(list, b.created, err) < 0)
+			goto out;
+	}
 	ret = 0;
 out:
+	launch_strv_free(b.created);
 	for (size_t i = 0; i < b.n_shadows; i++)
 		close(b.shadows[i]);
 	free(b.shadows);

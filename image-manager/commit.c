@@ -1,0 +1,608 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Committing a writable layer (see commit.h):
+ *
+ *   upper dir --(child in the container's user namespace: walk, whiteouts
+ *                and opaque markers to .wh. entries)--> pipe  (layer 2)
+ *   base squashfs --(sqfs2tar)--> pipe                          (layer 1)
+ *   both --(flatten.c, top first)--> pax --> tar2sqfs --> store
+ *
+ * overlayfs in a user namespace (userxattr) marks a deleted path with a
+ * character device 0:0 (or, where it cannot make one, an empty file with the
+ * user.overlay.whiteout xattr) and an opaque directory with
+ * user.overlay.opaque="y"; its other user.overlay.* xattrs are its own
+ * bookkeeping and are not copied. */
+#define _GNU_SOURCE
+#include "commit.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "container.h"
+#include "digest.h"
+#include "flatten.h"
+#include "ids.h"
+#include "image.h"
+#include "instance.h"
+#include "layer.h"
+#include "log.h"
+#include "paths.h"
+#include "sqfswrite.h"
+#include "store.h"
+#include "upper.h"
+#include "util.h"
+
+/* --- the upper directory as a layer --- */
+
+static bool is_overlay_xattr(const char *name)
+{
+	return launch_str_has_prefix(name, "user.overlay.") || launch_str_has_prefix(name, "trusted.overlay.");
+}
+
+/* May container path REL of UPPER (a mount point launch made) be left out:
+ * an empty file, or a directory of such mount points only? */
+static bool skippable(const char *upper, const char *rel, char *const *mps)
+{
+	bool listed = false;
+	for (size_t i = 0; mps && mps[i] && !listed; i++)
+		listed = !strcmp(mps[i] + 1, rel);
+	if (!listed)
+		return false;
+	_cleanup_free_ char *p = xasprintf("%s/%s", upper, rel);
+	struct stat st;
+	if (lstat(p, &st) < 0)
+		return true;
+	if (S_ISREG(st.st_mode))
+		return st.st_size == 0;
+	if (!S_ISDIR(st.st_mode))
+		return false;
+	DIR *d = opendir(p);
+	if (!d)
+		return false;
+	bool ok = true;
+	for (struct dirent *de; ok && (de = readdir(d));) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		_cleanup_free_ char *child = xasprintf("%s/%s", rel, de->d_name);
+		ok = skippable(upper, child, mps);
+	}
+	closedir(d);
+	return ok;
+}
+
+static int put(struct archive *out, struct archive_entry *e, struct launch_error **err)
+{
+	if (archive_write_header(out, e) != ARCHIVE_OK)
+		return launch_error_msg(err, "cannot write %s: %s", archive_entry_pathname(e), archive_error_string(out));
+	return 0;
+}
+
+/* A marker entry: an empty file owned by root. */
+static int put_marker(struct archive *out, const char *path, struct launch_error **err)
+{
+	struct archive_entry *m = archive_entry_new();
+	archive_entry_set_pathname(m, path);
+	archive_entry_set_filetype(m, AE_IFREG);
+	archive_entry_set_perm(m, 0);
+	archive_entry_set_size(m, 0);
+	int r = put(out, m, err);
+	archive_entry_free(m);
+	return r;
+}
+
+int launch_commit_write_upper(const char *upper, char *const *mountpoints, int fd, struct launch_error **err)
+{
+	struct archive *d = archive_read_disk_new();
+	struct archive *out = archive_write_new();
+	struct archive_entry_linkresolver *links = archive_entry_linkresolver_new();
+	archive_entry_linkresolver_set_strategy(links, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	archive_write_set_format_pax_restricted(out);
+	archive_write_set_bytes_per_block(out, 0);
+	archive_read_disk_set_symlink_physical(d);
+	archive_read_disk_set_behavior(d, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS | ARCHIVE_READDISK_NO_ACL |
+						  ARCHIVE_READDISK_NO_FFLAGS);
+	int ret = -1;
+	size_t ulen = strlen(upper);
+	char buf[64 * 1024];
+	if (archive_write_open_fd(out, fd) != ARCHIVE_OK || archive_read_disk_open(d, upper) != ARCHIVE_OK) {
+		launch_error_msg(err, "cannot read the writable layer %s: %s", upper,
+				 archive_error_string(d) ? archive_error_string(d) : archive_error_string(out));
+		goto out;
+	}
+	for (;;) {
+		struct archive_entry *e = archive_entry_new();
+		int r = archive_read_next_header2(d, e);
+		if (r == ARCHIVE_EOF) {
+			archive_entry_free(e);
+			break;
+		}
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+			launch_error_msg(err, "cannot read the writable layer %s: %s", upper, archive_error_string(d));
+			archive_entry_free(e);
+			goto out;
+		}
+		const char *full = archive_entry_pathname(e);
+		const char *rel = full + (strlen(full) >= ulen ? ulen : strlen(full));
+		while (*rel == '/')
+			rel++;
+		if (!*rel) { /* the upper root: the base image's root stays */
+			archive_read_disk_descend(d);
+			archive_entry_free(e);
+			continue;
+		}
+		if (skippable(upper, rel, mountpoints)) {
+			launch_debug("commit: leaving out %s, a mount point launch made", rel);
+			archive_entry_free(e);
+			continue;
+		}
+		archive_read_disk_descend(d);
+		_cleanup_free_ char *relc = xstrdup(rel);
+		archive_entry_set_pathname(e, relc);
+		/* whiteouts become .wh. entries */
+		bool whiteout = archive_entry_filetype(e) == AE_IFCHR && archive_entry_rdev(e) == 0;
+		bool opaque = false;
+		const char *xn;
+		const void *xv;
+		size_t xs;
+		archive_entry_xattr_reset(e);
+		while (archive_entry_xattr_next(e, &xn, &xv, &xs) == ARCHIVE_OK) {
+			if (!strcmp(xn, "user.overlay.whiteout") || !strcmp(xn, "trusted.overlay.whiteout"))
+				whiteout = true;
+			if ((!strcmp(xn, "user.overlay.opaque") || !strcmp(xn, "trusted.overlay.opaque")) && xs >= 1 &&
+			    ((const char *)xv)[0] == 'y')
+				opaque = true;
+		}
+		if (whiteout) {
+			char *slash = strrchr(relc, '/');
+			_cleanup_free_ char *wh = slash ? xasprintf("%.*s/.wh.%s", (int)(slash - relc), relc, slash + 1)
+							: xasprintf(".wh.%s", relc);
+			archive_entry_free(e);
+			if (put_marker(out, wh, err) < 0)
+				goto out;
+			continue;
+		}
+		/* copy the xattrs but overlayfs's own */
+		struct archive_entry *clean = archive_entry_clone(e);
+		archive_entry_xattr_clear(clean);
+		archive_entry_xattr_reset(e);
+		while (archive_entry_xattr_next(e, &xn, &xv, &xs) == ARCHIVE_OK)
+			if (!is_overlay_xattr(xn))
+				archive_entry_xattr_add_entry(clean, xn, xv, xs);
+		archive_entry_set_uname(clean, NULL);
+		archive_entry_set_gname(clean, NULL);
+		bool data = archive_entry_filetype(clean) == AE_IFREG;
+		struct archive_entry *spare = NULL;
+		archive_entry_linkify(links, &clean, &spare);
+		if (clean) {
+			if (archive_entry_hardlink(clean))
+				data = false;
+			if (put(out, clean, err) < 0) {
+				archive_entry_free(clean);
+				archive_entry_free(e);
+				goto out;
+			}
+			while (data && archive_entry_size(clean) > 0) {
+				la_ssize_t n = archive_read_data(d, buf, sizeof(buf));
+				if (n < 0) {
+					launch_error_msg(err, "cannot read %s/%s: %s", upper, relc, archive_error_string(d));
+					archive_entry_free(clean);
+					archive_entry_free(e);
+					goto out;
+				}
+				if (n == 0)
+					break;
+				if (archive_write_data(out, buf, (size_t)n) != n) {
+					launch_error_msg(err, "cannot write %s: %s", relc, archive_error_string(out));
+					archive_entry_free(clean);
+					archive_entry_free(e);
+					goto out;
+				}
+			}
+			archive_entry_free(clean);
+		}
+		archive_entry_free(spare);
+		if (opaque) {
+			_cleanup_free_ char *m = xasprintf("%s/.wh..wh..opq", relc);
+			if (put_marker(out, m, err) < 0) {
+				archive_entry_free(e);
+				goto out;
+			}
+		}
+		archive_entry_free(e);
+	}
+	if (archive_write_close(out) != ARCHIVE_OK) {
+		launch_error_msg(err, "cannot write the layer: %s", archive_error_string(out));
+		goto out;
+	}
+	ret = 0;
+out:
+	archive_entry_linkresolver_free(links);
+	archive_read_free(d);
+	archive_write_free(out);
+	return ret;
+}
+
+/* --- child processes --- */
+
+/* Where and how to read the upper directory. */
+struct upper_src {
+	const char *path;
+	char **mountpoints;
+	const struct launch_identity *id; /* enter a new namespace mapped like this, or */
+	pid_t join;                       /* join this process's user and mount namespaces */
+};
+
+static int join_ns(pid_t pid, struct launch_error **err)
+{
+	static const struct {
+		const char *name;
+		int type;
+	} ns[] = { { "user", CLONE_NEWUSER }, { "mnt", CLONE_NEWNS } };
+	for (size_t i = 0; i < ARRAY_SIZE(ns); i++) {
+		char p[64];
+		snprintf(p, sizeof(p), "/proc/%d/ns/%s", pid, ns[i].name);
+		_cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, ns[i].type) < 0)
+			return launch_error_set(err, errno, "cannot enter the instance's %s namespace", ns[i].name);
+	}
+	return 0;
+}
+
+/* Start the walker of U writing to a pipe; *PIPE_FD gets the read end,
+ * *ERR_FD the end where a failing child writes its message. */
+static pid_t start_walker(const struct upper_src *u, int *pipe_fd, int *err_fd, struct launch_error **err)
+{
+	int data[2], msg[2];
+	if (pipe2(data, O_CLOEXEC) < 0 || pipe2(msg, O_CLOEXEC) < 0) {
+		launch_error_set(err, errno, "pipe");
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		launch_error_set(err, errno, "fork");
+		return -1;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(data[0]);
+		close(msg[0]);
+		struct launch_error *e = NULL;
+		int r = u->join > 0 ? join_ns(u->join, &e) : launch_container_enter_userns(u->id, &e);
+		if (r == 0)
+			r = launch_commit_write_upper(u->path, u->mountpoints, data[1], &e);
+		if (r < 0) {
+			launch_write_all(msg[1], e->msg, strlen(e->msg));
+			_exit(1);
+		}
+		_exit(0);
+	}
+	close(data[1]);
+	close(msg[1]);
+	*pipe_fd = data[0];
+	*err_fd = msg[0];
+	return pid;
+}
+
+/* sqfs2tar IMAGE on a pipe, its stderr to another. */
+static pid_t start_sqfs2tar(const char *image, int *pipe_fd, int *err_fd, struct launch_error **err)
+{
+	int data[2], msg[2];
+	if (pipe2(data, O_CLOEXEC) < 0 || pipe2(msg, O_CLOEXEC) < 0) {
+		launch_error_set(err, errno, "pipe");
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		launch_error_set(err, errno, "fork");
+		return -1;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(data[1], STDOUT_FILENO);
+		dup2(msg[1], STDERR_FILENO);
+		execlp("sqfs2tar", "sqfs2tar", "--root-becomes", ".", image, (char *)NULL);
+		dprintf(STDERR_FILENO, "cannot run sqfs2tar: %s (install squashfs-tools-ng)", strerror(errno));
+		_exit(127);
+	}
+	close(data[1]);
+	close(msg[1]);
+	*pipe_fd = data[0];
+	*err_fd = msg[0];
+	return pid;
+}
+
+/* Wait for PID; a failure's message is what it wrote on ERR_FD. */
+static int finish_child(pid_t pid, int err_fd, const char *what, struct launch_error **err)
+{
+	char msg[1024];
+	size_t n = 0;
+	ssize_t r;
+	while ((r = read(err_fd, msg + n, sizeof(msg) - 1 - n)) > 0 || (r < 0 && errno == EINTR))
+		if (r > 0)
+			n += (size_t)r;
+	msg[n] = '\0';
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+	close(err_fd);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	return launch_error_msg(err, "%s: %s", what, n ? msg : "failed");
+}
+
+struct base_ctx {
+	const char *image;
+	pid_t pid;
+	int err_fd;
+};
+
+static struct archive *reopen_base(void *arg, int k, void **handle, struct launch_error **err)
+{
+	struct base_ctx *b = arg;
+	if (k != 0) {
+		launch_error_msg(err, "the writable layer cannot be read twice");
+		return NULL;
+	}
+	int fd, efd;
+	pid_t pid = start_sqfs2tar(b->image, &fd, &efd, err);
+	if (pid < 0)
+		return NULL;
+	struct launch_layer_reader *r;
+	if (launch_layer_open_fd(fd, b->image, &r, err) < 0) {
+		kill(pid, SIGKILL);
+		finish_child(pid, efd, "sqfs2tar", NULL);
+		return NULL;
+	}
+	struct base_ctx *h = xcalloc(1, sizeof(*h));
+	h->pid = pid;
+	h->err_fd = efd;
+	h->image = (const char *)r; /* the reader, for close */
+	*handle = h;
+	return launch_layer_tar(r);
+}
+
+static void reclose_base(void *arg, void *handle)
+{
+	struct base_ctx *h = handle;
+	launch_layer_close((struct launch_layer_reader *)h->image);
+	kill(h->pid, SIGKILL);
+	finish_child(h->pid, h->err_fd, "sqfs2tar", NULL);
+	free(h);
+}
+
+/* --- commit --- */
+
+static json_t *strv_json(char **v)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; v && v[i]; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+/* The base's config from the store (a stored image), plus the overrides. */
+static json_t *commit_config(const struct launch_config *c, const char *digest, const struct launch_commit_opts *o)
+{
+	json_t *cfg = NULL;
+	if (digest) {
+		struct launch_store *stores = NULL;
+		size_t n = 0;
+		struct launch_store_image img = { 0 };
+		struct launch_ref ref = { .digest = (char *)digest + 7 };
+		if (launch_stores(c, &stores, &n, NULL) == 0 && launch_stores_find(stores, n, &ref, &img, NULL) == 0)
+			cfg = json_deep_copy(img.config);
+		launch_store_image_clear(&img);
+		launch_stores_free(stores, n);
+	}
+	if (!cfg)
+		cfg = json_object();
+	if (o->env) {
+		json_t *env = json_object_get(cfg, "Env"), *out = json_array(), *e;
+		size_t i;
+		json_array_foreach (env, i, e) {
+			const char *kv = json_string_value(e), *eq = kv ? strchr(kv, '=') : NULL;
+			bool replaced = false;
+			for (size_t j = 0; eq && o->env[j]; j++)
+				replaced |= !strncmp(o->env[j], kv, (size_t)(eq - kv) + 1);
+			if (!replaced)
+				json_array_append(out, e);
+		}
+		for (size_t j = 0; o->env[j]; j++)
+			json_array_append_new(out, json_string(o->env[j]));
+		json_object_set_new(cfg, "Env", out);
+	}
+	if (o->entrypoint)
+		json_object_set_new(cfg, "Entrypoint", strv_json(o->entrypoint));
+	if (o->cmd)
+		json_object_set_new(cfg, "Cmd", strv_json(o->cmd));
+	if (o->workdir)
+		json_object_set_new(cfg, "WorkingDir", json_string(o->workdir));
+	return cfg;
+}
+
+int launch_commit(const struct launch_config *c, const struct launch_commit_opts *o, char **digest_out,
+		  struct launch_error **err)
+{
+	struct launch_image base = { 0 };
+	struct launch_instance_info info = { 0 };
+	struct launch_identity id = { 0 };
+	struct launch_store *stores = NULL;
+	size_t n_stores = 0;
+	struct launch_sqfs_writer *w = NULL;
+	struct launch_flatten *f = NULL;
+	struct launch_layer_reader *top = NULL, *bottom = NULL;
+	_cleanup_free_ char *rundir = NULL, *tmp = NULL, *upper = NULL, *mplist = NULL, *source = NULL;
+	_cleanup_free_ char *base_path = NULL, *base_digest = NULL;
+	_cleanup_close_ int tmp_fd = -1;
+	_cleanup_strv_ char **mps = NULL;
+	json_t *cfg = NULL;
+	pid_t walker = -1, s2t = -1;
+	int walker_err = -1, s2t_err = -1;
+	int ret = -1;
+
+	signal(SIGPIPE, SIG_IGN);
+	launch_identity_init(&id, true, NULL);
+	struct upper_src u = { .id = &id };
+	if (o->instance) {
+		if (launch_runtime_dir(c, &rundir, NULL, err) < 0 ||
+		    launch_instance_get(rundir, o->instance, &info, err) < 0)
+			goto out;
+		if (!info.upper) {
+			launch_error_msg(err, "instance %s is not writable: only instances started with --writable or "
+					      "--overlay have changes to commit",
+					 o->instance);
+			goto out;
+		}
+		base_path = xstrdup(info.image);
+		base_digest = info.digest ? xstrdup(info.digest) : NULL;
+		upper = xstrdup(info.upper);
+		mplist = info.mountpoints ? xstrdup(info.mountpoints) : NULL;
+		if (info.upper_in_namespace) {
+			u.join = info.holder;
+		} else {
+			_cleanup_free_ char *dir = xstrndup(upper, strlen(upper) - strlen("/upper"));
+			if (launch_upper_info_read(dir, &id, err) < 0)
+				goto out;
+		}
+		source = xasprintf("commit:instance %s", o->instance);
+	} else {
+		if (launch_image_resolve(o->image, c, &base, err) < 0)
+			goto out;
+		if (base.kind != LAUNCH_IMAGE_SQUASHFS) {
+			launch_error_msg(err, "launch commit needs a squashfs base image, and %s is a directory (import it "
+					      "with 'launch import --rootfs', or pack it with mksquashfs)",
+					 o->image);
+			goto out;
+		}
+		base_path = xstrdup(base.path);
+		base_digest = base.digest ? xstrdup(base.digest) : NULL;
+		struct stat st;
+		_cleanup_free_ char *up = xasprintf("%s/upper", o->overlay);
+		if (stat(up, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			launch_error_msg(err, "%s is not an overlay directory of launch (no upper/ in it: make one with "
+					      "'launch run --overlay %s ...')",
+					 o->overlay, o->overlay);
+			goto out;
+		}
+		upper = steal_pointer(&up);
+		mplist = xasprintf("%s/mountpoints", o->overlay);
+		int r = launch_upper_info_read(o->overlay, &id, err);
+		if (r < 0)
+			goto out;
+		if (r == 1)
+			launch_identity_choose_mode(&id, c->root_subids, c->root_seccomp, NULL);
+		source = xasprintf("commit:%s + %s", o->image, o->overlay);
+	}
+	mps = mplist ? launch_upper_mountpoints(mplist) : xcalloc(1, sizeof(char *));
+	u.path = upper;
+	u.mountpoints = mps;
+	cfg = commit_config(c, base_digest, o);
+
+	if (launch_stores(c, &stores, &n_stores, err) < 0 ||
+	    launch_store_tmpfile(&stores[0], ".sqfs", &tmp, &tmp_fd, err) < 0)
+		goto out;
+	int top_fd, bottom_fd;
+	walker = start_walker(&u, &top_fd, &walker_err, err);
+	if (walker < 0)
+		goto out;
+	s2t = start_sqfs2tar(base_path, &bottom_fd, &s2t_err, err);
+	if (s2t < 0) {
+		close(top_fd);
+		goto out;
+	}
+	if (launch_layer_open_fd(top_fd, "the writable layer", &top, err) < 0) {
+		close(bottom_fd);
+		goto out;
+	}
+	if (launch_layer_open_fd(bottom_fd, base_path, &bottom, err) < 0)
+		goto out;
+	if (launch_sqfs_writer_start(tmp, o->compressor, 0, &w, err) < 0)
+		goto out;
+	struct base_ctx bc = { base_path, 0, -1 };
+	struct launch_flatten_layers again = { reopen_base, reclose_base, &bc };
+	f = launch_flatten_new(launch_sqfs_writer_archive(w), 2, &again);
+	char diff[LAUNCH_DIGEST_LEN + 1];
+	if (launch_flatten_layer(f, 1, launch_layer_tar(top), err) < 0 || launch_layer_verify(top, err) < 0) {
+		launch_error_wrap(err, "the writable layer");
+		goto out;
+	}
+	launch_layer_diff_id(top, diff);
+	if (launch_flatten_layer(f, 0, launch_layer_tar(bottom), err) < 0 || launch_layer_verify(bottom, err) < 0 ||
+	    launch_flatten_finish(f, err) < 0) {
+		launch_error_wrap(err, "the base image %s", base_path);
+		goto out;
+	}
+	int wr = finish_child(walker, walker_err, "cannot read the writable layer", err);
+	walker = -1;
+	if (wr < 0)
+		goto out;
+	int sr = finish_child(s2t, s2t_err, "cannot read the base image (sqfs2tar)", err);
+	s2t = -1;
+	if (sr < 0)
+		goto out;
+	if (launch_sqfs_writer_finish(steal_pointer(&w), err) < 0)
+		goto out;
+	if (fsync(tmp_fd) < 0) {
+		launch_error_set(err, errno, "cannot write the image into the store (%s)", tmp);
+		goto out;
+	}
+	/* identity: the config, the base and the changes */
+	json_t *whole = json_pack("{s:O, s:{s:s, s:[s, s]}}", "config", cfg, "rootfs", "type", "layers", "diff_ids",
+				  base_digest ? base_digest : "sha256:unknown", diff);
+	char *text = json_dumps(whole, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(whole);
+	char digest[LAUNCH_DIGEST_LEN + 1];
+	launch_sha256_buf(text, strlen(text), digest);
+	free(text);
+	struct stat st;
+	fstat(tmp_fd, &st);
+	struct launch_store_image img = { .digest = digest, .size = st.st_size, .source = source, .config = cfg };
+	if (launch_store_add(&stores[0], tmp, &img, o->tags, err) < 0)
+		goto out;
+	free(steal_pointer(&tmp));
+	if (digest_out)
+		*digest_out = xstrdup(digest);
+	ret = 0;
+out:
+	launch_flatten_free(f);
+	launch_layer_close(top);
+	launch_layer_close(bottom);
+	launch_sqfs_writer_abort(w);
+	/* the readers are closed: the children see EOF or EPIPE and end */
+	if (walker > 0) {
+		struct launch_error *we = NULL;
+		if (finish_child(walker, walker_err, "cannot read the writable layer", &we) < 0 && ret < 0 && err &&
+		    !strstr(we->msg, "Broken pipe")) {
+			launch_error_free(*err); /* the walker's own failure came first */
+			*err = steal_pointer(&we);
+		}
+		launch_error_free(we);
+	}
+	if (s2t > 0) {
+		kill(s2t, SIGKILL);
+		finish_child(s2t, s2t_err, "sqfs2tar", NULL);
+	}
+	if (tmp)
+		unlink(tmp);
+	json_decref(cfg);
+	launch_stores_free(stores, n_stores);
+	launch_identity_clear(&id);
+	launch_instance_info_clear(&info);
+	launch_image_clear(&base);
+	return ret;
+}

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `launch commit`, run by the launch-image helper (see cmd_import.c). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "commit.h"
+#include "config.h"
+#include "env.h"
+#include "log.h"
+#include "sqfswrite.h"
+#include "store.h"
+#include "util.h"
+
+static const char commit_help[] =
+	"Usage: launch commit [OPTIONS] --overlay DIR IMAGE NAME[:TAG]\n"
+	"       launch commit [OPTIONS] --instance INSTANCE NAME[:TAG]\n"
+	"\n"
+	"Make a new image in your store from IMAGE (a squashfs image: a stored name\n"
+	"or a .sqfs file) and the changes a writable container made to it: those\n"
+	"kept in DIR by 'launch run --overlay DIR IMAGE ...', or those of a running\n"
+	"instance started with --writable or --overlay. Deleted files are deleted\n"
+	"in the new image; owners, modes, xattrs and hardlinks are kept as the\n"
+	"container saw them. The new image has IMAGE's config, with the changes\n"
+	"the options below make. Mount points launch made in the layer (your home\n"
+	"directory, bind-mount destinations) are left out.\n"
+	"\n"
+	"Options:\n"
+	"      --overlay DIR       the persistent layer (needs IMAGE)\n"
+	"      --instance NAME     the writable layer of running instance NAME\n"
+	"      --compressor NAME[:LEVEL]  as for 'launch import' (default zstd:3)\n"
+	"  -e, --env NAME=VALUE    add to the Env (repeatable)\n"
+	"      --entrypoint CMD    set the Entrypoint (\"\" for none)\n"
+	"      --cmd CMD           set the Cmd (\"\" for none)\n"
+	"  -w, --workdir DIR       set the WorkingDir\n"
+	"  -q, --quiet, -v, --verbose, -h, --help\n";
+
+enum { OPT_OVERLAY = 1000, OPT_INSTANCE, OPT_COMPRESSOR, OPT_ENTRYPOINT, OPT_CMD };
+
+static char **words(const char *s)
+{
+	char **v = xcalloc(1, sizeof(char *));
+	_cleanup_free_ char *copy = xstrdup(s);
+	char *save = NULL;
+	for (char *t = strtok_r(copy, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
+		launch_strv_push(&v, xstrdup(t));
+	return v;
+}
+
+int cmd_commit(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "overlay", required_argument, NULL, OPT_OVERLAY },
+		{ "instance", required_argument, NULL, OPT_INSTANCE },
+		{ "compressor", required_argument, NULL, OPT_COMPRESSOR },
+		{ "env", required_argument, NULL, 'e' },
+		{ "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
+		{ "cmd", required_argument, NULL, OPT_CMD },
+		{ "workdir", required_argument, NULL, 'w' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct launch_commit_opts o = { 0 };
+	struct launch_error *err = NULL;
+	_cleanup_strv_ char **env = NULL, **ep = NULL, **cmd = NULL, **tags = NULL;
+	_cleanup_free_ char *overlay = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "+e:w:vqh", opts, NULL)) != -1) {
+		if (launcher_verbosity_option(c))
+			continue;
+		switch (c) {
+		case 'h':
+			fputs(commit_help, stdout);
+			return 0;
+		case OPT_OVERLAY:
+			free(overlay);
+			overlay = realpath(optarg, NULL);
+			if (!overlay) {
+				launch_error_set(&err, errno, "--overlay %s", optarg);
+				return launcher_fail(err);
+			}
+			break;
+		case OPT_INSTANCE:
+			o.instance = optarg;
+			break;
+		case OPT_COMPRESSOR:
+			if (!launch_sqfs_compressor_valid(optarg)) {
+				launch_error_msg(&err, "invalid --compressor `%s`: use zstd[:1-22], gzip[:1-9], xz[:0-9], "
+						       "lz4 or lzo[:1-9]",
+						 optarg);
+				return launcher_fail(err);
+			}
+			o.compressor = optarg;
+			break;
+		case 'e': {
+			const char *eq = strchr(optarg, '=');
+			if (!eq || !launch_env_name_valid(optarg, (size_t)(eq - optarg))) {
+				launch_error_msg(&err, "invalid --env `%s`: expected NAME=VALUE", optarg);
+				return launcher_fail(err);
+			}
+			launch_strv_push(&env, xstrdup(optarg));
+			break;
+		}
+		case OPT_ENTRYPOINT:
+			launch_strv_free(ep);
+			ep = words(optarg);
+			break;
+		case OPT_CMD:
+			launch_strv_free(cmd);
+			cmd = words(optarg);
+			break;
+		case 'w':
+			if (optarg[0] != '/') {
+				launch_error_msg(&err, "invalid --workdir `%s`: it must be an absolute path", optarg);
+				return launcher_fail(err);
+			}
+			o.workdir = optarg;
+			break;
+		default:
+			fputs("Try 'launch commit --help'.\n", stderr);
+			return LAUNCH_EXIT_FAILURE;
+		}
+	}
+	int want = overlay ? 2 : 1;
+	if ((!overlay) == (!o.instance) || argc - optind != want) {
+		launch_error_msg(&err, "usage: launch commit --overlay DIR IMAGE NAME[:TAG], or launch commit --instance "
+				       "NAME NEWNAME[:TAG] (see 'launch commit --help')");
+		return launcher_fail(err);
+	}
+	o.overlay = overlay;
+	o.image = overlay ? argv[optind] : NULL;
+	char *tag = launch_ref_canonical(argv[argc - 1], &err);
+	if (!tag)
+		return launcher_fail(err);
+	launch_strv_push(&tags, tag);
+	o.tags = tags;
+	o.env = env;
+	o.entrypoint = ep;
+	o.cmd = cmd;
+
+	struct launch_config config;
+	launch_config_init(&config);
+	_cleanup_free_ char *digest = NULL;
+	int ret = 0;
+	if (launch_config_load(&config, LAUNCH_CONFIG_HONOR_ENV, &err) < 0 || launch_commit(&config, &o, &digest, &err) < 0)
+		ret = launcher_fail(err);
+	else if (launch_log_level() >= LAUNCH_LOG_WARN)
+		fprintf(stderr, "committed %s (%.19s)\n", tag, digest);
+	launch_config_clear(&config);
+	return ret;
+}
