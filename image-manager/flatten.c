@@ -236,6 +236,7 @@ static int copy_hidden_target(struct launch_flatten *f, int k, struct archive_en
 			if (archive_entry_filetype(t) != AE_IFREG)
 				break;
 			struct archive_entry *o = archive_entry_clone(t);
+			archive_entry_sparse_clear(o); /* written dense, see entry() */
 			archive_entry_set_pathname(o, link);
 			archive_entry_set_nlink(o, 1);
 			int ret = write_header(f, o, k, link, err);
@@ -284,6 +285,7 @@ static int hardlink(struct launch_flatten *f, int k, struct archive_entry *e, co
 	if (hidden(f, target, k) && !(t && t->layer == k))
 		return copy_hidden_target(f, k, e, path, target, err);
 	struct archive_entry *o = archive_entry_clone(e);
+	archive_entry_sparse_clear(o);
 	archive_entry_set_pathname(o, path);
 	archive_entry_set_hardlink(o, target);
 	archive_entry_set_size(o, 0);
@@ -347,6 +349,12 @@ static int entry(struct launch_flatten *f, int k, struct archive *in, struct arc
 		return 0;
 	}
 	char type = type_of(e);
+	/* written as "./", which the pax writer turns into a directory while
+	 * the entry's data still follows: the data would be read as entries */
+	if (!*path && type != 'd')
+		return launch_error_msg(err, "layer %d: entry `%.200s` makes the root of the image a %s, not a directory (a "
+					     "corrupt or hostile layer)",
+					k + 1, name, type == 'l' ? "symlink" : archive_entry_hardlink(e) ? "hardlink" : "non-directory");
 	if (type == 'f' && archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e) &&
 	    archive_entry_size_is_set(e) && (uint64_t)archive_entry_size(e) > LAUNCH_FLATTEN_MAX_FILE)
 		return launch_error_msg(err, "layer %d: entry %s claims %lld bytes, more than the %llu GiB limit for one "
@@ -375,6 +383,9 @@ static int entry(struct launch_flatten *f, int k, struct archive *in, struct arc
 	if (hl)
 		return hardlink(f, k, e, path, hl, err);
 	struct archive_entry *o = archive_entry_clone(e);
+	/* archive_read_data gives a sparse file's holes as zeros, and every
+	 * byte is written: a sparse map kept on the entry would misplace them */
+	archive_entry_sparse_clear(o);
 	archive_entry_set_pathname(o, *path ? path : "./");
 	if (type != 'f' || archive_entry_filetype(e) != AE_IFREG)
 		archive_entry_set_size(o, 0);

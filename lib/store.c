@@ -438,9 +438,16 @@ int launch_store_tmpfile(const struct launch_store *store, const char *suffix, c
 	return 0;
 }
 
-/* Under the store lock: remove unlocked temporaries and unnamed images. */
+/* Under the store lock: remove unlocked temporaries, index temporaries of
+ * killed writers, and unnamed images. */
 static void gc_locked(const struct launch_store *s, json_t *index)
 {
+	DIR *top = opendir(s->root);
+	for (struct dirent *de; top && (de = readdir(top));)
+		if (launch_str_has_prefix(de->d_name, "index.json.tmp."))
+			unlinkat(dirfd(top), de->d_name, 0);
+	if (top)
+		closedir(top);
 	_cleanup_free_ char *tmp = xasprintf("%s/tmp", s->root);
 	DIR *d = opendir(tmp);
 	for (struct dirent *de; d && (de = readdir(d));) {
