@@ -256,6 +256,57 @@ static bool is_squashfs(const char *path)
 	return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && launch_sqfs_is_image(fd);
 }
 
+/* The last steps of every import: TMP (written, open as TMP_FD) into
+ * STORE with DIGEST, the runtime config and the tags. */
+static int store_result(const struct launch_store *store, char *tmp, int tmp_fd, const char *digest, json_t *runtime,
+			const char *source, char *const *tags, char **digest_out, struct launch_error **err)
+{
+	if (fsync(tmp_fd) < 0)
+		return launch_error_set(err, errno, "cannot write the image into the store (%s)", tmp);
+	struct stat st;
+	fstat(tmp_fd, &st);
+	struct launch_store_image img = { .digest = (char *)digest, .size = st.st_size, .source = (char *)source,
+					  .config = runtime };
+	if (launch_store_add(store, tmp, &img, tags, err) < 0)
+		return -1;
+	if (digest_out)
+		*digest_out = xstrdup(digest);
+	return 0;
+}
+
+int launch_import_plan(const struct launch_store *store, const struct launch_source *src,
+		       const struct launch_image_plan *plan, const struct launch_import_opts *o, const char *source,
+		       char **digest_out, struct launch_error **err)
+{
+	struct progress pr = { .on = o->progress, .layers = (int)plan->n_layers };
+	struct launch_sqfs_writer *w = NULL;
+	_cleanup_free_ char *tmp = NULL;
+	_cleanup_close_ int tmp_fd = -1;
+	json_t *runtime = NULL;
+	int ret = -1;
+	signal(SIGPIPE, SIG_IGN); /* a dying tar2sqfs is an error, not our death */
+	if (launch_store_tmpfile(store, ".sqfs", &tmp, &tmp_fd, err) < 0 ||
+	    launch_sqfs_writer_start(tmp, o->compressor, 0, &w, err) < 0)
+		goto out;
+	if (flatten_plan(src, plan, launch_sqfs_writer_archive(w), &pr, err) < 0 ||
+	    launch_sqfs_writer_finish(steal_pointer(&w), err) < 0)
+		goto out;
+	runtime = launch_plan_runtime_config(plan->config);
+	override(runtime, o);
+	progress_end(&pr);
+	if (store_result(store, tmp, tmp_fd, plan->digest, runtime, source, o->tags, digest_out, err) < 0)
+		goto out;
+	free(steal_pointer(&tmp)); /* moved into the store */
+	ret = 0;
+out:
+	progress_end(&pr);
+	launch_sqfs_writer_abort(w);
+	if (tmp)
+		unlink(tmp);
+	json_decref(runtime);
+	return ret;
+}
+
 int launch_import(const struct launch_config *c, const struct launch_import_opts *o, char **digest_out,
 		  struct launch_error **err)
 {
@@ -287,13 +338,18 @@ int launch_import(const struct launch_config *c, const struct launch_import_opts
 			launch_error_wrap(err, "%s", o->source);
 			goto out;
 		}
-		pr.layers = (int)plan.n_layers;
 		launch_info("%s: %s image, %zu layers, config %s, platform %s", o->source, plan.format, plan.n_layers,
 			    plan.digest, plan.platform ? plan.platform : "unknown");
+		source = xasprintf("%s:%s", plan.format, abs);
+		if (launch_import_plan(store, &src, &plan, o, source, digest_out, err) < 0) {
+			launch_error_wrap(err, "%s", o->source);
+			goto out;
+		}
+		ret = 0;
+		goto out;
 	}
 	if (launch_store_tmpfile(store, ".sqfs", &tmp, &tmp_fd, err) < 0)
 		goto out;
-
 	if (sqfs) {
 		char content[LAUNCH_DIGEST_LEN + 1];
 		if (copy_squashfs(abs, tmp_fd, &pr, content, err) < 0)
@@ -302,44 +358,20 @@ int launch_import(const struct launch_config *c, const struct launch_import_opts
 		override(runtime, o);
 		made_config_digest(runtime, content, o->platform, digest);
 	} else {
-		if (launch_sqfs_writer_start(tmp, o->compressor, 0, &w, err) < 0)
+		char diff_id[LAUNCH_DIGEST_LEN + 1];
+		if (launch_sqfs_writer_start(tmp, o->compressor, 0, &w, err) < 0 ||
+		    flatten_rootfs(abs, launch_sqfs_writer_archive(w), &pr, diff_id, err) < 0 ||
+		    launch_sqfs_writer_finish(steal_pointer(&w), err) < 0)
 			goto out;
-		struct archive *out = launch_sqfs_writer_archive(w);
-		if (o->rootfs) {
-			char diff_id[LAUNCH_DIGEST_LEN + 1];
-			if (flatten_rootfs(abs, out, &pr, diff_id, err) < 0)
-				goto out;
-			runtime = json_object();
-			override(runtime, o);
-			made_config_digest(runtime, diff_id, o->platform, digest);
-		} else {
-			if (flatten_plan(&src, &plan, out, &pr, err) < 0) {
-				launch_error_wrap(err, "%s", o->source);
-				goto out;
-			}
-			runtime = launch_plan_runtime_config(plan.config);
-			override(runtime, o);
-			strcpy(digest, plan.digest);
-		}
-		int r = launch_sqfs_writer_finish(steal_pointer(&w), err);
-		if (r < 0)
-			goto out;
+		runtime = json_object();
+		override(runtime, o);
+		made_config_digest(runtime, diff_id, o->platform, digest);
 	}
-	if (fsync(tmp_fd) < 0) {
-		launch_error_set(err, errno, "cannot write the image into the store (%s)", tmp);
-		goto out;
-	}
-	struct stat st;
-	fstat(tmp_fd, &st);
-	const char *kind = sqfs ? "squashfs" : o->rootfs ? "rootfs" : plan.format;
-	source = xasprintf("%s:%s", kind, abs);
-	struct launch_store_image img = { .digest = digest, .size = st.st_size, .source = source, .config = runtime };
+	source = xasprintf("%s:%s", sqfs ? "squashfs" : "rootfs", abs);
 	progress_end(&pr);
-	if (launch_store_add(store, tmp, &img, o->tags, err) < 0)
+	if (store_result(store, tmp, tmp_fd, digest, runtime, source, o->tags, digest_out, err) < 0)
 		goto out;
 	free(steal_pointer(&tmp)); /* moved into the store */
-	if (digest_out)
-		*digest_out = xstrdup(digest);
 	ret = 0;
 out:
 	progress_end(&pr);

@@ -27,6 +27,16 @@ struct launch_import_opts {
 	bool progress;          /* show progress on stderr */
 };
 
+struct launch_store;
+struct launch_source;
+struct launch_image_plan;
+/* Flatten PLAN's layers from SRC into a new image of STORE (tags, config
+ * overrides, compressor and progress from O; SOURCE recorded as where it
+ * came from). What an import of a layout or a pull ends with. */
+int launch_import_plan(const struct launch_store *store, const struct launch_source *src,
+		       const struct launch_image_plan *plan, const struct launch_import_opts *o, const char *source,
+		       char **digest, struct launch_error **err);
+
 /* *DIGEST (may be NULL) receives the stored image's digest. */
 int launch_import(const struct launch_config *c, const struct launch_import_opts *o, char **digest,
 		  struct launch_error **err);

@@ -13,6 +13,9 @@ int cmd_ps(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_import(int argc, char **argv); /* in launch-image */
 int cmd_commit(int argc, char **argv); /* in launch-image */
+int cmd_pull(int argc, char **argv);   /* in launch-image */
+int cmd_login(int argc, char **argv);  /* in launch-image */
+int cmd_logout(int argc, char **argv); /* in launch-image */
 int cmd_image_helper(int argc, char **argv);
 int cmd_images(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* launch-image: the image manager's commands (`launch import`, `launch commit`), started by
+/* launch-image: the image manager's commands (`launch import`, `commit`, `pull`,
+ * `login`, `logout`), started by
  * launch as `launch-image import ARGS...` (see cmd_image_helper). */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -16,10 +17,14 @@ int main(int argc, char **argv)
 	if (level && *level >= '0' && *level <= '3' && !level[1])
 		launch_log_set_level(*level - '0');
 	unsetenv("LAUNCH_LOG_LEVEL");
-	if (argc >= 2 && !strcmp(argv[1], "import"))
-		return cmd_import(argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "commit"))
-		return cmd_commit(argc - 1, argv + 1);
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = { { "import", cmd_import }, { "commit", cmd_commit }, { "pull", cmd_pull },
+		     { "login", cmd_login },   { "logout", cmd_logout } };
+	for (size_t i = 0; argc >= 2 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "launch-image: run it through launch (launch import ...)\n");
 	return LAUNCH_EXIT_FAILURE;
 }

@@ -17,12 +17,14 @@ static const char usage[] =
 	"\n"
 	"Commands:\n"
 	"  run       run a command in a container from an image\n"
+	"  pull      pull an image from a registry (docker://...) into your store\n"
 	"  import    import a docker-archive, OCI layout, rootfs tar or squashfs\n"
 	"  images    list the images of your store and the site's\n"
 	"  inspect   show an image's details and config as JSON\n"
 	"  rmi       remove images from your store\n"
 	"  tag       give an image another name\n"
 	"  commit    make an image of a writable container's changes\n"
+	"  login     keep your credentials for a registry (logout forgets them)\n"
 	"  start     start a named instance that processes can join\n"
 	"  exec      run a command inside a running instance\n"
 	"  ps        list your instances (also: list)\n"
@@ -54,6 +56,9 @@ static const struct {
 	{ "stop", cmd_stop },
 	{ "import", cmd_image_helper },
 	{ "commit", cmd_image_helper },
+	{ "pull", cmd_image_helper },
+	{ "login", cmd_image_helper },
+	{ "logout", cmd_image_helper },
 	{ "images", cmd_images },
 	{ "inspect", cmd_inspect },
 	{ "rmi", cmd_rmi },

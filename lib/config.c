@@ -26,6 +26,9 @@ void launch_config_init(struct launch_config *c)
 	c->allow_root = true;
 	c->root_subids = true;
 	c->root_seccomp = true;
+	c->pull_on_run = true;
+	c->pull_retries = 6;
+	c->pull_jobs = 4;
 	c->fuse_threads = 8;
 }
 
@@ -39,6 +42,8 @@ void launch_config_clear(struct launch_config *c)
 	launch_strv_free(c->env_deny);
 	free(c->store);
 	launch_strv_free(c->site_stores);
+	free(c->registry_ca_file);
+	launch_strv_free(c->insecure_registries);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -166,11 +171,41 @@ static int set_site_stores(struct ctx *x, json_t *v, struct launch_error **err)
 	return get_strv(x, v, true, &x->c->site_stores, err);
 }
 
+static int get_int(struct ctx *x, json_t *v, int min, int max, int *out, struct launch_error **err)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
+		return launch_json_error_at(err, x->doc, x->ptr, "\"%s\" must be an integer from %d to %d", x->key, min,
+					    max);
+	*out = (int)json_integer_value(v);
+	return 0;
+}
+
 static int set_fuse_threads(struct ctx *x, json_t *v, struct launch_error **err)
 {
-	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 256)
-		return launch_json_error_at(err, x->doc, x->ptr, "\"%s\" must be an integer from 1 to 256", x->key);
-	x->c->fuse_threads = (int)json_integer_value(v);
+	return get_int(x, v, 1, 256, &x->c->fuse_threads, err);
+}
+static int set_pull_retries(struct ctx *x, json_t *v, struct launch_error **err)
+{
+	return get_int(x, v, 0, 100, &x->c->pull_retries, err);
+}
+static int set_pull_jobs(struct ctx *x, json_t *v, struct launch_error **err)
+{
+	return get_int(x, v, 1, 64, &x->c->pull_jobs, err);
+}
+static int set_pull_on_run(struct ctx *x, json_t *v, struct launch_error **err)
+{
+	return set_bool(x, v, &x->c->pull_on_run, err);
+}
+static int set_insecure_registries(struct ctx *x, json_t *v, struct launch_error **err)
+{
+	return get_strv(x, v, false, &x->c->insecure_registries, err);
+}
+static int set_registry_ca_file(struct ctx *x, json_t *v, struct launch_error **err)
+{
+	if (!json_is_string(v) || json_string_value(v)[0] != '/')
+		return launch_json_error_at(err, x->doc, x->ptr, "\"%s\" must be the absolute path of a CA bundle", x->key);
+	free(x->c->registry_ca_file);
+	x->c->registry_ca_file = xstrdup(json_string_value(v));
 	return 0;
 }
 
@@ -183,8 +218,13 @@ static const struct key {
 	{ "deny_mount_sources", set_deny_src },
 	{ "env_deny", set_env_deny },
 	{ "fuse_threads", set_fuse_threads },
+	{ "insecure_registries", set_insecure_registries },
 	{ "mounts", set_mounts },
 	{ "private_tmp", set_private_tmp },
+	{ "pull_jobs", set_pull_jobs },
+	{ "pull_on_run", set_pull_on_run },
+	{ "pull_retries", set_pull_retries },
+	{ "registry_ca_file", set_registry_ca_file },
 	{ "root_seccomp", set_root_seccomp },
 	{ "root_subids", set_root_subids },
 	{ "runtime_dir", set_runtime_dir },

@@ -23,6 +23,11 @@ struct launch_config {
 	int fuse_threads;               /* maximum FUSE worker threads per container */
 	char *store;                    /* template of the user's image store; NULL: $XDG_DATA_HOME/launch */
 	char **site_stores;             /* read-only image stores of the site, searched after the user's */
+	char *registry_ca_file;         /* CA bundle for registries, besides the system's */
+	char **insecure_registries;     /* "HOST" (TLS unverified) or "http://HOST" */
+	bool pull_on_run;               /* launch run docker://... pulls a missing image */
+	int pull_retries;               /* attempts after a failed transfer, with back-off */
+	int pull_jobs;                  /* layers downloaded at once */
 };
 
 enum launch_config_flags {

@@ -7,9 +7,13 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "log.h"
+#include "paths.h"
 #include "sqfs.h"
 #include "store.h"
 #include "util.h"
@@ -116,12 +120,81 @@ out:
 	return ret;
 }
 
+/* Run `launch-image pull -q REF` and wait for it; its errors go to our
+ * stderr, after which a one-line summary is ours. */
+static int pull_with_helper(const char *ref, struct launch_error **err)
+{
+	_cleanup_free_ char *helper = launch_helper_path();
+	if (!helper)
+		return launch_error_msg(err, "cannot pull %s: the launch-image helper is not installed (reinstall launch)",
+					ref);
+	launch_info("%s is not in your store: pulling it", ref);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return launch_error_set(err, errno, "cannot pull %s", ref);
+	if (pid == 0) {
+		char level[8];
+		snprintf(level, sizeof(level), "%d", launch_log_level());
+		setenv("LAUNCH_LOG_LEVEL", level, 1);
+		execl(helper, helper, "pull", ref, (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return launch_error_set(err, errno, "cannot pull %s", ref);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return launch_error_msg(err, "cannot run %s: pulling it failed (the reason is above)", ref);
+	return 0;
+}
+
+/* docker://REF: the image pulled under its local name, pulled now when it
+ * is missing and the site allows (pull_on_run). */
+static int resolve_remote(const char *ref, const struct launch_config *c, struct launch_image *out,
+			  struct launch_error **err)
+{
+	struct launch_registry_ref rr;
+	if (launch_registry_ref_parse(ref, &rr, err) < 0)
+		return -1;
+	_cleanup_free_ char *local = launch_registry_ref_local_name(&rr);
+	launch_registry_ref_clear(&rr);
+	bool missing = false;
+	struct launch_error *e = NULL;
+	if (resolve_stored(local, c, out, &missing, &e) == 0)
+		return 0;
+	if (!missing || (c && !c->pull_on_run)) {
+		if (missing) {
+			launch_error_free(e);
+			return launch_error_msg(err, "%s is not in your image store, and this site does not pull on run "
+						     "(pull_on_run): run 'launch pull %s' first",
+						ref, ref);
+		}
+		if (err)
+			*err = e;
+		else
+			launch_error_free(e);
+		return -1;
+	}
+	launch_error_free(e);
+	if (pull_with_helper(ref, err) < 0)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	if (resolve_stored(local, c, out, &missing, err) < 0)
+		return -1;
+	free(out->ref);
+	out->ref = xstrdup(ref);
+	return 0;
+}
+
 int launch_image_resolve(const char *ref, const struct launch_config *c, struct launch_image *out,
 			 struct launch_error **err)
 {
 	memset(out, 0, sizeof(*out));
 	if (!*ref)
 		return launch_error_msg(err, "the image name is empty");
+	if (launch_registry_ref_is(ref))
+		return resolve_remote(ref, c, out, err);
 	if (!launch_ref_looks_like(ref))
 		return resolve_path(ref, out, err);
 	struct launch_error *e = NULL;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "ids.h"
@@ -166,4 +167,26 @@ int launch_store_dir(const struct launch_config *c, char **out, struct launch_er
 	*out = xasprintf("%s/.local/share/launch", home);
 	launch_identity_clear(&id);
 	return 0;
+}
+
+#ifndef LAUNCH_LIBEXECDIR
+#define LAUNCH_LIBEXECDIR "/usr/local/libexec/launch"
+#endif
+
+char *launch_helper_path(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		/* only when we are launch itself (not slurmstepd, not a test) */
+		if (slash && (!strcmp(slash + 1, "launch") || !strcmp(slash + 1, "launch-image"))) {
+			char *near = xasprintf("%.*s/launch-image", (int)(slash - self), self);
+			if (access(near, X_OK) == 0)
+				return near;
+			free(near);
+		}
+	}
+	return access(LAUNCH_LIBEXECDIR "/launch-image", X_OK) == 0 ? xstrdup(LAUNCH_LIBEXECDIR "/launch-image") : NULL;
 }

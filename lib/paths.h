@@ -21,4 +21,9 @@ int launch_runtime_dir(const struct launch_config *c, char **out, char **note, s
  * $XDG_DATA_HOME/launch, else $HOME/.local/share/launch. Not created here. */
 int launch_store_dir(const struct launch_config *c, char **out, struct launch_error **err);
 
+/* The launch-image helper (the image manager's commands): next to the
+ * running launch (a build tree, a relocated install), else in
+ * LAUNCH_LIBEXECDIR. NULL when neither exists. */
+char *launch_helper_path(void);
+
 #endif

@@ -20,11 +20,22 @@
 #include "util.h"
 
 #define INDEX_MAX (64u << 20)
+#define DOCKER_HUB "registry-1.docker.io"
 
 /* --- references --- */
 
 static bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 static bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+static bool sha256_valid(const char *d)
+{
+	if (!launch_str_has_prefix(d, "sha256:") || strlen(d) != 71)
+		return false;
+	for (const char *p = d + 7; *p; p++)
+		if (!is_hex(*p))
+			return false;
+	return true;
+}
 
 static bool tag_valid(const char *t)
 {
@@ -154,6 +165,102 @@ char *launch_ref_canonical(const char *s, struct launch_error **err)
 	launch_ref_clear(&r);
 	return c;
 }
+
+/* --- registry references --- */
+
+void launch_registry_ref_clear(struct launch_registry_ref *r)
+{
+	free(r->registry);
+	free(r->repo);
+	free(r->tag);
+	free(r->digest);
+	memset(r, 0, sizeof(*r));
+}
+
+static bool repo_valid(const char *s)
+{
+	if (!*s || strlen(s) > 255 || s[0] == '/' || s[strlen(s) - 1] == '/' || strstr(s, "//"))
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-' ||
+		      *p == '/'))
+			return false;
+	return true;
+}
+
+int launch_registry_ref_parse(const char *s, struct launch_registry_ref *out, struct launch_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	const char *orig = s;
+	if (launch_str_has_prefix(s, "docker://"))
+		s += 9;
+	_cleanup_free_ char *rest = xstrdup(s);
+	char *at = strchr(rest, '@');
+	if (at) {
+		*at = '\0';
+		if (!sha256_valid(at + 1))
+			return launch_error_msg(err, "invalid reference `%s`: the digest must be sha256: and 64 hex digits",
+						orig);
+		out->digest = xstrdup(at + 1);
+	}
+	char *slash = strchr(rest, '/');
+	const char *path = rest;
+	/* a first component with a dot, a colon or "localhost" is a registry */
+	if (slash && (memchr(rest, '.', (size_t)(slash - rest)) || memchr(rest, ':', (size_t)(slash - rest)) ||
+		      !strncmp(rest, "localhost", (size_t)(slash - rest)))) {
+		out->registry = xstrndup(rest, (size_t)(slash - rest));
+		path = slash + 1;
+	} else {
+		out->registry = xstrdup(DOCKER_HUB);
+	}
+	_cleanup_free_ char *repo = xstrdup(path);
+	char *colon = strrchr(repo, ':');
+	if (colon && !strchr(colon, '/')) {
+		*colon = '\0';
+		out->tag = xstrdup(colon + 1);
+	}
+	if (!out->tag && !out->digest)
+		out->tag = xstrdup("latest");
+	if (!strcmp(out->registry, DOCKER_HUB) && !strchr(repo, '/')) {
+		char *lib = xasprintf("library/%s", repo);
+		free(repo);
+		repo = lib;
+	}
+	out->repo = steal_pointer(&repo);
+	bool tag_ok = !out->tag || (*out->tag && strlen(out->tag) <= 128 && strspn(out->tag,
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == strlen(out->tag) &&
+		out->tag[0] != '.' && out->tag[0] != '-');
+	if (!*out->registry || !repo_valid(out->repo) || !tag_ok) {
+		launch_registry_ref_clear(out);
+		return launch_error_msg(err, "invalid reference `%s`: expected docker://[REGISTRY/]REPOSITORY[:TAG|@sha256:"
+					     "DIGEST], with a lowercase repository (e.g. docker://debian:12, "
+					     "docker://nvcr.io/nvidia/pytorch:24.01-py3)",
+					orig);
+	}
+	return 0;
+}
+
+char *launch_registry_ref_string(const struct launch_registry_ref *r)
+{
+	const char *reg = !strcmp(r->registry, DOCKER_HUB) ? "docker.io" : r->registry;
+	if (r->digest)
+		return xasprintf("%s/%s@%s", reg, r->repo, r->digest);
+	return xasprintf("%s/%s:%s", reg, r->repo, r->tag);
+}
+
+char *launch_registry_ref_local_name(const struct launch_registry_ref *r)
+{
+	const char *repo = r->repo;
+	bool hub = !strcmp(r->registry, DOCKER_HUB);
+	if (hub && launch_str_has_prefix(repo, "library/"))
+		repo += 8;
+	/* pinned by digest: a tag of its own, so it never stands for another */
+	_cleanup_free_ char *pinned = r->digest ? xasprintf("sha256-%s", r->digest + 7) : NULL;
+	const char *tag = pinned ? pinned : r->tag ? r->tag : "latest";
+	return hub ? xasprintf("%s:%s", repo, tag) : xasprintf("%s/%s:%s", r->registry, repo, tag);
+}
+
+bool launch_registry_ref_is(const char *s) { return launch_str_has_prefix(s, "docker://"); }
 
 /* --- stores and the index --- */
 

@@ -36,6 +36,28 @@ void launch_ref_clear(struct launch_ref *r);
 /* True when S is syntactically a store reference (not a path). */
 bool launch_ref_looks_like(const char *s);
 
+/* docker://[REGISTRY/]REPO[:TAG|@sha256:DIGEST], docker's defaults: no
+ * registry is Docker Hub (registry-1.docker.io), whose one-component
+ * repositories are under library/; no tag is latest. */
+struct launch_registry_ref {
+	char *registry; /* host[:port] to connect to */
+	char *repo;
+	char *tag;      /* NULL when pinned by digest */
+	char *digest;   /* "sha256:HEX" or NULL */
+};
+/* S with or without the docker:// prefix. */
+int launch_registry_ref_parse(const char *s, struct launch_registry_ref *out, struct launch_error **err);
+void launch_registry_ref_clear(struct launch_registry_ref *r);
+/* "REGISTRY/REPO:TAG" or "...@DIGEST", for messages. */
+char *launch_registry_ref_string(const struct launch_registry_ref *r);
+/* The name a pulled image gets by default: REPO:TAG with Docker Hub's
+ * library/ dropped, the registry kept otherwise (e.g. nvcr.io/nvidia/x:1);
+ * REPO:sha256-HEX for a reference pinned by digest. */
+char *launch_registry_ref_local_name(const struct launch_registry_ref *r);
+
+/* Is S a registry reference (starts with docker://)? */
+bool launch_registry_ref_is(const char *s);
+
 struct launch_store {
 	char *root;
 	bool site; /* read-only */
