@@ -128,11 +128,14 @@ struct layer_job {
 
 struct downloads {
 	struct pull *p;
-	struct layer_job *jobs;
+	struct layer_job *jobs; /* top layer first: the flattener's order */
 	size_t n, next, done;
 	pthread_mutex_t lock;
+	pthread_cond_t more; /* bytes came, or a job ended */
 	bool progress;
 	int64_t last_ms;
+	pthread_t *threads;
+	int started;
 };
 
 static int64_t now_ms(void)
@@ -177,6 +180,7 @@ static void on_bytes(void *arg, uint64_t bytes)
 	pthread_mutex_lock(&ja->d->lock);
 	ja->d->jobs[ja->i].bytes = bytes;
 	show(ja->d, false);
+	pthread_cond_broadcast(&ja->d->more);
 	pthread_mutex_unlock(&ja->d->lock);
 }
 
@@ -204,48 +208,149 @@ static void *worker(void *arg)
 			fprintf(stderr, "\r\033[Klayer %.19s: %s MiB%s\n", j->d->digest, a, j->bytes ? "" : " (cached)");
 		}
 		show(d, true);
+		pthread_cond_broadcast(&d->more);
 		pthread_mutex_unlock(&d->lock);
 	}
 }
 
-static int download_layers(struct pull *p, const struct launch_image_plan *plan, int jobs, bool progress,
-			   struct launch_error **err)
+static void start_downloads(struct downloads *d, struct pull *p, const struct launch_image_plan *plan, int jobs,
+			    bool progress)
 {
-	struct downloads d = { .p = p, .n = plan->n_layers, .progress = progress };
-	d.jobs = xcalloc(plan->n_layers, sizeof(*d.jobs));
+	memset(d, 0, sizeof(*d));
+	d->p = p;
+	d->n = plan->n_layers;
+	d->progress = progress;
+	d->jobs = xcalloc(plan->n_layers, sizeof(*d->jobs));
 	for (size_t i = 0; i < plan->n_layers; i++)
-		d.jobs[i].d = &plan->layers[i];
-	pthread_mutex_init(&d.lock, NULL);
+		d->jobs[i].d = &plan->layers[plan->n_layers - 1 - i];
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->more, NULL);
 	int n = jobs < 1 ? 1 : jobs;
-	if ((size_t)n > d.n)
-		n = (int)d.n;
-	pthread_t *t = xcalloc((size_t)n, sizeof(*t));
-	int started = 0;
+	if ((size_t)n > d->n)
+		n = (int)d->n;
+	d->threads = xcalloc((size_t)n, sizeof(pthread_t));
 	for (int i = 0; i < n; i++)
-		if (pthread_create(&t[i], NULL, worker, &d) == 0)
-			started++;
-	if (started == 0)
-		worker(&d);
-	for (int i = 0; i < started; i++)
-		pthread_join(t[i], NULL);
-	free(t);
-	if (progress)
+		if (pthread_create(&d->threads[i], NULL, worker, d) == 0)
+			d->started++;
+}
+
+/* Wait for every download; the first failure is the error. */
+static int finish_downloads(struct downloads *d, struct launch_error **err)
+{
+	if (d->started == 0)
+		worker(d);
+	for (int i = 0; i < d->started; i++)
+		pthread_join(d->threads[i], NULL);
+	free(d->threads);
+	if (d->progress)
 		fputs("\r\033[K", stderr);
 	int ret = 0;
-	for (size_t i = 0; i < d.n; i++) {
-		if (d.jobs[i].err && ret == 0) {
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->jobs[i].err && ret == 0) {
 			if (err)
-				*err = d.jobs[i].err;
+				*err = d->jobs[i].err;
 			else
-				launch_error_free(d.jobs[i].err);
+				launch_error_free(d->jobs[i].err);
 			ret = -1;
 		} else {
-			launch_error_free(d.jobs[i].err);
+			launch_error_free(d->jobs[i].err);
 		}
 	}
-	pthread_mutex_destroy(&d.lock);
-	free(d.jobs);
+	pthread_cond_destroy(&d->more);
+	pthread_mutex_destroy(&d->lock);
+	free(d->jobs);
 	return ret;
+}
+
+/* --- flattening layers while they download --- */
+
+struct growing {
+	struct downloads *d;
+	struct layer_job *job;
+	int fd;
+	uint64_t pos;
+};
+
+static ssize_t growing_read(void *arg, void *buf, size_t n)
+{
+	struct growing *g = arg;
+	for (;;) {
+		ssize_t r = pread(g->fd, buf, n, (off_t)g->pos);
+		if (r > 0) {
+			g->pos += (uint64_t)r;
+			return r;
+		}
+		if (r < 0 && errno != EINTR)
+			return -1;
+		pthread_mutex_lock(&g->d->lock);
+		bool done = g->job->done, failed = g->job->err != NULL;
+		if (!done) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 100 * 1000 * 1000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&g->d->more, &g->d->lock, &ts);
+		}
+		pthread_mutex_unlock(&g->d->lock);
+		if (failed) {
+			errno = EIO; /* the download's own error is reported */
+			return -1;
+		}
+		if (done) {
+			r = pread(g->fd, buf, n, (off_t)g->pos); /* what came last */
+			if (r > 0)
+				g->pos += (uint64_t)r;
+			return r;
+		}
+	}
+}
+
+static void growing_close(void *arg)
+{
+	struct growing *g = arg;
+	close(g->fd);
+	free(g);
+}
+
+/* source.c's stream hook: a layer still downloading is read as it grows. */
+static int open_growing(void *ctx, const char *name, struct launch_blob_stream *out, struct launch_error **err)
+{
+	struct downloads *d = ctx;
+	if (!launch_str_has_prefix(name, "blobs/sha256/"))
+		return 1;
+	struct layer_job *job = NULL;
+	for (size_t i = 0; i < d->n && !job; i++)
+		if (!strcmp(d->jobs[i].d->digest + 7, name + 13))
+			job = &d->jobs[i];
+	if (!job)
+		return 1;
+	_cleanup_free_ char *final = xasprintf("%s/sha256/%s", d->p->cache, name + 13);
+	_cleanup_free_ char *part = xasprintf("%s/partial/%s", d->p->cache, name + 13);
+	for (;;) {
+		if (access(final, F_OK) == 0)
+			return 1; /* complete: read the file */
+		int fd = open(part, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			struct growing *g = xcalloc(1, sizeof(*g));
+			*g = (struct growing){ d, job, fd, 0 };
+			*out = (struct launch_blob_stream){ growing_read, growing_close, g };
+			return 0;
+		}
+		pthread_mutex_lock(&d->lock);
+		bool done = job->done, failed = job->err != NULL;
+		if (!done) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&d->more, &d->lock, &ts);
+		}
+		pthread_mutex_unlock(&d->lock);
+		if (failed)
+			return launch_error_msg(err, "layer %.19s could not be downloaded", job->d->digest);
+	}
 }
 
 int launch_pull(const struct launch_config *c, const struct launch_pull_opts *o, char **digest_out,
@@ -297,10 +402,6 @@ int launch_pull(const struct launch_config *c, const struct launch_pull_opts *o,
 	}
 	launch_info("%s: %zu layers, config %s, platform %s", what, plan.n_layers, plan.digest,
 		    plan.platform ? plan.platform : "unknown");
-	if (download_layers(&p, &plan, c ? c->pull_jobs : 4, o->progress, err) < 0) {
-		launch_error_wrap(err, "%s", what);
-		goto out;
-	}
 	/* one flattening per image, whoever pulls it */
 	locks = xasprintf("%s/locks", store->root);
 	mkdir(locks, 0755);
@@ -326,9 +427,20 @@ int launch_pull(const struct launch_config *c, const struct launch_pull_opts *o,
 	launch_store_image_clear(&stored);
 	if (launch_source_open(store->root, &src, err) < 0)
 		goto out;
-	struct launch_import_opts io = { .tags = tags, .compressor = o->compressor, .progress = o->progress };
+	/* the layers download, top first, while the flattening reads them */
+	struct downloads d;
+	start_downloads(&d, &p, &plan, c ? c->pull_jobs : 4, o->progress);
+	src.open_stream = open_growing;
+	src.stream_ctx = &d;
+	struct launch_import_opts io = { .tags = tags, .compressor = o->compressor };
 	source = xasprintf("docker://%s", what);
-	if (launch_import_plan(store, &src, &plan, &io, source, digest_out, err) < 0) {
+	struct launch_error *ie = NULL;
+	int ir = launch_import_plan(store, &src, &plan, &io, source, digest_out, &ie);
+	int dr = finish_downloads(&d, err); /* a download's failure says more */
+	if (dr < 0 || ir < 0) {
+		if (dr == 0 && err)
+			*err = steal_pointer(&ie);
+		launch_error_free(ie);
 		launch_error_wrap(err, "%s", what);
 		goto out;
 	}

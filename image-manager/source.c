@@ -166,6 +166,7 @@ int64_t launch_source_size(const struct launch_source *s, const char *name)
 }
 
 struct launch_blob {
+	struct launch_blob_stream stream; /* or a stream */
 	int fd;            /* directory sources */
 	struct archive *a; /* tar sources, positioned at the member's data */
 	struct launch_sha256 *sha;
@@ -183,7 +184,14 @@ int launch_blob_open(const struct launch_source *s, const char *name, struct lau
 	struct launch_blob *b = xcalloc(1, sizeof(*b));
 	b->fd = -1;
 	b->name = xstrdup(norm);
-	if (s->is_dir) {
+	int sr = s->open_stream ? s->open_stream(s->stream_ctx, norm, &b->stream, err) : 1;
+	if (sr < 0) {
+		launch_blob_close(b);
+		return -1;
+	}
+	if (sr == 0) {
+		/* a stream */
+	} else if (s->is_dir) {
 		b->fd = launch_resolve_in_root(s->dirfd, norm, O_RDONLY);
 		struct stat st;
 		if (b->fd < 0 || fstat(b->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -223,7 +231,14 @@ int launch_blob_open(const struct launch_source *s, const char *name, struct lau
 ssize_t launch_blob_read(struct launch_blob *b, void *buf, size_t n)
 {
 	ssize_t r;
-	if (b->a) {
+	if (b->stream.read) {
+		r = b->stream.read(b->stream.arg, buf, n);
+		if (r < 0) {
+			free(b->error);
+			b->error = xasprintf("cannot read %s: %s", b->name, strerror(errno));
+			return -1;
+		}
+	} else if (b->a) {
 		r = archive_read_data(b->a, buf, n);
 		if (r < 0) {
 			free(b->error);
@@ -253,6 +268,8 @@ void launch_blob_close(struct launch_blob *b)
 {
 	if (!b)
 		return;
+	if (b->stream.close)
+		b->stream.close(b->stream.arg);
 	if (b->fd >= 0)
 		close(b->fd);
 	if (b->a)

@@ -15,8 +15,21 @@
 #include "digest.h"
 #include "error.h"
 
+/* A member that another thread is still writing (a layer being
+ * downloaded): READ blocks until bytes come, returns 0 at its end, -1 with
+ * errno on failure. */
+struct launch_blob_stream {
+	ssize_t (*read)(void *arg, void *buf, size_t n);
+	void (*close)(void *arg);
+	void *arg;
+};
+
 struct launch_source {
 	char *path;
+	/* directory sources: members may come as streams instead; 1: no, read
+	 * the file */
+	int (*open_stream)(void *ctx, const char *name, struct launch_blob_stream *out, struct launch_error **err);
+	void *stream_ctx;
 	bool is_dir;
 	int dirfd;     /* directory sources */
 	char **members; /* tar sources: member names (normalised), in archive order */
