@@ -9,7 +9,7 @@ required=(
 	libjansson-dev libcap-dev libfuse3-dev fuse3 libsquashfuse-dev squashfuse
 	liblzo2-dev liblz4-dev libzstd-dev libdeflate-dev zlib1g-dev liblzma-dev
 	squashfs-tools busybox-static file
-	libarchive-dev libssl-dev libcurl4-openssl-dev squashfs-tools-ng libseccomp-dev
+	libarchive-dev libssl-dev libcurl4-openssl-dev libisal-dev squashfs-tools-ng libseccomp-dev
 	docker-registry apache2-utils openssl curl
 	python3 zstd debootstrap umoci skopeo
 	uidmap tmux libcap2-bin procps util-linux
