@@ -87,6 +87,8 @@ static const char start_help[] =
 	"\n"
 	"Options: those of 'launch run' (see 'launch run --help'), and\n"
 	"  -n, --name NAME         the instance's name: letters, digits, _ - . (1-64)\n"
+	"      --reuse             if instance NAME runs already, print its name and\n"
+	"                          succeed (its options stay as they were)\n"
 	"\n"
 	"Identity is chosen at start: with --root every process that joins is uid 0\n"
 	"with the five capabilities of 'launch run --root'; without it, your uid.\n"
@@ -137,7 +139,7 @@ static char *absolute_path(const char *p)
 }
 
 enum { OPT_MOUNT = 1000, OPT_ENV_FILE, OPT_NO_HOME, OPT_PRIVATE_TMP, OPT_WRITABLE, OPT_WRITABLE_SIZE, OPT_OVERLAY,
-       OPT_ENTRYPOINT };
+       OPT_ENTRYPOINT, OPT_REUSE };
 
 /* run, start and exec share their options and the way the spec is built */
 static int run_like(int argc, char **argv, enum mode mode)
@@ -155,6 +157,7 @@ static int run_like(int argc, char **argv, enum mode mode)
 		{ "writable-size", required_argument, NULL, OPT_WRITABLE_SIZE },
 		{ "overlay", required_argument, NULL, OPT_OVERLAY },
 		{ "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
+		{ "reuse", no_argument, NULL, OPT_REUSE },
 		{ "name", required_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -169,7 +172,7 @@ static int run_like(int argc, char **argv, enum mode mode)
 	_cleanup_free_ char *note = NULL, *instance = NULL, *entrypoint = NULL;
 	struct launch_instance_info info = { 0 };
 	_cleanup_strv_ char **env_args = NULL; /* "e:..." or "f:...", applied in order */
-	bool root = false, no_home = false, private_tmp = false, private_tmp_set = false;
+	bool root = false, no_home = false, private_tmp = false, private_tmp_set = false, reuse = false;
 	int ret = LAUNCH_EXIT_FAILURE, c;
 
 	launch_config_init(&config);
@@ -179,7 +182,7 @@ static int run_like(int argc, char **argv, enum mode mode)
 		struct launch_mount m;
 		bool container_option = c == 'm' || c == OPT_MOUNT || c == OPT_NO_HOME || c == OPT_PRIVATE_TMP ||
 					c == OPT_WRITABLE || c == OPT_WRITABLE_SIZE || c == OPT_OVERLAY;
-		if ((mode == MODE_EXEC && container_option) || (mode != MODE_START && c == 'n') ||
+		if ((mode == MODE_EXEC && container_option) || (mode != MODE_START && (c == 'n' || c == OPT_REUSE)) ||
 		    (mode != MODE_RUN && c == OPT_ENTRYPOINT)) {
 			launch_error_msg(&err, "launch %s: option %s is not available here (see 'launch %s --help')",
 					 names[mode], argv[optind - 1], names[mode]);
@@ -224,6 +227,9 @@ static int run_like(int argc, char **argv, enum mode mode)
 			break;
 		case OPT_PRIVATE_TMP:
 			private_tmp = private_tmp_set = true;
+			break;
+		case OPT_REUSE:
+			reuse = true;
 			break;
 		case OPT_ENTRYPOINT:
 			free(entrypoint);
@@ -284,6 +290,19 @@ static int run_like(int argc, char **argv, enum mode mode)
 	if (root && !config.allow_root) {
 		launch_error_msg(&err, "--root is disabled on this system (allow_root is false in %s)", config.path);
 		goto fail;
+	}
+	if (mode == MODE_START && reuse && instance) {
+		/* a running instance of that name is taken as it is: no image needed */
+		_cleanup_free_ char *rd = NULL;
+		if (launch_runtime_dir(&config, &rd, NULL, &err) < 0)
+			goto fail;
+		struct launch_instance_info have;
+		if (launch_instance_get(rd, instance, &have, NULL) == 0) {
+			launch_instance_info_clear(&have);
+			printf("%s\n", instance);
+			ret = 0;
+			goto out;
+		}
 	}
 	spec.config = &config;
 	spec.no_home = no_home;
@@ -353,7 +372,7 @@ static int run_like(int argc, char **argv, enum mode mode)
 		launch_info("squashfs served by %s", launch_sqfs_backend());
 	if (mode == MODE_START) {
 		_cleanup_free_ char *started = NULL;
-		if (launch_instance_start(&spec, instance, &started, &err) < 0)
+		if (launch_instance_start(&spec, instance, reuse, &started, &err) < 0)
 			goto fail;
 		printf("%s\n", started);
 		ret = 0;

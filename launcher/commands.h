@@ -17,6 +17,7 @@ int cmd_pull(int argc, char **argv);   /* in launch-image */
 int cmd_login(int argc, char **argv);  /* in launch-image */
 int cmd_logout(int argc, char **argv); /* in launch-image */
 int cmd_image_helper(int argc, char **argv);
+int cmd_oci(int argc, char **argv);
 int cmd_images(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_rmi(int argc, char **argv);

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "fakeroot.h"
+#include "instance.h"
 #include "log.h"
 #include "rootfs.h"
 #include "sqfs.h"
@@ -440,35 +441,12 @@ static void __attribute__((noreturn)) exec_command(const char *path, char *const
 	_exit(LAUNCH_EXIT_CANNOT_EXEC);
 }
 
-int launch_container_signal_ns(const char *ns_link, int sig)
-{
-	DIR *d = opendir("/proc");
-	if (!d)
-		return 0;
-	int n = 0;
-	pid_t self = getpid();
-	for (struct dirent *de; (de = readdir(d));) {
-		pid_t pid = (pid_t)atoi(de->d_name);
-		if (pid <= 0 || pid == self)
-			continue;
-		char path[64], link[64];
-		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
-		ssize_t l = readlink(path, link, sizeof(link) - 1);
-		if (l <= 0)
-			continue;
-		link[l] = '\0';
-		if (!strcmp(link, ns_link) && kill(pid, sig) == 0)
-			n++;
-	}
-	closedir(d);
-	return n;
-}
 
 /* Signal every process of mount namespace NS, waiting (reaping our own
  * children on the way) until none is left. */
 static void kill_ns(const char *ns, int sig)
 {
-	while (launch_container_signal_ns(ns, sig) > 0) {
+	while (launch_instance_signal_ns(ns, sig) > 0) {
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			;
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
@@ -499,9 +477,9 @@ static void __attribute__((noreturn)) instance_loop(int sfd, pid_t supervisor)
 		}
 		if (sig != SIGTERM && sig != SIGINT && sig != SIGHUP && sig != SIGQUIT)
 			continue;
-		if (launch_container_signal_ns(ns, SIGTERM) > 0) {
+		if (launch_instance_signal_ns(ns, SIGTERM) > 0) {
 			int64_t until = now_ms() + LAUNCH_KILL_GRACE_S * 1000;
-			while (now_ms() < until && launch_container_signal_ns(ns, 0) > 0) {
+			while (now_ms() < until && launch_instance_signal_ns(ns, 0) > 0) {
 				while (waitpid(-1, NULL, WNOHANG) > 0)
 					;
 				struct timespec ts = { 0, 10 * 1000 * 1000 };

@@ -35,8 +35,5 @@ int launch_container_exec(const struct launch_spec *spec, const char *cwd, struc
  * files with the container's owners (launch commit). */
 int launch_container_enter_userns(const struct launch_identity *id, struct launch_error **err);
 
-/* Signal every process whose mount namespace is NS_LINK (the text of a
- * /proc/PID/ns/mnt link), except the caller. Returns how many. */
-int launch_container_signal_ns(const char *ns_link, int sig);
 
 #endif

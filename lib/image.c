@@ -18,6 +18,13 @@
 #include "store.h"
 #include "util.h"
 
+/* Here rather than in sqfs_*.c: the SPANK plugin links image.c, not FUSE. */
+bool launch_sqfs_is_image(int fd)
+{
+	char magic[4];
+	return pread(fd, magic, 4, 0) == 4 && memcmp(magic, "hsqs", 4) == 0;
+}
+
 const char *launch_image_kind_name(enum launch_image_kind k)
 {
 	return k == LAUNCH_IMAGE_SQUASHFS ? "squashfs" : "directory";

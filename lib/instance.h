@@ -31,6 +31,7 @@ struct launch_instance_info {
 	char **env;     /* NAME=VALUE the instance sets over the host environment */
 	char *workdir;  /* --workdir given at start, or NULL */
 	char *image_workdir; /* the image's WorkingDir, or NULL */
+	char **entrypoint;   /* the image's Entrypoint, or NULL */
 	char *digest;        /* of a stored image, or NULL */
 	char *upper;         /* the writable layer, or NULL */
 	bool upper_in_namespace; /* UPPER is a path in the supervisor's mount namespace */
@@ -40,8 +41,26 @@ struct launch_instance_info {
 
 bool launch_instance_name_valid(const char *name);
 /* Start SPEC (spec->instance is set here) as instance NAME (NULL: a new
- * name), detached. Returns once it can be joined; *OUT_NAME gets its name. */
-int launch_instance_start(struct launch_spec *spec, const char *name, char **out_name, struct launch_error **err);
+ * name), detached. Returns once it can be joined; *OUT_NAME gets its name.
+ * REUSE: a running instance NAME is taken as it is. */
+int launch_instance_start(struct launch_spec *spec, const char *name, bool reuse, char **out_name,
+			  struct launch_error **err);
+/* Join INFO's user and mount namespaces, enter SPEC's working directory
+ * (*CWD gets it) and take the instance's identity (capabilities, seccomp):
+ * what `launch exec` and the SPANK plugin's tasks do before exec. */
+int launch_instance_join(const struct launch_instance_info *info, const struct launch_spec *spec, const char **cwd,
+			 struct launch_error **err);
+/* Signal every process whose mount namespace is NS_LINK (the text of a
+ * /proc/PID/ns/mnt link), except the caller; how many there were. */
+int launch_instance_signal_ns(const char *ns_link, int sig);
+
+/* For instance.c and instance_run.c. */
+int launch_instance_dir(const char *runtime_dir, char **out, struct launch_error **err);
+char *launch_instance_file(const char *dir, const char *name, const char *ext);
+void launch_instance_remove_state(const char *dir, const char *name);
+int launch_instance_ns_link(pid_t pid, const char *ns, char *buf, size_t size);
+
+
 /* Find live instance NAME (a dead one's state is removed on the way). */
 int launch_instance_get(const char *runtime_dir, const char *name, struct launch_instance_info *info,
 			struct launch_error **err);

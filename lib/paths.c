@@ -37,7 +37,19 @@ static const char *lookup(const char *name, size_t n, char *buf, size_t bufsz)
 	return NULL;
 }
 
+static const char *env_lookup(void *arg, const char *name, size_t n, char *buf, size_t bufsz)
+{
+	(void)arg;
+	return lookup(name, n, buf, bufsz);
+}
+
 int launch_expand_template(const char *tpl, char **out, struct launch_error **err)
+{
+	return launch_expand_template_with(tpl, env_lookup, NULL, out, err);
+}
+
+int launch_expand_template_with(const char *tpl, launch_template_lookup fn, void *arg, char **out,
+				struct launch_error **err)
 {
 	size_t cap = strlen(tpl) + 64, o = 0;
 	_cleanup_free_ char *r = xmalloc(cap);
@@ -55,7 +67,7 @@ int launch_expand_template(const char *tpl, char **out, struct launch_error **er
 				end++;
 			if (brace && *end != '}')
 				return launch_error_msg(err, "invalid template `%s`: missing `}`", tpl);
-			val = lookup(name, (size_t)(end - name), buf, sizeof(buf));
+			val = fn(arg, name, (size_t)(end - name), buf, sizeof(buf));
 			if (!val)
 				return launch_error_msg(err,
 							"invalid template `%s`: unknown or unset variable `%.*s` (use $USER, "
@@ -123,7 +135,10 @@ int launch_runtime_dir(const struct launch_config *c, char **out, char **note, s
 {
 	_cleanup_free_ char *dir = NULL;
 	_cleanup_free_ char *why = NULL;
-	if (c && c->runtime_dir) {
+	const char *forced = getenv("LAUNCH_RUNTIME_DIR");
+	if (forced && forced[0] == '/') {
+		dir = xstrdup(forced); /* the SPANK plugin pins it for a job's containers */
+	} else if (c && c->runtime_dir) {
 		if (launch_expand_template(c->runtime_dir, &dir, err) < 0)
 			return launch_error_wrap(err, "site config runtime_dir");
 	} else {

@@ -10,9 +10,15 @@
 /* Expand $USER, $UID, $HOME, $XDG_RUNTIME_DIR and $XDG_DATA_HOME (also as
  * ${NAME}) in TPL. */
 int launch_expand_template(const char *tpl, char **out, struct launch_error **err);
+/* The same with the values from FN (NAME, its length; a buffer for the
+ * value), for another user's templates (the SPANK plugin). */
+typedef const char *(*launch_template_lookup)(void *arg, const char *name, size_t n, char *buf, size_t size);
+int launch_expand_template_with(const char *tpl, launch_template_lookup fn, void *arg, char **out,
+				struct launch_error **err);
 
 /* The runtime directory (created 0700 if missing, checked to be the caller's
- * and private): the config's runtime_dir, else $XDG_RUNTIME_DIR/launch, else
+ * and private): $LAUNCH_RUNTIME_DIR when set (absolute), else the config's
+ * runtime_dir, else $XDG_RUNTIME_DIR/launch, else
  * /tmp/launch-$UID when XDG_RUNTIME_DIR is unset or unusable. *NOTE, when not
  * NULL, receives why the fallback was taken (for doctor and -v). */
 int launch_runtime_dir(const struct launch_config *c, char **out, char **note, struct launch_error **err);

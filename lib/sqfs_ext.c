@@ -39,11 +39,6 @@ pid_t launch_sqfs_helper_pid(const struct launch_sqfs *s) { return s ? s->pid : 
 
 const char *launch_sqfs_backend(void) { return "external " LAUNCH_SQUASHFUSE_BIN " binary"; }
 
-bool launch_sqfs_is_image(int fd)
-{
-	char magic[4];
-	return pread(fd, magic, 4, 0) == 4 && memcmp(magic, "hsqs", 4) == 0;
-}
 
 void launch_sqfs_set_all_root(struct launch_sqfs *s, bool on) { s->all_root = on; }
 

@@ -333,11 +333,6 @@ static const struct fuse_lowlevel_ops ops = {
 	.statfs = op_statfs,
 };
 
-bool launch_sqfs_is_image(int fd)
-{
-	char magic[4];
-	return pread(fd, magic, 4, 0) == 4 && memcmp(magic, "hsqs", 4) == 0;
-}
 
 static void free_ll(sqfs_ll *ll)
 {

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The plugin's options (pyxis's names, which many users know), their
+ * LAUNCH_CONTAINER_* environment twins, and the plugstack.conf arguments,
+ * each from a table. Values are checked with launch's own parsers (mount
+ * specs, image references, instance names), so srun rejects what `launch
+ * run` would, with the same message. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "env.h"
+#include "error.h"
+#include "instance.h"
+#include "mountspec.h"
+#include "plugin.h"
+#include "store.h"
+#include "util.h"
+
+#ifndef LAUNCH_BINDIR
+#define LAUNCH_BINDIR "/usr/local/bin"
+#endif
+
+struct plugin_opts plugin_opts = { .writable = -1, .remap_root = -1, .mount_home = -1, .entrypoint = -1 };
+struct plugin_site plugin_site = { .writable = 0, .remap_root = 0, .mount_home = 1, .entrypoint = 0, .sbatch = true };
+
+enum {
+	OPT_IMAGE = 1,
+	OPT_MOUNTS,
+	OPT_WORKDIR,
+	OPT_NAME,
+	OPT_ENV,
+	OPT_WRITABLE,
+	OPT_READONLY,
+	OPT_REMAP_ROOT,
+	OPT_NO_REMAP_ROOT,
+	OPT_MOUNT_HOME,
+	OPT_NO_MOUNT_HOME,
+	OPT_ENTRYPOINT,
+	OPT_NO_ENTRYPOINT,
+};
+
+static void set_str(char **slot, const char *v)
+{
+	free(*slot);
+	*slot = v ? xstrdup(v) : NULL;
+}
+
+static int on_option(int val, const char *arg, int remote)
+{
+	(void)remote;
+	switch (val) {
+	case OPT_IMAGE:
+		set_str(&plugin_opts.image, arg);
+		break;
+	case OPT_MOUNTS:
+		set_str(&plugin_opts.mounts, arg);
+		break;
+	case OPT_WORKDIR:
+		set_str(&plugin_opts.workdir, arg);
+		break;
+	case OPT_NAME:
+		set_str(&plugin_opts.name, arg);
+		break;
+	case OPT_ENV:
+		set_str(&plugin_opts.env_names, arg);
+		break;
+	case OPT_WRITABLE:
+	case OPT_READONLY:
+		plugin_opts.writable = val == OPT_WRITABLE;
+		break;
+	case OPT_REMAP_ROOT:
+	case OPT_NO_REMAP_ROOT:
+		plugin_opts.remap_root = val == OPT_REMAP_ROOT;
+		break;
+	case OPT_MOUNT_HOME:
+	case OPT_NO_MOUNT_HOME:
+		plugin_opts.mount_home = val == OPT_MOUNT_HOME;
+		break;
+	case OPT_ENTRYPOINT:
+	case OPT_NO_ENTRYPOINT:
+		plugin_opts.entrypoint = val == OPT_ENTRYPOINT;
+		break;
+	default:
+		return -1;
+	}
+	return 0;
+}
+
+static struct spank_option table[] = {
+	{ "container-image", "IMAGE",
+	  "[launch] run the tasks in a container of IMAGE: a name of your or the site's image store, "
+	  "docker://REF (pulled when missing) or a .sqfs path (env LAUNCH_CONTAINER_IMAGE)",
+	  1, OPT_IMAGE, on_option },
+	{ "container-mounts", "SRC:DST[:ro][,...]",
+	  "[launch] bind mounts, as launch run -m (env LAUNCH_CONTAINER_MOUNTS)", 1, OPT_MOUNTS, on_option },
+	{ "container-workdir", "DIR", "[launch] working directory inside the container (env LAUNCH_CONTAINER_WORKDIR)", 1,
+	  OPT_WORKDIR, on_option },
+	{ "container-name", "NAME",
+	  "[launch] a container that the job's steps share on each node, removed when the job ends "
+	  "(env LAUNCH_CONTAINER_NAME)",
+	  1, OPT_NAME, on_option },
+	{ "container-env", "NAME[,NAME...]",
+	  "[launch] variables whose value comes from the job over the image's (env LAUNCH_CONTAINER_ENV)", 1, OPT_ENV,
+	  on_option },
+	{ "container-writable", NULL, "[launch] writable image, changes discarded at the end (env LAUNCH_CONTAINER_WRITABLE=1)",
+	  0, OPT_WRITABLE, on_option },
+	{ "container-readonly", NULL, "[launch] read-only image (env LAUNCH_CONTAINER_WRITABLE=0)", 0, OPT_READONLY,
+	  on_option },
+	{ "container-remap-root", NULL,
+	  "[launch] be root inside, as launch run --root (env LAUNCH_CONTAINER_REMAP_ROOT=1)", 0, OPT_REMAP_ROOT,
+	  on_option },
+	{ "no-container-remap-root", NULL, "[launch] keep your own uid inside (env LAUNCH_CONTAINER_REMAP_ROOT=0)", 0,
+	  OPT_NO_REMAP_ROOT, on_option },
+	{ "container-mount-home", NULL, "[launch] mount your home directory (env LAUNCH_CONTAINER_MOUNT_HOME=1)", 0,
+	  OPT_MOUNT_HOME, on_option },
+	{ "no-container-mount-home", NULL, "[launch] do not mount your home directory (env LAUNCH_CONTAINER_MOUNT_HOME=0)",
+	  0, OPT_NO_MOUNT_HOME, on_option },
+	{ "container-entrypoint", NULL,
+	  "[launch] run the image's entrypoint before the command (env LAUNCH_CONTAINER_ENTRYPOINT=1)", 0,
+	  OPT_ENTRYPOINT, on_option },
+	{ "no-container-entrypoint", NULL, "[launch] run the command alone (env LAUNCH_CONTAINER_ENTRYPOINT=0)", 0,
+	  OPT_NO_ENTRYPOINT, on_option },
+	SPANK_OPTIONS_TABLE_END,
+};
+
+int plugin_register_options(spank_t sp)
+{
+	for (struct spank_option *o = table; o->name; o++)
+		if (spank_option_register(sp, o) != ESPANK_SUCCESS) {
+			slurm_error("launch: cannot register option --%s", o->name);
+			return -1;
+		}
+	return 0;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+	static const char *const yes[] = { "1", "yes", "true", "on" }, *const no[] = { "0", "no", "false", "off" };
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (!strcmp(v, yes[i])) {
+			*out = 1;
+			return 0;
+		}
+		if (!strcmp(v, no[i])) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* plugstack.conf: `required spank_launch.so KEY=VALUE...` */
+int plugin_parse_args(int ac, char **av)
+{
+	plugin_site.launch = xstrdup(LAUNCH_BINDIR "/launch");
+	for (int i = 0; i < ac; i++) {
+		const char *eq = strchr(av[i], '=');
+		_cleanup_free_ char *key = eq ? xstrndup(av[i], (size_t)(eq - av[i])) : xstrdup(av[i]);
+		const char *v = eq ? eq + 1 : "";
+		int *flag = !strcmp(key, "writable")	 ? &plugin_site.writable
+			    : !strcmp(key, "remap_root") ? &plugin_site.remap_root
+			    : !strcmp(key, "mount_home") ? &plugin_site.mount_home
+			    : !strcmp(key, "entrypoint") ? &plugin_site.entrypoint
+							 : NULL;
+		if (flag) {
+			if (parse_bool(v, flag) < 0) {
+				slurm_error("launch: plugstack.conf: %s=%s: expected 0 or 1", key, v);
+				return -1;
+			}
+		} else if (!strcmp(key, "sbatch")) {
+			int b;
+			if (parse_bool(v, &b) < 0) {
+				slurm_error("launch: plugstack.conf: sbatch=%s: expected 0 or 1", v);
+				return -1;
+			}
+			plugin_site.sbatch = b;
+		} else if (!strcmp(key, "launch") || !strcmp(key, "runtime_dir")) {
+			if (v[0] != '/' && v[0] != '$') {
+				slurm_error("launch: plugstack.conf: %s=%s: expected an absolute path", key, v);
+				return -1;
+			}
+			set_str(!strcmp(key, "launch") ? &plugin_site.launch : &plugin_site.runtime_dir, v);
+		} else {
+			slurm_error("launch: plugstack.conf: unknown argument `%s` (known: writable, remap_root, mount_home, "
+				    "entrypoint, sbatch, launch, runtime_dir)",
+				    av[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+bool plugin_active(void) { return plugin_opts.image || plugin_opts.name; }
+
+static int twin_bool(const char *(*get)(void *, const char *), void *arg, const char *name, int *slot)
+{
+	const char *v = *slot < 0 ? get(arg, name) : NULL;
+	if (!v || !*v)
+		return 0;
+	if (parse_bool(v, slot) < 0) {
+		slurm_error("launch: %s=%s: expected 1 or 0", name, v);
+		return -1;
+	}
+	return 0;
+}
+
+int plugin_finish_options(const char *(*get)(void *arg, const char *name), void *arg)
+{
+	static const struct {
+		const char *env;
+		char **slot;
+	} strs[] = {
+		{ "LAUNCH_CONTAINER_IMAGE", &plugin_opts.image },     { "LAUNCH_CONTAINER_MOUNTS", &plugin_opts.mounts },
+		{ "LAUNCH_CONTAINER_WORKDIR", &plugin_opts.workdir }, { "LAUNCH_CONTAINER_NAME", &plugin_opts.name },
+		{ "LAUNCH_CONTAINER_ENV", &plugin_opts.env_names },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
+		const char *v = *strs[i].slot ? NULL : get(arg, strs[i].env);
+		if (v && *v)
+			set_str(strs[i].slot, v);
+	}
+	if (twin_bool(get, arg, "LAUNCH_CONTAINER_WRITABLE", &plugin_opts.writable) < 0 ||
+	    twin_bool(get, arg, "LAUNCH_CONTAINER_REMAP_ROOT", &plugin_opts.remap_root) < 0 ||
+	    twin_bool(get, arg, "LAUNCH_CONTAINER_MOUNT_HOME", &plugin_opts.mount_home) < 0 ||
+	    twin_bool(get, arg, "LAUNCH_CONTAINER_ENTRYPOINT", &plugin_opts.entrypoint) < 0)
+		return -1;
+	if (!plugin_active())
+		return 0;
+	struct launch_error *err = NULL;
+	if (plugin_opts.image) {
+		const char *im = plugin_opts.image;
+		if (!*im) {
+			slurm_error("launch: --container-image: the image name is empty");
+			return -1;
+		}
+		if (launch_registry_ref_is(im)) {
+			struct launch_registry_ref r;
+			if (launch_registry_ref_parse(im, &r, &err) < 0)
+				goto fail;
+			launch_registry_ref_clear(&r);
+		} else if (launch_ref_looks_like(im) || im[0] == '@') {
+			struct launch_ref r;
+			if (launch_ref_parse(im, &r, &err) < 0)
+				goto fail;
+			launch_ref_clear(&r);
+		}
+	}
+	if (plugin_opts.mounts) {
+		struct launch_mounts ms = { 0 };
+		if (launch_mountspec_parse_list(plugin_opts.mounts, &ms, &err) < 0)
+			goto fail;
+		launch_mounts_clear(&ms);
+	}
+	if (plugin_opts.workdir && plugin_opts.workdir[0] != '/') {
+		slurm_error("launch: --container-workdir %s: the directory must be an absolute path", plugin_opts.workdir);
+		return -1;
+	}
+	if (plugin_opts.name && (strlen(plugin_opts.name) > 40 || !launch_instance_name_valid(plugin_opts.name))) {
+		slurm_error("launch: invalid --container-name `%s`: use 1 to 40 letters, digits, `_`, `-` or `.`, not "
+			    "starting with `.` or `-`",
+			    plugin_opts.name);
+		return -1;
+	}
+	if (plugin_opts.env_names) {
+		_cleanup_free_ char *copy = xstrdup(plugin_opts.env_names);
+		char *save = NULL;
+		for (char *n = strtok_r(copy, ",", &save); n; n = strtok_r(NULL, ",", &save))
+			if (!launch_env_name_valid(n, strlen(n))) {
+				slurm_error("launch: invalid --container-env name `%s`: use letters, digits and _", n);
+				return -1;
+			}
+	}
+	return 0;
+fail:
+	slurm_error("launch: %s", err->msg);
+	launch_error_free(err);
+	return -1;
+}

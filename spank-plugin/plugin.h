@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* spank_launch.so: `srun --container-image=...` (see docs/admin-guide.md).
+ *
+ *   srun, sbatch, salloc      options parsed and checked (options.c): a bad
+ *                             mount spec fails before any node is involved
+ *   slurmstepd, per step      user_init: a forked child, fully the job user,
+ *                             runs `launch start` once per node (remote.c)
+ *   each task                 task_init: joins that instance with setns,
+ *                             takes its identity and environment; slurmstepd
+ *                             then execs the task's command inside it
+ *   step end / job end        exit / job_epilog: `launch stop` as the user
+ *
+ * Nothing here serves FUSE, exits, or runs container code in slurmstepd
+ * itself: starting and stopping happen in children running as the user. */
+#ifndef LAUNCH_SPANK_PLUGIN_H
+#define LAUNCH_SPANK_PLUGIN_H
+
+#include <slurm/spank.h>
+#include <stdbool.h>
+
+/* What the user asked for; -1 in a tri-state: not said. */
+struct plugin_opts {
+	char *image;
+	char *mounts;
+	char *workdir;
+	char *name;
+	char *env_names; /* --container-env: NAME[,NAME...] */
+	int writable;
+	int remap_root;
+	int mount_home;
+	int entrypoint;
+};
+
+/* Site defaults and settings: plugstack.conf arguments (options.c). */
+struct plugin_site {
+	int writable, remap_root, mount_home, entrypoint; /* 0 or 1 */
+	bool sbatch;          /* run batch scripts in the container */
+	char *launch;         /* the launch program */
+	char *runtime_dir;    /* template (paths.h), NULL: /tmp/launch-$UID */
+};
+
+extern struct plugin_opts plugin_opts;
+extern struct plugin_site plugin_site;
+
+/* options.c */
+int plugin_register_options(spank_t sp);
+int plugin_parse_args(int ac, char **av);
+/* Fill unset options from their environment twins (LAUNCH_CONTAINER_*),
+ * read with GETENV (getenv in srun, the job's environment in slurmstepd),
+ * then check them; an error is printed with slurm_error. */
+int plugin_finish_options(const char *(*get)(void *arg, const char *name), void *arg);
+bool plugin_active(void);
+
+/* remote.c */
+int plugin_user_init(spank_t sp);
+int plugin_task_init(spank_t sp);
+int plugin_exit(spank_t sp);
+int plugin_job_epilog(spank_t sp);
+
+#endif

@@ -1,0 +1,494 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The plugin in slurmstepd and in the tasks (see plugin.h).
+ *
+ * One instance per node and step, `slurm-JOBID.STEPID`, or per node and job
+ * with --container-name=NAME, `slurm-JOBID-NAME`, in the runtime directory
+ * the plugin pins for the job user (plugstack runtime_dir, default
+ * /tmp/launch-$UID), so that every task, the step's end and the job's
+ * epilog find it without the job's environment.
+ *
+ * Environment of a task, later wins: the job's environment (as launch run
+ * takes the host's: without LD_PRELOAD, LD_LIBRARY_PATH, ... and the site's
+ * env_deny); the instance's variables (the image's Env); the task's own
+ * launch variables (SLURM_*, PMI*, PMIX_*, OMPI_*, the GPU selections), which
+ * an image must never hide; the names given with --container-env. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <slurm/slurm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "env.h"
+#include "instance.h"
+#include "log.h"
+#include "mountspec.h"
+#include "paths.h"
+#include "plugin.h"
+#include "spec.h"
+#include "util.h"
+
+static bool active_here;      /* this step has a container on this node */
+static char *instance_name;   /* its name */
+static bool named;            /* --container-name: the job owns it */
+
+/* Variables that belong to each task and win over the image's. */
+static const char *const task_prefixes[] = { "SLURM_", "SLURMD_", "PMI_", "PMI2_", "PMIX_", "OMPI_", NULL };
+static const char *const task_names[] = { "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES",
+					  "HIP_VISIBLE_DEVICES", "GPU_DEVICE_ORDINAL", "ZE_AFFINITY_MASK", NULL };
+
+static bool task_variable(const char *kv, size_t len)
+{
+	for (size_t i = 0; task_prefixes[i]; i++)
+		if (!strncmp(kv, task_prefixes[i], strlen(task_prefixes[i])))
+			return true;
+	for (size_t i = 0; task_names[i]; i++)
+		if (strlen(task_names[i]) == len && !strncmp(kv, task_names[i], len))
+			return true;
+	return false;
+}
+
+/* --- the job user --- */
+
+struct user {
+	uid_t uid;
+	gid_t gid;
+	char *name, *home;
+};
+
+static int job_user(spank_t sp, struct user *u)
+{
+	memset(u, 0, sizeof(*u));
+	if (spank_get_item(sp, S_JOB_UID, &u->uid) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_GID, &u->gid) != ESPANK_SUCCESS) {
+		slurm_error("launch: cannot get the job's user");
+		return -1;
+	}
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	if (getpwuid_r(u->uid, &pw, buf, sizeof(buf), &res) != 0 || !res) {
+		slurm_error("launch: uid %u has no passwd entry on this node", u->uid);
+		return -1;
+	}
+	u->name = xstrdup(pw.pw_name);
+	u->home = xstrdup(pw.pw_dir);
+	return 0;
+}
+
+static void user_clear(struct user *u)
+{
+	free(u->name);
+	free(u->home);
+}
+
+static const char *user_lookup(void *arg, const char *name, size_t n, char *buf, size_t size)
+{
+	const struct user *u = arg;
+	if (n == 3 && !strncmp(name, "UID", 3)) {
+		snprintf(buf, size, "%u", u->uid);
+		return buf;
+	}
+	if (n == 4 && !strncmp(name, "USER", 4))
+		return u->name;
+	if (n == 4 && !strncmp(name, "HOME", 4))
+		return u->home;
+	return NULL;
+}
+
+/* The runtime directory the plugin pins for U. */
+static char *runtime_dir_for(const struct user *u)
+{
+	if (!plugin_site.runtime_dir)
+		return xasprintf("/tmp/launch-%u", u->uid);
+	char *out = NULL;
+	struct launch_error *err = NULL;
+	if (launch_expand_template_with(plugin_site.runtime_dir, user_lookup, (void *)u, &out, &err) < 0) {
+		slurm_error("launch: plugstack.conf runtime_dir: %s", err->msg);
+		launch_error_free(err);
+		return NULL;
+	}
+	return out;
+}
+
+/* In a forked child: become U entirely (slurmstepd may be root, or root with
+ * the user's euid), or _exit. */
+static void become(const struct user *u)
+{
+	if (geteuid() != 0 && seteuid(0) < 0 && getuid() != u->uid)
+		_exit(126);
+	if (getuid() == 0 || geteuid() == 0) {
+		if (initgroups(u->name, u->gid) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
+		    setresuid(u->uid, u->uid, u->uid) < 0)
+			_exit(126);
+	}
+	if (getuid() != u->uid || geteuid() != u->uid)
+		_exit(126);
+}
+
+/* Run the launch program as U with ARGV and environment ENVP; its stderr is
+ * returned in *MSG. Returns its exit status, -1 when it could not run. */
+static int run_launch(const struct user *u, char **argv, char **envp, char **msg)
+{
+	int p[2];
+	*msg = NULL;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		become(u);
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+		}
+		dup2(p[1], STDERR_FILENO);
+		if (chdir(u->home) < 0 && chdir("/") < 0)
+			_exit(126);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execve(argv[0], argv, envp);
+		dprintf(STDERR_FILENO, "launch: cannot run %s: %s (check the plugstack.conf launch= argument)\n", argv[0],
+			strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	size_t cap = 1024, n = 0;
+	char *buf = xmalloc(cap);
+	ssize_t r;
+	while ((r = read(p[0], buf + n, cap - 1 - n)) > 0 || (r < 0 && errno == EINTR)) {
+		if (r <= 0)
+			continue;
+		n += (size_t)r;
+		if (n + 1 >= cap && cap < (64u << 10))
+			buf = xrealloc(buf, cap *= 2);
+		else if (n + 1 >= cap)
+			n = 0; /* keep the end */
+	}
+	buf[n] = '\0';
+	close(p[0]);
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			free(buf);
+			return -1;
+		}
+	*msg = buf;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+/* Print what launch said, line by line, as slurmstepd errors. */
+static void report(const char *msg)
+{
+	_cleanup_free_ char *copy = xstrdup(msg ? msg : "");
+	char *save = NULL;
+	bool any = false;
+	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		slurm_error("%s", line);
+		any = true;
+	}
+	if (!any)
+		slurm_error("launch: the container could not start");
+}
+
+/* The job's environment, as an environ-like copy. */
+static char **job_env(spank_t sp)
+{
+	char **env = NULL;
+	if (spank_get_item(sp, S_JOB_ENV, &env) != ESPANK_SUCCESS || !env)
+		return xcalloc(1, sizeof(char *));
+	return launch_strv_copy(env);
+}
+
+static const char *job_getenv(void *arg, const char *name)
+{
+	static char buf[8192];
+	return spank_getenv(arg, name, buf, sizeof(buf)) == ESPANK_SUCCESS ? buf : NULL;
+}
+
+static int pick(int opt, int site) { return opt >= 0 ? opt : site; }
+
+/* --- per step: start the node's instance --- */
+
+int plugin_user_init(spank_t sp)
+{
+	uint32_t job = 0, step = 0;
+	if (spank_get_item(sp, S_JOB_ID, &job) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_STEPID, &step) != ESPANK_SUCCESS)
+		return 0;
+	if (step == SLURM_EXTERN_CONT || (step == SLURM_BATCH_SCRIPT && !plugin_site.sbatch))
+		return 0;
+	if (plugin_finish_options(job_getenv, sp) < 0)
+		return -1;
+	if (!plugin_active())
+		return 0;
+	struct user u;
+	if (job_user(sp, &u) < 0)
+		return -1;
+	named = plugin_opts.name != NULL;
+	instance_name = named ? xasprintf("slurm-%u-%s", job, plugin_opts.name) : xasprintf("slurm-%u.%u", job, step);
+	_cleanup_free_ char *rundir = runtime_dir_for(&u);
+	int ret = -1;
+	_cleanup_strv_ char **argv = NULL, **env = NULL;
+	if (!rundir)
+		goto out;
+	if (!plugin_opts.image && named) {
+		/* a later step of the job joins the container the first made */
+		plugin_opts.image = xstrdup("-");
+	}
+	launch_strv_push(&argv, xstrdup(plugin_site.launch));
+	launch_strv_push(&argv, xstrdup("-q"));
+	launch_strv_push(&argv, xstrdup("start"));
+	launch_strv_push(&argv, xstrdup("--name"));
+	launch_strv_push(&argv, xstrdup(instance_name));
+	if (named)
+		launch_strv_push(&argv, xstrdup("--reuse"));
+	if (pick(plugin_opts.remap_root, plugin_site.remap_root))
+		launch_strv_push(&argv, xstrdup("--root"));
+	if (pick(plugin_opts.writable, plugin_site.writable))
+		launch_strv_push(&argv, xstrdup("--writable"));
+	if (!pick(plugin_opts.mount_home, plugin_site.mount_home))
+		launch_strv_push(&argv, xstrdup("--no-home"));
+	if (plugin_opts.workdir) {
+		launch_strv_push(&argv, xstrdup("--workdir"));
+		launch_strv_push(&argv, xstrdup(plugin_opts.workdir));
+	}
+	struct launch_mounts ms = { 0 };
+	struct launch_error *err = NULL;
+	if (plugin_opts.mounts && launch_mountspec_parse_list(plugin_opts.mounts, &ms, &err) < 0) {
+		slurm_error("launch: %s", err->msg);
+		launch_error_free(err);
+		goto out;
+	}
+	for (size_t i = 0; i < ms.n; i++) {
+		launch_strv_push(&argv, xstrdup("--bind"));
+		launch_strv_push(&argv, xasprintf("%s:%s:%s", ms.v[i].source, ms.v[i].destination,
+						  ms.v[i].readonly ? "ro" : "rw"));
+	}
+	launch_mounts_clear(&ms);
+	/* PMIx's server directory, where its sockets are, must be seen inside */
+	char pmix[4096];
+	if (spank_getenv(sp, "PMIX_SERVER_TMPDIR", pmix, sizeof(pmix)) == ESPANK_SUCCESS && pmix[0] == '/') {
+		launch_strv_push(&argv, xstrdup("--bind"));
+		launch_strv_push(&argv, xasprintf("%s:%s", pmix, pmix));
+	}
+	launch_strv_push(&argv, xstrdup(plugin_opts.image));
+	/* the job's environment, without what would change launch's own choices */
+	env = job_env(sp);
+	struct launch_env e = { steal_pointer(&env) };
+	launch_env_unset(&e, "LAUNCH_CONFIG");
+	launch_env_set(&e, "LAUNCH_RUNTIME_DIR", rundir);
+	launch_env_set(&e, "HOME", u.home);
+	launch_env_set(&e, "USER", u.name);
+	env = steal_pointer(&e.vars);
+	char *msg = NULL;
+	int st = run_launch(&u, argv, env, &msg);
+	if (st != 0) {
+		if (st < 0)
+			slurm_error("launch: cannot start the container: %s", strerror(errno));
+		else
+			report(msg);
+		free(msg);
+		goto out;
+	}
+	free(msg);
+	active_here = true;
+	ret = 0;
+out:
+	user_clear(&u);
+	return ret;
+}
+
+/* --- per task: join it --- */
+
+/* Apply environment WANT to the task, whose environment is HAVE. */
+static void apply_env(spank_t sp, char *const *have, const struct launch_env *want)
+{
+	for (size_t i = 0; have[i]; i++) {
+		const char *eq = strchr(have[i], '=');
+		if (!eq)
+			continue;
+		_cleanup_free_ char *name = xstrndup(have[i], (size_t)(eq - have[i]));
+		if (!launch_env_get(want, name))
+			spank_unsetenv(sp, name);
+	}
+	for (size_t i = 0; want->vars && want->vars[i]; i++) {
+		const char *eq = strchr(want->vars[i], '=');
+		_cleanup_free_ char *name = xstrndup(want->vars[i], (size_t)(eq - want->vars[i]));
+		spank_setenv(sp, name, eq + 1, 1);
+	}
+}
+
+static char *find_in_path(const char *cmd, const char *path)
+{
+	if (strchr(cmd, '/'))
+		return xstrdup(cmd);
+	_cleanup_free_ char *copy = xstrdup(path ? path : "/usr/bin:/bin");
+	char *next = copy;
+	for (char *dir; (dir = strsep(&next, ":"));) {
+		char *c = xasprintf("%s/%s", *dir ? dir : ".", cmd);
+		if (access(c, X_OK) == 0)
+			return c;
+		free(c);
+	}
+	return NULL;
+}
+
+int plugin_task_init(spank_t sp)
+{
+	if (!active_here)
+		return 0;
+	struct user u;
+	if (job_user(sp, &u) < 0)
+		return -1;
+	int ret = -1;
+	struct launch_config config;
+	struct launch_instance_info info = { 0 };
+	struct launch_spec spec = { 0 };
+	struct launch_env env = { NULL };
+	struct launch_error *err = NULL;
+	_cleanup_free_ char *rundir = runtime_dir_for(&u);
+	_cleanup_strv_ char **have = job_env(sp);
+	launch_config_init(&config);
+	if (!rundir)
+		goto out;
+	/* the site config, only as root installed it */
+	if (launch_config_load(&config, LAUNCH_CONFIG_TRUSTED_ONLY, &err) < 0 ||
+	    launch_instance_get(rundir, instance_name, &info, &err) < 0)
+		goto fail;
+	if (launch_env_build(&env, have, config.env_deny, info.env, NULL, &err) < 0)
+		goto fail;
+	for (size_t i = 0; have[i]; i++) {
+		const char *eq = strchr(have[i], '=');
+		if (eq && task_variable(have[i], (size_t)(eq - have[i]))) {
+			_cleanup_free_ char *name = xstrndup(have[i], (size_t)(eq - have[i]));
+			launch_env_set(&env, name, eq + 1);
+		}
+	}
+	if (plugin_opts.env_names) {
+		_cleanup_free_ char *copy = xstrdup(plugin_opts.env_names);
+		char *save = NULL;
+		struct launch_env job = { have };
+		for (char *n = strtok_r(copy, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
+			const char *v = launch_env_get(&job, n);
+			if (v)
+				launch_env_set(&env, n, v);
+			else
+				launch_env_unset(&env, n);
+		}
+	}
+	char cwd[4096];
+	spec.host_cwd = getcwd(cwd, sizeof(cwd)) ? xstrdup(cwd) : NULL;
+	spec.workdir = plugin_opts.workdir ? xstrdup(plugin_opts.workdir) : info.workdir ? xstrdup(info.workdir) : NULL;
+	spec.image.workdir = info.image_workdir ? xstrdup(info.image_workdir) : NULL;
+	const char *chosen = "/";
+	if (launch_instance_join(&info, &spec, &chosen, &err) < 0)
+		goto fail;
+	launch_env_set(&env, "PWD", chosen);
+	apply_env(sp, have, &env);
+	if (pick(plugin_opts.entrypoint, plugin_site.entrypoint) && info.entrypoint && info.entrypoint[0]) {
+		/* slurmstepd cannot be given another command: exec it here */
+		int argc = 0;
+		char **argv = NULL;
+		spank_get_item(sp, S_JOB_ARGV, &argc, &argv);
+		_cleanup_strv_ char **full = launch_strv_copy(info.entrypoint);
+		for (int i = 0; i < argc; i++)
+			launch_strv_push(&full, xstrdup(argv[i]));
+		_cleanup_free_ char *path = find_in_path(full[0], launch_env_get(&env, "PATH"));
+		if (!path) {
+			slurm_error("launch: the image's entrypoint %s is not found in the container", full[0]);
+			goto out;
+		}
+		execve(path, full, env.vars);
+		slurm_error("launch: cannot execute the image's entrypoint %s: %s", path, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+	goto out;
+fail:
+	slurm_error("launch: %s", err->msg);
+	launch_error_free(err);
+out:
+	launch_env_clear(&env);
+	launch_spec_clear(&spec);
+	launch_instance_info_clear(&info);
+	launch_config_clear(&config);
+	user_clear(&u);
+	return ret;
+}
+
+/* --- the end of a step, of a job --- */
+
+static void stop_as_user(const struct user *u, const char *rundir, const char *what)
+{
+	_cleanup_strv_ char **argv = NULL, **env = NULL;
+	launch_strv_push(&argv, xstrdup(plugin_site.launch));
+	launch_strv_push(&argv, xstrdup("-q"));
+	launch_strv_push(&argv, xstrdup("stop"));
+	launch_strv_push(&argv, xstrdup(what));
+	launch_strv_push(&env, xasprintf("LAUNCH_RUNTIME_DIR=%s", rundir));
+	launch_strv_push(&env, xasprintf("HOME=%s", u->home));
+	launch_strv_push(&env, xasprintf("USER=%s", u->name));
+	launch_strv_push(&env, xstrdup("PATH=/usr/local/bin:/usr/bin:/bin"));
+	char *msg = NULL;
+	int st = run_launch(u, argv, env, &msg);
+	if (st != 0)
+		slurm_info("launch: stopping %s: %s", what, msg && *msg ? msg : "failed");
+	free(msg);
+}
+
+int plugin_exit(spank_t sp)
+{
+	if (!active_here || named)
+		return 0;
+	struct user u;
+	if (job_user(sp, &u) < 0)
+		return 0;
+	_cleanup_free_ char *rundir = runtime_dir_for(&u);
+	if (rundir)
+		stop_as_user(&u, rundir, instance_name);
+	user_clear(&u);
+	return 0;
+}
+
+int plugin_job_epilog(spank_t sp)
+{
+	uint32_t job = 0;
+	if (spank_get_item(sp, S_JOB_ID, &job) != ESPANK_SUCCESS)
+		return 0;
+	struct user u;
+	if (job_user(sp, &u) < 0)
+		return 0;
+	_cleanup_free_ char *rundir = runtime_dir_for(&u);
+	_cleanup_free_ char *dir = rundir ? xasprintf("%s/instances", rundir) : NULL;
+	/* every container of the job this node still has */
+	DIR *d = dir ? opendir(dir) : NULL;
+	_cleanup_free_ char *named_prefix = xasprintf("slurm-%u-", job), *step_prefix = xasprintf("slurm-%u.", job);
+	for (struct dirent *de; d && (de = readdir(d));) {
+		size_t l = strlen(de->d_name);
+		if (l < 6 || strcmp(de->d_name + l - 5, ".json") != 0)
+			continue;
+		if (!launch_str_has_prefix(de->d_name, named_prefix) && !launch_str_has_prefix(de->d_name, step_prefix))
+			continue;
+		_cleanup_free_ char *name = xstrndup(de->d_name, l - 5);
+		stop_as_user(&u, rundir, name);
+	}
+	if (d)
+		closedir(d);
+	user_clear(&u);
+	return 0;
+}
