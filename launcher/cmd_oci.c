@@ -140,7 +140,7 @@ static int oci_run(const char *dir, int argc, char **argv)
 	const char *bundle = ".";
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+b:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:", opts, NULL)) != -1) {
 		if (c == 'b')
 			bundle = optarg;
 		else if (c == 'd') {

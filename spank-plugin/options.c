@@ -22,7 +22,7 @@
 #endif
 
 struct plugin_opts plugin_opts = { .writable = -1, .remap_root = -1, .mount_home = -1, .entrypoint = -1 };
-struct plugin_site plugin_site = { .writable = 0, .remap_root = 0, .mount_home = 1, .entrypoint = 0, .sbatch = true };
+struct plugin_site plugin_site = { .writable = 0, .remap_root = 0, .mount_home = 1, .entrypoint = 0, .sbatch = 1 };
 
 enum {
 	OPT_IMAGE = 1,
@@ -151,41 +151,50 @@ static int parse_bool(const char *v, int *out)
 }
 
 /* plugstack.conf: `required spank_launch.so KEY=VALUE...` */
+static const struct site_key {
+	const char *key;
+	enum { SITE_BOOL, SITE_PATH } kind;
+	void *slot; /* int * (0 or 1), or char ** */
+} site_keys[] = {
+	{ "writable", SITE_BOOL, &plugin_site.writable },     { "remap_root", SITE_BOOL, &plugin_site.remap_root },
+	{ "mount_home", SITE_BOOL, &plugin_site.mount_home }, { "entrypoint", SITE_BOOL, &plugin_site.entrypoint },
+	{ "sbatch", SITE_BOOL, &plugin_site.sbatch },	      { "launch", SITE_PATH, &plugin_site.launch },
+	{ "runtime_dir", SITE_PATH, &plugin_site.runtime_dir },
+};
+
 int plugin_parse_args(int ac, char **av)
 {
-	plugin_site.launch = xstrdup(LAUNCH_BINDIR "/launch");
+	set_str(&plugin_site.launch, LAUNCH_BINDIR "/launch");
 	for (int i = 0; i < ac; i++) {
 		const char *eq = strchr(av[i], '=');
 		_cleanup_free_ char *key = eq ? xstrndup(av[i], (size_t)(eq - av[i])) : xstrdup(av[i]);
 		const char *v = eq ? eq + 1 : "";
-		int *flag = !strcmp(key, "writable")	 ? &plugin_site.writable
-			    : !strcmp(key, "remap_root") ? &plugin_site.remap_root
-			    : !strcmp(key, "mount_home") ? &plugin_site.mount_home
-			    : !strcmp(key, "entrypoint") ? &plugin_site.entrypoint
-							 : NULL;
-		if (flag) {
-			if (parse_bool(v, flag) < 0) {
-				slurm_error("launch: plugstack.conf: %s=%s: expected 0 or 1", key, v);
-				return -1;
+		const struct site_key *k = NULL;
+		for (size_t j = 0; j < ARRAY_SIZE(site_keys) && !k; j++)
+			if (!strcmp(key, site_keys[j].key))
+				k = &site_keys[j];
+		if (!k) {
+			_cleanup_free_ char *known = NULL;
+			for (size_t j = 0; j < ARRAY_SIZE(site_keys); j++) {
+				char *n = xasprintf("%s%s%s", known ? known : "", known ? ", " : "", site_keys[j].key);
+				free(known);
+				known = n;
 			}
-		} else if (!strcmp(key, "sbatch")) {
-			int b;
-			if (parse_bool(v, &b) < 0) {
-				slurm_error("launch: plugstack.conf: sbatch=%s: expected 0 or 1", v);
-				return -1;
-			}
-			plugin_site.sbatch = b;
-		} else if (!strcmp(key, "launch") || !strcmp(key, "runtime_dir")) {
-			if (v[0] != '/' && v[0] != '$') {
+			slurm_error("launch: plugstack.conf: unknown argument `%s` (known: %s)", av[i], known);
+			return -1;
+		}
+		if (k->kind == SITE_BOOL && parse_bool(v, k->slot) < 0) {
+			slurm_error("launch: plugstack.conf: %s=%s: expected 0 or 1", key, v);
+			return -1;
+		}
+		if (k->kind == SITE_PATH) {
+			/* runtime_dir is a template: $HOME/... is absolute too */
+			bool tpl = k->slot == (void *)&plugin_site.runtime_dir;
+			if (v[0] != '/' && !(tpl && v[0] == '$')) {
 				slurm_error("launch: plugstack.conf: %s=%s: expected an absolute path", key, v);
 				return -1;
 			}
-			set_str(!strcmp(key, "launch") ? &plugin_site.launch : &plugin_site.runtime_dir, v);
-		} else {
-			slurm_error("launch: plugstack.conf: unknown argument `%s` (known: writable, remap_root, mount_home, "
-				    "entrypoint, sbatch, launch, runtime_dir)",
-				    av[i]);
-			return -1;
+			set_str(k->slot, v);
 		}
 	}
 	return 0;

@@ -60,14 +60,24 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	return spank_remote(sp) ? plugin_task_init(sp) : 0;
 }
 
+int slurm_spank_task_exit(spank_t sp, int ac, char **av)
+{
+	(void)ac, (void)av;
+	return spank_context() == S_CTX_REMOTE ? plugin_task_exit(sp) : 0;
+}
+
 int slurm_spank_exit(spank_t sp, int ac, char **av)
 {
 	(void)ac, (void)av;
 	return spank_context() == S_CTX_REMOTE ? plugin_exit(sp) : 0;
 }
 
+/* The job epilog context calls no slurm_spank_init: the plugstack.conf
+ * arguments come here. A failure would drain the node: report, go on. */
 int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 {
-	(void)ac, (void)av;
+	launch_log_set_sink(to_slurm);
+	if (plugin_parse_args(ac, av) < 0)
+		return 0;
 	return plugin_job_epilog(sp);
 }

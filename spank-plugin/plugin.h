@@ -34,7 +34,7 @@ struct plugin_opts {
 /* Site defaults and settings: plugstack.conf arguments (options.c). */
 struct plugin_site {
 	int writable, remap_root, mount_home, entrypoint; /* 0 or 1 */
-	bool sbatch;          /* run batch scripts in the container */
+	int sbatch;           /* run batch scripts in the container (0 or 1) */
 	char *launch;         /* the launch program */
 	char *runtime_dir;    /* template (paths.h), NULL: /tmp/launch-$UID */
 };
@@ -54,6 +54,7 @@ bool plugin_active(void);
 /* remote.c */
 int plugin_user_init(spank_t sp);
 int plugin_task_init(spank_t sp);
+int plugin_task_exit(spank_t sp);
 int plugin_exit(spank_t sp);
 int plugin_job_epilog(spank_t sp);
 

@@ -14,6 +14,7 @@
  * an image must never hide; the names given with --container-env. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -40,6 +41,10 @@
 static bool active_here;      /* this step has a container on this node */
 static char *instance_name;   /* its name */
 static bool named;            /* --container-name: the job owns it */
+/* Why the container could not start. A failed user_init only makes srun
+ * print "launch failed" and exit 0; a failed task_init makes each task exit
+ * 1 with the message on the user's terminal, so the error is kept for it. */
+static char *start_error;
 
 /* Variables that belong to each task and win over the image's. */
 static const char *const task_prefixes[] = { "SLURM_", "SLURMD_", "PMI_", "PMI2_", "PMIX_", "OMPI_", NULL };
@@ -134,9 +139,9 @@ static void become(const struct user *u)
 		_exit(126);
 }
 
-/* Run the launch program as U with ARGV and environment ENVP; its stderr is
- * returned in *MSG. Returns its exit status, -1 when it could not run. */
-static int run_launch(const struct user *u, char **argv, char **envp, char **msg)
+/* Run the launch program as U with ARGV and environment ENVP (IGNORE_TERM:
+ * with SIGTERM ignored); its stderr is returned in *MSG. Returns its exit status, -1 when it could not run. */
+static int run_launch(const struct user *u, char **argv, char **envp, bool ignore_term, char **msg)
 {
 	int p[2];
 	*msg = NULL;
@@ -161,6 +166,9 @@ static int run_launch(const struct user *u, char **argv, char **envp, char **msg
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* slurmstepd may signal the step's processes while a stop runs */
+		if (ignore_term)
+			signal(SIGTERM, SIG_IGN);
 		execve(argv[0], argv, envp);
 		dprintf(STDERR_FILENO, "launch: cannot run %s: %s (check the plugstack.conf launch= argument)\n", argv[0],
 			strerror(errno));
@@ -222,6 +230,32 @@ static const char *job_getenv(void *arg, const char *name)
 
 static int pick(int opt, int site) { return opt >= 0 ? opt : site; }
 
+/* The directory Slurm's mpi/pmix keeps a step's PMIx server files in,
+ * SlurmdSpoolDir/pmix.JOB.STEP, when this step has one. The tasks learn it
+ * (PMIX_SERVER_TMPDIR) only after the container started; slurmstepd's own
+ * configuration tells where it is, and the directory exists by now. */
+static char *pmix_dir(uint32_t job, uint32_t step)
+{
+	const slurm_conf_t *conf = dlsym(RTLD_DEFAULT, "slurm_conf");
+	if (!conf || !conf->slurmd_spooldir || conf->slurmd_spooldir[0] != '/' || strchr(conf->slurmd_spooldir, '%'))
+		return NULL;
+	char *dir = xasprintf("%s/pmix.%u.%u", conf->slurmd_spooldir, job, step);
+	struct stat st;
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return dir;
+	free(dir);
+	return NULL;
+}
+
+/* Keep the message MSG of a container that could not start (see start_error). */
+static void keep_error(char *msg)
+{
+	free(start_error);
+	start_error = msg && *msg ? msg : xstrdup("launch: the container could not start");
+	if (msg && !*msg)
+		free(msg);
+}
+
 /* --- per step: start the node's instance --- */
 
 int plugin_user_init(spank_t sp)
@@ -244,6 +278,7 @@ int plugin_user_init(spank_t sp)
 	_cleanup_free_ char *rundir = runtime_dir_for(&u);
 	int ret = -1;
 	_cleanup_strv_ char **argv = NULL, **env = NULL;
+	_cleanup_free_ char *pmix = NULL;
 	if (!rundir)
 		goto out;
 	if (!plugin_opts.image && named) {
@@ -281,8 +316,8 @@ int plugin_user_init(spank_t sp)
 	}
 	launch_mounts_clear(&ms);
 	/* PMIx's server directory, where its sockets are, must be seen inside */
-	char pmix[4096];
-	if (spank_getenv(sp, "PMIX_SERVER_TMPDIR", pmix, sizeof(pmix)) == ESPANK_SUCCESS && pmix[0] == '/') {
+	pmix = pmix_dir(job, step);
+	if (pmix) {
 		launch_strv_push(&argv, xstrdup("--bind"));
 		launch_strv_push(&argv, xasprintf("%s:%s", pmix, pmix));
 	}
@@ -296,18 +331,14 @@ int plugin_user_init(spank_t sp)
 	launch_env_set(&e, "USER", u.name);
 	env = steal_pointer(&e.vars);
 	char *msg = NULL;
-	int st = run_launch(&u, argv, env, &msg);
-	if (st != 0) {
-		if (st < 0)
-			slurm_error("launch: cannot start the container: %s", strerror(errno));
-		else
-			report(msg);
-		free(msg);
-		goto out;
-	}
-	free(msg);
+	int st = run_launch(&u, argv, env, false, &msg);
 	active_here = true;
 	ret = 0;
+	if (st < 0)
+		keep_error(xasprintf("launch: cannot start the container: %s", strerror(errno)));
+	else if (st != 0)
+		keep_error(steal_pointer(&msg));
+	free(msg);
 out:
 	user_clear(&u);
 	return ret;
@@ -352,6 +383,13 @@ int plugin_task_init(spank_t sp)
 {
 	if (!active_here)
 		return 0;
+	if (start_error) {
+		/* the node's first task tells, every task fails */
+		uint32_t local = 0;
+		if (spank_get_item(sp, S_TASK_ID, &local) != ESPANK_SUCCESS || local == 0)
+			report(start_error);
+		return -1;
+	}
 	struct user u;
 	if (job_user(sp, &u) < 0)
 		return -1;
@@ -445,23 +483,48 @@ static void stop_as_user(const struct user *u, const char *rundir, const char *w
 	launch_strv_push(&env, xasprintf("USER=%s", u->name));
 	launch_strv_push(&env, xstrdup("PATH=/usr/local/bin:/usr/bin:/bin"));
 	char *msg = NULL;
-	int st = run_launch(u, argv, env, &msg);
-	if (st != 0)
-		slurm_info("launch: stopping %s: %s", what, msg && *msg ? msg : "failed");
+	int st = run_launch(u, argv, env, true, &msg);
+	if (st < 0)
+		slurm_info("launch: stopping %s: %s", what, strerror(errno));
+	else if (st != 0 && msg && *msg)
+		slurm_info("launch: stopping %s: %s", what, msg);
+	else if (st != 0)
+		slurm_info("launch: stopping %s: exit status %d", what, st);
 	free(msg);
 }
 
-int plugin_exit(spank_t sp)
+static bool stopped;
+
+static void stop_step_instance(spank_t sp)
 {
-	if (!active_here || named)
-		return 0;
+	if (!active_here || named || start_error || stopped)
+		return;
+	stopped = true;
 	struct user u;
 	if (job_user(sp, &u) < 0)
-		return 0;
+		return;
 	_cleanup_free_ char *rundir = runtime_dir_for(&u);
 	if (rundir)
 		stop_as_user(&u, rundir, instance_name);
 	user_clear(&u);
+}
+
+/* The step's instance ends with the node's last task, before slurmstepd
+ * signals what is left of the step; exit is the fallback. */
+int plugin_task_exit(spank_t sp)
+{
+	static uint32_t exited;
+	uint32_t local = 0;
+	if (!active_here || spank_get_item(sp, S_JOB_LOCAL_TASK_COUNT, &local) != ESPANK_SUCCESS)
+		return 0;
+	if (++exited >= local)
+		stop_step_instance(sp);
+	return 0;
+}
+
+int plugin_exit(spank_t sp)
+{
+	stop_step_instance(sp);
 	return 0;
 }
 
