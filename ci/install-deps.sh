@@ -12,6 +12,8 @@ required=(
 	libarchive-dev libssl-dev libcurl4-openssl-dev libisal-dev squashfs-tools-ng libseccomp-dev
 	docker-registry apache2-utils openssl curl
 	python3 zstd debootstrap umoci skopeo
+	slurmctld slurmd slurm-client munge libslurm-dev libpmix2
+	mpich libmpich-dev openmpi-bin libopenmpi-dev
 	uidmap tmux libcap2-bin procps util-linux
 	clang libclang-rt-14-dev
 	charliecloud-runtime

@@ -169,7 +169,7 @@ static int run_like(int argc, char **argv, enum mode mode)
 	struct launch_error *err = NULL;
 	struct launch_config config;
 	struct launch_spec spec = { 0 };
-	_cleanup_free_ char *note = NULL, *instance = NULL, *entrypoint = NULL;
+	_cleanup_free_ char *note = NULL, *instance = NULL, *entrypoint = NULL, *why = NULL;
 	struct launch_instance_info info = { 0 };
 	_cleanup_strv_ char **env_args = NULL; /* "e:..." or "f:...", applied in order */
 	bool root = false, no_home = false, private_tmp = false, private_tmp_set = false, reuse = false;
@@ -308,7 +308,6 @@ static int run_like(int argc, char **argv, enum mode mode)
 	spec.no_home = no_home;
 	spec.private_tmp = private_tmp_set ? private_tmp : config.private_tmp;
 	launch_identity_init(&spec.id, root, NULL);
-	_cleanup_free_ char *why = NULL;
 	launch_identity_choose_mode(&spec.id, config.root_subids, config.root_seccomp, &why);
 	if (root && mode != MODE_EXEC) {
 		char buf[160];

@@ -230,21 +230,46 @@ static const char *job_getenv(void *arg, const char *name)
 
 static int pick(int opt, int site) { return opt >= 0 ? opt : site; }
 
-/* The directory Slurm's mpi/pmix keeps a step's PMIx server files in,
- * SlurmdSpoolDir/pmix.JOB.STEP, when this step has one. The tasks learn it
- * (PMIX_SERVER_TMPDIR) only after the container started; slurmstepd's own
- * configuration tells where it is, and the directory exists by now. */
-static char *pmix_dir(uint32_t job, uint32_t step)
+/* slurmd's spool directory, from slurmstepd's own configuration; NULL if
+ * it cannot be told. */
+static const char *spool_dir(void)
 {
 	const slurm_conf_t *conf = dlsym(RTLD_DEFAULT, "slurm_conf");
 	if (!conf || !conf->slurmd_spooldir || conf->slurmd_spooldir[0] != '/' || strchr(conf->slurmd_spooldir, '%'))
 		return NULL;
-	char *dir = xasprintf("%s/pmix.%u.%u", conf->slurmd_spooldir, job, step);
+	return conf->slurmd_spooldir;
+}
+
+/* The spool directory's SUB (freed here), if it exists. */
+static char *spool_subdir(char *sub)
+{
+	_cleanup_free_ char *owned = sub;
+	const char *spool = spool_dir();
+	if (!spool)
+		return NULL;
+	char *dir = xasprintf("%s/%s", spool, sub);
 	struct stat st;
 	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
 		return dir;
 	free(dir);
 	return NULL;
+}
+
+/* Host directories a step's tasks need at the same path inside: the one
+ * Slurm's mpi/pmix keeps the step's PMIx server files in (the tasks learn
+ * it, PMIX_SERVER_TMPDIR, only after the container started), and the one
+ * holding the batch script slurmstepd executes. */
+static void push_step_binds(char ***argv, uint32_t job, uint32_t step)
+{
+	char *dirs[] = { spool_subdir(xasprintf("pmix.%u.%u", job, step)),
+			 step == SLURM_BATCH_SCRIPT ? spool_subdir(xasprintf("job%05u", job)) : NULL };
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		if (!dirs[i])
+			continue;
+		launch_strv_push(argv, xstrdup("--bind"));
+		launch_strv_push(argv, xasprintf("%s:%s%s", dirs[i], dirs[i], i == 1 ? ":ro" : ""));
+		free(dirs[i]);
+	}
 }
 
 /* Keep the message MSG of a container that could not start (see start_error). */
@@ -278,7 +303,6 @@ int plugin_user_init(spank_t sp)
 	_cleanup_free_ char *rundir = runtime_dir_for(&u);
 	int ret = -1;
 	_cleanup_strv_ char **argv = NULL, **env = NULL;
-	_cleanup_free_ char *pmix = NULL;
 	if (!rundir)
 		goto out;
 	if (!plugin_opts.image && named) {
@@ -315,12 +339,7 @@ int plugin_user_init(spank_t sp)
 						  ms.v[i].readonly ? "ro" : "rw"));
 	}
 	launch_mounts_clear(&ms);
-	/* PMIx's server directory, where its sockets are, must be seen inside */
-	pmix = pmix_dir(job, step);
-	if (pmix) {
-		launch_strv_push(&argv, xstrdup("--bind"));
-		launch_strv_push(&argv, xasprintf("%s:%s", pmix, pmix));
-	}
+	push_step_binds(&argv, job, step);
 	launch_strv_push(&argv, xstrdup(plugin_opts.image));
 	/* the job's environment, without what would change launch's own choices */
 	env = job_env(sp);

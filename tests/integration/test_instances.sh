@@ -71,6 +71,12 @@ NoNewPrivs:1" "$out" "$k: exec: own uid and gid, no capabilities, no_new_privs"
 	li start --name "it-$k" "$img"
 	assert_eq 125 "$rc" "$k: a second start with the same name fails"
 	assert_contains "$err" "already exists" "$k: and says the name is taken"
+	li start --reuse --name "it-$k" "$img"
+	assert_eq "0 it-$k" "$rc $out" "$k: start --reuse of a running instance prints its name"
+	li start --reuse --name "it-$k" -
+	assert_eq "0 it-$k" "$rc $out" "$k: and needs no image (IMAGE -)"
+	li start --reuse --name "it-none-$k" -
+	assert_eq 125 "$rc" "$k: --reuse of an instance that does not run, with image -, fails"
 	li start --name "../bad" "$img"
 	assert_eq 125 "$rc" "$k: a name with a slash is refused"
 	assert_contains "$err" "invalid instance name" "$k: and says why"
