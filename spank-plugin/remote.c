@@ -140,7 +140,8 @@ static void become(const struct user *u)
 }
 
 /* Run the launch program as U with ARGV and environment ENVP (IGNORE_TERM:
- * with SIGTERM ignored); its stderr is returned in *MSG. Returns its exit status, -1 when it could not run. */
+ * with SIGTERM ignored); its stderr is returned in *MSG. Returns its exit
+ * status, -1 when it could not run. */
 static int run_launch(const struct user *u, char **argv, char **envp, bool ignore_term, char **msg)
 {
 	int p[2];
