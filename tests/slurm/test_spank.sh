@@ -130,6 +130,10 @@ js "$L" import --entrypoint "/bin/echo from-entrypoint" --cmd "default args" -e 
 assert_eq 0 "$rc" "import of the test image as bb"
 js srun --container-image=bb sh -c 'echo "$IMG_VAR $(pwd)"'
 assert_eq "img /etc" "$out" "a store name; the image's Env and WorkingDir"
+short=$(as_user env XDG_DATA_HOME="$DATA" "$L" images --format json 2>/dev/null | tr ',' '\n' |
+	sed -n 's/.*"digest": *"sha256:\([0-9a-f]\{12\}\).*/\1/p' | head -n 1)
+js srun --container-image="@$short" cat /etc/image-marker
+assert_eq launch-test-image "$out" "--container-image=@DIGEST-PREFIX (@$short)"
 js srun --container-image=bb --container-entrypoint one two
 assert_eq "from-entrypoint one two" "$out" "--container-entrypoint runs the image's entrypoint before the command"
 js env LAUNCH_CONTAINER_ENTRYPOINT=1 srun --container-image=bb three
@@ -245,6 +249,24 @@ assert_not_contains "$err" "Segmentation" "no crash"
 wait_until 20 node_idle
 assert_eq idle "$(node_state)" "the node is still idle (no plugin failure drained it)"
 assert_clean "failed steps"
+
+say "# the site config, as the plugin reads it"
+site_conf=$(as_user "$L" doctor 2>&1 | sed -n 's|.*site config: .*(\(/[^ ]*\) does not exist.*|\1|p')
+if [ -n "$site_conf" ] && [ ! -e "$site_conf" ] && [ ! -e "$(dirname "$site_conf")" ]; then
+	on_exit "rm -rf '$(dirname "$site_conf")'"
+	mkdir -p "$(dirname "$site_conf")"
+	echo '{}' >"$site_conf"
+	chmod 0666 "$site_conf"
+	js srun --container-image="$SQFS" true
+	assert_true "a site config writable by others fails the tasks (status $rc)" test "$rc" != 0
+	assert_contains "$err" "must not be writable by group or others" "and says why"
+	chmod 0644 "$site_conf"
+	js srun --container-image="$SQFS" cat /etc/image-marker
+	assert_eq launch-test-image "$out" "a root-owned 0644 site config is read"
+	rm -rf "$(dirname "$site_conf")"
+else
+	fail "cannot place a site config for the check (doctor says: $site_conf)"
+fi
 
 say "# plugstack.conf arguments"
 printf 'required %s %s writable=1 remap_root=1 mount_home=0\n' "$PLUG" "$SITE_ARGS" >/etc/slurm/plugstack.conf
