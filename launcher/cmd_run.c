@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "commands.h"
 #include "config.h"
 #include "container.h"
+#include "hooks.h"
 #include "instance.h"
 #include "log.h"
 #include "paths.h"
@@ -56,7 +58,12 @@ static const char help[] =
 	"      --overlay DIR       make the image writable and keep the changes in DIR\n"
 	"                          (created if missing); a later run with the same DIR\n"
 	"                          sees them; 'launch commit' makes an image of them\n"
-	"  -v, --verbose           more detail\n"
+	"      --annotation KEY=VALUE\n"
+	"                          annotate the container; the site's OCI hooks may\n"
+	"                          run on annotations (see 'launch hooks')\n"
+	"      --mpi               use the host's MPI: --annotation launch.mpi=true\n"
+	"      --gpu               use the host's NVIDIA GPUs: --annotation launch.gpu=true\n"
+	"  -v, --verbose           more detail (with the time each hook took)\n"
 	"  -q, --quiet             only errors\n"
 	"  -h, --help              this help\n"
 	"\n"
@@ -94,6 +101,18 @@ static const char start_help[] =
 	"with the five capabilities of 'launch run --root'; without it, your uid.\n"
 	"State lives in RUNTIME_DIR/instances (see 'launch doctor'), private to you.\n";
 
+static const char hooks_help[] =
+	"Usage: launch hooks [RUN OPTIONS] IMAGE [--] [COMMAND [ARG...]]\n"
+	"\n"
+	"List the OCI hooks of the site (the *.json files of the hooks_dirs of the\n"
+	"site config, in the order they run) and say, for each, whether it would run\n"
+	"for 'launch run [RUN OPTIONS] IMAGE [COMMAND...]', and why. Nothing is run.\n"
+	"An invalid hook file is reported with FILE:LINE:COLUMN; while one is\n"
+	"invalid, no container starts.\n"
+	"\n"
+	"Options: those of 'launch run', and\n"
+	"      --format json       one JSON array instead of the table\n";
+
 static const char exec_help[] =
 	"Usage: launch exec [OPTIONS] NAME [--] COMMAND [ARG...]\n"
 	"\n"
@@ -114,7 +133,7 @@ static const char exec_help[] =
 	"Exit status: the command's; 125 when launch failed (e.g. no such instance);\n"
 	"126 when the command cannot be executed; 127 when it is not found.\n";
 
-enum mode { MODE_RUN, MODE_START, MODE_EXEC };
+enum mode { MODE_RUN, MODE_START, MODE_EXEC, MODE_HOOKS };
 
 /* tmpfs size= syntax: digits, then k/m/g (either case) or %. */
 static bool size_valid(const char *s)
@@ -139,7 +158,86 @@ static char *absolute_path(const char *p)
 }
 
 enum { OPT_MOUNT = 1000, OPT_ENV_FILE, OPT_NO_HOME, OPT_PRIVATE_TMP, OPT_WRITABLE, OPT_WRITABLE_SIZE, OPT_OVERLAY,
-       OPT_ENTRYPOINT, OPT_REUSE };
+       OPT_ENTRYPOINT, OPT_REUSE, OPT_ANNOTATION, OPT_MPI, OPT_GPU, OPT_FORMAT };
+
+static void annotate(char ***annotations, const char *key, const char *value)
+{
+	size_t n = strlen(key);
+	for (size_t i = 0; *annotations && (*annotations)[i]; i++)
+		if (!strncmp((*annotations)[i], key, n) && (*annotations)[i][n] == '=') {
+			free((*annotations)[i]);
+			(*annotations)[i] = xasprintf("%s=%s", key, value);
+			return;
+		}
+	launch_strv_push(annotations, xasprintf("%s=%s", key, value));
+}
+
+/* The GPU variables that mean "GPUs wanted": set, not empty, not "void". */
+static bool gpu_requested(const struct launch_env *env)
+{
+	static const char *const vars[] = { "NVIDIA_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES" };
+	for (size_t i = 0; i < ARRAY_SIZE(vars); i++) {
+		const char *v = launch_env_get(env, vars[i]);
+		if (v && *v && strcmp(v, "void") != 0)
+			return true;
+	}
+	return false;
+}
+
+/* The site's hooks that apply to SPEC, into spec->hooks; with LIST, print
+ * them all with the verdict instead (launch hooks). */
+static int select_hooks(struct launch_spec *spec, bool list, bool json, struct launch_error **err)
+{
+	struct launch_hooks all;
+	if (launch_hooks_load(&all, spec->config->hooks_dirs, err) < 0)
+		return -1;
+	char *const sh = (char *)"/bin/sh";
+	struct launch_hook_target t = {
+		.annotations = spec->annotations,
+		.command = spec->instance ? NULL : spec->argv && spec->argv[0] ? spec->argv[0] : sh,
+		.has_bind_mounts = spec->mounts.n > 0,
+	};
+	json_t *out = json ? json_array() : NULL;
+	if (list && !json) {
+		if (!all.n)
+			printf("no hooks in %s\n", spec->config->hooks_dirs && spec->config->hooks_dirs[0]
+							   ? spec->config->hooks_dirs[0] : "(no hooks_dirs)");
+		else
+			printf("%-20s %-4s %-40s %s\n", "HOOK", "RUNS", "STAGES", "WHY");
+	}
+	for (size_t i = 0; i < all.n; i++) {
+		_cleanup_free_ char *why = NULL;
+		bool runs = launch_hook_applies(&all.v[i], &t, &why);
+		if (runs && !list)
+			launch_hooks_push(&spec->hooks, &all.v[i]);
+		if (!list)
+			continue;
+		char stages[200] = "";
+		json_t *js = json_array();
+		for (int s = 0; s < LAUNCH_HOOK_N_STAGES; s++)
+			if (all.v[i].stages & (1u << s)) {
+				size_t l = strlen(stages);
+				snprintf(stages + l, sizeof(stages) - l, "%s%s", l ? "," : "", launch_hook_stage_name(s));
+				json_array_append_new(js, json_string(launch_hook_stage_name(s)));
+			}
+		if (json)
+			json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:b, s:o, s:s}", "name", all.v[i].name,
+							     "file", all.v[i].file, "path", all.v[i].path, "runs",
+							     runs, "stages", js, "why", why));
+		else {
+			json_decref(js);
+			printf("%-20s %-4s %-40s %s\n", all.v[i].name, runs ? "yes" : "no", stages, why);
+		}
+	}
+	if (out) {
+		char *s = json_dumps(out, JSON_INDENT(2));
+		printf("%s\n", s);
+		free(s);
+		json_decref(out);
+	}
+	launch_hooks_clear(&all);
+	return 0;
+}
 
 /* run, start and exec share their options and the way the spec is built */
 static int run_like(int argc, char **argv, enum mode mode)
@@ -158,21 +256,25 @@ static int run_like(int argc, char **argv, enum mode mode)
 		{ "overlay", required_argument, NULL, OPT_OVERLAY },
 		{ "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
 		{ "reuse", no_argument, NULL, OPT_REUSE },
+		{ "annotation", required_argument, NULL, OPT_ANNOTATION },
+		{ "mpi", no_argument, NULL, OPT_MPI },
+		{ "gpu", no_argument, NULL, OPT_GPU },
+		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "name", required_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char *const names[] = { "run", "start", "exec" };
-	const char *helps[] = { help, start_help, exec_help };
+	static const char *const names[] = { "run", "start", "exec", "hooks" };
+	const char *helps[] = { help, start_help, exec_help, hooks_help };
 	struct launch_error *err = NULL;
 	struct launch_config config;
 	struct launch_spec spec = { 0 };
 	_cleanup_free_ char *note = NULL, *instance = NULL, *entrypoint = NULL, *why = NULL;
 	struct launch_instance_info info = { 0 };
 	_cleanup_strv_ char **env_args = NULL; /* "e:..." or "f:...", applied in order */
-	bool root = false, no_home = false, private_tmp = false, private_tmp_set = false, reuse = false;
+	bool root = false, no_home = false, private_tmp = false, private_tmp_set = false, reuse = false, json = false;
 	int ret = LAUNCH_EXIT_FAILURE, c;
 
 	launch_config_init(&config);
@@ -181,9 +283,11 @@ static int run_like(int argc, char **argv, enum mode mode)
 			continue;
 		struct launch_mount m;
 		bool container_option = c == 'm' || c == OPT_MOUNT || c == OPT_NO_HOME || c == OPT_PRIVATE_TMP ||
-					c == OPT_WRITABLE || c == OPT_WRITABLE_SIZE || c == OPT_OVERLAY;
+					c == OPT_WRITABLE || c == OPT_WRITABLE_SIZE || c == OPT_OVERLAY ||
+					c == OPT_ANNOTATION || c == OPT_MPI || c == OPT_GPU;
 		if ((mode == MODE_EXEC && container_option) || (mode != MODE_START && (c == 'n' || c == OPT_REUSE)) ||
-		    (mode != MODE_RUN && c == OPT_ENTRYPOINT)) {
+		    (mode != MODE_RUN && mode != MODE_HOOKS && c == OPT_ENTRYPOINT) ||
+		    (mode != MODE_HOOKS && c == OPT_FORMAT)) {
 			launch_error_msg(&err, "launch %s: option %s is not available here (see 'launch %s --help')",
 					 names[mode], argv[optind - 1], names[mode]);
 			goto fail;
@@ -237,6 +341,29 @@ static int run_like(int argc, char **argv, enum mode mode)
 			break;
 		case OPT_WRITABLE:
 			spec.writable = true;
+			break;
+		case OPT_ANNOTATION: {
+			const char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg) {
+				launch_error_msg(&err, "invalid --annotation `%s`: give KEY=VALUE", optarg);
+				goto fail;
+			}
+			_cleanup_free_ char *key = xstrndup(optarg, (size_t)(eq - optarg));
+			annotate(&spec.annotations, key, eq + 1);
+			break;
+		}
+		case OPT_MPI:
+			annotate(&spec.annotations, LAUNCH_ANNOTATION_MPI, "true");
+			break;
+		case OPT_GPU:
+			annotate(&spec.annotations, LAUNCH_ANNOTATION_GPU, "true");
+			break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "table") != 0) {
+				launch_error_msg(&err, "invalid --format `%s`: use json or table", optarg);
+				goto fail;
+			}
+			json = !strcmp(optarg, "json");
 			break;
 		case OPT_WRITABLE_SIZE:
 			if (!size_valid(optarg)) {
@@ -345,7 +472,7 @@ static int run_like(int argc, char **argv, enum mode mode)
 
 	/* Entrypoint + Cmd, docker's way: a command given here replaces Cmd,
 	 * --entrypoint replaces Entrypoint ("" removes it). */
-	if (mode == MODE_RUN) {
+	if (mode == MODE_RUN || mode == MODE_HOOKS) {
 		char **ep = entrypoint ? (*entrypoint ? (char *[]){ entrypoint, NULL } : NULL) : spec.image.entrypoint;
 		char *const *cmd = optind < argc ? argv + optind : (entrypoint ? NULL : spec.image.cmd);
 		spec.argv = launch_strv_copy(ep);
@@ -365,6 +492,17 @@ static int run_like(int argc, char **argv, enum mode mode)
 		launch_instance_exec(&info, &spec, root, &err);
 		goto fail; /* returns only on failure */
 	}
+	if (config.gpu_auto && gpu_requested(&spec.env))
+		annotate(&spec.annotations, LAUNCH_ANNOTATION_GPU, "true");
+	spec.instance = mode == MODE_START;
+	if (select_hooks(&spec, mode == MODE_HOOKS, json, &err) < 0)
+		goto fail;
+	if (mode == MODE_HOOKS) {
+		ret = 0;
+		goto out;
+	}
+	for (size_t i = 0; i < spec.hooks.n; i++)
+		launch_info("hook %s (%s) will run", spec.hooks.v[i].name, spec.hooks.v[i].file);
 	launch_info("image %s (%s), %s mode, runtime directory %s", spec.image.path,
 		    launch_image_kind_name(spec.image.kind), root ? "root" : "user", spec.runtime_dir);
 	if (spec.image.kind == LAUNCH_IMAGE_SQUASHFS)
@@ -395,3 +533,4 @@ out:
 int cmd_run(int argc, char **argv) { return run_like(argc, argv, MODE_RUN); }
 int cmd_start(int argc, char **argv) { return run_like(argc, argv, MODE_START); }
 int cmd_exec(int argc, char **argv) { return run_like(argc, argv, MODE_EXEC); }
+int cmd_hooks(int argc, char **argv) { return run_like(argc, argv, MODE_HOOKS); }

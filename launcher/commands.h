@@ -18,6 +18,7 @@ int cmd_login(int argc, char **argv);  /* in launch-image */
 int cmd_logout(int argc, char **argv); /* in launch-image */
 int cmd_image_helper(int argc, char **argv);
 int cmd_oci(int argc, char **argv);
+int cmd_hooks(int argc, char **argv);
 int cmd_images(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_rmi(int argc, char **argv);

@@ -29,6 +29,7 @@ static const char usage[] =
 	"  exec      run a command inside a running instance\n"
 	"  ps        list your instances (also: list)\n"
 	"  stop      end instances\n"
+	"  hooks     list the site's OCI hooks and which would run for a container\n"
 	"  oci       run OCI bundles as runc would, for Slurm's --container (oci.conf)\n"
 	"  doctor    check what this node offers launch, and how to fix what is missing\n"
 	"  version   print the version\n"
@@ -56,6 +57,7 @@ static const struct {
 	{ "list", cmd_ps },
 	{ "stop", cmd_stop },
 	{ "oci", cmd_oci },
+	{ "hooks", cmd_hooks },
 	{ "import", cmd_image_helper },
 	{ "commit", cmd_image_helper },
 	{ "pull", cmd_image_helper },

@@ -30,6 +30,9 @@ void launch_config_init(struct launch_config *c)
 	c->pull_retries = 6;
 	c->pull_jobs = 4;
 	c->fuse_threads = 8;
+	c->hook_timeout = 60;
+	c->hooks_dirs = xcalloc(2, sizeof(char *));
+	c->hooks_dirs[0] = xstrdup(LAUNCH_SYSCONFDIR "/hooks.d");
 }
 
 void launch_config_clear(struct launch_config *c)
@@ -44,6 +47,7 @@ void launch_config_clear(struct launch_config *c)
 	launch_strv_free(c->site_stores);
 	free(c->registry_ca_file);
 	launch_strv_free(c->insecure_registries);
+	launch_strv_free(c->hooks_dirs);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -196,6 +200,18 @@ static int set_pull_on_run(struct ctx *x, json_t *v, struct launch_error **err)
 {
 	return set_bool(x, v, &x->c->pull_on_run, err);
 }
+static int set_hooks_dirs(struct ctx *x, json_t *v, struct launch_error **err)
+{
+	return get_strv(x, v, true, &x->c->hooks_dirs, err);
+}
+static int set_hook_timeout(struct ctx *x, json_t *v, struct launch_error **err)
+{
+	return get_int(x, v, 1, 86400, &x->c->hook_timeout, err);
+}
+static int set_gpu_auto(struct ctx *x, json_t *v, struct launch_error **err)
+{
+	return set_bool(x, v, &x->c->gpu_auto, err);
+}
 static int set_insecure_registries(struct ctx *x, json_t *v, struct launch_error **err)
 {
 	return get_strv(x, v, false, &x->c->insecure_registries, err);
@@ -218,6 +234,9 @@ static const struct key {
 	{ "deny_mount_sources", set_deny_src },
 	{ "env_deny", set_env_deny },
 	{ "fuse_threads", set_fuse_threads },
+	{ "gpu_auto", set_gpu_auto },
+	{ "hook_timeout", set_hook_timeout },
+	{ "hooks_dirs", set_hooks_dirs },
 	{ "insecure_registries", set_insecure_registries },
 	{ "mounts", set_mounts },
 	{ "private_tmp", set_private_tmp },

@@ -28,6 +28,9 @@ struct launch_config {
 	bool pull_on_run;               /* launch run docker://... pulls a missing image */
 	int pull_retries;               /* attempts after a failed transfer, with back-off */
 	int pull_jobs;                  /* layers downloaded at once */
+	char **hooks_dirs;              /* OCI hook files (oci-hooks(5)), earlier directories first */
+	int hook_timeout;               /* seconds a hook may run when its file sets no timeout */
+	bool gpu_auto;                  /* NVIDIA_VISIBLE_DEVICES/CUDA_VISIBLE_DEVICES imply --gpu */
 };
 
 enum launch_config_flags {

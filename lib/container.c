@@ -21,6 +21,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -37,6 +38,7 @@
 #include <unistd.h>
 
 #include "fakeroot.h"
+#include "hooks.h"
 #include "instance.h"
 #include "log.h"
 #include "rootfs.h"
@@ -545,6 +547,108 @@ static pid_t __attribute__((noinline)) spawn_command(const char *path, char *con
 	return pid;
 }
 
+/* --- hooks (hooks.h) --- */
+
+/* What the hooks of SPEC are told about the container. */
+struct hook_ctx {
+	const struct launch_spec *spec;
+	char *id;
+	char *bundle;
+	int ready[2]; /* init -> supervisor: the tree is built */
+	int go[2];    /* supervisor -> init: the hooks before pivot_root ran */
+};
+
+static struct launch_hook_run hook_run(const struct hook_ctx *h, const char *status, pid_t pid, pid_t enter)
+{
+	return (struct launch_hook_run){ .id = h->id, .status = status, .pid = pid, .bundle = h->bundle,
+					 .annotations = h->spec->annotations, .enter_pid = enter,
+					 .default_timeout = h->spec->config ? h->spec->config->hook_timeout : 60 };
+}
+
+static bool hooks_before_pivot(const struct launch_spec *spec)
+{
+	return launch_hooks_have_stage(&spec->hooks, LAUNCH_HOOK_PRESTART) ||
+	       launch_hooks_have_stage(&spec->hooks, LAUNCH_HOOK_CREATE_RUNTIME) ||
+	       launch_hooks_have_stage(&spec->hooks, LAUNCH_HOOK_CREATE_CONTAINER);
+}
+
+static json_t *strv_json(char *const *v)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; v && v[i]; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+/* BUNDLE/config.json: the container as an OCI runtime config, for hooks. */
+static int write_bundle(const struct launch_spec *spec, const char *bundle, const char *root,
+			struct launch_error **err)
+{
+	if (mkdir(bundle, 0700) < 0 && errno != EEXIST)
+		return launch_error_set(err, errno, "cannot create %s", bundle);
+	json_t *mounts = json_array();
+	for (int site = 1; site >= 0; site--) {
+		const struct launch_mounts *m = site ? (spec->config ? &spec->config->mounts : NULL) : &spec->mounts;
+		for (size_t i = 0; m && i < m->n; i++)
+			json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s]}", "destination",
+								m->v[i].destination, "type", "bind", "source",
+								m->v[i].source, "options", "rbind",
+								m->v[i].readonly ? "ro" : "rw"));
+	}
+	char *const sh[] = { (char *)"/bin/sh", NULL };
+	const char *cwd = spec->workdir ? spec->workdir : spec->image.workdir ? spec->image.workdir : "/";
+	json_t *ann = json_object();
+	for (size_t i = 0; spec->annotations && spec->annotations[i]; i++) {
+		const char *eq = strchr(spec->annotations[i], '=');
+		_cleanup_free_ char *k = xstrndup(spec->annotations[i], (size_t)(eq - spec->annotations[i]));
+		json_object_set_new(ann, k, json_string(eq + 1));
+	}
+	json_t *j = json_pack("{s:s, s:{s:s, s:b}, s:{s:o, s:o, s:s, s:{s:i, s:i}}, s:o, s:o, s:{s:[{s:s},{s:s}]}}",
+			      "ociVersion", "1.0.2", "root", "path", root, "readonly",
+			      !spec->writable && !spec->overlay, "process", "args",
+			      spec->instance ? json_array() : strv_json(spec->argv && spec->argv[0] ? spec->argv : sh),
+			      "env", strv_json(spec->env.vars), "cwd", cwd, "user", "uid",
+			      spec->id.root ? 0 : (int)spec->id.uid, "gid", spec->id.root ? 0 : (int)spec->id.gid,
+			      "mounts", mounts, "annotations", ann, "linux", "namespaces", "type", "user", "type", "mount");
+	_cleanup_free_ char *path = xasprintf("%s/config.json", bundle);
+	int r = j ? json_dump_file(j, path, JSON_INDENT(2)) : -1;
+	json_decref(j);
+	if (r < 0)
+		return launch_error_set(err, errno ? errno : EINVAL, "cannot write %s", path);
+	return 0;
+}
+
+/* In the supervisor, once the container init built the tree: prestart,
+ * createRuntime, then createContainer in the init's mount namespace. Then
+ * the init may go on (pivot_root). */
+static int hooks_created(struct hook_ctx *h, pid_t child, struct launch_error **err)
+{
+	char c;
+	ssize_t n;
+	while ((n = read(h->ready[0], &c, 1)) < 0 && errno == EINTR)
+		;
+	if (n != 1)
+		return 0; /* the init failed before: its report says why */
+	struct launch_hook_run run = hook_run(h, "creating", child, 0);
+	if (launch_hooks_run_stage(&h->spec->hooks, LAUNCH_HOOK_PRESTART, &run, err) < 0 ||
+	    launch_hooks_run_stage(&h->spec->hooks, LAUNCH_HOOK_CREATE_RUNTIME, &run, err) < 0)
+		return -1;
+	run.enter_pid = child;
+	if (launch_hooks_run_stage(&h->spec->hooks, LAUNCH_HOOK_CREATE_CONTAINER, &run, err) < 0)
+		return -1;
+	launch_write_all(h->go[1], "g", 1);
+	return 0;
+}
+
+static void close_pair(int p[2])
+{
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0) {
+			close(p[i]);
+			p[i] = -1;
+		}
+}
+
 /* The container init: builds the tree, drops every privilege, starts the
  * command, and stays as its subreaper. When the supervisor dies, even by
  * SIGKILL, the parent-death signal makes it kill every process of the
@@ -552,7 +656,7 @@ static pid_t __attribute__((noinline)) spawn_command(const char *path, char *con
  * Never returns: exits with the command's status (128+N for signal N). */
 static void __attribute__((noreturn))
 container_init(const struct launch_spec *spec, const char *root, const char *stage, int report_fd,
-	       int parent_sfd)
+	       int parent_sfd, struct hook_ctx *hk)
 {
 	struct launch_error *err = NULL;
 	pid_t supervisor = getppid();
@@ -564,11 +668,31 @@ container_init(const struct launch_spec *spec, const char *root, const char *sta
 	launch_debug("%lld us: container init started", (long long)now_us());
 	if ((spec->writable || spec->overlay) && mount_overlay(spec, stage, root, &err) < 0)
 		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
-	if (launch_rootfs_build(spec, root, stage, &err) < 0 || launch_rootfs_pivot(root, &err) < 0)
+	if (launch_rootfs_build(spec, root, stage, &err) < 0)
+		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
+	if (hk->ready[1] >= 0) {
+		/* the supervisor runs the hooks that come before pivot_root */
+		char c = 0;
+		close(hk->ready[0]);
+		close(hk->go[1]);
+		launch_write_all(hk->ready[1], "r", 1);
+		close(hk->ready[1]);
+		while (read(hk->go[0], &c, 1) < 0 && errno == EINTR)
+			;
+		close(hk->go[0]);
+		if (c != 'g')
+			_exit(LAUNCH_EXIT_FAILURE); /* the supervisor reports the hook's error */
+	}
+	if (launch_rootfs_pivot(root, &err) < 0)
 		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
 	const char *cwd = "/";
 	if (launch_rootfs_chdir(spec, &cwd, &err) < 0)
 		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
+	if (launch_hooks_have_stage(&spec->hooks, LAUNCH_HOOK_START_CONTAINER)) {
+		struct launch_hook_run run = hook_run(hk, "created", getpid(), 0);
+		if (launch_hooks_run_stage(&spec->hooks, LAUNCH_HOOK_START_CONTAINER, &run, &err) < 0)
+			child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
+	}
 	if (launch_identity_enter(&spec->id, &err) < 0)
 		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
 	/* set after the capability change, which could clear it */
@@ -633,10 +757,10 @@ container_init(const struct launch_spec *spec, const char *root, const char *sta
 
 int launch_container_run(const struct launch_spec *spec, int *status, struct launch_error **err)
 {
-	return launch_container_run_hooks(spec, NULL, status, err);
+	return launch_container_run_with(spec, NULL, status, err);
 }
 
-int launch_container_run_hooks(const struct launch_spec *spec, const struct launch_container_hooks *hooks,
+int launch_container_run_with(const struct launch_spec *spec, const struct launch_container_callbacks *cb,
 			       int *status, struct launch_error **err)
 {
 	int ret = -1;
@@ -646,6 +770,12 @@ int launch_container_run_hooks(const struct launch_spec *spec, const struct laun
 	_cleanup_close_ int sfd = -1;
 	int report[2] = { -1, -1 };
 	sigset_t mask, old;
+	pid_t child = -1;
+	struct hook_ctx hk = { .spec = spec, .ready = { -1, -1 }, .go = { -1, -1 } };
+	_cleanup_free_ char *hk_id = spec->container_id ? xstrdup(spec->container_id) : xasprintf("launch-%d", (int)getpid());
+	_cleanup_free_ char *hk_bundle = xasprintf("%s/bundle", stage);
+	hk.id = hk_id;
+	hk.bundle = hk_bundle;
 
 	launch_debug("%lld us: setting up namespaces", (long long)now_us());
 	if (mkdir(stage, 0700) < 0 && errno != EEXIST)
@@ -658,6 +788,12 @@ int launch_container_run_hooks(const struct launch_spec *spec, const struct laun
 		return launch_error_set(err, errno, "cannot create %s", root);
 	if (mount_image(spec, stage, root, &sq, err) < 0)
 		goto out;
+	if (spec->hooks.n && write_bundle(spec, hk.bundle, root, err) < 0)
+		goto out;
+	if (hooks_before_pivot(spec) && (pipe2(hk.ready, O_CLOEXEC) < 0 || pipe2(hk.go, O_CLOEXEC) < 0)) {
+		launch_error_set(err, errno, "cannot set up the hooks");
+		goto out;
+	}
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
 		launch_error_set(err, errno, "cannot become the container's subreaper");
 		goto out;
@@ -675,17 +811,22 @@ int launch_container_run_hooks(const struct launch_spec *spec, const struct laun
 	}
 
 	fflush(NULL);
-	pid_t child = fork();
+	child = fork();
 	if (child < 0) {
 		launch_error_set(err, errno, "cannot fork the container process");
 		goto out_mask;
 	}
 	if (child == 0) {
 		close(report[0]);
-		container_init(spec, root, stage, report[1], sfd);
+		container_init(spec, root, stage, report[1], sfd, &hk);
 	}
 	close(report[1]);
 	report[1] = -1;
+	if (hk.ready[1] >= 0) {
+		close(hk.ready[1]);
+		close(hk.go[0]);
+		hk.ready[1] = hk.go[0] = -1;
+	}
 
 	/* FUSE threads start after the fork, which then copied a single thread. */
 	if (sq && launch_sqfs_serve(sq, err) < 0) {
@@ -698,6 +839,15 @@ int launch_container_run_hooks(const struct launch_spec *spec, const struct laun
 		launch_sqfs_prefetch(sq, spec->argv && spec->argv[0] ? spec->argv[0] : "/bin/sh",
 				     launch_env_get(&spec->env, "PATH"));
 
+	if (hk.ready[0] >= 0 && hooks_created(&hk, child, err) < 0) {
+		kill(child, SIGKILL);
+		int ignored;
+		supervise(child, launch_sqfs_helper_pid(sq), sfd, 0, &ignored);
+		goto out_mask;
+	}
+	close_pair(hk.ready);
+	close_pair(hk.go);
+
 	struct child_report rep;
 	ssize_t n;
 	do
@@ -705,7 +855,13 @@ int launch_container_run_hooks(const struct launch_spec *spec, const struct laun
 	while (n < 0 && errno == EINTR);
 
 	launch_debug("%lld us: container started", (long long)now_us());
-	if (n != (ssize_t)sizeof(rep) && hooks && hooks->started && hooks->started(hooks->arg, child, err) < 0) {
+	/* before the start is announced (an instance's `launch start` returns
+	 * once poststart ran, as runc's `start` does) */
+	if (n != (ssize_t)sizeof(rep) && launch_hooks_have_stage(&spec->hooks, LAUNCH_HOOK_POSTSTART)) {
+		struct launch_hook_run run = hook_run(&hk, "running", child, 0);
+		launch_hooks_run_stage(&spec->hooks, LAUNCH_HOOK_POSTSTART, &run, NULL);
+	}
+	if (n != (ssize_t)sizeof(rep) && cb && cb->started && cb->started(cb->arg, child, err) < 0) {
 		kill(child, SIGTERM);
 		int ignored;
 		supervise(child, launch_sqfs_helper_pid(sq), sfd, 0, &ignored);
@@ -723,8 +879,14 @@ int launch_container_run_hooks(const struct launch_spec *spec, const struct laun
 	ret = 0;
 
 out_mask:
+	if (child > 0 && launch_hooks_have_stage(&spec->hooks, LAUNCH_HOOK_POSTSTOP)) {
+		struct launch_hook_run run = hook_run(&hk, "stopped", 0, 0);
+		launch_hooks_run_stage(&spec->hooks, LAUNCH_HOOK_POSTSTOP, &run, NULL);
+	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 out:
+	close_pair(hk.ready);
+	close_pair(hk.go);
 	if (report[0] >= 0)
 		close(report[0]);
 	if (report[1] >= 0)

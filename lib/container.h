@@ -18,11 +18,11 @@ int launch_container_run(const struct launch_spec *spec, int *status, struct lau
 /* Called in the supervisor once the command runs (or, for an instance, once
  * the container is ready to be joined), with the container init's pid. A
  * failure stops the container. */
-struct launch_container_hooks {
+struct launch_container_callbacks {
 	int (*started)(void *arg, pid_t init, struct launch_error **err);
 	void *arg;
 };
-int launch_container_run_hooks(const struct launch_spec *spec, const struct launch_container_hooks *hooks,
+int launch_container_run_with(const struct launch_spec *spec, const struct launch_container_callbacks *cb,
 			       int *status, struct launch_error **err);
 
 /* In the container already (namespaces joined, privileges dropped, CWD

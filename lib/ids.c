@@ -161,43 +161,6 @@ const char *launch_idmap_mode_describe(const struct launch_identity *id, char *b
 	return buf;
 }
 
-/* Run helper ARGV, its stderr into ERRBUF; the exit status, -1 if it could
- * not run. */
-static int run_helper(char *const *argv, char *errbuf, size_t size)
-{
-	int p[2];
-	errbuf[0] = '\0';
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		dup2(p[1], STDERR_FILENO);
-		dup2(p[1], STDOUT_FILENO);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	size_t n = 0;
-	ssize_t r;
-	while ((r = read(p[0], errbuf + n, size - 1 - n)) > 0 || (r < 0 && errno == EINTR))
-		if (r > 0)
-			n += (size_t)r;
-	errbuf[n] = '\0';
-	while (n && (errbuf[n - 1] == '\n' || errbuf[n - 1] == ' '))
-		errbuf[--n] = '\0';
-	close(p[0]);
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 int launch_idmap_write_subids(pid_t pid, const struct launch_identity *id, struct launch_error **err)
 {
 	static const char *const names[] = { "newuidmap", "newgidmap" };
@@ -211,8 +174,8 @@ int launch_idmap_write_subids(pid_t pid, const struct launch_identity *id, struc
 		snprintf(start, sizeof(start), "%lu", i == 0 ? id->subuid : id->subgid);
 		snprintf(count, sizeof(count), "%lu", i == 0 ? id->subuid_n : id->subgid_n);
 		char *argv[] = { bin, spid, "0", own, "1", "1", start, count, NULL };
-		char out[512];
-		int r = run_helper(argv, out, sizeof(out));
+		_cleanup_free_ char *out = NULL;
+		int r = launch_run_capture(argv, true, 512, &out);
 		if (r < 0)
 			return launch_error_set(err, errno, "cannot run %s", bin);
 		if (r != 0)

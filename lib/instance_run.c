@@ -156,6 +156,8 @@ int launch_instance_start(struct launch_spec *spec, const char *name, bool reuse
 		return launch_error_set(err, errno, "pipe");
 	}
 	spec->instance = true;
+	free(spec->container_id);
+	spec->container_id = xstrdup(name);
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -185,10 +187,10 @@ int launch_instance_start(struct launch_spec *spec, const char *name, bool reuse
 		if (logfd >= 0)
 			dup2(logfd, STDERR_FILENO);
 		struct start_ctx ctx = { spec, dir, name, ready[1] };
-		struct launch_container_hooks hooks = { started, &ctx };
+		struct launch_container_callbacks cb = { started, &ctx };
 		struct launch_error *e = NULL;
 		int status = 0;
-		if (launch_container_run_hooks(spec, &hooks, &status, &e) < 0) {
+		if (launch_container_run_with(spec, &cb, &status, &e) < 0) {
 			if (ctx.ready_fd >= 0) {
 				char bad = 'E';
 				launch_write_all(ctx.ready_fd, &bad, 1);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "fakeroot.h"
+#include "hookapi.h"
 #include "log.h"
 #include "resolve.h"
 #include "upper.h"
@@ -45,6 +46,11 @@ struct builder {
 	int *shadows; /* O_PATH fds of shadow tmpfs roots, remounted ro at the end */
 	size_t n_shadows;
 	char **created; /* mount points made in a writable root (upper.h) */
+	/* hooks may shadow any directory they cannot write (the image's, a
+	 * shadow of the build, a host directory mounted read-only): all of it
+	 * lives in the container's mount namespace, and the directory was
+	 * read-only anyway */
+	bool shadow_any;
 };
 
 #define FDPATH(buf, fd) snprintf(buf, sizeof(buf), "/proc/self/fd/%d", fd)
@@ -88,10 +94,16 @@ static int reopen_root(struct builder *b, struct launch_error **err)
 }
 
 /* Open container path CPATH as a mount point of the wanted type, creating it
- * (and shadowing a read-only parent) when it is missing. */
-static int ensure(struct builder *b, const char *cpath, bool dir, struct launch_error **err)
+ * (and shadowing a read-only parent) when it is missing. With LINK, CPATH is
+ * created as a symlink to LINK and must not exist; the fd is then that of
+ * its parent directory. */
+static int ensure_node(struct builder *b, const char *cpath, bool dir, const char *link, struct launch_error **err)
 {
 	int fd = launch_resolve_in_root(b->rootfd, cpath, O_PATH);
+	if (fd >= 0 && link) {
+		close(fd);
+		return launch_error_msg(err, "cannot create symlink %s in the container: it exists", cpath);
+	}
 	if (fd >= 0) {
 		struct stat st;
 		if (fstat(fd, &st) < 0) {
@@ -114,11 +126,13 @@ static int ensure(struct builder *b, const char *cpath, bool dir, struct launch_
 	_cleanup_free_ char *pcopy = xstrdup(cpath), *ncopy = xstrdup(cpath);
 	const char *parent = dirname(pcopy), *name = basename(ncopy);
 	for (int attempt = 0; attempt < 2; attempt++) {
-		_cleanup_close_ int pfd = ensure(b, parent, true, err);
+		_cleanup_close_ int pfd = ensure_node(b, parent, true, NULL, err);
 		if (pfd < 0)
 			return -1;
 		int r;
-		if (dir) {
+		if (link) {
+			r = symlinkat(link, pfd, name);
+		} else if (dir) {
 			r = mkdirat(pfd, name, 0755);
 		} else {
 			r = openat(pfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
@@ -127,11 +141,13 @@ static int ensure(struct builder *b, const char *cpath, bool dir, struct launch_
 		}
 		if (r >= 0 && (b->spec->writable || b->spec->overlay) && of_image(b, mount_id(pfd)))
 			launch_strv_push(&b->created, xstrdup(cpath)); /* in the upper layer */
-		if (r >= 0 || errno == EEXIST)
+		if (r >= 0 && link)
+			return steal_fd(&pfd);
+		if (r >= 0 || (errno == EEXIST && !link))
 			break;
 		if (attempt == 0 && (errno == EROFS || errno == EACCES || errno == EPERM)) {
 			int e = errno;
-			if (!of_image(b, mount_id(pfd)))
+			if (!b->shadow_any && !of_image(b, mount_id(pfd)))
 				return launch_error_set(err, e,
 							"cannot create mount point %s: %s is not part of the image (it "
 							"is a host directory mounted into the container)",
@@ -140,7 +156,8 @@ static int ensure(struct builder *b, const char *cpath, bool dir, struct launch_
 				return -1;
 			continue;
 		}
-		return launch_error_set(err, errno, "cannot create mount point %s in the container", cpath);
+		return launch_error_set(err, errno, "cannot create %s %s in the container",
+					link ? "symlink" : "mount point", cpath);
 	}
 	fd = launch_resolve_in_root(b->rootfd, cpath, O_PATH);
 	if (fd < 0)
@@ -148,6 +165,11 @@ static int ensure(struct builder *b, const char *cpath, bool dir, struct launch_
 					"cannot create mount point %s in the container (a dangling symlink in the image?)",
 					cpath);
 	return fd;
+}
+
+static int ensure(struct builder *b, const char *cpath, bool dir, struct launch_error **err)
+{
+	return ensure_node(b, cpath, dir, NULL, err);
 }
 
 static int bind_entry(struct builder *b, int from, int to, const char *name, const struct stat *st,
@@ -472,6 +494,30 @@ static const char *home_hides(const char *home)
 	return NULL;
 }
 
+/* Remount the shadows read-only: only the shadow itself, the binds inside
+ * keep their own flags. */
+static int seal_shadows(struct builder *b, struct launch_error **err)
+{
+	for (size_t i = 0; i < b->n_shadows; i++) {
+		char p[64];
+		FDPATH(p, b->shadows[i]);
+		if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(p), NULL) < 0)
+			return launch_error_set(err, errno, "cannot make a shadow directory read-only");
+	}
+	return 0;
+}
+
+static void builder_clear(struct builder *b)
+{
+	launch_strv_free(b->created);
+	for (size_t i = 0; i < b->n_shadows; i++)
+		close(b->shadows[i]);
+	free(b->shadows);
+	free(b->image_mnts);
+	if (b->rootfd >= 0)
+		close(b->rootfd);
+}
+
 int launch_rootfs_build(const struct launch_spec *spec, const char *root, const char *stage,
 			struct launch_error **err)
 {
@@ -529,15 +575,8 @@ int launch_rootfs_build(const struct launch_spec *spec, const char *root, const 
 	for (size_t i = 0; i < spec->mounts.n; i++)
 		if (user_mount(&b, &spec->mounts.v[i], false, err) < 0)
 			goto out;
-	for (size_t i = 0; i < b.n_shadows; i++) {
-		char p[64];
-		FDPATH(p, b.shadows[i]);
-		/* only the shadow itself: the binds inside keep their own flags */
-		if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(p), NULL) < 0) {
-			launch_error_set(err, errno, "cannot make a shadow directory read-only");
-			goto out;
-		}
-	}
+	if (seal_shadows(&b, err) < 0)
+		goto out;
 	if (b.created) {
 		_cleanup_free_ char *list = spec->overlay ? xasprintf("%s/mountpoints", spec->overlay)
 							  : xasprintf("%s/rw/mountpoints", stage);
@@ -546,13 +585,7 @@ int launch_rootfs_build(const struct launch_spec *spec, const char *root, const 
 	}
 	ret = 0;
 out:
-	launch_strv_free(b.created);
-	for (size_t i = 0; i < b.n_shadows; i++)
-		close(b.shadows[i]);
-	free(b.shadows);
-	free(b.image_mnts);
-	if (b.rootfd >= 0)
-		close(b.rootfd);
+	builder_clear(&b);
 	return ret;
 }
 
@@ -596,4 +629,64 @@ int launch_rootfs_chdir(const struct launch_spec *spec, const char **chosen, str
 		return launch_error_set(err, errno, "chdir /");
 	*chosen = "/";
 	return 0;
+}
+
+/* --- putting host files into a built root (hookapi.h) --- */
+
+struct launch_inject {
+	struct builder b;
+	struct launch_spec spec; /* none: no upper layer bookkeeping */
+	char *root;
+};
+
+int launch_inject_begin(const char *root, struct launch_inject **out, struct launch_error **err)
+{
+	struct launch_inject *inj = xcalloc(1, sizeof(*inj));
+	inj->root = xstrdup(root);
+	inj->b.spec = &inj->spec;
+	inj->b.root = inj->root;
+	inj->b.rootfd = -1;
+	inj->b.shadow_any = true;
+	if (reopen_root(&inj->b, err) < 0) {
+		launch_inject_end(inj, NULL);
+		return -1;
+	}
+	add_image_mnt(&inj->b, mount_id(inj->b.rootfd));
+	*out = inj;
+	return 0;
+}
+
+int launch_inject_bind(struct launch_inject *inj, const char *src, const char *dst, bool readonly,
+		       struct launch_error **err)
+{
+	if (dst[0] != '/')
+		return launch_error_msg(err, "cannot mount %s on %s: the destination must be absolute", src, dst);
+	return bind(&inj->b, src, dst, readonly, err);
+}
+
+int launch_inject_symlink(struct launch_inject *inj, const char *target, const char *dst, struct launch_error **err)
+{
+	if (dst[0] != '/')
+		return launch_error_msg(err, "cannot create symlink %s: the path must be absolute", dst);
+	int fd = ensure_node(&inj->b, dst, false, target, err);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+int launch_inject_open(struct launch_inject *inj, const char *cpath, int flags)
+{
+	return launch_resolve_in_root(inj->b.rootfd, cpath, flags);
+}
+
+int launch_inject_end(struct launch_inject *inj, struct launch_error **err)
+{
+	if (!inj)
+		return 0;
+	int ret = seal_shadows(&inj->b, err);
+	builder_clear(&inj->b);
+	free(inj->root);
+	free(inj);
+	return ret;
 }

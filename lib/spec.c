@@ -19,4 +19,7 @@ void launch_spec_clear(struct launch_spec *s)
 	free(s->runtime_dir);
 	free(s->writable_size);
 	free(s->overlay);
+	free(s->container_id);
+	launch_strv_free(s->annotations);
+	launch_hooks_clear(&s->hooks);
 }

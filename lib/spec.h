@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "env.h"
+#include "hooks.h"
 #include "ids.h"
 #include "image.h"
 #include "mountspec.h"
@@ -30,6 +31,9 @@ struct launch_spec {
 	char *writable_size;          /* size= of that tmpfs ("4g"), NULL: the kernel's default */
 	char *overlay;                /* --overlay DIR: persistent upper layer in DIR/upper */
 	bool instance; /* no command: the container init waits to be joined (instance.c) */
+	char *container_id;           /* the id hooks see: the instance's name, else launch-PID */
+	char **annotations;           /* KEY=VALUE: --annotation, --mpi, --gpu */
+	struct launch_hooks hooks;    /* the site's hooks that apply to this container, in order */
 };
 
 void launch_spec_clear(struct launch_spec *s);

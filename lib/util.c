@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 static void oom(void)
 {
@@ -221,4 +222,55 @@ int launch_write_file(const char *path, const char *s)
 	if (fd < 0)
 		return -1;
 	return launch_write_all(fd, s, strlen(s));
+}
+
+int launch_run_capture(char *const *argv, bool with_stderr, size_t max, char **out)
+{
+	*out = NULL;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		errno = e;
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(p[1], STDOUT_FILENO);
+		if (with_stderr)
+			dup2(p[1], STDERR_FILENO);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	size_t n = 0, cap = 4096;
+	char *buf = xmalloc(cap);
+	ssize_t r;
+	while ((r = read(p[0], buf + n, cap - 1 - n)) > 0 || (r < 0 && errno == EINTR)) {
+		if (r <= 0)
+			continue;
+		n += (size_t)r;
+		if (n + 1 == cap) {
+			if (cap > max) {
+				memmove(buf, buf + cap / 2, n - cap / 2); /* keep the end */
+				n -= cap / 2;
+			} else {
+				cap *= 2;
+				buf = xrealloc(buf, cap);
+			}
+		}
+	}
+	buf[n] = '\0';
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	close(p[0]);
+	*out = buf;
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }

@@ -74,6 +74,11 @@ int launch_read_file_at(int dirfd, const char *path, size_t max, char **out, siz
 int launch_read_fd(int fd, size_t max, char **out, size_t *len);
 /* Write all of BUF to FD, retrying short writes. */
 int launch_write_all(int fd, const void *buf, size_t len);
+/* Run ARGV[0] (an absolute path) with ARGV and collect its standard output
+ * (and error, with WITH_STDERR), keeping about the last MAX bytes, trailing
+ * blanks removed, in *OUT (always set). Returns its exit status (128+N for
+ * signal N), -1 with errno when it could not be started. */
+int launch_run_capture(char *const *argv, bool with_stderr, size_t max, char **out);
 /* Write a small string to an existing file (e.g. /proc/self/uid_map). */
 int launch_write_file(const char *path, const char *s);
 
