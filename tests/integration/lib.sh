@@ -73,7 +73,7 @@ $_CLEANUP"
 }
 
 _cleanup() {
-	_rc=$?
+	_lib_exit_status=$?
 	trap - EXIT INT TERM HUP
 	set +u
 	eval "$_CLEANUP" >/dev/null 2>&1
@@ -81,7 +81,7 @@ _cleanup() {
 		chmod -R u+rwX "$T" 2>/dev/null
 		rm -rf "$T"
 	fi
-	exit "$_rc"
+	exit "$_lib_exit_status"
 }
 trap _cleanup EXIT
 trap 'exit 130' INT

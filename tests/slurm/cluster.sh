@@ -499,7 +499,7 @@ _slurm_descendants() {
 
 slurm_stop() {
 	_dir=$(_slurm_abs "${1:?usage: slurm_stop DIR}")
-	_rc=0
+	_stop_rc=0
 	# Cancel what still runs, so that no slurmstepd or task outlives slurmd
 	# (only while slurmd lives: without it, jobs stay completing).
 	if _slurm_alive "$(_slurm_pid "$_dir" slurmctld)" slurmctld "$_dir" &&
@@ -537,14 +537,14 @@ slurm_stop() {
 	if [ -d "$_dir" ]; then
 		_slurm_restore_etc "$_dir" || {
 			_slurm_say "cannot restore $SLURM_CLUSTER_ETC from $_dir/etc-backup"
-			_rc=1
+			_stop_rc=1
 		}
 	fi
 	if ! _slurm_wait 5 eval '[ -z "$(_slurm_marked "$_dir")$(_slurm_stepds "$_dir")" ]'; then
 		_slurm_say "still running after stop: $(_slurm_marked "$_dir") $(_slurm_stepds "$_dir")"
-		_rc=1
+		_stop_rc=1
 	fi
-	return $_rc
+	return $_stop_rc
 }
 
 slurm_status() {
