@@ -21,7 +21,8 @@
 #define LAUNCH_BINDIR "/usr/local/bin"
 #endif
 
-struct plugin_opts plugin_opts = { .writable = -1, .remap_root = -1, .mount_home = -1, .entrypoint = -1 };
+struct plugin_opts plugin_opts = { .writable = -1, .remap_root = -1, .mount_home = -1, .entrypoint = -1, .mpi = -1,
+				   .gpu = -1 };
 struct plugin_site plugin_site = { .writable = 0, .remap_root = 0, .mount_home = 1, .entrypoint = 0, .sbatch = 1 };
 
 enum {
@@ -38,6 +39,8 @@ enum {
 	OPT_NO_MOUNT_HOME,
 	OPT_ENTRYPOINT,
 	OPT_NO_ENTRYPOINT,
+	OPT_MPI,
+	OPT_GPU,
 };
 
 static void set_str(char **slot, const char *v)
@@ -81,6 +84,12 @@ static int on_option(int val, const char *arg, int remote)
 	case OPT_NO_ENTRYPOINT:
 		plugin_opts.entrypoint = val == OPT_ENTRYPOINT;
 		break;
+	case OPT_MPI:
+		plugin_opts.mpi = 1;
+		break;
+	case OPT_GPU:
+		plugin_opts.gpu = 1;
+		break;
 	default:
 		return -1;
 	}
@@ -121,6 +130,10 @@ static struct spank_option table[] = {
 	  OPT_ENTRYPOINT, on_option },
 	{ "no-container-entrypoint", NULL, "[launch] run the command alone (env LAUNCH_CONTAINER_ENTRYPOINT=0)", 0,
 	  OPT_NO_ENTRYPOINT, on_option },
+	{ "container-mpi", NULL, "[launch] use the host's MPI, as launch run --mpi (env LAUNCH_CONTAINER_MPI=1)", 0,
+	  OPT_MPI, on_option },
+	{ "container-gpu", NULL, "[launch] use the host's NVIDIA GPUs, as launch run --gpu (env LAUNCH_CONTAINER_GPU=1)",
+	  0, OPT_GPU, on_option },
 	SPANK_OPTIONS_TABLE_END,
 };
 
@@ -232,7 +245,9 @@ int plugin_finish_options(const char *(*get)(void *arg, const char *name), void 
 	if (twin_bool(get, arg, "LAUNCH_CONTAINER_WRITABLE", &plugin_opts.writable) < 0 ||
 	    twin_bool(get, arg, "LAUNCH_CONTAINER_REMAP_ROOT", &plugin_opts.remap_root) < 0 ||
 	    twin_bool(get, arg, "LAUNCH_CONTAINER_MOUNT_HOME", &plugin_opts.mount_home) < 0 ||
-	    twin_bool(get, arg, "LAUNCH_CONTAINER_ENTRYPOINT", &plugin_opts.entrypoint) < 0)
+	    twin_bool(get, arg, "LAUNCH_CONTAINER_ENTRYPOINT", &plugin_opts.entrypoint) < 0 ||
+	    twin_bool(get, arg, "LAUNCH_CONTAINER_MPI", &plugin_opts.mpi) < 0 ||
+	    twin_bool(get, arg, "LAUNCH_CONTAINER_GPU", &plugin_opts.gpu) < 0)
 		return -1;
 	if (!plugin_active())
 		return 0;

@@ -29,6 +29,8 @@ struct plugin_opts {
 	int remap_root;
 	int mount_home;
 	int entrypoint;
+	int mpi; /* --container-mpi: launch start --mpi (the site's MPI hook) */
+	int gpu; /* --container-gpu: launch start --gpu (the site's GPU hook) */
 };
 
 /* Site defaults and settings: plugstack.conf arguments (options.c). */

@@ -323,6 +323,10 @@ int plugin_user_init(spank_t sp)
 		launch_strv_push(&argv, xstrdup("--writable"));
 	if (!pick(plugin_opts.mount_home, plugin_site.mount_home))
 		launch_strv_push(&argv, xstrdup("--no-home"));
+	if (plugin_opts.mpi == 1)
+		launch_strv_push(&argv, xstrdup("--mpi"));
+	if (plugin_opts.gpu == 1)
+		launch_strv_push(&argv, xstrdup("--gpu"));
 	if (plugin_opts.workdir) {
 		launch_strv_push(&argv, xstrdup("--workdir"));
 		launch_strv_push(&argv, xstrdup(plugin_opts.workdir));

@@ -53,7 +53,7 @@ say "# options in srun --help"
 js srun --help
 for o in container-image container-mounts container-workdir container-writable container-readonly \
 	container-remap-root no-container-remap-root container-mount-home no-container-mount-home \
-	container-env container-entrypoint no-container-entrypoint container-name; do
+	container-env container-entrypoint no-container-entrypoint container-name container-mpi container-gpu; do
 	assert_match "$out" "--$o" "srun --help lists --$o"
 done
 
@@ -263,6 +263,40 @@ if [ -n "$site_conf" ] && [ ! -e "$site_conf" ] && [ ! -e "$(dirname "$site_conf
 	chmod 0644 "$site_conf"
 	js srun --container-image="$SQFS" cat /etc/image-marker
 	assert_eq launch-test-image "$out" "a root-owned 0644 site config is read"
+
+	say "# the site's hooks: --container-mpi and --container-gpu, once per node and step"
+	mkdir -p "$T/hooks.d"
+	user_dir "$T/hookout"
+	cat >"$T/hook.sh" <<'EOF2'
+#!/bin/sh
+echo "$1 $(cat)" >> "$OUT/runs"
+EOF2
+	chmod 0755 "$T/hook.sh"
+	for h in mpi gpu; do
+		printf '{"version": "1.0.0", "hook": {"path": "%s", "args": ["hook.sh", "%s"], "env": ["OUT=%s"]},
+ "when": {"annotations": {"^launch[.]%s$": "^true$"}}, "stages": ["createContainer"]}\n' \
+			"$T/hook.sh" "$h" "$T/hookout" "$h" >"$T/hooks.d/$h.json"
+	done
+	chmod 0755 "$T/hooks.d"
+	chmod 0644 "$T/hooks.d"/*.json
+	printf '{"hooks_dirs": ["%s"]}\n' "$T/hooks.d" >"$site_conf"
+	js srun -n 4 --container-image="$SQFS" --container-mpi true
+	assert_eq 0 "$rc" "srun --container-mpi"
+	assert_eq "mpi" "$(cut -d' ' -f1 "$T/hookout/runs" 2>/dev/null | tr '\n' ' ' | sed 's/ $//')" \
+		"--container-mpi runs the MPI hook, once for the four tasks of the node"
+	assert_match "$(cat "$T/hookout/runs" 2>/dev/null)" '"id":"slurm-[0-9]+\.[0-9]+"' "the hook sees the step's instance"
+	rm -f "$T/hookout/runs"
+	js env LAUNCH_CONTAINER_GPU=1 srun --container-image="$SQFS" true
+	assert_eq "gpu" "$(cut -d' ' -f1 "$T/hookout/runs" 2>/dev/null)" "LAUNCH_CONTAINER_GPU=1 runs the GPU hook"
+	rm -f "$T/hookout/runs"
+	js srun --container-image="$SQFS" true
+	assert_true "no hook without the options" test ! -e "$T/hookout/runs"
+	printf '{"version": "1.0.0", "hook": {"path": "/bin/false"}, "when": {"always": true}, "stages": ["createContainer"]}\n' \
+		>"$T/hooks.d/zz-fail.json"
+	js srun --container-image="$SQFS" true
+	assert_true "a failing hook fails the tasks (status $rc)" test "$rc" != 0
+	assert_contains "$err" "hook zz-fail ($T/hooks.d/zz-fail.json, createContainer) failed (exit status 1)" \
+		"and the user sees which hook failed"
 	rm -rf "$(dirname "$site_conf")"
 else
 	fail "cannot place a site config for the check (doctor says: $site_conf)"
