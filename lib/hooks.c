@@ -120,8 +120,61 @@ static int get_strings(struct pctx *x, json_t *v, const char *ptr, const char *w
 	return 0;
 }
 
+/* Whether PATTERN stacks repetition operators (`a++`, `a*{2}`): undefined
+ * for POSIX extended expressions, and glibc's regcomp copies the expression
+ * for each of them, so that a few dozen take gigabytes. */
+static bool stacked_repetition(const char *pattern)
+{
+	bool after_rep = false;
+	for (const char *p = pattern; *p; p++) {
+		if (*p == '\\') {
+			after_rep = false;
+			if (!*++p)
+				break;
+			continue;
+		}
+		if (*p == '[') { /* a bracket expression: up to its closing ] */
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			while (*p && *p != ']') {
+				if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+					char close = p[1];
+					for (p += 2; *p && !(*p == close && p[1] == ']'); p++)
+						;
+					if (*p)
+						p++;
+				}
+				if (*p)
+					p++;
+			}
+			if (!*p)
+				break;
+			after_rep = false;
+			continue;
+		}
+		bool rep = *p == '*' || *p == '+' || *p == '?' || *p == '{';
+		if (rep && after_rep)
+			return true;
+		if (*p == '{')
+			while (p[1] && *p != '}')
+				p++;
+		after_rep = rep;
+	}
+	return false;
+}
+
 static int check_regex(struct pctx *x, const char *pattern, const char *ptr, const char *what)
 {
+	if (strlen(pattern) > 1024)
+		return launch_json_error_at(x->err, x->doc, ptr, "%s is longer than 1024 characters", what);
+	if (stacked_repetition(pattern))
+		return launch_json_error_at(x->err, x->doc, ptr,
+					    "%s `%s` stacks repetition operators (such as `a++` or `a*{2}`), which "
+					    "regular expressions leave undefined: write `a+` or group them, `(a+)+`",
+					    what, pattern);
 	regex_t re;
 	int r = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB);
 	if (r != 0) {

@@ -112,6 +112,12 @@ static void test_parse_errors(void)
 		{ "{\"version\": \"1.0.0\", \"hook\": {\"path\": \"/h\"}, \"when\": {\"annotations\": {\"k\": \"(\"}},"
 		  " \"stages\": [\"prestart\"]}",
 		  "annotation value pattern `(` is not a valid regular expression" },
+		{ "{\"version\": \"1.0.0\", \"hook\": {\"path\": \"/h\"}, \"when\": {\"commands\": [\"p++++\"]},"
+		  " \"stages\": [\"prestart\"]}",
+		  "command pattern `p++++` stacks repetition operators" },
+		{ "{\"version\": \"1.0.0\", \"hook\": {\"path\": \"/h\"}, \"when\": {\"commands\": [\"a*{2}\"]},"
+		  " \"stages\": [\"prestart\"]}",
+		  "stacks repetition operators" },
 		{ "{\"version\": \"1.0.0\", \"hook\": {\"path\": \"/h\"}, \"when\": {\"or\": true}, \"stages\": [\"prestart\"]}",
 		  "unknown key \"or\" in \"when\"" },
 		{ "{\"version\": \"1.0.0\", \"hook\": {\"path\": \"/h\"}, \"when\": {\"always\": true}, \"stages\": [3]}",
@@ -176,6 +182,10 @@ static void test_when(void)
 	CHECK(applies("{\"commands\": [\"python3?\", \"sh\"]}", none, "sh", false));
 	CHECK(!applies("{\"commands\": [\"s\"]}", none, "sh", false));
 	CHECK(applies("{\"commands\": [\".*/sh\"]}", none, "/bin/sh", false));
+	/* repetition after a group, a bracket or an escape is fine */
+	CHECK(applies("{\"commands\": [\"(/s+)+h\", \"[+*]+\", \"a\\\\++\"]}", none, "/ssh", false));
+	CHECK(applies("{\"commands\": [\"[+*]+\"]}", none, "+*", false));
+	CHECK(applies("{\"commands\": [\"a\\\\++\"]}", none, "a++", false));
 	CHECK(!applies("{\"commands\": [\".*\"]}", none, NULL, false)); /* an instance */
 	/* all conditions given must hold */
 	CHECK(applies("{\"always\": true, \"commands\": [\"sh\"], \"hasBindMounts\": true}", ann, "sh", true));
