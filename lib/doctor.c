@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hooks.h"
 #include "ids.h"
 #include "paths.h"
 #include "sqfs.h"
@@ -259,6 +260,33 @@ static void check_cgroup(struct launch_checks *cs)
 		add(cs, "cgroups", LAUNCH_CHECK_INFO, false, xstrdup("cgroup v1"), NULL);
 }
 
+/* The site's hook files: an invalid one stops every container. */
+static void check_hooks(struct launch_checks *cs, const struct launch_config *c)
+{
+	struct launch_hooks hooks;
+	struct launch_error *err = NULL;
+	if (launch_hooks_load(&hooks, c ? c->hooks_dirs : NULL, &err) < 0) {
+		add(cs, "hooks", LAUNCH_CHECK_FAIL, true, xstrdup(err->msg),
+		    xstrdup("fix or remove the hook file named above (see the admin guide, OCI hooks)"));
+		launch_error_free(err);
+		return;
+	}
+	if (!hooks.n) {
+		add(cs, "hooks", LAUNCH_CHECK_INFO, false, xstrdup("none (no --mpi or --gpu injection on this node)"), NULL);
+	} else {
+		char *names = xstrdup("");
+		for (size_t i = 0; i < hooks.n; i++) {
+			char *n = xasprintf("%s%s%s", names, i ? ", " : "", hooks.v[i].name);
+			free(names);
+			names = n;
+		}
+		add(cs, "hooks", LAUNCH_CHECK_OK, false, xasprintf("%zu (%s); see 'launch hooks IMAGE'", hooks.n, names),
+		    NULL);
+		free(names);
+	}
+	launch_hooks_clear(&hooks);
+}
+
 void launch_doctor_run(const struct launch_config *c, const char *config_error, struct launch_checks *out)
 {
 	if (config_error)
@@ -287,6 +315,7 @@ void launch_doctor_run(const struct launch_config *c, const char *config_error, 
 	check_overlay(out, rundir);
 	check_root_mode(out, c);
 	check_images(out, c);
+	check_hooks(out, c);
 	check_cgroup(out);
 }
 

@@ -212,6 +212,9 @@ lrun run --annotation site.x=b "$SQFS" true
 assert_eq "createRuntime" "$(cut -d' ' -f1 "$OUT/log" | sort -u | tr '\n' ' ' | sed 's/ $//')" "what launch hooks says runs, runs"
 assert_eq 1 "$(wc -l < "$OUT/log" | tr -d ' ')" "and only that (20-ann)"
 
+capture as_user "$L" doctor
+assert_match "$out" "OK +hooks: 8 \\(20-ann, 21-loose, 22-cmd, 23-binds, 24-never, 25-and, 26-mpi, 27-gpu\\)" "launch doctor lists the hooks"
+
 say "# several directories: sorted by name, earlier directories mask later ones"
 rm -f "$HD"/*.json
 mkdir -p "$T/hooks2.d"
@@ -237,6 +240,8 @@ bad() { # NAME CONTENT EXPECTED-ERE WHAT
 	assert_match "$err" "$3" "$4: the error says where and what"
 	capture as_user "$L" hooks "$SQFS" true
 	assert_match "$err" "$3" "$4: launch hooks reports it too"
+	capture as_user "$L" doctor
+	assert_match "$out$err" "FAIL.*hooks.*$3" "$4: launch doctor fails and names it"
 }
 bad syntax '{"version": "1.0.0",
  "hook": {"path": "/bin/true"},,
