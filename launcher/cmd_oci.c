@@ -178,6 +178,9 @@ static int oci_run(const char *dir, int argc, char **argv)
 	}
 	launch_identity_choose_mode(&spec.id, config.root_subids, config.root_seccomp, NULL);
 	spec.config = &config;
+	spec.container_id = xstrdup(id);
+	if (launch_spec_add_site_hooks(&spec, &err) < 0)
+		goto fail;
 	char cwd[PATH_MAX];
 	if (getcwd(cwd, sizeof(cwd)))
 		spec.host_cwd = xstrdup(cwd);

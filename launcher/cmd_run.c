@@ -184,21 +184,17 @@ static bool gpu_requested(const struct launch_env *env)
 	return false;
 }
 
-/* The site's hooks that apply to SPEC, into spec->hooks; with LIST, print
- * them all with the verdict instead (launch hooks). */
-static int select_hooks(struct launch_spec *spec, bool list, bool json, struct launch_error **err)
+/* `launch hooks`: every hook of the site, whether it would run for SPEC,
+ * and why. */
+static int list_hooks(const struct launch_spec *spec, bool json, struct launch_error **err)
 {
 	struct launch_hooks all;
 	if (launch_hooks_load(&all, spec->config->hooks_dirs, err) < 0)
 		return -1;
-	char *const sh = (char *)"/bin/sh";
-	struct launch_hook_target t = {
-		.annotations = spec->annotations,
-		.command = spec->instance ? NULL : spec->argv && spec->argv[0] ? spec->argv[0] : sh,
-		.has_bind_mounts = spec->mounts.n > 0,
-	};
+	struct launch_hook_target t;
+	launch_spec_hook_target(spec, &t);
 	json_t *out = json ? json_array() : NULL;
-	if (list && !json) {
+	if (!json) {
 		if (!all.n)
 			printf("no hooks in %s\n", spec->config->hooks_dirs && spec->config->hooks_dirs[0]
 							   ? spec->config->hooks_dirs[0] : "(no hooks_dirs)");
@@ -208,10 +204,6 @@ static int select_hooks(struct launch_spec *spec, bool list, bool json, struct l
 	for (size_t i = 0; i < all.n; i++) {
 		_cleanup_free_ char *why = NULL;
 		bool runs = launch_hook_applies(&all.v[i], &t, &why);
-		if (runs && !list)
-			launch_hooks_push(&spec->hooks, &all.v[i]);
-		if (!list)
-			continue;
 		char stages[200] = "";
 		json_t *js = json_array();
 		for (int s = 0; s < LAUNCH_HOOK_N_STAGES; s++)
@@ -220,11 +212,11 @@ static int select_hooks(struct launch_spec *spec, bool list, bool json, struct l
 				snprintf(stages + l, sizeof(stages) - l, "%s%s", l ? "," : "", launch_hook_stage_name(s));
 				json_array_append_new(js, json_string(launch_hook_stage_name(s)));
 			}
-		if (json)
+		if (json) {
 			json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:b, s:o, s:s}", "name", all.v[i].name,
 							     "file", all.v[i].file, "path", all.v[i].path, "runs",
 							     runs, "stages", js, "why", why));
-		else {
+		} else {
 			json_decref(js);
 			printf("%-20s %-4s %-40s %s\n", all.v[i].name, runs ? "yes" : "no", stages, why);
 		}
@@ -238,6 +230,7 @@ static int select_hooks(struct launch_spec *spec, bool list, bool json, struct l
 	launch_hooks_clear(&all);
 	return 0;
 }
+
 
 /* run, start and exec share their options and the way the spec is built */
 static int run_like(int argc, char **argv, enum mode mode)
@@ -495,12 +488,14 @@ static int run_like(int argc, char **argv, enum mode mode)
 	if (config.gpu_auto && gpu_requested(&spec.env))
 		annotate(&spec.annotations, LAUNCH_ANNOTATION_GPU, "true");
 	spec.instance = mode == MODE_START;
-	if (select_hooks(&spec, mode == MODE_HOOKS, json, &err) < 0)
-		goto fail;
 	if (mode == MODE_HOOKS) {
+		if (list_hooks(&spec, json, &err) < 0)
+			goto fail;
 		ret = 0;
 		goto out;
 	}
+	if (launch_spec_add_site_hooks(&spec, &err) < 0)
+		goto fail;
 	for (size_t i = 0; i < spec.hooks.n; i++)
 		launch_info("hook %s (%s) will run", spec.hooks.v[i].name, spec.hooks.v[i].file);
 	launch_info("image %s (%s), %s mode, runtime directory %s", spec.image.path,

@@ -200,13 +200,13 @@ int launch_ldcache_read(const char *ldconfig, const char *root, struct launch_ld
 	memset(c, 0, sizeof(*c));
 	char *argv[] = { (char *)ldconfig, "-r", (char *)(root ? root : "/"), "-p", NULL };
 	_cleanup_free_ char *out = NULL;
-	int r = launch_run_capture(argv, false, 64u << 20, &out);
+	int r = launch_run_capture(argv, true, 64u << 20, &out);
 	if (r < 0)
 		return launch_error_set(err, errno, "cannot run %s", ldconfig);
 	if (r != 0)
-		return launch_error_msg(err, "%s -r %s -p failed (status %d): is there a linker cache "
-					     "(etc/ld.so.cache) in %s?",
-					ldconfig, argv[2], r, argv[2]);
+		return launch_error_msg(err, "cannot read the linker cache of %s (is there an etc/ld.so.cache?): %s -r %s "
+					     "-p failed (status %d)%s%s",
+					argv[2], ldconfig, argv[2], r, *out ? ": " : "", out);
 	return launch_ldcache_parse(out, c);
 }
 

@@ -202,35 +202,39 @@ static int get_tristate(struct pctx *x, json_t *w, const char *key, int *out)
 	return 0;
 }
 
-static int parse_hook(struct pctx *x, struct launch_hook *h, json_t *hk)
+/* A hook object (`hook` of a hook file, an entry of a bundle's hooks) at
+ * PTR: path, args, env, timeout. */
+static int parse_command(struct pctx *x, struct launch_hook *h, json_t *hk, const char *ptr, const char *what)
 {
 	static const char *const keys[] = { "path", "args", "env", "timeout", NULL };
 	if (!json_is_object(hk))
-		return launch_json_error_at(x->err, x->doc, "/hook", "\"hook\" must be an object, not %s",
+		return launch_json_error_at(x->err, x->doc, ptr, "%s must be an object, not %s", what,
 					    launch_json_type_name(hk));
-	if (check_keys(x, hk, "/hook", "\"hook\"", keys) < 0)
+	if (check_keys(x, hk, ptr, what, keys) < 0)
 		return -1;
+	_cleanup_free_ char *pp = xasprintf("%s/path", ptr), *pa = xasprintf("%s/args", ptr),
+			    *pe = xasprintf("%s/env", ptr), *pt = xasprintf("%s/timeout", ptr);
 	json_t *path = json_object_get(hk, "path");
 	if (!json_is_string(path) || json_string_value(path)[0] != '/')
-		return launch_json_error_at(x->err, x->doc, path ? "/hook/path" : "/hook",
+		return launch_json_error_at(x->err, x->doc, path ? pp : ptr,
 					    "hook.path must be the absolute path of the hook program");
 	h->path = xstrdup(json_string_value(path));
 	json_t *v;
 	if ((v = json_object_get(hk, "args"))) {
-		if (get_strings(x, v, "/hook/args", "hook.args", &h->args) < 0)
+		if (get_strings(x, v, pa, "hook.args", &h->args) < 0)
 			return -1;
 		if (!h->args[0])
-			return launch_json_error_at(x->err, x->doc, "/hook/args",
+			return launch_json_error_at(x->err, x->doc, pa,
 						    "hook.args must not be empty: it starts with the program's name "
 						    "(argv[0]); leave it out for just the path");
 	}
 	if ((v = json_object_get(hk, "env"))) {
-		if (get_strings(x, v, "/hook/env", "hook.env", &h->env) < 0)
+		if (get_strings(x, v, pe, "hook.env", &h->env) < 0)
 			return -1;
 		for (size_t i = 0; h->env[i]; i++) {
 			const char *eq = strchr(h->env[i], '=');
 			if (!eq || eq == h->env[i]) {
-				_cleanup_free_ char *p = xasprintf("/hook/env/%zu", i);
+				_cleanup_free_ char *p = xasprintf("%s/%zu", pe, i);
 				return launch_json_error_at(x->err, x->doc, p, "hook.env entry `%s` must be NAME=VALUE",
 							    h->env[i]);
 			}
@@ -240,7 +244,7 @@ static int parse_hook(struct pctx *x, struct launch_hook *h, json_t *hk)
 	}
 	if ((v = json_object_get(hk, "timeout"))) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 86400)
-			return launch_json_error_at(x->err, x->doc, "/hook/timeout",
+			return launch_json_error_at(x->err, x->doc, pt,
 						    "hook.timeout must be a number of seconds from 1 to 86400");
 		h->timeout = (int)json_integer_value(v);
 	}
@@ -345,7 +349,7 @@ int launch_hook_parse(struct launch_hook *h, const struct launch_json_doc *doc, 
 		launch_json_error_at(err, doc, "", "a hook file needs \"hook\", \"when\" and \"stages\"");
 		goto out;
 	}
-	if (parse_hook(&x, h, hk) < 0 || parse_when(&x, h, w) < 0 ||
+	if (parse_command(&x, h, hk, "/hook", "\"hook\"") < 0 || parse_when(&x, h, w) < 0 ||
 	    parse_stages(&x, h, json_object_get(doc->root, "stages")) < 0)
 		goto out;
 	ret = 0;
@@ -353,6 +357,44 @@ out:
 	if (ret < 0)
 		launch_hook_clear(h);
 	return ret;
+}
+
+int launch_hooks_parse_bundle(struct launch_hooks *hooks, const struct launch_json_doc *doc, json_t *obj,
+			      const char *file, struct launch_error **err)
+{
+	struct pctx x = { doc, err };
+	if (!obj)
+		return 0;
+	if (!json_is_object(obj))
+		return launch_json_error_at(err, doc, "/hooks", "\"hooks\" must be an object of stages");
+	const char *stage;
+	json_t *list;
+	json_object_foreach (obj, stage, list) {
+		_cleanup_free_ char *ptr = launch_json_pointer("/hooks", stage);
+		int found = -1;
+		for (int k = 0; k < LAUNCH_HOOK_N_STAGES; k++)
+			if (!strcmp(stage, stage_names[k]))
+				found = k;
+		if (found < 0)
+			return launch_json_error_at(err, doc, ptr, "unknown hook stage \"%s\"", stage);
+		if (!json_is_array(list))
+			return launch_json_error_at(err, doc, ptr, "hooks.%s must be an array of hooks", stage);
+		size_t i;
+		json_t *e;
+		json_array_foreach (list, i, e) {
+			_cleanup_free_ char *p = xasprintf("%s/%zu", ptr, i);
+			struct launch_hook h = { .always = 1, .has_bind_mounts = -1, .stages = 1u << found };
+			if (parse_command(&x, &h, e, p, "a hook") < 0) {
+				launch_hook_clear(&h);
+				return -1;
+			}
+			h.file = xstrdup(file);
+			h.name = xasprintf("%s[%zu]", stage, i);
+			hooks->v = xrealloc(hooks->v, (hooks->n + 1) * sizeof(*hooks->v));
+			hooks->v[hooks->n++] = h;
+		}
+	}
+	return 0;
 }
 
 /* --- loading the directories --- */

@@ -53,6 +53,11 @@ struct launch_hooks {
 int launch_hook_parse(struct launch_hook *h, const struct launch_json_doc *doc, struct launch_error **err);
 void launch_hook_clear(struct launch_hook *h);
 
+/* Append the hooks of an OCI runtime config's "hooks" object OBJ (each
+ * always applies), named STAGE[I], with FILE as their file. */
+int launch_hooks_parse_bundle(struct launch_hooks *hooks, const struct launch_json_doc *doc, json_t *obj,
+			      const char *file, struct launch_error **err);
+
 /* Load every *.json of DIRS (missing directories are skipped). A name in an
  * earlier directory masks the same name in later ones; the result is sorted
  * by file name. Files and directories must belong to root or to the caller

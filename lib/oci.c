@@ -2,8 +2,9 @@
 /* Bundle config.json to launch_spec (see oci.h). The process runs with
  * launch's rootless model whatever the bundle asks: uid 0 in the bundle
  * means --root (0 maps to the caller, with the five capabilities), any other
- * uid means the caller's own; capabilities, seccomp, namespaces and hooks
- * of the bundle are launch's, not the bundle's. */
+ * uid means the caller's own; capabilities, seccomp and namespaces of the
+ * bundle are launch's, not the bundle's. The bundle's hooks run (before the
+ * site's) and its annotations select the site's hooks. */
 #define _GNU_SOURCE
 #include "oci.h"
 
@@ -121,6 +122,23 @@ int launch_oci_load(const char *bundle, const struct launch_config *c, struct la
 					   .readonly = has_option(opts, "ro") };
 		launch_mounts_push(&spec->mounts, &lm);
 	}
+	json_t *ann = json_object_get(doc.root, "annotations");
+	if (ann && !json_is_object(ann)) {
+		launch_json_error_at(err, &doc, "/annotations", "annotations must be an object of strings");
+		goto out;
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach (ann, k, v) {
+		if (!json_is_string(v)) {
+			_cleanup_free_ char *ptr = launch_json_pointer("/annotations", k);
+			launch_json_error_at(err, &doc, ptr, "annotation values must be strings");
+			goto out;
+		}
+		launch_strv_push(&spec->annotations, xasprintf("%s=%s", k, json_string_value(v)));
+	}
+	if (launch_hooks_parse_bundle(&spec->hooks, &doc, json_object_get(doc.root, "hooks"), path, err) < 0)
+		goto out;
 	ret = 0;
 out:
 	launch_json_doc_clear(&doc);

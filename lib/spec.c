@@ -23,3 +23,25 @@ void launch_spec_clear(struct launch_spec *s)
 	launch_strv_free(s->annotations);
 	launch_hooks_clear(&s->hooks);
 }
+
+void launch_spec_hook_target(const struct launch_spec *s, struct launch_hook_target *t)
+{
+	static char sh[] = "/bin/sh";
+	t->annotations = s->annotations;
+	t->command = s->instance ? NULL : s->argv && s->argv[0] ? s->argv[0] : sh;
+	t->has_bind_mounts = s->mounts.n > 0;
+}
+
+int launch_spec_add_site_hooks(struct launch_spec *s, struct launch_error **err)
+{
+	struct launch_hooks all;
+	if (launch_hooks_load(&all, s->config ? s->config->hooks_dirs : NULL, err) < 0)
+		return -1;
+	struct launch_hook_target t;
+	launch_spec_hook_target(s, &t);
+	for (size_t i = 0; i < all.n; i++)
+		if (launch_hook_applies(&all.v[i], &t, NULL))
+			launch_hooks_push(&s->hooks, &all.v[i]);
+	launch_hooks_clear(&all);
+	return 0;
+}

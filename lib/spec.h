@@ -38,4 +38,9 @@ struct launch_spec {
 
 void launch_spec_clear(struct launch_spec *s);
 
+/* What the hooks' when-conditions see of S. */
+void launch_spec_hook_target(const struct launch_spec *s, struct launch_hook_target *t);
+/* Add the site's hooks (s->config->hooks_dirs) that apply to S to s->hooks. */
+int launch_spec_add_site_hooks(struct launch_spec *s, struct launch_error **err);
+
 #endif

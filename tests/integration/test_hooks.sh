@@ -297,6 +297,29 @@ assert_eq 0 "$rc" "launch stop"
 wait_until 10 grep -q '^poststop' "$OUT/log"
 assert_match "$(cat "$OUT/log")" '^poststop' "poststop runs when the instance stops"
 
+say "# launch oci run: the bundle's hooks, and the site's chosen by the bundle's annotations"
+rm -f "$HD"/*.json
+reset_out
+stage_hook "$HD/20-ann.json" createRuntime '{"annotations": {"^site\\.x$": "^a$"}}'
+user_dir "$T/bundle" "$T/ocistate"
+cat > "$T/bundle/config.json" <<EOF
+{"ociVersion": "1.0.2", "root": {"path": "$DIRIMG", "readonly": true},
+ "process": {"args": ["cat", "/etc/image-marker"], "env": ["PATH=/bin:/usr/bin"], "cwd": "/"},
+ "annotations": {"site.x": "a"},
+ "hooks": {"createContainer": [{"path": "$HB/stage.sh", "args": ["stage.sh", "createContainer"],
+                                "env": ["PATH=/usr/bin:/bin", "OUT=$OUT", "SECRET=$T/secret"]}]}}
+EOF
+lrun oci --root "$T/ocistate" run -b "$T/bundle" oci-1
+assert_eq 0 "$rc" "launch oci run with hooks"
+assert_eq launch-test-image "$out" "the bundle's process ran"
+assert_eq "createRuntime createContainer" "$(cut -d' ' -f1 "$OUT/log" 2>/dev/null | tr '\n' ' ' | sed 's/ $//')" \
+	"the site's hook (by annotation) and the bundle's own hook ran, each at its stage"
+assert_contains "$(cat "$OUT/state.createContainer" 2>/dev/null)" '"id":"oci-1"' "the hooks see the container's OCI id"
+sed -i 's/"createContainer": \[/"startsoon": [/' "$T/bundle/config.json"
+lrun oci --root "$T/ocistate" run -b "$T/bundle" oci-2
+assert_eq 125 "$rc" "a bundle hook of an unknown stage"
+assert_match "$err" "config.json:[0-9]+:[0-9]+: unknown hook stage \"startsoon\"" "is refused with its position"
+
 say "# the hook library: binds and symlinks into a read-only image, the linker cache"
 rm -f "$HD"/*.json
 mkdir -p "$T/lib"
