@@ -172,13 +172,19 @@ static void annotate(char ***annotations, const char *key, const char *value)
 	launch_strv_push(annotations, xasprintf("%s=%s", key, value));
 }
 
-/* The GPU variables that mean "GPUs wanted": set, not empty, not "void". */
+/* The GPU variables that mean "GPUs wanted": set, and not empty, "void",
+ * or CUDA's "no GPU" values ("-1", "NoDevFiles"), which jobs use to force
+ * the CPU. */
 static bool gpu_requested(const struct launch_env *env)
 {
 	static const char *const vars[] = { "NVIDIA_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES" };
+	static const char *const none[] = { "", "void", "-1", "NoDevFiles" };
 	for (size_t i = 0; i < ARRAY_SIZE(vars); i++) {
 		const char *v = launch_env_get(env, vars[i]);
-		if (v && *v && strcmp(v, "void") != 0)
+		bool off = !v;
+		for (size_t k = 0; v && k < ARRAY_SIZE(none); k++)
+			off = off || !strcmp(v, none[k]);
+		if (!off)
 			return true;
 	}
 	return false;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -255,8 +256,35 @@ static int run_ldconfig(const char *ldconfig, const char *root, const char *cach
 	return 0;
 }
 
+/* DIRS, then the directories of what ROOT's cache lists now (what earlier
+ * hooks added stays), each once. */
+static char **cache_dirs(const char *ldconfig, const char *root, char *const *dirs)
+{
+	char **all = launch_strv_copy(dirs);
+	if (!all)
+		all = xcalloc(1, sizeof(char *));
+	struct launch_ldcache c;
+	if (launch_ldcache_read(ldconfig, root, &c, NULL) < 0)
+		return all;
+	for (size_t i = 0; i < c.n; i++) {
+		const char *slash = strrchr(c.v[i].path, '/');
+		if (!slash || slash == c.v[i].path)
+			continue;
+		_cleanup_free_ char *d = xstrndup(c.v[i].path, (size_t)(slash - c.v[i].path));
+		bool have = false;
+		for (size_t k = 0; all[k] && !have; k++)
+			have = !strcmp(all[k], d);
+		if (!have)
+			launch_strv_push(&all, steal_pointer(&d));
+	}
+	launch_ldcache_clear(&c);
+	return all;
+}
+
 int launch_ldcache_update(const char *ldconfig, const char *root, char *const *dirs, struct launch_error **err)
 {
+	_cleanup_strv_ char **all = cache_dirs(ldconfig, root, dirs);
+	dirs = all;
 	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return launch_error_set(err, errno, "cannot open the container root %s", root);
@@ -287,6 +315,17 @@ int launch_ldcache_update(const char *ldconfig, const char *root, char *const *d
 		return launch_error_msg(err, "cannot create a directory in the container's /tmp");
 	_cleanup_free_ char *cache = xasprintf("/tmp/%s/ld.so.cache", name);
 	int ret = run_ldconfig(ldconfig, root, cache, dirs, err);
+	if (ret == 0) {
+		/* the cache an earlier hook bound here is a file already
+		 * unlinked, on which nothing can be mounted: take it off */
+		_cleanup_close_ int old = launch_resolve_in_root(rootfd, "/etc/ld.so.cache", O_PATH | O_NOFOLLOW);
+		struct stat ost;
+		if (old >= 0 && fstat(old, &ost) == 0 && ost.st_nlink == 0) {
+			snprintf(p, sizeof(p), "/proc/self/fd/%d", old);
+			if (umount2(p, MNT_DETACH) < 0)
+				ret = launch_error_set(err, errno, "cannot replace the linker cache an earlier hook made");
+		}
+	}
 	if (ret == 0) {
 		_cleanup_free_ char *src = xasprintf("/proc/self/fd/%d/%s/ld.so.cache", tmp, name);
 		struct launch_inject *inj = NULL;

@@ -84,7 +84,8 @@ int launch_ldcache_parse(const char *text, struct launch_ldcache *c);
 
 /* Rebuild the linker cache of the container root ROOT with LDCONFIG,
  * adding the container directories DIRS (NULL-terminated, may be NULL) in
- * front of the image's own. A read-only /etc/ld.so.cache is replaced by a
+ * front of those the cache lists already (the image's, and what earlier
+ * hooks added). A read-only /etc/ld.so.cache is replaced by a
  * bind mount of the new cache; a writable one is rewritten. No links are
  * created in the image's directories (-X). */
 int launch_ldcache_update(const char *ldconfig, const char *root, char *const *dirs, struct launch_error **err);

@@ -197,6 +197,8 @@ config '"gpu_auto": true'
 assert_eq yes "$(runs 27-gpu "$SQFS" true)" "gpu_auto: CUDA_VISIBLE_DEVICES activates the GPU hook"
 GPUENV=CUDA_VISIBLE_DEVICES=void
 assert_eq no "$(runs 27-gpu "$SQFS" true)" "gpu_auto: CUDA_VISIBLE_DEVICES=void does not"
+GPUENV=CUDA_VISIBLE_DEVICES=-1
+assert_eq no "$(runs 27-gpu "$SQFS" true)" "gpu_auto: CUDA_VISIBLE_DEVICES=-1 (no GPU) does not"
 GPUENV=NVIDIA_VISIBLE_DEVICES=all
 assert_eq yes "$(runs 27-gpu "$SQFS" true)" "gpu_auto: NVIDIA_VISIBLE_DEVICES activates the GPU hook"
 GPUENV=
@@ -337,6 +339,17 @@ cat > "$HD/50-probe.json" <<EOF
  "stages": ["createContainer"]}
 EOF
 chmod 0644 "$HD/50-probe.json"
+gcc -shared -fPIC -Wl,-soname,libprobe2.so.1 -o "$T/lib/libprobe2.so.1.0" "$T/probe.c" || die "cannot build libprobe2"
+chmod 0644 "$T/lib/libprobe2.so.1.0"
+cat > "$HD/51-probe2.json" <<EOF
+{"version": "1.0.0",
+ "hook": {"path": "$HB/hookprobe", "env": [
+   "PROBE_BIND=$T/lib/libprobe2.so.1.0:/usr/local/lib/launch/probe2/libprobe2.so.1",
+   "PROBE_LDDIR=/usr/local/lib/launch/probe2"]},
+ "when": {"annotations": {"^probe$": "^yes$"}},
+ "stages": ["createContainer"]}
+EOF
+chmod 0644 "$HD/51-probe2.json"
 for img in $IMAGES; do
 	k=$(img_kind "$img")
 	for mode in ro rw; do
@@ -344,13 +357,14 @@ for img in $IMAGES; do
 		w= ro=1
 		[ $mode = rw ] && w=--writable ro=0
 		lrun run $w --annotation probe=yes -e PROBE_ENV=seen "$img" sh -c \
-			'cat /opt/site/payload; readlink /usr/local/lib/launch/probe/libprobe.so.1; grep -c libprobe.so.1 /etc/ld.so.cache; ls -a /tmp | grep -c launch-ldcache; touch /opt/site/new 2>&1 | grep -c "Read-only"; true'
+			'cat /opt/site/payload; readlink /usr/local/lib/launch/probe/libprobe.so.1; grep -c libprobe.so.1 /etc/ld.so.cache; grep -c libprobe2.so.1 /etc/ld.so.cache; ls -a /tmp | grep -c launch-ldcache; touch /opt/site/new 2>&1 | grep -c "Read-only"; true'
 		assert_eq 0 "$rc" "$k/$mode: a hook using the library"
 		assert_eq "payload
 libprobe.so.1.0
 1
+1
 0
-$ro" "$out" "$k/$mode: a host file bound at a new path, a symlink, the linker cache rebuilt, no temporary left, read-only unless --writable"
+$ro" "$out" "$k/$mode: a host file bound at a new path, a symlink, the linker cache rebuilt by two hooks (each keeps the other's), no temporary left, read-only unless --writable"
 		assert_contains "$(cat "$OUT/probe" 2>/dev/null)" "container PROBE_ENV=seen" "$k/$mode: the hook reads the container's environment from the bundle"
 		assert_contains "$(cat "$OUT/probe" 2>/dev/null)" "annotation probe=yes" "$k/$mode: and the annotations from the state"
 	done
