@@ -495,9 +495,11 @@ int launch_hooks_load(struct launch_hooks *hooks, char *const *dirs, struct laun
 			r = load_file(&here, dirfd(dir), dirs[d], de->d_name, err);
 		}
 		closedir(dir);
-		hooks->v = xrealloc(hooks->v, (hooks->n + here.n + 1) * sizeof(*hooks->v));
-		memcpy(hooks->v + hooks->n, here.v, here.n * sizeof(*here.v));
-		hooks->n += here.n;
+		if (here.n) {
+			hooks->v = xrealloc(hooks->v, (hooks->n + here.n) * sizeof(*hooks->v));
+			memcpy(hooks->v + hooks->n, here.v, here.n * sizeof(*here.v));
+			hooks->n += here.n;
+		}
 		free(here.v);
 		if (r < 0)
 			goto fail;
