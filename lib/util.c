@@ -224,6 +224,29 @@ int launch_write_file(const char *path, const char *s)
 	return launch_write_all(fd, s, strlen(s));
 }
 
+char *launch_read_tail(int fd, size_t max)
+{
+	size_t n = 0, cap = 4096;
+	char *buf = xmalloc(cap);
+	ssize_t r;
+	while ((r = read(fd, buf + n, cap - 1 - n)) > 0 || (r < 0 && errno == EINTR)) {
+		if (r <= 0)
+			continue;
+		n += (size_t)r;
+		if (n + 1 == cap) {
+			if (cap > max) {
+				memmove(buf, buf + cap / 2, n - cap / 2); /* keep the end */
+				n -= cap / 2;
+			} else {
+				cap *= 2;
+				buf = xrealloc(buf, cap);
+			}
+		}
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
 int launch_run_capture(char *const *argv, bool with_stderr, size_t max, char **out)
 {
 	*out = NULL;
@@ -246,24 +269,8 @@ int launch_run_capture(char *const *argv, bool with_stderr, size_t max, char **o
 		_exit(127);
 	}
 	close(p[1]);
-	size_t n = 0, cap = 4096;
-	char *buf = xmalloc(cap);
-	ssize_t r;
-	while ((r = read(p[0], buf + n, cap - 1 - n)) > 0 || (r < 0 && errno == EINTR)) {
-		if (r <= 0)
-			continue;
-		n += (size_t)r;
-		if (n + 1 == cap) {
-			if (cap > max) {
-				memmove(buf, buf + cap / 2, n - cap / 2); /* keep the end */
-				n -= cap / 2;
-			} else {
-				cap *= 2;
-				buf = xrealloc(buf, cap);
-			}
-		}
-	}
-	buf[n] = '\0';
+	char *buf = launch_read_tail(p[0], max);
+	size_t n = strlen(buf);
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
 	close(p[0]);

@@ -74,6 +74,8 @@ int launch_read_file_at(int dirfd, const char *path, size_t max, char **out, siz
 int launch_read_fd(int fd, size_t max, char **out, size_t *len);
 /* Write all of BUF to FD, retrying short writes. */
 int launch_write_all(int fd, const void *buf, size_t len);
+/* Read FD to its end, keeping about the last MAX bytes (NUL-terminated). */
+char *launch_read_tail(int fd, size_t max);
 /* Run ARGV[0] (an absolute path) with ARGV and collect its standard output
  * (and error, with WITH_STDERR), keeping about the last MAX bytes, trailing
  * blanks removed, in *OUT (always set). Returns its exit status (128+N for

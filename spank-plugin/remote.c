@@ -176,19 +176,7 @@ static int run_launch(const struct user *u, char **argv, char **envp, bool ignor
 		_exit(127);
 	}
 	close(p[1]);
-	size_t cap = 1024, n = 0;
-	char *buf = xmalloc(cap);
-	ssize_t r;
-	while ((r = read(p[0], buf + n, cap - 1 - n)) > 0 || (r < 0 && errno == EINTR)) {
-		if (r <= 0)
-			continue;
-		n += (size_t)r;
-		if (n + 1 >= cap && cap < (64u << 10))
-			buf = xrealloc(buf, cap *= 2);
-		else if (n + 1 >= cap)
-			n = 0; /* keep the end */
-	}
-	buf[n] = '\0';
+	char *buf = launch_read_tail(p[0], 64u << 10);
 	close(p[0]);
 	int st;
 	while (waitpid(pid, &st, 0) < 0)
