@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <poll.h>
+#include <pthread.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -698,10 +699,20 @@ static int run_one(const struct launch_hook *h, enum launch_hook_stage stage, co
 		hook_child(h, run, in[0], out[1]);
 	close(in[0]);
 	close(out[1]);
-	/* the state fits in the pipe: a hook that never reads it cannot block us */
+	/* The state fits in the pipe: a hook that never reads it cannot block
+	 * us. One that exited already (/bin/true) makes the write fail with
+	 * EPIPE, and SIGPIPE, blocked here, is taken back before it kills us. */
 	fcntl(in[1], F_SETFL, O_NONBLOCK);
+	sigset_t pipe_set, old_mask;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
 	ssize_t w = write(in[1], state, strlen(state));
-	(void)w;
+	if (w < 0 && errno == EPIPE && !sigismember(&old_mask, SIGPIPE)) {
+		struct timespec zero = { 0, 0 };
+		sigtimedwait(&pipe_set, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 	close(in[1]);
 
 	size_t n = 0, cap = 8192;
