@@ -715,44 +715,56 @@ static int run_one(const struct launch_hook *h, enum launch_hook_stage stage, co
 	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 	close(in[1]);
 
+	/* Read its output until it exits (not until EOF: a child it left in
+	 * the background may hold the pipe), or kill its process group at
+	 * the deadline, while its pid still names the group. */
 	size_t n = 0, cap = 8192;
 	char *buf = xmalloc(cap);
-	bool timed_out = false;
+	bool timed_out = false, exited = false;
+	int st = 0;
 	int64_t deadline = t0 + (int64_t)timeout * 1000000;
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
 	for (;;) {
-		int64_t left = deadline - now_us();
-		if (left <= 0) {
-			timed_out = true;
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
-			break;
-		}
-		struct pollfd p = { .fd = out[0], .events = POLLIN };
-		int r = poll(&p, 1, (int)(left / 1000) + 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			continue;
 		if (n + 1 >= cap) { /* keep the end */
 			memmove(buf, buf + cap / 2, n - cap / 2);
 			n -= cap / 2;
 		}
 		ssize_t got = read(out[0], buf + n, cap - 1 - n);
+		if (got > 0) {
+			n += (size_t)got;
+			continue;
+		}
 		if (got < 0 && errno == EINTR)
 			continue;
-		if (got <= 0)
+		/* at EOF or nothing there for now */
+		if (exited)
+			break; /* what it wrote before it exited is read */
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			exited = true;
+			continue;
+		}
+		int64_t left = deadline - now_us();
+		if (left <= 0) {
+			timed_out = true;
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+				;
 			break;
-		n += (size_t)got;
+		}
+		if (got == 0) {
+			/* EOF: it is exiting (or closed its output and runs on) */
+			struct timespec ms = { 0, 1000 * 1000 };
+			nanosleep(&ms, NULL);
+		} else {
+			struct pollfd p = { .fd = out[0], .events = POLLIN };
+			poll(&p, 1, left / 1000 < 50 ? (int)(left / 1000) + 1 : 50);
+		}
 	}
 	close(out[0]);
 	buf[n] = '\0';
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
-	int st = 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	/* what it left behind in its process group goes too */
-	kill(-pid, SIGKILL);
 	int64_t us = now_us() - t0;
 	launch_info("hook %s (%s): %lld.%03lld ms%s%s", h->name, stage_names[stage], (long long)(us / 1000),
 		    (long long)(us % 1000), n && !timed_out && WIFEXITED(st) && !WEXITSTATUS(st) ? ": " : "",

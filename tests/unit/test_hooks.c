@@ -328,6 +328,14 @@ static void test_run(void)
 		launch_hooks_clear(&q);
 	}
 
+	/* a hook that leaves a child holding its output: done when it exits */
+	hooks = one_hook("#!/bin/sh\nsleep 5 &\necho started\n", 3, LAUNCH_HOOK_PRESTART);
+	time_t b0 = time(NULL);
+	CHECK(launch_hooks_run_stage(&hooks, LAUNCH_HOOK_PRESTART, &run, &err) == 0);
+	CHECK_NO_ERROR(err);
+	CHECK(time(NULL) - b0 < 2);
+	launch_hooks_clear(&hooks);
+
 	/* after the start a failure is only a warning */
 	hooks = one_hook("#!/bin/sh\nexit 4\n", 0, LAUNCH_HOOK_POSTSTART);
 	CHECK(launch_hooks_run_stage(&hooks, LAUNCH_HOOK_POSTSTART, &run, &err) == 0);
