@@ -40,27 +40,17 @@ static const char commit_help[] =
 	"  -w, --workdir DIR       set the WorkingDir\n"
 	"  -q, --quiet, -v, --verbose, -h, --help\n";
 
-enum { OPT_OVERLAY = 1000, OPT_INSTANCE, OPT_COMPRESSOR, OPT_ENTRYPOINT, OPT_CMD };
-
-static char **words(const char *s)
-{
-	char **v = xcalloc(1, sizeof(char *));
-	_cleanup_free_ char *copy = xstrdup(s);
-	char *save = NULL;
-	for (char *t = strtok_r(copy, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
-		launch_strv_push(&v, xstrdup(t));
-	return v;
-}
+enum { OPT_OVERLAY = 1000, OPT_INSTANCE };
 
 int cmd_commit(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "overlay", required_argument, NULL, OPT_OVERLAY },
 		{ "instance", required_argument, NULL, OPT_INSTANCE },
-		{ "compressor", required_argument, NULL, OPT_COMPRESSOR },
+		{ "compressor", required_argument, NULL, LAUNCHER_OPT_COMPRESSOR },
 		{ "env", required_argument, NULL, 'e' },
-		{ "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
-		{ "cmd", required_argument, NULL, OPT_CMD },
+		{ "entrypoint", required_argument, NULL, LAUNCHER_OPT_ENTRYPOINT },
+		{ "cmd", required_argument, NULL, LAUNCHER_OPT_CMD },
 		{ "workdir", required_argument, NULL, 'w' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -69,11 +59,17 @@ int cmd_commit(int argc, char **argv)
 	};
 	struct launch_commit_opts o = { 0 };
 	struct launch_error *err = NULL;
-	_cleanup_strv_ char **env = NULL, **ep = NULL, **cmd = NULL, **tags = NULL;
+	_cleanup_strv_ char **tags = NULL;
 	_cleanup_free_ char *overlay = NULL;
+	_cleanup_(launcher_image_opts_clear) struct launcher_image_opts io = { 0 };
 	int c;
 	while ((c = getopt_long(argc, argv, "+e:w:vqh", opts, NULL)) != -1) {
 		if (launcher_verbosity_option(c))
+			continue;
+		int r = launcher_image_option(c, optarg, &io, &err);
+		if (r < 0)
+			return launcher_fail(err);
+		if (r > 0)
 			continue;
 		switch (c) {
 		case 'h':
@@ -89,39 +85,6 @@ int cmd_commit(int argc, char **argv)
 			break;
 		case OPT_INSTANCE:
 			o.instance = optarg;
-			break;
-		case OPT_COMPRESSOR:
-			if (!launch_sqfs_compressor_valid(optarg)) {
-				launch_error_msg(&err, "invalid --compressor `%s`: use zstd[:1-22], gzip[:1-9], xz[:0-9], "
-						       "lz4 or lzo[:1-9]",
-						 optarg);
-				return launcher_fail(err);
-			}
-			o.compressor = optarg;
-			break;
-		case 'e': {
-			const char *eq = strchr(optarg, '=');
-			if (!eq || !launch_env_name_valid(optarg, (size_t)(eq - optarg))) {
-				launch_error_msg(&err, "invalid --env `%s`: expected NAME=VALUE", optarg);
-				return launcher_fail(err);
-			}
-			launch_strv_push(&env, xstrdup(optarg));
-			break;
-		}
-		case OPT_ENTRYPOINT:
-			launch_strv_free(ep);
-			ep = words(optarg);
-			break;
-		case OPT_CMD:
-			launch_strv_free(cmd);
-			cmd = words(optarg);
-			break;
-		case 'w':
-			if (optarg[0] != '/') {
-				launch_error_msg(&err, "invalid --workdir `%s`: it must be an absolute path", optarg);
-				return launcher_fail(err);
-			}
-			o.workdir = optarg;
 			break;
 		default:
 			fputs("Try 'launch commit --help'.\n", stderr);
@@ -141,9 +104,11 @@ int cmd_commit(int argc, char **argv)
 		return launcher_fail(err);
 	launch_strv_push(&tags, tag);
 	o.tags = tags;
-	o.env = env;
-	o.entrypoint = ep;
-	o.cmd = cmd;
+	o.compressor = io.compressor;
+	o.workdir = io.workdir;
+	o.env = io.env;
+	o.entrypoint = io.entrypoint;
+	o.cmd = io.cmd;
 
 	struct launch_config config;
 	launch_config_init(&config);

@@ -50,27 +50,17 @@ static const char import_help[] =
 	"$XDG_DATA_HOME/launch (default ~/.local/share/launch) unless the site\n"
 	"config says otherwise; see 'launch images'.\n";
 
-enum { OPT_PLATFORM = 1000, OPT_ROOTFS, OPT_COMPRESSOR, OPT_ENTRYPOINT, OPT_CMD };
-
-static char **split_words(const char *s)
-{
-	char **v = xcalloc(1, sizeof(char *));
-	_cleanup_free_ char *copy = xstrdup(s);
-	char *save = NULL;
-	for (char *t = strtok_r(copy, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
-		launch_strv_push(&v, xstrdup(t));
-	return v;
-}
+enum { OPT_ROOTFS = 1000 };
 
 int cmd_import(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "platform", required_argument, NULL, OPT_PLATFORM },
+		{ "platform", required_argument, NULL, LAUNCHER_OPT_PLATFORM },
 		{ "rootfs", no_argument, NULL, OPT_ROOTFS },
-		{ "compressor", required_argument, NULL, OPT_COMPRESSOR },
+		{ "compressor", required_argument, NULL, LAUNCHER_OPT_COMPRESSOR },
 		{ "env", required_argument, NULL, 'e' },
-		{ "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
-		{ "cmd", required_argument, NULL, OPT_CMD },
+		{ "entrypoint", required_argument, NULL, LAUNCHER_OPT_ENTRYPOINT },
+		{ "cmd", required_argument, NULL, LAUNCHER_OPT_CMD },
 		{ "workdir", required_argument, NULL, 'w' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -79,7 +69,9 @@ int cmd_import(int argc, char **argv)
 	};
 	struct launch_import_opts o = { 0 };
 	struct launch_error *err = NULL;
-	_cleanup_strv_ char **env = NULL, **ep = NULL, **cmd = NULL, **tags = NULL;
+	_cleanup_strv_ char **tags = NULL;
+	_cleanup_free_ char *digest = NULL; /* before any goto */
+	_cleanup_(launcher_image_opts_clear) struct launcher_image_opts io = { 0 };
 	bool quiet = false;
 	int c, ret = LAUNCH_EXIT_FAILURE;
 	while ((c = getopt_long(argc, argv, "+e:w:vqh", opts, NULL)) != -1) {
@@ -87,76 +79,44 @@ int cmd_import(int argc, char **argv)
 			quiet |= c == 'q';
 			continue;
 		}
+		int r = launcher_image_option(c, optarg, &io, &err);
+		if (r < 0)
+			goto fail;
+		if (r > 0)
+			continue;
 		switch (c) {
 		case 'h':
 			fputs(import_help, stdout);
-			return 0;
-		case OPT_PLATFORM:
-			if (!strchr(optarg, '/')) {
-				launch_error_msg(&err, "invalid --platform `%s`: give OS/ARCH, e.g. linux/arm64", optarg);
-				return launcher_fail(err);
-			}
-			o.platform = optarg;
-			break;
+			ret = 0;
+			goto out;
 		case OPT_ROOTFS:
 			o.rootfs = true;
 			break;
-		case OPT_COMPRESSOR:
-			if (!launch_sqfs_compressor_valid(optarg)) {
-				launch_error_msg(&err, "invalid --compressor `%s`: use zstd[:1-22], gzip[:1-9], xz[:0-9], "
-						       "lz4 or lzo[:1-9]",
-						 optarg);
-				return launcher_fail(err);
-			}
-			o.compressor = optarg;
-			break;
-		case 'e': {
-			const char *eq = strchr(optarg, '=');
-			if (!eq || !launch_env_name_valid(optarg, (size_t)(eq - optarg))) {
-				launch_error_msg(&err, "invalid --env `%s`: expected NAME=VALUE", optarg);
-				return launcher_fail(err);
-			}
-			launch_strv_push(&env, xstrdup(optarg));
-			break;
-		}
-		case OPT_ENTRYPOINT:
-			launch_strv_free(ep);
-			ep = split_words(optarg);
-			break;
-		case OPT_CMD:
-			launch_strv_free(cmd);
-			cmd = split_words(optarg);
-			break;
-		case 'w':
-			if (optarg[0] != '/') {
-				launch_error_msg(&err, "invalid --workdir `%s`: it must be an absolute path", optarg);
-				return launcher_fail(err);
-			}
-			o.workdir = optarg;
-			break;
 		default:
 			fputs("Try 'launch import --help'.\n", stderr);
-			return LAUNCH_EXIT_FAILURE;
+			goto out;
 		}
 	}
 	if (argc - optind != 2) {
 		launch_error_msg(&err, "usage: launch import [OPTIONS] SOURCE NAME[:TAG] (see 'launch import --help')");
-		return launcher_fail(err);
+		goto fail;
 	}
 	char *tag = launch_ref_canonical(argv[optind + 1], &err);
 	if (!tag)
-		return launcher_fail(err);
+		goto fail;
 	launch_strv_push(&tags, tag);
 	o.source = argv[optind];
 	o.tags = tags;
-	o.env = env;
-	o.entrypoint = ep;
-	o.cmd = cmd;
+	o.platform = io.platform;
+	o.compressor = io.compressor;
+	o.workdir = io.workdir;
+	o.env = io.env;
+	o.entrypoint = io.entrypoint;
+	o.cmd = io.cmd;
 	o.progress = !quiet && launch_log_level() >= LAUNCH_LOG_WARN && isatty(STDERR_FILENO);
 
 	struct launch_config config;
 	launch_config_init(&config);
-	_cleanup_free_ char *digest = NULL;
 	if (launch_config_load(&config, LAUNCH_CONFIG_HONOR_ENV, &err) < 0 ||
 	    launch_import(&config, &o, &digest, &err) < 0) {
 		ret = launcher_fail(err);
@@ -166,6 +126,10 @@ int cmd_import(int argc, char **argv)
 		ret = 0;
 	}
 	launch_config_clear(&config);
+	goto out;
+fail:
+	ret = launcher_fail(err);
+out:
 	return ret;
 }
 

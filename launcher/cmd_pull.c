@@ -54,7 +54,7 @@ static const char logout_help[] =
 	"\n"
 	"Forget the credentials 'launch login' kept for REGISTRY.\n";
 
-enum { OPT_PLATFORM = 1000, OPT_COMPRESSOR, OPT_USERNAME, OPT_PASSWORD_STDIN };
+enum { OPT_USERNAME = 1000, OPT_PASSWORD_STDIN };
 
 /* "docker.io" and friends are Docker Hub's registry */
 static const char *registry_host(const char *r)
@@ -67,8 +67,8 @@ static const char *registry_host(const char *r)
 int cmd_pull(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "platform", required_argument, NULL, OPT_PLATFORM },
-		{ "compressor", required_argument, NULL, OPT_COMPRESSOR },
+		{ "platform", required_argument, NULL, LAUNCHER_OPT_PLATFORM },
+		{ "compressor", required_argument, NULL, LAUNCHER_OPT_COMPRESSOR },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -78,31 +78,21 @@ int cmd_pull(int argc, char **argv)
 	struct launch_error *err = NULL;
 	bool quiet = false;
 	int c;
+	struct launcher_image_opts io = { 0 }; /* only --platform and --compressor: nothing to free */
 	while ((c = getopt_long(argc, argv, "+vqh", opts, NULL)) != -1) {
 		if (launcher_verbosity_option(c)) {
 			quiet |= c == 'q';
 			continue;
 		}
+		int r = launcher_image_option(c, optarg, &io, &err);
+		if (r < 0)
+			return launcher_fail(err);
+		if (r > 0)
+			continue;
 		switch (c) {
 		case 'h':
 			fputs(pull_help, stdout);
 			return 0;
-		case OPT_PLATFORM:
-			if (!strchr(optarg, '/')) {
-				launch_error_msg(&err, "invalid --platform `%s`: give OS/ARCH, e.g. linux/arm64", optarg);
-				return launcher_fail(err);
-			}
-			o.platform = optarg;
-			break;
-		case OPT_COMPRESSOR:
-			if (!launch_sqfs_compressor_valid(optarg)) {
-				launch_error_msg(&err, "invalid --compressor `%s`: use zstd[:1-22], gzip[:1-9], xz[:0-9], "
-						       "lz4 or lzo[:1-9]",
-						 optarg);
-				return launcher_fail(err);
-			}
-			o.compressor = optarg;
-			break;
 		default:
 			fputs("Try 'launch pull --help'.\n", stderr);
 			return LAUNCH_EXIT_FAILURE;
@@ -120,6 +110,8 @@ int cmd_pull(int argc, char **argv)
 		launch_strv_push(&tags, tag);
 	}
 	o.ref = argv[optind];
+	o.platform = io.platform;
+	o.compressor = io.compressor;
 	o.tags = tags;
 	o.progress = !quiet && launch_log_level() >= LAUNCH_LOG_WARN && isatty(STDERR_FILENO);
 	struct launch_config config;

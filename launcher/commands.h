@@ -28,4 +28,17 @@ int cmd_tag(int argc, char **argv);
 int launcher_verbosity_option(int opt);
 int launcher_fail(struct launch_error *err);
 
+/* The options that shape a written image, shared by import, commit and
+ * pull (each lists those it takes in its getopt table): --platform,
+ * --compressor, -e/--env, --entrypoint, --cmd, -w/--workdir. */
+struct launcher_image_opts {
+	const char *platform, *compressor, *workdir;
+	char **env, **entrypoint, **cmd;
+};
+enum { LAUNCHER_OPT_PLATFORM = 900, LAUNCHER_OPT_COMPRESSOR, LAUNCHER_OPT_ENTRYPOINT, LAUNCHER_OPT_CMD };
+/* Option C with argument ARG: 1 when it is one of those (taken into IO), 0
+ * when it is not, -1 with ERR set when ARG is invalid. */
+int launcher_image_option(int c, const char *arg, struct launcher_image_opts *io, struct launch_error **err);
+void launcher_image_opts_clear(struct launcher_image_opts *io);
+
 #endif

@@ -67,3 +67,4 @@ int cmd_image_helper(int argc, char **argv)
 	launch_error_set(&err, e, "cannot run %s", helper);
 	return launcher_fail(err);
 }
+
