@@ -251,17 +251,23 @@ static const struct key {
 	{ "store", set_store },
 };
 
+int launch_file_check_trusted(const char *path, const struct stat *st, bool or_caller, struct launch_error **err)
+{
+	if (st->st_uid != 0 && !(or_caller && st->st_uid == getuid()))
+		return launch_error_msg(err, "%s must be owned by root (it is owned by uid %u)%s", path, st->st_uid,
+					or_caller ? ": hooks run as you" : "");
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return launch_error_msg(err, "%s must not be writable by group or others (run: chmod go-w %s)", path,
+					path);
+	return 0;
+}
+
 static int check_trusted(const char *path, int fd, struct launch_error **err)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return launch_error_set(err, errno, "cannot stat %s", path);
-	if (st.st_uid != 0)
-		return launch_error_msg(err, "%s must be owned by root (it is owned by uid %u)", path, st.st_uid);
-	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return launch_error_msg(err, "%s must not be writable by group or others (run: chmod go-w %s)", path,
-					path);
-	return 0;
+	return launch_file_check_trusted(path, &st, false, err);
 }
 
 int launch_config_load_file(struct launch_config *c, const char *path, unsigned flags, struct launch_error **err)

@@ -41,6 +41,12 @@ enum launch_config_flags {
 	LAUNCH_CONFIG_TRUSTED_ONLY = 1 << 1,
 };
 
+struct stat;
+/* A file launch reads and acts on (the site config, hook files): owned by
+ * root (or, with OR_CALLER, by the calling user) and not writable by group
+ * or others. */
+int launch_file_check_trusted(const char *path, const struct stat *st, bool or_caller, struct launch_error **err);
+
 void launch_config_init(struct launch_config *c);
 /* Load the site config: $LAUNCH_CONFIG (with HONOR_ENV), else the built-in
  * path. A missing built-in file means defaults; a missing $LAUNCH_CONFIG is

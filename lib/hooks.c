@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "hookapi.h"
 #include "log.h"
 #include "util.h"
@@ -400,17 +401,6 @@ int launch_hooks_parse_bundle(struct launch_hooks *hooks, const struct launch_js
 
 /* --- loading the directories --- */
 
-static int check_owner(const char *path, const struct stat *st, struct launch_error **err)
-{
-	if (st->st_uid != 0 && st->st_uid != getuid())
-		return launch_error_msg(err, "%s must be owned by root (it is owned by uid %u): hooks run as you",
-					path, st->st_uid);
-	if (st->st_mode & (S_IWGRP | S_IWOTH))
-		return launch_error_msg(err, "%s must not be writable by group or others (run: chmod go-w %s)", path,
-					path);
-	return 0;
-}
-
 static int by_name(const void *a, const void *b)
 {
 	const struct launch_hook *x = a, *y = b;
@@ -438,7 +428,7 @@ static int load_file(struct launch_hooks *hooks, int dirfd, const char *dir, con
 		return launch_error_set(err, errno, "cannot stat %s", path);
 	if (!S_ISREG(st.st_mode))
 		return 0;
-	if (check_owner(path, &st, err) < 0)
+	if (launch_file_check_trusted(path, &st, true, err) < 0)
 		return -1;
 	char *text = NULL;
 	if (launch_read_fd(fd, 1u << 20, &text, NULL) < 0)
@@ -472,7 +462,7 @@ int launch_hooks_load(struct launch_hooks *hooks, char *const *dirs, struct laun
 			goto fail;
 		}
 		struct stat st;
-		if (fstat(dfd, &st) < 0 || check_owner(dirs[d], &st, err) < 0) {
+		if (fstat(dfd, &st) < 0 || launch_file_check_trusted(dirs[d], &st, true, err) < 0) {
 			close(dfd);
 			goto fail;
 		}
