@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # The one command that runs every test: install the dependencies and set the
 # machine up (as root), then build and test three configurations:
-#   build-ci       warnings as errors; unit, integration and Slurm tests (a
+#   build-ci       warnings as errors; unit, integration, security and Slurm tests (a
 #                  single-node Slurm started and stopped by the tests)
 #   build-asan     AddressSanitizer + UBSan; unit tests
 #   build-extsqfs  the external squashfuse binary instead of libsquashfuse_ll;
@@ -31,10 +31,10 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 
 section() { printf '\n===== %s =====\n' "$*"; }
 
-section "build-ci: -DLAUNCH_WERROR=ON, unit, integration and Slurm tests"
+section "build-ci: -DLAUNCH_WERROR=ON, unit, integration, security and Slurm tests"
 cmake -S . -B build-ci -DLAUNCH_WERROR=ON
 make -C build-ci -j"$jobs"
-(cd build-ci && ctest --output-on-failure -L 'unit|integration|slurm')
+(cd build-ci && ctest --output-on-failure -L 'unit|integration|security|slurm')
 
 section "build-asan: -DLAUNCH_SANITIZE=ON, unit tests"
 cmake -S . -B build-asan -DLAUNCH_WERROR=ON -DLAUNCH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug

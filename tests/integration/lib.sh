@@ -248,6 +248,15 @@ require_user2() {
 	TU2_HOME=$(getent passwd "$TU2" | cut -d: -f6)
 }
 
+# require_shared_tmp: a directory like a node's /tmp or a shared scratch
+# (root's, mode 1777) where the test user (the victim) and the second user
+# (the attacker) both work, as SHARED. Calls require_user2.
+require_shared_tmp() {
+	require_user2
+	SHARED=$T/shared
+	mkdir "$SHARED" && chown 0:0 "$SHARED" && chmod 1777 "$SHARED" || die "cannot create $SHARED"
+}
+
 # as_user2 CMD...: like as_user, as the second user.
 as_user2() {
 	env -i HOME="$TU2_HOME" USER="$TU2" LOGNAME="$TU2" PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
