@@ -26,6 +26,7 @@
 #include "log.h"
 #include "oci.h"
 #include "paths.h"
+#include "trust.h"
 #include "util.h"
 
 static const char oci_help[] =
@@ -56,22 +57,20 @@ static char *state_path(const char *dir, const char *id, const char *ext) { retu
 static bool running(const char *dir, const char *id)
 {
 	_cleanup_free_ char *lock = state_path(dir, id, "lock");
-	_cleanup_close_ int fd = open(lock, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = open(lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	return fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 }
 
 static int write_state(const char *dir, const char *id, const char *bundle, pid_t pid, const char *status,
 		       struct launch_error **err)
 {
-	_cleanup_free_ char *path = state_path(dir, id, "json"), *tmp = xasprintf("%s.tmp", path);
+	_cleanup_free_ char *path = state_path(dir, id, "json");
 	json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:s}", "ociVersion", "1.0.2", "id", id, "status", status, "pid",
 			      (json_int_t)pid, "bundle", bundle);
-	int r = json_dump_file(j, tmp, JSON_COMPACT);
+	_cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
-	if (r < 0 || rename(tmp, path) < 0) {
-		unlink(tmp);
+	if (!text || launch_write_file_atomic(path, text, strlen(text), 0600) < 0)
 		return launch_error_set(err, errno, "cannot write %s", path);
-	}
 	return 0;
 }
 
@@ -85,24 +84,34 @@ static json_t *read_state(const char *dir, const char *id, struct launch_error *
 	return j;
 }
 
+/* The state directory: --root DIR, else RUNTIME_DIR/oci. It holds the
+ * pids launch signals and files it writes, so it must be the caller's
+ * alone (trust.h): oci.conf names it from predictable parts, in /tmp. */
 static int state_dir(const char *given, char **out, struct launch_error **err)
 {
+	_cleanup_free_ char *dir = NULL;
 	if (given) {
-		if (mkdir(given, 0700) < 0 && errno != EEXIST)
-			return launch_error_set(err, errno, "cannot create %s", given);
-		*out = xstrdup(given);
-		return 0;
+		char cwd[PATH_MAX];
+		if (given[0] != '/' && !getcwd(cwd, sizeof(cwd)))
+			return launch_error_set(err, errno, "cannot resolve --root %s", given);
+		dir = given[0] == '/' ? xstrdup(given) : xasprintf("%s/%s", cwd, given);
+	} else {
+		struct launch_config c;
+		launch_config_init(&c);
+		_cleanup_free_ char *rd = NULL;
+		int r = launch_config_load(&c, LAUNCH_CONFIG_HONOR_ENV, err) < 0 ? -1
+										  : launch_runtime_dir(&c, &rd, NULL, err);
+		launch_config_clear(&c);
+		if (r < 0)
+			return -1;
+		dir = xasprintf("%s/oci", rd);
 	}
-	struct launch_config c;
-	launch_config_init(&c);
-	_cleanup_free_ char *rd = NULL;
-	int r = launch_config_load(&c, LAUNCH_CONFIG_HONOR_ENV, err) < 0 ? -1 : launch_runtime_dir(&c, &rd, NULL, err);
-	launch_config_clear(&c);
-	if (r < 0)
+	int fd = launch_trust_dir(dir, getuid(), 0700, LAUNCH_TRUST_CREATE | LAUNCH_TRUST_PRIVATE, "OCI state directory",
+				  "choose another with launch oci --root DIR (RunTime* in oci.conf)", err);
+	if (fd < 0)
 		return -1;
-	*out = xasprintf("%s/oci", rd);
-	if (mkdir(*out, 0700) < 0 && errno != EEXIST)
-		return launch_error_set(err, errno, "cannot create %s", *out);
+	close(fd);
+	*out = steal_pointer(&dir);
 	return 0;
 }
 
@@ -160,7 +169,7 @@ static int oci_run(const char *dir, int argc, char **argv)
 		return launcher_fail(err);
 	}
 	_cleanup_free_ char *lockp = state_path(dir, id, "lock");
-	_cleanup_close_ int lock = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	_cleanup_close_ int lock = open(lockp, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0) {
 		launch_error_msg(&err, "container %s exists and is running", id);
 		return launcher_fail(err);

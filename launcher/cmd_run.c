@@ -136,14 +136,30 @@ static const char exec_help[] =
 enum mode { MODE_RUN, MODE_START, MODE_EXEC, MODE_HOOKS };
 
 /* tmpfs size= syntax: digits, then k/m/g (either case) or %. */
+/* A tmpfs size: bytes with an optional k, m or g suffix (at most 1 EiB:
+ * tmpfs reads a larger one, or 0, as "no limit"), or 1-100% of RAM. */
 static bool size_valid(const char *s)
 {
 	const char *p = s;
-	while (*p >= '0' && *p <= '9')
-		p++;
-	if (p == s)
+	unsigned long long n = 0;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (n > (1ULL << 60) / 10)
+			return false;
+		n = n * 10 + (unsigned long long)(*p - '0');
+	}
+	if (p == s || n == 0 || (*p && p[1]))
 		return false;
-	return !*p || (!p[1] && strchr("kKmMgG%", *p));
+	if (*p == '%')
+		return n <= 100;
+	unsigned shift = 0;
+	if (*p) {
+		const char *units = "kKmMgG";
+		const char *u = strchr(units, *p);
+		if (!u)
+			return false;
+		shift = 10 * (unsigned)((u - units) / 2 + 1);
+	}
+	return n <= (1ULL << 60) >> shift;
 }
 
 static char *absolute_path(const char *p)
@@ -366,8 +382,9 @@ static int run_like(int argc, char **argv, enum mode mode)
 			break;
 		case OPT_WRITABLE_SIZE:
 			if (!size_valid(optarg)) {
-				launch_error_msg(&err, "invalid --writable-size `%s`: give a number with an optional k, m "
-						       "or g suffix, or a percentage of RAM such as 25%%",
+				launch_error_msg(&err, "invalid --writable-size `%s`: give a size above 0 with an optional k, "
+						       "m or g suffix (at most 1 EiB), or a percentage of RAM from 1%% to 100%% "
+						       "(leave it out for half the RAM)",
 						 optarg);
 				goto fail;
 			}
@@ -376,6 +393,10 @@ static int run_like(int argc, char **argv, enum mode mode)
 			spec.writable = true;
 			break;
 		case OPT_OVERLAY:
+			if (!*optarg) {
+				launch_error_msg(&err, "--overlay needs a directory (e.g. --overlay ./layer)");
+				goto fail;
+			}
 			free(spec.overlay);
 			spec.overlay = absolute_path(optarg);
 			break;

@@ -61,6 +61,7 @@ int cmd_image_helper(int argc, char **argv)
 	char level[8];
 	snprintf(level, sizeof(level), "%d", launch_log_level());
 	setenv("LAUNCH_LOG_LEVEL", level, 1);
+	launch_fds_close_on_exec(NULL, 0);
 	execv(helper, v);
 	int e = errno;
 	free(v);

@@ -43,6 +43,7 @@
 #include "log.h"
 #include "rootfs.h"
 #include "sqfs.h"
+#include "trust.h"
 #include "upper.h"
 #include "util.h"
 
@@ -186,8 +187,7 @@ static int overlay_dirs(const char *dir, const struct launch_identity *id, char 
 	if (strpbrk(dir, ",:\\"))
 		return launch_error_msg(err, "overlay directory %s: the path may not contain `,`, `:` or `\\` "
 					     "(overlayfs option syntax)", dir);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return launch_error_set(err, errno, "cannot create overlay directory %s (--overlay)", dir);
+	/* created and checked before the user namespace (launch_container_run_with) */
 	_cleanup_free_ char *lock = xasprintf("%s/lock", dir);
 	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
@@ -429,13 +429,15 @@ static int supervise(pid_t child, pid_t helper, int sfd, pid_t parent, int *stat
 }
 
 /* The command's process, forked with vfork by the container init: only
- * async-signal-safe calls until execve. A failed execve sends its errno on
- * ERR_FD. */
-static void __attribute__((noreturn)) exec_command(const char *path, char *const *argv, char *const *envp, int err_fd)
+ * async-signal-safe calls until execve. It gets descriptors 0-2 and KEEP
+ * (PMI_FD's, or -1). A failed execve sends its errno on ERR_FD. */
+static void __attribute__((noreturn)) exec_command(const char *path, char *const *argv, char *const *envp, int keep,
+						   int err_fd)
 {
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	launch_fds_close_on_exec(&keep, keep >= 0 ? 1 : 0);
 	execve(path, argv, envp);
 	int e = errno;
 	ssize_t w = write(err_fd, &e, sizeof(e));
@@ -529,6 +531,8 @@ int launch_container_exec(const struct launch_spec *spec, const char *cwd, struc
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	int keep = launch_fds_pmi(env.vars);
+	launch_fds_close_on_exec(&keep, keep >= 0 ? 1 : 0);
 	execve(path, argv, env.vars);
 	int e = errno;
 	launch_env_clear(&env);
@@ -541,9 +545,10 @@ int launch_container_exec(const struct launch_spec *spec, const char *cwd, struc
 static pid_t __attribute__((noinline)) spawn_command(const char *path, char *const *argv, char *const *envp,
 						      int err_fd)
 {
+	int keep = launch_fds_pmi(envp);
 	pid_t pid = vfork();
 	if (pid == 0)
-		exec_command(path, argv, envp, err_fd);
+		exec_command(path, argv, envp, keep, err_fd);
 	return pid;
 }
 
@@ -780,6 +785,17 @@ int launch_container_run_with(const struct launch_spec *spec, const struct launc
 	launch_debug("%lld us: setting up namespaces", (long long)now_us());
 	if (mkdir(stage, 0700) < 0 && errno != EEXIST)
 		return launch_error_set(err, errno, "cannot create %s", stage);
+	if (spec->overlay) {
+		/* The upper layer becomes the container's files: nobody else may
+		 * have put anything there (trust.h). Checked before the user
+		 * namespace, where root's directories would show as the overflow
+		 * uid. */
+		int dfd = launch_trust_dir(spec->overlay, getuid(), 0755, LAUNCH_TRUST_CREATE, "overlay directory",
+					   "choose another with --overlay DIR", err);
+		if (dfd < 0)
+			return -1;
+		close(dfd);
+	}
 	if (unshare_user_ns(&spec->id, err) < 0)
 		return -1;
 	if (mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700,size=16m") < 0)

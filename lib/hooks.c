@@ -26,6 +26,7 @@
 #include "config.h"
 #include "hookapi.h"
 #include "log.h"
+#include "trust.h"
 #include "util.h"
 
 static const char *const stage_names[LAUNCH_HOOK_N_STAGES] = {
@@ -454,16 +455,18 @@ int launch_hooks_load(struct launch_hooks *hooks, char *const *dirs, struct laun
 {
 	memset(hooks, 0, sizeof(*hooks));
 	for (size_t d = 0; dirs && dirs[d]; d++) {
-		int dfd = open(dirs[d], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0 && errno == ENOENT)
+		/* root's or the caller's, and so is every directory above it:
+		 * nobody else may swap the programs that run as the caller */
+		struct launch_error *e = NULL;
+		int dfd = launch_trust_dir(dirs[d], getuid(), 0, LAUNCH_TRUST_ROOT | LAUNCH_TRUST_MISSING_OK,
+					   "hooks directory", "ask your admins to fix hooks_dirs", &e);
+		if (dfd < 0 && !e)
 			continue;
 		if (dfd < 0) {
-			launch_error_set(err, errno, "cannot open hooks directory %s", dirs[d]);
-			goto fail;
-		}
-		struct stat st;
-		if (fstat(dfd, &st) < 0 || launch_file_check_trusted(dirs[d], &st, true, err) < 0) {
-			close(dfd);
+			if (err)
+				*err = e;
+			else
+				launch_error_free(e);
 			goto fail;
 		}
 		DIR *dir = fdopendir(dfd);
@@ -651,6 +654,7 @@ static void __attribute__((noreturn)) hook_child(const struct launch_hook *h, co
 	raise_ambient();
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	char *const dflt[] = { h->path, NULL };
+	launch_fds_close_on_exec(NULL, 0);
 	execve(h->path, h->args ? h->args : dflt, h->env);
 	dprintf(STDERR_FILENO, "cannot execute %s: %s\n", h->path, strerror(errno));
 	_exit(127);

@@ -144,6 +144,7 @@ static int pull_with_helper(const char *ref, struct launch_error **err)
 		char level[8];
 		snprintf(level, sizeof(level), "%d", launch_log_level());
 		setenv("LAUNCH_LOG_LEVEL", level, 1);
+		launch_fds_close_on_exec(NULL, 0);
 		execl(helper, helper, "pull", ref, (char *)NULL);
 		_exit(127);
 	}

@@ -70,13 +70,10 @@ static int started(void *arg, pid_t init, struct launch_error **err)
 		json_object_set_new(j, "upper_in_namespace", json_true());
 	}
 	_cleanup_free_ char *path = launch_instance_file(c->dir, c->name, "json");
-	_cleanup_free_ char *tmp = xasprintf("%s.tmp", path);
-	int r = json_dump_file(j, tmp, JSON_COMPACT);
+	_cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
-	if (r < 0 || rename(tmp, path) < 0) {
-		unlink(tmp);
+	if (!text || launch_write_file_atomic(path, text, strlen(text), 0600) < 0)
 		return launch_error_set(err, errno, "cannot write %s", path);
-	}
 	char ok = 'R';
 	launch_write_all(c->ready_fd, &ok, 1);
 	close(c->ready_fd);
@@ -105,7 +102,7 @@ static int take_lock(const char *dir, const char *name, struct launch_error **er
 {
 	_cleanup_free_ char *lock = launch_instance_file(dir, name, "lock");
 	for (int tries = 0; tries < 10; tries++) {
-		int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		int fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0)
 			return launch_error_set(err, errno, "cannot create %s", lock);
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {

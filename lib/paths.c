@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ids.h"
+#include "trust.h"
 #include "util.h"
 
 static const char *lookup(const char *name, size_t n, char *buf, size_t bufsz)
@@ -92,27 +93,6 @@ int launch_expand_template_with(const char *tpl, launch_template_lookup fn, void
 	return 0;
 }
 
-/* Create DIR 0700 if missing; check it is a real directory of ours that
- * nobody else can write. */
-static int private_dir(const char *dir, struct launch_error **err)
-{
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return launch_error_set(err, errno, "cannot create %s", dir);
-	struct stat st;
-	if (lstat(dir, &st) < 0)
-		return launch_error_set(err, errno, "cannot stat %s", dir);
-	if (!S_ISDIR(st.st_mode))
-		return launch_error_msg(err, "%s is not a directory (remove it, or set runtime_dir)", dir);
-	if (st.st_uid != getuid())
-		return launch_error_msg(err, "%s belongs to uid %u, not to you (remove it, or set runtime_dir)", dir,
-					st.st_uid);
-	if (st.st_mode & 077) {
-		if (chmod(dir, 0700) < 0)
-			return launch_error_set(err, errno, "cannot make %s private", dir);
-	}
-	return 0;
-}
-
 static bool usable_xdg(const char *xdg, char **why)
 {
 	struct stat st;
@@ -148,8 +128,11 @@ int launch_runtime_dir(const struct launch_config *c, char **out, char **note, s
 		else
 			dir = xasprintf("/tmp/launch-%u", getuid());
 	}
-	if (private_dir(dir, err) < 0)
-		return launch_error_wrap(err, "runtime directory");
+	int fd = launch_trust_dir(dir, getuid(), 0700, LAUNCH_TRUST_CREATE | LAUNCH_TRUST_PRIVATE, "runtime directory",
+				  "set LAUNCH_RUNTIME_DIR or XDG_RUNTIME_DIR to a directory of yours", err);
+	if (fd < 0)
+		return -1;
+	close(fd);
 	if (note)
 		*note = steal_pointer(&why);
 	*out = steal_pointer(&dir);

@@ -51,11 +51,37 @@ struct builder {
 	 * lives in the container's mount namespace, and the directory was
 	 * read-only anyway */
 	bool shadow_any;
+	char **site_dests; /* where the site mounts landed, inside the root */
+	/* file systems launch mounted itself (shadows, /dev, a private /tmp):
+	 * entries made there stay in the container */
+	uint64_t *own_mnts;
+	size_t n_own_mnts;
 };
 
 #define FDPATH(buf, fd) snprintf(buf, sizeof(buf), "/proc/self/fd/%d", fd)
 
 static int shadow(struct builder *b, const char *cpath, int dirfd, struct launch_error **err);
+static uint64_t mount_id(int fd);
+static bool of_host(const struct builder *b, int fd);
+
+/* True when CPATH reaches the directory FD without following a symlink:
+ * each component opened O_NOFOLLOW from the root. */
+static bool literal(const struct builder *b, const char *cpath, int fd)
+{
+	_cleanup_close_ int cur = dup(b->rootfd);
+	_cleanup_free_ char *copy = xstrdup(cpath);
+	char *save = NULL;
+	for (char *c = strtok_r(copy, "/", &save); c && cur >= 0; c = strtok_r(NULL, "/", &save)) {
+		int next = openat(cur, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		close(cur);
+		cur = next;
+		struct stat st;
+		if (cur < 0 || fstat(cur, &st) < 0 || S_ISLNK(st.st_mode))
+			return false;
+	}
+	struct stat a, z;
+	return cur >= 0 && fstat(cur, &a) == 0 && fstat(fd, &z) == 0 && a.st_dev == z.st_dev && a.st_ino == z.st_ino;
+}
 
 static void add_image_mnt(struct builder *b, uint64_t id)
 {
@@ -69,6 +95,22 @@ static bool of_image(const struct builder *b, uint64_t id)
 		if (b->image_mnts[i] == id)
 			return true;
 	return false;
+}
+
+static void add_own_mnt(struct builder *b, int fd)
+{
+	b->own_mnts = xrealloc(b->own_mnts, (b->n_own_mnts + 1) * sizeof(uint64_t));
+	b->own_mnts[b->n_own_mnts++] = mount_id(fd);
+}
+
+/* Is the directory FD on a host file system mounted into the container? */
+static bool of_host(const struct builder *b, int fd)
+{
+	uint64_t id = mount_id(fd);
+	for (size_t i = 0; i < b->n_own_mnts; i++)
+		if (b->own_mnts[i] == id)
+			return false;
+	return !of_image(b, id);
 }
 
 /* The id of the mount FD lies on (statx, Linux >= 5.8); the device number
@@ -129,6 +171,16 @@ static int ensure_node(struct builder *b, const char *cpath, bool dir, const cha
 		_cleanup_close_ int pfd = ensure_node(b, parent, true, NULL, err);
 		if (pfd < 0)
 			return -1;
+		/* A host directory mounted in the container gets a new entry only
+		 * where the path says so, never where a symlink of the image
+		 * leads (/cfg -> /home/you/.config would plant it in your home). */
+		if (!b->shadow_any && of_host(b, pfd) && !literal(b, parent, pfd))
+			return launch_error_msg(err,
+						"cannot create mount point %s: a symlink of the image leads %s into a "
+						"host directory mounted in the container, and launch creates nothing on "
+						"the host through it (choose a destination that exists, or one in the "
+						"image)",
+						cpath, parent);
 		int r;
 		if (link) {
 			r = symlinkat(link, pfd, name);
@@ -235,6 +287,7 @@ static int shadow(struct builder *b, const char *cpath, int dirfd, struct launch
 		return launch_error_set(err, errno, "cannot open the tmpfs over %s", cpath);
 	b->shadows = xrealloc(b->shadows, (b->n_shadows + 1) * sizeof(int));
 	b->shadows[b->n_shadows++] = top;
+	add_own_mnt(b, top);
 	DIR *d = fdopendir(dup(orig));
 	if (!d)
 		return launch_error_set(err, errno, "cannot list %s", cpath);
@@ -297,27 +350,48 @@ int launch_rootfs_readonly(const char *path, struct launch_error **err)
 	return make_readonly(fd, path, err);
 }
 
-static int bind_flags(struct builder *b, const char *src, const char *dst, bool ro, unsigned long rec,
-		      struct launch_error **err);
+/* A host path opened once (O_PATH): the object checked is the object
+ * mounted, through /proc/self/fd/N, whatever happens to the path. */
+struct source {
+	int fd;
+	struct stat st;
+	char real[PATH_MAX]; /* where it is, symlinks resolved */
+};
 
-/* Bind host path SRC, with the mounts below it, onto container path DST. */
-static int bind(struct builder *b, const char *src, const char *dst, bool ro, struct launch_error **err)
+static int source_open(const char *path, struct source *s, struct launch_error **err)
 {
-	return bind_flags(b, src, dst, ro, MS_REC, err);
+	s->fd = open(path, O_PATH | O_CLOEXEC);
+	if (s->fd < 0)
+		return launch_error_set(err, errno, "mount source %s", path);
+	char p[64];
+	FDPATH(p, s->fd);
+	ssize_t n = readlink(p, s->real, sizeof(s->real) - 1);
+	if (n <= 0 || fstat(s->fd, &s->st) < 0)
+		return launch_error_set(err, n < 0 ? errno : EIO, "mount source %s", path);
+	s->real[n] = '\0';
+	return 0;
 }
 
-static int bind_flags(struct builder *b, const char *src, const char *dst, bool ro, unsigned long rec,
-		      struct launch_error **err)
+static void source_close(struct source *s)
 {
-	struct stat st;
-	if (stat(src, &st) < 0)
-		return launch_error_set(err, errno, "mount source %s", src);
-	_cleanup_close_ int fd = ensure(b, dst, S_ISDIR(st.st_mode), err);
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+/* Mount source S (SRC in messages) on container path DST, whose mount
+ * point is DSTFD (-1: made here). With RO, the mount is made read-only. */
+static int bind_source(struct builder *b, const struct source *s, const char *src, int dstfd, const char *dst,
+		       bool ro, unsigned long rec, struct launch_error **err)
+{
+	_cleanup_close_ int fd = dstfd >= 0 ? dup(dstfd) : ensure(b, dst, S_ISDIR(s->st.st_mode), err);
 	if (fd < 0)
-		return launch_error_wrap(err, "cannot mount %s on %s", src, dst);
-	char target[64];
+		return dstfd >= 0 ? launch_error_set(err, errno, "cannot mount %s on %s", src, dst)
+				  : launch_error_wrap(err, "cannot mount %s on %s", src, dst);
+	char from[64], target[64];
+	FDPATH(from, s->fd);
 	FDPATH(target, fd);
-	if (mount(src, target, NULL, MS_BIND | rec, NULL) < 0)
+	if (mount(from, target, NULL, MS_BIND | rec, NULL) < 0)
 		return launch_error_set(err, errno, "cannot mount %s on %s", src, dst);
 	if (!ro)
 		return 0;
@@ -326,6 +400,23 @@ static int bind_flags(struct builder *b, const char *src, const char *dst, bool 
 	if (top < 0)
 		return launch_error_set(err, errno, "cannot find the mount on %s", dst);
 	return make_readonly(top, dst, err);
+}
+
+static int bind_flags(struct builder *b, const char *src, const char *dst, bool ro, unsigned long rec,
+		      struct launch_error **err)
+{
+	struct source s;
+	int r = source_open(src, &s, err);
+	if (r == 0)
+		r = bind_source(b, &s, src, -1, dst, ro, rec, err);
+	source_close(&s);
+	return r;
+}
+
+/* Bind host path SRC, with the mounts below it, onto container path DST. */
+static int bind(struct builder *b, const char *src, const char *dst, bool ro, struct launch_error **err)
+{
+	return bind_flags(b, src, dst, ro, MS_REC, err);
 }
 
 static int mount_fs(struct builder *b, const char *type, const char *dst, unsigned long flags, const char *data,
@@ -338,6 +429,9 @@ static int mount_fs(struct builder *b, const char *type, const char *dst, unsign
 	FDPATH(target, fd);
 	if (mount(type, target, type, flags, data) < 0)
 		return launch_error_set(err, errno, "cannot mount %s on %s", type, dst);
+	_cleanup_close_ int top = launch_resolve_in_root(b->rootfd, dst, O_PATH);
+	if (top >= 0)
+		add_own_mnt(b, top);
 	return 0;
 }
 
@@ -443,42 +537,151 @@ static bool denied(char *const *list, const char *path, const char **which)
 	return false;
 }
 
-static int user_mount(struct builder *b, const struct launch_mount *m, bool site, struct launch_error **err)
+/* A denied path below PATH (PATH would give access to it). */
+static bool contains_denied(char *const *list, const char *path, const char **which)
+{
+	for (size_t i = 0; list && list[i]; i++) {
+		_cleanup_free_ char *real = realpath(list[i], NULL);
+		if (launch_path_is_under(list[i], path) || (real && launch_path_is_under(real, path))) {
+			*which = list[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* deny_mount_sources for a user's source, given as GIVEN and opened as S:
+ * neither a denied path nor one that contains a denied path (a mount of
+ * /srv would reach /srv/secret). The real path counts as well as the given
+ * one, so neither a symlink nor a parent leads around the list. */
+static int check_source(const struct builder *b, const char *given, const struct source *s,
+			struct launch_error **err)
+{
+	char *const *deny = b->spec->config ? b->spec->config->deny_mount_sources : NULL;
+	const char *which = NULL;
+	if (denied(deny, given, &which) || denied(deny, s->real, &which))
+		return launch_error_msg(err, "mount source %s is not allowed by the site config (deny_mount_sources: %s)",
+					given, which);
+	if (contains_denied(deny, given, &which) || contains_denied(deny, s->real, &which))
+		return launch_error_msg(err,
+					"mount source %s contains %s, which the site config does not allow "
+					"(deny_mount_sources): mount a directory beside it instead",
+					given, which);
+	return 0;
+}
+
+/* A user's destination DST (a path inside the root, as given or as an image
+ * symlink resolved it): not denied, not above a denied one (it would cover
+ * it), and neither covering nor inside a site mount. Returns 1 for a mount
+ * that repeats a site mount exactly (same source, same place): skipped. */
+static int check_destination(const struct builder *b, const char *given, const char *dst, const struct source *s,
+			     struct launch_error **err)
 {
 	const struct launch_config *c = b->spec->config;
 	const char *which = NULL;
-	if (!site) {
-		_cleanup_free_ char *real = realpath(m->source, NULL);
-		if (!real)
-			return launch_error_set(err, errno, "mount source %s", m->source);
-		if (c && (denied(c->deny_mount_sources, m->source, &which) || denied(c->deny_mount_sources, real, &which)))
-			return launch_error_msg(err, "mount source %s is not allowed by the site config "
-						     "(deny_mount_sources: %s)",
-						m->source, which);
-		if (c && denied(c->deny_mount_destinations, m->destination, &which))
-			return launch_error_msg(err, "mount destination %s is not allowed by the site config "
-						     "(deny_mount_destinations: %s)",
-						m->destination, which);
-	}
-	if (bind(b, m->source, m->destination, m->readonly, err) < 0)
-		return -1;
-	if (!site && c && c->deny_mount_destinations) {
-		/* The image may route the destination elsewhere with a symlink. */
-		_cleanup_close_ int fd = launch_resolve_in_root(b->rootfd, m->destination, O_PATH);
-		char p[64], real[PATH_MAX];
-		FDPATH(p, fd);
-		ssize_t n = fd >= 0 ? readlink(p, real, sizeof(real) - 1) : -1;
-		size_t rl = strlen(b->root);
-		if (n > 0) {
-			real[n] = '\0';
-			const char *inner = strncmp(real, b->root, rl) == 0 ? real + rl : real;
-			if (denied(c->deny_mount_destinations, *inner ? inner : "/", &which))
-				return launch_error_msg(err, "mount destination %s leads to %s, which the site config does "
-							     "not allow (deny_mount_destinations: %s)",
-							m->destination, inner, which);
-		}
+	const char *via = strcmp(given, dst) ? " (where the image's symlinks lead it)" : "";
+	if (c && (denied(c->deny_mount_destinations, dst, &which) ||
+		  contains_denied(c->deny_mount_destinations, dst, &which)))
+		return launch_error_msg(err, "mount destination %s%s%s%s is not allowed by the site config "
+					     "(deny_mount_destinations: %s)",
+					given, *via ? ", " : "", *via ? dst : "", via, which);
+	for (size_t i = 0; c && i < c->mounts.n; i++) {
+		const struct launch_mount *m = &c->mounts.v[i];
+		const char *site = b->site_dests && i < launch_strv_len(b->site_dests) ? b->site_dests[i] : m->destination;
+		if (!launch_path_is_under(site, dst) && !launch_path_is_under(dst, site))
+			continue;
+		_cleanup_free_ char *site_real = realpath(m->source, NULL);
+		if (!strcmp(site, dst) && site_real && s && !strcmp(site_real, s->real))
+			return 1;
+		return launch_error_msg(err,
+					"mount destination %s%s %s the site mount on %s (site mounts cannot be "
+					"covered or shadowed: choose a destination outside it)",
+					given, via, launch_path_is_under(dst, site) ? "lies inside" : "would cover",
+					m->destination);
 	}
 	return 0;
+}
+
+/* Where directory FD is inside the root ("/..."), NULL when outside. */
+static char *inner_path(const struct builder *b, int fd)
+{
+	char p[64], real[PATH_MAX];
+	FDPATH(p, fd);
+	ssize_t n = readlink(p, real, sizeof(real) - 1);
+	if (n <= 0)
+		return NULL;
+	real[n] = '\0';
+	if (!launch_path_is_under(real, b->root))
+		return NULL;
+	const char *inner = real + strlen(b->root);
+	while (inner[0] == '/' && inner[1] == '/')
+		inner++;
+	return xstrdup(*inner ? inner : "/");
+}
+
+static int user_mount(struct builder *b, const struct launch_mount *m, bool site, struct launch_error **err)
+{
+	struct source s;
+	int ret = -1;
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *inner = NULL;
+	if (source_open(m->source, &s, err) < 0)
+		goto out;
+	if (!site) {
+		int r = check_source(b, m->source, &s, err);
+		if (r == 0)
+			r = check_destination(b, m->destination, m->destination, &s, err);
+		if (r != 0) {
+			ret = r > 0 ? 0 : -1;
+			if (r > 0)
+				launch_debug("mount %s on %s: the site mounts it there already", m->source, m->destination);
+			goto out;
+		}
+	}
+	fd = ensure(b, m->destination, S_ISDIR(s.st.st_mode), err);
+	if (fd < 0) {
+		launch_error_wrap(err, "cannot mount %s on %s", m->source, m->destination);
+		goto out;
+	}
+	/* The image may route the destination elsewhere with a symlink. */
+	inner = inner_path(b, fd);
+	if (!site && (!inner || check_destination(b, m->destination, inner ? inner : "?", &s, err) != 0)) {
+		if (!inner)
+			launch_error_msg(err, "mount destination %s leads out of the container", m->destination);
+		goto out;
+	}
+	if (bind_source(b, &s, m->source, fd, m->destination, m->readonly, MS_REC, err) < 0)
+		goto out;
+	if (site)
+		launch_strv_push(&b->site_dests, xstrdup(inner ? inner : m->destination));
+	ret = 0;
+out:
+	source_close(&s);
+	return ret;
+}
+
+/* The home directory, HOME as the user set it: checked against the site's
+ * deny lists like any mount of the user's (a site mount may lie inside it:
+ * /home is a common one). */
+static int home_mount(struct builder *b, const char *home, struct launch_error **err)
+{
+	const struct launch_config *c = b->spec->config;
+	struct source s;
+	const char *which = NULL;
+	int r = source_open(home, &s, err);
+	if (r == 0)
+		r = check_source(b, home, &s, err);
+	if (r == 0 && c &&
+	    (denied(c->deny_mount_destinations, home, &which) || contains_denied(c->deny_mount_destinations, home, &which)))
+		r = launch_error_msg(err, "home directory %s may not be mounted: the site config does not allow "
+					  "mounts on %s (deny_mount_destinations)",
+				     home, which);
+	if (r == 0)
+		r = bind_source(b, &s, home, -1, home, false, MS_REC, err);
+	source_close(&s);
+	if (r < 0 && err && *err && (*err)->errno_ != EACCES)
+		launch_error_wrap(err, "home directory (use --no-home, or set HOME)");
+	return r;
 }
 
 /* A home directory that would cover a system directory of the image (HOME=/
@@ -510,6 +713,8 @@ static int seal_shadows(struct builder *b, struct launch_error **err)
 static void builder_clear(struct builder *b)
 {
 	launch_strv_free(b->created);
+	launch_strv_free(b->site_dests);
+	free(b->own_mnts);
 	for (size_t i = 0; i < b->n_shadows; i++)
 		close(b->shadows[i]);
 	free(b->shadows);
@@ -543,7 +748,7 @@ int launch_rootfs_build(const struct launch_spec *spec, const char *root, const 
 				    spec->id.home, hidden);
 		} else if (access(spec->id.home, F_OK) == 0) {
 			struct launch_error *e = NULL;
-			if (bind(&b, spec->id.home, spec->id.home, false, &e) < 0) {
+			if (home_mount(&b, spec->id.home, &e) < 0) {
 				/* an image whose /home you may not enter (a private
 				 * home of its own user) still runs, without yours */
 				if (e->errno_ != EACCES) {

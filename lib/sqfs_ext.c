@@ -78,6 +78,7 @@ int launch_sqfs_mount(struct launch_sqfs *s, const char *mountpoint, struct laun
 			dup2(null, STDIN_FILENO);
 			dup2(null, STDOUT_FILENO);
 		}
+		launch_fds_close_on_exec(NULL, 0);
 		execlp(LAUNCH_SQUASHFUSE_BIN, LAUNCH_SQUASHFUSE_BIN, "-f", "-o",
 		       s->all_root ? "ro,allow_other,default_permissions,uid=0,gid=0" : "ro,allow_other,default_permissions",
 		       s->image, mountpoint, (char *)NULL);

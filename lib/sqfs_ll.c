@@ -259,11 +259,21 @@ static void cache_clear(void)
 static void enter(void);
 static void leave(void);
 
+/* squashfuse opens the image without O_CLOEXEC: no program launch starts
+ * may inherit it (launch_fds_close_on_exec is the second line). */
+static sqfs_ll *open_ll(const char *image)
+{
+	sqfs_ll *ll = sqfs_ll_open(image, 0);
+	if (ll)
+		fcntl(ll->fs.fd, F_SETFD, FD_CLOEXEC);
+	return ll;
+}
+
 static void enter(void)
 {
 	if (thread_ll)
 		return;
-	sqfs_ll *ll = sqfs_ll_open(current->image, 0);
+	sqfs_ll *ll = open_ll(current->image);
 	if (ll) {
 		pthread_mutex_lock(&instances_lock);
 		instances = xrealloc(instances, (n_instances + 1) * sizeof(*instances));
@@ -347,7 +357,7 @@ int launch_sqfs_open(const char *image, int threads, struct launch_sqfs **out, s
 		return launch_error_set(err, errno, "cannot open image %s", image);
 	if (!launch_sqfs_is_image(fd))
 		return launch_error_msg(err, "%s is not a squashfs image (no squashfs magic at its start)", image);
-	sqfs_ll *ll = sqfs_ll_open(image, 0);
+	sqfs_ll *ll = open_ll(image);
 	if (!ll)
 		return launch_error_msg(err, "cannot read squashfs image %s (damaged, or an unsupported compression)",
 					image);

@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "paths.h"
+#include "trust.h"
 #include "util.h"
 
 #define INDEX_MAX (64u << 20)
@@ -301,11 +302,41 @@ void launch_store_image_clear(struct launch_store_image *i)
 
 static char *index_path(const struct launch_store *s) { return xasprintf("%s/index.json", s->root); }
 
+/* Check the store's root before anything in it is read or written: an index
+ * and images that another user could replace would run as the caller's
+ * (trust.h). The user's store must be the caller's, a site store root's or
+ * the caller's. Returns 1 when it does not exist (and CREATE is false). */
+static int store_check(const struct launch_store *s, bool create, struct launch_error **err)
+{
+	unsigned flags = (s->site ? LAUNCH_TRUST_ROOT : 0) | (create ? LAUNCH_TRUST_CREATE : LAUNCH_TRUST_MISSING_OK);
+	struct launch_error *e = NULL;
+	int fd = launch_trust_dir(s->root, getuid(), 0700, flags, s->site ? "site image store" : "image store",
+				  s->site ? "ask your admins to fix site_stores"
+					  : "set XDG_DATA_HOME, or ask your admins to change \"store\" in the site config",
+				  &e);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (!e)
+		return 1; /* missing */
+	if (err)
+		*err = e;
+	else
+		launch_error_free(e);
+	return -1;
+}
+
 /* The index, or an empty one when the store has none yet. */
 static json_t *index_load(const struct launch_store *s, struct launch_error **err)
 {
 	_cleanup_free_ char *path = index_path(s);
 	_cleanup_free_ char *text = NULL;
+	int st = store_check(s, false, err);
+	if (st < 0)
+		return NULL;
+	if (st > 0)
+		return json_pack("{s:i, s:{}, s:{}}", "version", 1, "images", "tags");
 	if (launch_read_file_at(AT_FDCWD, path, INDEX_MAX, &text, NULL) < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return json_pack("{s:i, s:{}, s:{}}", "version", 1, "images", "tags");
@@ -468,20 +499,6 @@ int launch_store_list(const struct launch_store *store, struct launch_store_imag
 
 /* --- writing --- */
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	_cleanup_free_ char *p = xstrdup(path);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*s = '/';
-	}
-	return mkdir(p, mode) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static int refuse_site(const struct launch_store *s, struct launch_error **err)
 {
 	if (s->site)
@@ -493,10 +510,12 @@ int launch_store_prepare(const struct launch_store *store, struct launch_error *
 {
 	if (refuse_site(store, err) < 0)
 		return -1;
-	static const char *const sub[] = { "", "/images", "/tmp" };
+	if (store_check(store, true, err) < 0)
+		return -1;
+	static const char *const sub[] = { "/images", "/tmp" };
 	for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
 		_cleanup_free_ char *d = xasprintf("%s%s", store->root, sub[i]);
-		if (mkdir_p(d, i == 0 ? 0700 : 0755) < 0)
+		if (mkdir(d, 0755) < 0 && errno != EEXIST)
 			return launch_error_set(err, errno, "cannot create image store directory %s", d);
 	}
 	return 0;

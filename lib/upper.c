@@ -61,18 +61,15 @@ int launch_upper_info_write(const char *dir, const struct launch_identity *id, s
 						dir, describe(old.root, old.mode), old.root ? "with --root" : "without --root");
 		return 0;
 	}
-	_cleanup_free_ char *path = xasprintf("%s/layer.json", dir), *tmp = xasprintf("%s/.layer.json.tmp", dir);
+	_cleanup_free_ char *path = xasprintf("%s/layer.json", dir);
 	json_t *j = json_pack("{s:i, s:b, s:s, s:I, s:I, s:I, s:I}", "version", 1, "root", id->root, "idmap",
 			      mode_names[id->root ? id->mode : LAUNCH_IDMAP_OWN], "subuid", (json_int_t)id->subuid,
 			      "subuid_n", (json_int_t)id->subuid_n, "subgid", (json_int_t)id->subgid, "subgid_n",
 			      (json_int_t)id->subgid_n);
-	int w = json_dump_file(j, tmp, JSON_INDENT(1));
+	_cleanup_free_ char *text = json_dumps(j, JSON_INDENT(1));
 	json_decref(j);
-	if (w < 0 || rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return launch_error_set(err, e, "cannot write %s", path);
-	}
+	if (!text || launch_write_file_atomic(path, text, strlen(text), 0644) < 0)
+		return launch_error_set(err, errno, "cannot write %s", path);
 	return 0;
 }
 

@@ -6,7 +6,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <limits.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 static void oom(void)
@@ -265,6 +268,7 @@ int launch_run_capture(char *const *argv, bool with_stderr, size_t max, char **o
 		dup2(p[1], STDOUT_FILENO);
 		if (with_stderr)
 			dup2(p[1], STDERR_FILENO);
+		launch_fds_close_on_exec(NULL, 0);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -280,4 +284,109 @@ int launch_run_capture(char *const *argv, bool with_stderr, size_t max, char **o
 		if (errno != EINTR)
 			return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+struct linux_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+static bool kept(int fd, const int *keep, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (keep[i] == fd)
+			return true;
+	return false;
+}
+
+/* Kernels before 5.11 have no CLOSE_RANGE_CLOEXEC: walk /proc/self/fd with
+ * getdents64 into a stack buffer (no malloc: vfork children call this). */
+static int cloexec_walk(const int *keep, size_t n)
+{
+	int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -1;
+	char buf[4096] __attribute__((aligned(8)));
+	for (;;) {
+		long got = syscall(SYS_getdents64, dfd, buf, sizeof(buf));
+		if (got <= 0) {
+			close(dfd);
+			return got < 0 ? -1 : 0;
+		}
+		for (long off = 0; off < got;) {
+			struct linux_dirent64 *de = (struct linux_dirent64 *)(buf + off);
+			off += de->d_reclen;
+			int fd = 0;
+			const char *c = de->d_name;
+			if (*c < '0' || *c > '9')
+				continue;
+			for (; *c >= '0' && *c <= '9'; c++)
+				fd = fd * 10 + (*c - '0');
+			if (fd > 2 && fd != dfd && !kept(fd, keep, n))
+				fcntl(fd, F_SETFD, FD_CLOEXEC);
+		}
+	}
+}
+
+int launch_fds_close_on_exec(const int *keep, size_t n)
+{
+	/* the ranges between the kept descriptors, in order */
+	unsigned int lo = 3;
+	for (;;) {
+		unsigned int next = ~0U;
+		for (size_t i = 0; i < n; i++)
+			if (keep[i] >= (int)lo && (unsigned int)keep[i] < next)
+				next = (unsigned int)keep[i];
+		unsigned int hi = next == ~0U ? ~0U : next - 1;
+		if (hi >= lo && syscall(SYS_close_range, lo, hi, CLOSE_RANGE_CLOEXEC) < 0)
+			return cloexec_walk(keep, n);
+		if (next == ~0U)
+			return 0;
+		lo = next + 1;
+	}
+}
+
+int launch_fds_pmi(char *const *env)
+{
+	for (size_t i = 0; env && env[i]; i++) {
+		if (strncmp(env[i], "PMI_FD=", 7) != 0)
+			continue;
+		char *end;
+		errno = 0;
+		long fd = strtol(env[i] + 7, &end, 10);
+		if (errno || end == env[i] + 7 || *end || fd < 3 || fd > INT_MAX || fcntl((int)fd, F_GETFD) < 0)
+			return -1;
+		return (int)fd;
+	}
+	return -1;
+}
+
+int launch_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode)
+{
+	_cleanup_free_ char *tmp = xasprintf("%s.tmp", path);
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		return -1;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -1;
+	if (launch_write_all(fd, data, len) < 0 || close(fd) < 0) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	if (rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	return 0;
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -81,6 +82,18 @@ char *launch_read_tail(int fd, size_t max);
  * blanks removed, in *OUT (always set). Returns its exit status (128+N for
  * signal N), -1 with errno when it could not be started. */
 int launch_run_capture(char *const *argv, bool with_stderr, size_t max, char **out);
+/* Before an exec: every descriptor above 2 except the N in KEEP gets
+ * close-on-exec, so the program sees exactly 0-2 and KEEP whatever this
+ * process inherited (slurmstepd's descriptors, a FUSE server's). Only system
+ * calls: safe in a vfork child. 0, or -1 with errno. */
+int launch_fds_close_on_exec(const int *keep, size_t n);
+/* The descriptor PMI_FD names in ENV (environ-like) when it is open here,
+ * else -1: MPI's process managers hand it to ranks on purpose. */
+int launch_fds_pmi(char *const *env);
+/* Replace PATH with LEN bytes of DATA: written to PATH.tmp, created
+ * O_EXCL|O_NOFOLLOW with MODE (a leftover is removed first), then renamed
+ * over PATH. 0, or -1 with errno. */
+int launch_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode);
 /* Write a small string to an existing file (e.g. /proc/self/uid_map). */
 int launch_write_file(const char *path, const char *s);
 

@@ -170,6 +170,8 @@ static int run_launch(const struct user *u, char **argv, char **envp, bool ignor
 		/* slurmstepd may signal the step's processes while a stop runs */
 		if (ignore_term)
 			signal(SIGTERM, SIG_IGN);
+		/* nothing of slurmstepd's reaches launch */
+		launch_fds_close_on_exec(NULL, 0);
 		execve(argv[0], argv, envp);
 		dprintf(STDERR_FILENO, "launch: cannot run %s: %s (check the plugstack.conf launch= argument)\n", argv[0],
 			strerror(errno));
@@ -450,6 +452,10 @@ int plugin_task_init(spank_t sp)
 		goto fail;
 	launch_env_set(&env, "PWD", chosen);
 	apply_env(sp, have, &env);
+	/* The task gets 0-2 and PMI_FD, none of slurmstepd's other descriptors
+	 * (close-on-exec: slurmstepd may use them until it execs the task). */
+	int keep = launch_fds_pmi(env.vars);
+	launch_fds_close_on_exec(&keep, keep >= 0 ? 1 : 0);
 	if (pick(plugin_opts.entrypoint, plugin_site.entrypoint) && info.entrypoint && info.entrypoint[0]) {
 		/* slurmstepd cannot be given another command: exec it here */
 		int argc = 0;

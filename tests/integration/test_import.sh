@@ -162,8 +162,10 @@ assert_contains "$err" "invalid image name" "and says so"
 say "# a site store: read-only, searched after the user's"
 SITE=$T/site
 mkdir -p "$SITE"
-env XDG_DATA_HOME="$T/sitedata" "$L" -q import --entrypoint "" "$SQFS" site/busybox:1 &&
+# made by the test user, then handed to root as an admin would
+as_user env XDG_DATA_HOME="$T/sitedata" "$L" -q import --entrypoint "" "$SQFS" site/busybox:1 &&
 	mv "$T/sitedata/launch"/* "$SITE/" && chmod -R a+rX,go-w "$SITE"
+[ "$IS_ROOT" = 0 ] || chown -R 0:0 "$SITE"
 printf '{ "site_stores": ["%s"] }\n' "$SITE" >"$T/site.json"
 LAUNCH_CONFIG=$T/site.json
 li run site/busybox:1 cat /etc/image-marker
