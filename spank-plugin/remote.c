@@ -36,6 +36,7 @@
 #include "paths.h"
 #include "plugin.h"
 #include "spec.h"
+#include "trust.h"
 #include "util.h"
 
 static bool active_here;      /* this step has a container on this node */
@@ -139,10 +140,23 @@ static void become(const struct user *u)
 		_exit(126);
 }
 
+/* Called in run_launch's child, as the user, to finish ARGV; false: there
+ * is nothing to run. */
+typedef bool (*argv_fn)(const struct user *u, char ***argv, void *arg);
+
+static int run_launch_with(const struct user *u, char **argv, char **envp, bool ignore_term, argv_fn fn, void *arg,
+			   char **msg);
+
 /* Run the launch program as U with ARGV and environment ENVP (IGNORE_TERM:
  * with SIGTERM ignored); its stderr is returned in *MSG. Returns its exit
  * status, -1 when it could not run. */
 static int run_launch(const struct user *u, char **argv, char **envp, bool ignore_term, char **msg)
+{
+	return run_launch_with(u, argv, envp, ignore_term, NULL, NULL, msg);
+}
+
+static int run_launch_with(const struct user *u, char **argv, char **envp, bool ignore_term, argv_fn fn, void *arg,
+			   char **msg)
 {
 	int p[2];
 	*msg = NULL;
@@ -170,6 +184,8 @@ static int run_launch(const struct user *u, char **argv, char **envp, bool ignor
 		/* slurmstepd may signal the step's processes while a stop runs */
 		if (ignore_term)
 			signal(SIGTERM, SIG_IGN);
+		if (fn && !fn(u, &argv, arg))
+			_exit(0);
 		/* nothing of slurmstepd's reaches launch */
 		launch_fds_close_on_exec(NULL, 0);
 		execve(argv[0], argv, envp);
@@ -489,19 +505,62 @@ out:
 
 /* --- the end of a step, of a job --- */
 
-static void stop_as_user(const struct user *u, const char *rundir, const char *what)
+struct job_instances {
+	const char *rundir;
+	uint32_t job;
+};
+
+/* In the child, as the user: the job's instances, listed from the runtime
+ * directory only once it is the user's own (root never reads it). */
+static bool add_job_instances(const struct user *u, char ***argv, void *arg)
+{
+	const struct job_instances *ji = arg;
+	_cleanup_free_ char *dir = xasprintf("%s/instances", ji->rundir);
+	struct launch_error *err = NULL;
+	int fd = launch_trust_dir(dir, u->uid, 0700, LAUNCH_TRUST_MISSING_OK, "instance directory", NULL, &err);
+	if (fd < 0) {
+		if (err)
+			dprintf(STDERR_FILENO, "%s\n", err->msg);
+		launch_error_free(err);
+		return false;
+	}
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return false;
+	}
+	_cleanup_free_ char *named_prefix = xasprintf("slurm-%u-", ji->job), *step_prefix = xasprintf("slurm-%u.", ji->job);
+	size_t before = launch_strv_len(*argv);
+	for (struct dirent *de; (de = readdir(d));) {
+		size_t l = strlen(de->d_name);
+		if (l < 6 || strcmp(de->d_name + l - 5, ".json") != 0)
+			continue;
+		if (launch_str_has_prefix(de->d_name, named_prefix) || launch_str_has_prefix(de->d_name, step_prefix))
+			launch_strv_push(argv, xstrndup(de->d_name, l - 5));
+	}
+	closedir(d);
+	return launch_strv_len(*argv) > before;
+}
+
+/* Stop WHAT as U: the instance of that name, or with WHAT NULL, every
+ * instance of job JOB that RUNDIR still lists (the job epilog). */
+static void stop_as_user(const struct user *u, const char *rundir, const char *what, uint32_t job)
 {
 	_cleanup_strv_ char **argv = NULL, **env = NULL;
 	launch_strv_push(&argv, xstrdup(plugin_site.launch));
 	launch_strv_push(&argv, xstrdup("-q"));
 	launch_strv_push(&argv, xstrdup("stop"));
-	launch_strv_push(&argv, xstrdup(what));
+	if (what)
+		launch_strv_push(&argv, xstrdup(what));
 	launch_strv_push(&env, xasprintf("LAUNCH_RUNTIME_DIR=%s", rundir));
 	launch_strv_push(&env, xasprintf("HOME=%s", u->home));
 	launch_strv_push(&env, xasprintf("USER=%s", u->name));
 	launch_strv_push(&env, xstrdup("PATH=/usr/local/bin:/usr/bin:/bin"));
 	char *msg = NULL;
-	int st = run_launch(u, argv, env, true, &msg);
+	struct job_instances ji = { rundir, job };
+	int st = run_launch_with(u, argv, env, true, what ? NULL : add_job_instances, &ji, &msg);
+	if (!what)
+		what = "the job's containers";
 	if (st < 0)
 		slurm_info("launch: stopping %s: %s", what, strerror(errno));
 	else if (st != 0 && msg && *msg)
@@ -523,7 +582,7 @@ static void stop_step_instance(spank_t sp)
 		return;
 	_cleanup_free_ char *rundir = runtime_dir_for(&u);
 	if (rundir)
-		stop_as_user(&u, rundir, instance_name);
+		stop_as_user(&u, rundir, instance_name, 0);
 	user_clear(&u);
 }
 
@@ -554,22 +613,12 @@ int plugin_job_epilog(spank_t sp)
 	struct user u;
 	if (job_user(sp, &u) < 0)
 		return 0;
+	/* every container of the job this node still has, listed by a child
+	 * that is the job's user: the epilog runs as root, and the runtime
+	 * directory is the user's to control */
 	_cleanup_free_ char *rundir = runtime_dir_for(&u);
-	_cleanup_free_ char *dir = rundir ? xasprintf("%s/instances", rundir) : NULL;
-	/* every container of the job this node still has */
-	DIR *d = dir ? opendir(dir) : NULL;
-	_cleanup_free_ char *named_prefix = xasprintf("slurm-%u-", job), *step_prefix = xasprintf("slurm-%u.", job);
-	for (struct dirent *de; d && (de = readdir(d));) {
-		size_t l = strlen(de->d_name);
-		if (l < 6 || strcmp(de->d_name + l - 5, ".json") != 0)
-			continue;
-		if (!launch_str_has_prefix(de->d_name, named_prefix) && !launch_str_has_prefix(de->d_name, step_prefix))
-			continue;
-		_cleanup_free_ char *name = xstrndup(de->d_name, l - 5);
-		stop_as_user(&u, rundir, name);
-	}
-	if (d)
-		closedir(d);
+	if (rundir)
+		stop_as_user(&u, rundir, NULL, job);
 	user_clear(&u);
 	return 0;
 }
