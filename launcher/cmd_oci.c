@@ -8,8 +8,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +86,27 @@ static json_t *read_state(const char *dir, const char *id, struct launch_error *
 	return j;
 }
 
+/* Slurm runs RunTimeKill and RunTimeDelete as root, on the state of a
+ * container the job's user ran: act as that user (the owner of DIR), so that
+ * a state file the user controls can never make root signal a process that
+ * is not the user's. */
+static int become_owner(const char *dir, struct launch_error **err)
+{
+	if (getuid() != 0)
+		return 0;
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return errno == ENOENT ? 0 : launch_error_set(err, errno, "cannot open OCI state directory %s", dir);
+	if (st.st_uid == 0)
+		return 0;
+	struct passwd *pw = getpwuid(st.st_uid);
+	gid_t gid = pw ? pw->pw_gid : st.st_gid;
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(st.st_uid, st.st_uid, st.st_uid) < 0)
+		return launch_error_set(err, errno, "cannot become uid %u, the owner of %s", (unsigned)st.st_uid, dir);
+	return 0;
+}
+
 /* The state directory: --root DIR, else RUNTIME_DIR/oci. It holds the
  * pids launch signals and files it writes, so it must be the caller's
  * alone (trust.h): oci.conf names it from predictable parts, in /tmp. */
@@ -106,6 +129,8 @@ static int state_dir(const char *given, char **out, struct launch_error **err)
 			return -1;
 		dir = xasprintf("%s/oci", rd);
 	}
+	if (become_owner(dir, err) < 0)
+		return -1;
 	int fd = launch_trust_dir(dir, getuid(), 0700, LAUNCH_TRUST_CREATE | LAUNCH_TRUST_PRIVATE, "OCI state directory",
 				  "choose another with launch oci --root DIR (RunTime* in oci.conf)", err);
 	if (fd < 0)

@@ -44,6 +44,24 @@ assert_true "the victim's process was not signalled" kill -0 "$BG_PID"
 kill "$BG_PID" 2>/dev/null
 wait "$BG" 2>/dev/null
 
+say "# root (Slurm runs RunTimeKill and RunTimeDelete as root) acts as the state's owner"
+sleep 30 &
+ROOTPROC=$!
+on_exit "kill -KILL $ROOTPROC"
+OWN=$SHARED/oci-owner
+as_user mkdir -m 0700 "$OWN"
+as_user sh -c "printf '{\"ociVersion\":\"1.0.2\",\"id\":\"job\",\"status\":\"running\",\"pid\":%s,\"bundle\":\"/\"}' $ROOTPROC > '$OWN/job.json'"
+as_user flock "$OWN/job.lock" sleep 30 >/dev/null 2>&1 &
+HOLDER2=$!
+on_exit "pkill -KILL -P $HOLDER2; kill -KILL $HOLDER2"
+wait_until 5 test -e "$OWN/job.lock"
+capture "$L" oci --root "$OWN" kill job KILL
+assert_eq 125 "$rc" "root's oci kill of a pid the user named fails"
+assert_contains "$err" "cannot signal container job" "with the kill's error"
+capture "$L" oci --root "$OWN" delete --force job
+assert_true "root's process survives kill and delete --force" kill -0 "$ROOTPROC"
+kill -KILL "$ROOTPROC" 2>/dev/null
+
 say "# a state directory of the victim's own, in the shared directory, works"
 MINE=$SHARED/oci-mine
 lrun oci --root "$MINE" run -b "$T/bundle" job

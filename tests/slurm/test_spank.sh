@@ -64,6 +64,16 @@ assert_eq "launch-test-image
 $TU_UID" "$out" "the task runs in the image, as the user"
 host_mnt=$(readlink /proc/self/ns/mnt)
 
+say "# a task gets descriptors 0-2 only, none of slurmstepd's (PMI_FD's when MPI asks)"
+# ls lists its own 3 as well (the lowest free descriptor, see tests/security/test_fds.sh)
+js srun --container-image="$SQFS" sh -c 'exec ls -1 /proc/self/fd'
+assert_eq "0 1 2 3 " "$(printf '%s\n' "$out" | sort -n | tr '\n' ' ')" "a container task sees 0, 1 and 2 only"
+js srun --mpi=pmi2 --container-image="$SQFS" sh -c 'echo "PMI_FD=$PMI_FD"; exec ls -1 /proc/self/fd'
+pmi=$(printf '%s\n' "$out" | sed -n 's/^PMI_FD=//p')
+assert_match "$pmi" '^[0-9]+$' "with --mpi=pmi2 the task has PMI_FD"
+assert_eq "0 1 2 3 $pmi " "$(printf '%s\n' "$out" | grep -v PMI_FD | sort -n | tr '\n' ' ')" \
+	"and that descriptor stays open, with nothing else"
+
 say "# 8 tasks share one instance"
 js srun -n8 --container-image="$SQFS" sh -c \
 	'echo "$SLURM_PROCID $SLURM_LOCALID $(readlink /proc/self/ns/mnt) $(grep -c fuse /proc/self/mountinfo)"; sleep 1'
