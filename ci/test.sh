@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The one command that runs every test: install the dependencies and set the
-# machine up (as root), then build and test three configurations:
+# machine up (as root), then build and test four configurations:
 #   build-ci       warnings as errors; unit, integration, security and Slurm tests (a
 #                  single-node Slurm started and stopped by the tests)
 #   build-asan     AddressSanitizer + UBSan; unit tests
+#   build-fuzz     clang, libFuzzer + ASan + UBSan; each target in tests/fuzz
+#                  fuzzed for LAUNCH_FUZZ_SECONDS (60) from its corpus (ci/fuzz.sh)
 #   build-extsqfs  the external squashfuse binary instead of libsquashfuse_ll;
 #                  the integration tests that mount squashfs images
 # Stops at the first failure, so the log ends with the failing ctest summary.
@@ -40,6 +42,9 @@ section "build-asan: -DLAUNCH_SANITIZE=ON, unit tests"
 cmake -S . -B build-asan -DLAUNCH_WERROR=ON -DLAUNCH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 make -C build-asan -j"$jobs"
 (cd build-asan && ctest --output-on-failure -L unit)
+
+section "build-fuzz: -DLAUNCH_FUZZ=ON (clang), each fuzz target for ${LAUNCH_FUZZ_SECONDS:-60} s"
+bash ci/fuzz.sh
 
 section "build-extsqfs: -DLAUNCH_SQUASHFUSE_LL=OFF, squashfs integration tests"
 cmake -S . -B build-extsqfs -DLAUNCH_WERROR=ON -DLAUNCH_SQUASHFUSE_LL=OFF
