@@ -15,6 +15,7 @@
 #include "log.h"
 #include "sqfswrite.h"
 #include "store.h"
+#include "trust.h"
 #include "util.h"
 
 static const char commit_help[] =
@@ -82,6 +83,12 @@ int cmd_commit(int argc, char **argv)
 				launch_error_set(&err, errno, "--overlay %s", optarg);
 				return launcher_fail(err);
 			}
+			/* its files become the image: nobody else may have put any
+			 * there (trust.h) */
+			int fd = launch_trust_dir(overlay, getuid(), 0, 0, "overlay directory", NULL, &err);
+			if (fd < 0)
+				return launcher_fail(err);
+			close(fd);
 			break;
 		case OPT_INSTANCE:
 			o.instance = optarg;

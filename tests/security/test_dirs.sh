@@ -122,6 +122,9 @@ as_user2 mkdir -m 0777 "$SHARED/layer/upper"
 lrun run --overlay "$SHARED/layer" "$SQFS" true
 assert_eq 125 "$rc" "an overlay directory the attacker made is refused"
 assert_contains "$err" "overlay directory $SHARED/layer belongs to uid $TU2_UID" "the error names it and its owner"
+capture as_user env XDG_DATA_HOME="$T/data" "$L" commit --overlay "$SHARED/layer" "$SQFS" planted:1
+assert_eq 125 "$rc" "commit of an overlay directory the attacker made is refused"
+assert_contains "$err" "overlay directory $SHARED/layer belongs to uid $TU2_UID" "the error names it and its owner"
 lrun run --overlay "$SHARED/mylayer" "$SQFS" sh -c 'echo x > /made'
 assert_eq 0 "$rc" "a new overlay directory in the shared directory works"
 assert_eq "$TU_UID" "$(stat -c %u "$SHARED/mylayer")" "and is the victim's"
