@@ -85,7 +85,10 @@ static bool skippable(const char *upper, const char *rel, char *const *mps)
 
 static int put(struct archive *out, struct archive_entry *e, struct launch_error **err)
 {
-	if (archive_write_header(out, e) != ARCHIVE_OK)
+	int r = archive_write_header(out, e);
+	if (r == ARCHIVE_WARN) /* a name written as bytes (see flatten.c's write_header) */
+		launch_debug("%s", archive_error_string(out));
+	else if (r != ARCHIVE_OK)
 		return launch_error_msg(err, "cannot write %s: %s", archive_entry_pathname(e), archive_error_string(out));
 	return 0;
 }
@@ -582,7 +585,7 @@ out:
 	launch_flatten_free(f);
 	launch_layer_close(top);
 	launch_layer_close(bottom);
-	launch_sqfs_writer_abort(w);
+	launch_sqfs_writer_abort(w, err);
 	/* the readers are closed: the children see EOF or EPIPE and end */
 	if (walker > 0) {
 		struct launch_error *we = NULL;
@@ -599,6 +602,8 @@ out:
 	}
 	if (tmp)
 		unlink(tmp);
+	if (ret < 0 && n_stores)
+		launch_store_space_hint(&stores[0], err);
 	json_decref(cfg);
 	launch_stores_free(stores, n_stores);
 	launch_identity_clear(&id);

@@ -178,7 +178,16 @@ static void mark_emitted(struct launch_flatten *f, const char *path, int k, char
 static int write_header(struct launch_flatten *f, struct archive_entry *o, int k, const char *path,
 			struct launch_error **err)
 {
-	if (archive_write_header(f->out, o) != ARCHIVE_OK)
+	int r = archive_write_header(f->out, o);
+	/* ARCHIVE_WARN: a name, link target or owner name that the pax writer
+	 * could not translate to UTF-8 (not text in the locale's charset: any
+	 * byte over 127 in the C locale launch runs in, valid UTF-8 or not) is
+	 * written as it is, under hdrcharset=BINARY, which is what an image
+	 * needs (names are bytes) and what tar2sqfs stores. Asking for BINARY up
+	 * front would put a pax header before every entry. */
+	if (r == ARCHIVE_WARN)
+		launch_debug("layer %d: %s: %s", k + 1, show(path), archive_error_string(f->out));
+	else if (r != ARCHIVE_OK)
 		return launch_error_msg(err, "layer %d: cannot write %s to the image: %s", k + 1, show(path),
 					archive_error_string(f->out));
 	f->entries++;
@@ -262,9 +271,15 @@ static int hardlink(struct launch_flatten *f, int k, struct archive_entry *e, co
 		    struct launch_error **err)
 {
 	_cleanup_free_ char *target = NULL;
+	/* Docker (pkg/archive) and containerd resolve a hardlink target inside
+	 * the root they extract to, so "/etc/shadow" is the image's own
+	 * etc/shadow there. No builder writes such targets (GNU tar strips the
+	 * "/", Go's archive/tar writes relative names), and docs/security.md
+	 * promises them refused: an absolute target is refused here, saying
+	 * so, rather than read two ways. */
 	if (hl[0] == '/')
 		return launch_error_msg(err, "layer %d: hardlink %s -> %.200s: the target is outside the image (an "
-					     "absolute path)",
+					     "absolute path; a hardlink target names a path relative to the image's root)",
 					k + 1, path, hl);
 	struct launch_error *e2 = NULL;
 	if (normalize(hl, k, "hardlink target", &target, &e2) < 0) {
@@ -301,6 +316,15 @@ static int hardlink(struct launch_flatten *f, int k, struct archive_entry *e, co
 	return 0;
 }
 
+/* Is NAME (".wh.X") a whiteout of no name at all: ".wh.", ".wh.." or
+ * ".wh..."? Taken literally, ".wh." in the root would hide the root, that is
+ * the whole of every lower layer, which no image builder ever means. */
+static bool whiteout_of_nothing(const char *name)
+{
+	const char *victim = name + strlen(WH_PREFIX);
+	return !*victim || !strcmp(victim, ".") || !strcmp(victim, "..");
+}
+
 /* A whiteout or opaque marker NAME in directory DIR. */
 static void whiteout(struct launch_flatten *f, int k, const char *dir, const char *name)
 {
@@ -326,6 +350,25 @@ static void whiteout(struct launch_flatten *f, int k, const char *dir, const cha
 		n->deleted_by = k;
 }
 
+/* The target of symlink E (PATH in layer K): not empty, and short enough to
+ * be read back. A symlink holds at most PATH_MAX - 1 bytes: the kernel's
+ * symlink(2) refuses more, and readlink through FUSE (squashfuse) or the
+ * kernel's squashfs gets one page, so a longer target is stored by tar2sqfs
+ * but every readlink of it fails with EIO. */
+static int check_symlink(struct archive_entry *e, int k, const char *path, struct launch_error **err)
+{
+	const char *t = archive_entry_symlink(e);
+	if (!t || !*t)
+		return launch_error_msg(err, "layer %d: symlink %s has an empty target (a corrupt or hostile layer)", k + 1,
+					show(path));
+	size_t n = strlen(t);
+	if (n >= PATH_MAX)
+		return launch_error_msg(err, "layer %d: symlink %s has a target of %zu bytes (`%.60s...`), more than "
+					     "the %d bytes a symlink can hold",
+					k + 1, show(path), n, t, PATH_MAX - 1);
+	return 0;
+}
+
 static int entry(struct launch_flatten *f, int k, struct archive *in, struct archive_entry *e,
 		 struct launch_error **err)
 {
@@ -339,6 +382,11 @@ static int entry(struct launch_flatten *f, int k, struct archive *in, struct arc
 	base = base ? base + 1 : path;
 	if (launch_str_has_prefix(base, WH_PREFIX)) {
 		_cleanup_free_ char *dir = xstrndup(path, base == path ? 0 : (size_t)(base - path - 1));
+		if (whiteout_of_nothing(base))
+			return launch_error_msg(err, "layer %d: entry `%.200s` is a whiteout without a name (`%s`), which "
+						     "would hide its whole directory from the layers below: a corrupt or "
+						     "hostile layer",
+						k + 1, name, base);
 		if (k == 0)
 			return 0; /* nothing below the bottom layer to hide */
 		int r = ancestors_hide(f, path, k, err);
@@ -348,6 +396,17 @@ static int entry(struct launch_flatten *f, int k, struct archive *in, struct arc
 			whiteout(f, k, dir, base);
 		return 0;
 	}
+	/* libarchive gives a hardlink entry (tar type 1) no file type; one
+	 * whose target it cannot read (an empty link name in the ustar header:
+	 * libarchive then drops a pax linkpath record) reaches us as an entry of
+	 * no type and no target, which no writer can write */
+	if (archive_entry_filetype(e) == 0 && !archive_entry_hardlink(e))
+		return launch_error_msg(err, "layer %d: entry %s is a hardlink without a target that can be read (the link "
+					     "name in its tar header is empty; a pax linkpath record is not read then): "
+					     "a corrupt or hostile layer",
+					k + 1, show(path));
+	if (archive_entry_filetype(e) == AE_IFLNK && check_symlink(e, k, path, err) < 0)
+		return -1;
 	char type = type_of(e);
 	/* written as "./", which the pax writer turns into a directory while
 	 * the entry's data still follows: the data would be read as entries */

@@ -10,8 +10,13 @@
  * Hostile layers are refused, naming the layer and the entry: absolute
  * paths, ".." components, names over PATH_MAX/NAME_MAX, entries that would
  * be written through a symlink (or a file) that the same or a lower layer
- * places on their path, hardlinks whose target is outside the image or
- * missing, files claiming absurd sizes, duplicate non-directory entries.
+ * places on their path, hardlinks whose target is outside the image,
+ * missing or unreadable, symlinks whose target is empty or longer than a
+ * symlink can hold (PATH_MAX - 1), whiteouts of an empty name (".wh."),
+ * files claiming absurd sizes, duplicate non-directory entries.
+ *
+ * Names are bytes: whatever their encoding (UTF-8, Latin-1, anything), they
+ * are written as they are (pax hdrcharset=BINARY where they are not ASCII).
  *
  * A hardlink whose target a higher layer replaced gets the target's data
  * from its own layer, read again (LAUNCH_FLATTEN_OPEN). */

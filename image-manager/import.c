@@ -220,9 +220,9 @@ static int flatten_rootfs(const char *path, struct archive *out, struct progress
 /* Copy squashfs file SRC to the open DST, hashing it. */
 static int copy_squashfs(const char *src, int dst, struct progress *pr, char *digest, struct launch_error **err)
 {
-	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int in = launch_open_regular(src, err);
 	if (in < 0)
-		return launch_error_set(err, errno, "cannot open %s", src);
+		return -1;
 	struct stat st;
 	fstat(in, &st);
 	pr->layer = pr->layers = 1;
@@ -251,7 +251,8 @@ static int copy_squashfs(const char *src, int dst, struct progress *pr, char *di
 
 static bool is_squashfs(const char *path)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* (a FIFO is no squashfs file, and must not block the open) */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 	return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && launch_sqfs_is_image(fd);
 }
@@ -300,9 +301,11 @@ int launch_import_plan(const struct launch_store *store, const struct launch_sou
 	ret = 0;
 out:
 	progress_end(&pr);
-	launch_sqfs_writer_abort(w);
+	launch_sqfs_writer_abort(w, err);
 	if (tmp)
 		unlink(tmp);
+	if (ret < 0)
+		launch_store_space_hint(store, err);
 	json_decref(runtime);
 	return ret;
 }
@@ -312,7 +315,7 @@ int launch_import(const struct launch_config *c, const struct launch_import_opts
 {
 	struct launch_store *stores = NULL;
 	size_t n_stores = 0;
-	struct launch_source src = { .dirfd = -1 };
+	struct launch_source src = { .dirfd = -1, .fd = -1 };
 	struct launch_image_plan plan = { 0 };
 	struct launch_sqfs_writer *w = NULL;
 	struct progress pr = { .on = o->progress, .layers = 1 };
@@ -375,9 +378,11 @@ int launch_import(const struct launch_config *c, const struct launch_import_opts
 	ret = 0;
 out:
 	progress_end(&pr);
-	launch_sqfs_writer_abort(w);
+	launch_sqfs_writer_abort(w, err);
 	if (tmp)
 		unlink(tmp);
+	if (ret < 0)
+		launch_store_space_hint(store, err);
 	json_decref(runtime);
 	launch_plan_clear(&plan);
 	launch_source_close(&src);

@@ -261,9 +261,9 @@ int launch_layer_open(const struct launch_source *src, const struct launch_layer
 
 int launch_layer_open_file(const char *path, struct launch_layer_reader **out, struct launch_error **err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = launch_open_regular(path, err);
 	if (fd < 0)
-		return launch_error_set(err, errno, "cannot open %s", path);
+		return -1;
 	return launch_layer_open_fd(fd, path, out, err);
 }
 

@@ -93,6 +93,36 @@ static bool is_manifest_type(const char *mt)
 	       !strcmp(mt, "application/vnd.docker.distribution.manifest.v2+json");
 }
 
+/* The fields of descriptor D (at POINTER in DOC; WHAT names it) that have a
+ * type: mediaType a string, digest a string, size an integer >= 0 (*SIZE,
+ * -1 when absent). Whether the digest is valid is checked where it is used,
+ * so that the message can say what it was the digest of. */
+static int descriptor_types(const struct launch_json_doc *doc, const char *pointer, json_t *d, const char *what,
+			    json_int_t *size, struct launch_error **err)
+{
+	static const char *const strings[] = { "mediaType", "digest" };
+	for (size_t i = 0; i < ARRAY_SIZE(strings); i++) {
+		json_t *v = json_object_get(d, strings[i]);
+		_cleanup_free_ char *ptr = launch_json_pointer(pointer, strings[i]);
+		if (v && !json_is_string(v))
+			return launch_json_error_at(err, doc, ptr, "%s: \"%s\" must be a string, not %s", what, strings[i],
+						    launch_json_type_name(v));
+	}
+	json_t *sz = json_object_get(d, "size");
+	_cleanup_free_ char *ptr = launch_json_pointer(pointer, "size");
+	*size = -1;
+	if (!sz)
+		return 0;
+	if (!json_is_integer(sz))
+		return launch_json_error_at(err, doc, ptr, "%s: \"size\" must be a non-negative integer (bytes), not %s",
+					    what, launch_json_type_name(sz));
+	if (json_integer_value(sz) < 0)
+		return launch_json_error_at(err, doc, ptr, "%s: \"size\" must be a non-negative integer (bytes), not %lld",
+					    what, (long long)json_integer_value(sz));
+	*size = json_integer_value(sz);
+	return 0;
+}
+
 static const char *const layer_types[] = {
 	"application/vnd.oci.image.layer.v1.tar",
 	"application/vnd.oci.image.layer.v1.tar+gzip",
@@ -315,15 +345,14 @@ out:
 
 /* --- OCI layout --- */
 
-static int oci_manifest(struct ctx *c, json_t *desc, struct launch_error **err)
+/* Follow manifest descriptor DESC (its types checked) of DESC_SIZE bytes. */
+static int oci_manifest(struct ctx *c, json_t *desc, json_int_t desc_size, struct launch_error **err)
 {
 	struct launch_image_plan *p = c->plan;
 	const char *digest = json_string_value(json_object_get(desc, "digest"));
-	json_t *sz = json_object_get(desc, "size");
 	struct launch_json_doc doc;
 	memset(&doc, 0, sizeof(doc));
-	if (read_blob_doc(c, digest, json_is_integer(sz) ? json_integer_value(sz) : -1, "manifest", &doc, NULL, err) <
-	    0) {
+	if (read_blob_doc(c, digest, desc_size, "manifest", &doc, NULL, err) < 0) {
 		launch_json_doc_clear(&doc);
 		return -1;
 	}
@@ -351,11 +380,12 @@ static int oci_manifest(struct ctx *c, json_t *desc, struct launch_error **err)
 		_cleanup_free_ char *what = xasprintf("manifest layer %zu", i + 1);
 		const char *d = json_string_value(json_object_get(l, "digest"));
 		const char *mt = json_string_value(json_object_get(l, "mediaType"));
+		json_int_t size;
 		if (!json_is_object(l)) {
 			launch_json_error_at(err, &doc, ptr, "a layer must be a descriptor object");
 			goto out;
 		}
-		if (launch_digest_check(d, what, err) < 0)
+		if (descriptor_types(&doc, ptr, l, what, &size, err) < 0 || launch_digest_check(d, what, err) < 0)
 			goto out;
 		bool known = !mt;
 		for (size_t k = 0; mt && k < ARRAY_SIZE(layer_types); k++)
@@ -367,16 +397,16 @@ static int oci_manifest(struct ctx *c, json_t *desc, struct launch_error **err)
 		}
 		p->layers[i].digest = xstrdup(d);
 		p->layers[i].member = xasprintf("blobs/sha256/%s", d + 7);
-		json_t *s = json_object_get(l, "size");
-		p->layers[i].size = json_is_integer(s) ? json_integer_value(s) : -1;
+		p->layers[i].size = size;
 		p->layers[i].media_type = mt ? xstrdup(mt) : NULL;
 	}
 	const char *cd = json_string_value(json_object_get(cfg, "digest"));
-	if (launch_digest_check(cd, "manifest config", err) < 0)
+	json_int_t csize;
+	if (descriptor_types(&doc, "/config", cfg, "manifest config", &csize, err) < 0 ||
+	    launch_digest_check(cd, "manifest config", err) < 0)
 		goto out;
 	member = xasprintf("blobs/sha256/%s", cd + 7);
-	json_t *cs = json_object_get(cfg, "size");
-	ret = load_config(c, member, cd, json_is_integer(cs) ? json_integer_value(cs) : -1, err);
+	ret = load_config(c, member, cd, csize, err);
 out:
 	launch_json_doc_clear(&doc);
 	return ret;
@@ -395,8 +425,14 @@ static int oci_index(struct ctx *c, struct launch_json_doc *doc, int depth, stru
 	_cleanup_free_ char *seen = xstrdup("");
 	json_array_foreach (ms, i, m) {
 		_cleanup_free_ char *ptr = xasprintf("/manifests/%zu", i);
+		_cleanup_free_ char *what = xasprintf("index entry %zu", i + 1);
+		json_int_t size;
 		if (!json_is_object(m))
 			return launch_json_error_at(err, doc, ptr, "an index entry must be a descriptor object");
+		/* every entry, chosen or not: a mediaType of the wrong type must
+		 * not pass for an absent one */
+		if (descriptor_types(doc, ptr, m, what, &size, err) < 0)
+			return -1;
 		const char *mt = json_string_value(json_object_get(m, "mediaType"));
 		if (!is_manifest_type(mt) && !is_index_type(mt))
 			continue; /* attestations, signatures, other artifacts */
@@ -429,16 +465,16 @@ static int oci_index(struct ctx *c, struct launch_json_doc *doc, int depth, stru
 		launch_strv_push(&c->plan->tags, xstrdup(ref));
 	}
 	const char *mt = json_string_value(json_object_get(chosen, "mediaType"));
+	json_t *sz = json_object_get(chosen, "size"); /* an integer >= 0 or absent: checked above */
+	json_int_t size = sz ? json_integer_value(sz) : -1;
 	if (!is_index_type(mt))
-		return oci_manifest(c, chosen, err);
+		return oci_manifest(c, chosen, size, err);
 	if (depth >= MAX_DEPTH)
 		return launch_error_msg(err, "%s: image indexes nested deeper than %d", doc->path, MAX_DEPTH);
 	const char *digest = json_string_value(json_object_get(chosen, "digest"));
-	json_t *sz = json_object_get(chosen, "size");
 	struct launch_json_doc sub;
 	memset(&sub, 0, sizeof(sub));
-	int r = read_blob_doc(c, digest, json_is_integer(sz) ? json_integer_value(sz) : -1, "image index", &sub, NULL,
-			      err);
+	int r = read_blob_doc(c, digest, size, "image index", &sub, NULL, err);
 	if (r == 0)
 		r = oci_index(c, &sub, depth + 1, err);
 	launch_json_doc_clear(&sub);

@@ -361,7 +361,7 @@ int launch_pull(const struct launch_config *c, const struct launch_pull_opts *o,
 	size_t n_stores = 0;
 	struct pull p = { 0 };
 	struct launch_image_plan plan = { 0 };
-	struct launch_source src = { .dirfd = -1 };
+	struct launch_source src = { .dirfd = -1, .fd = -1 };
 	_cleanup_free_ char *body = NULL, *mt = NULL, *what = NULL, *lockpath = NULL, *source = NULL, *locks = NULL;
 	_cleanup_strv_ char **tags = NULL;
 	_cleanup_close_ int lock = -1;
@@ -446,6 +446,8 @@ int launch_pull(const struct launch_config *c, const struct launch_pull_opts *o,
 	}
 	ret = 0;
 out:
+	if (ret < 0 && n_stores)
+		launch_store_space_hint(&stores[0], err);
 	launch_source_close(&src);
 	launch_plan_clear(&plan);
 	launch_registry_close(p.reg);

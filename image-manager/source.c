@@ -2,7 +2,14 @@
 /* Import sources (see source.h). A tar source is scanned once for its
  * member names; each blob read then opens it again and skips to the
  * member, which costs a header walk (with seeks for an uncompressed tar)
- * and keeps memory flat whatever the size of the archive. */
+ * and keeps memory flat whatever the size of the archive.
+ *
+ * Every file of a source is opened O_NONBLOCK and checked to be a regular
+ * file before a byte is read: whoever wrote the source (another user of a
+ * shared directory) could have put a FIFO where a blob belongs, and a plain
+ * open would wait for a writer forever. A tar source is opened once and
+ * read again through /proc/self/fd, so the file every read sees is the one
+ * that was checked, whatever is renamed over its path meanwhile. */
 #define _GNU_SOURCE
 #include "source.h"
 
@@ -51,6 +58,67 @@ char *launch_member_normalize(const char *name)
 	return out;
 }
 
+static const char *kind_of(mode_t m)
+{
+	switch (m & S_IFMT) {
+	case S_IFIFO: return "a FIFO";
+	case S_IFDIR: return "a directory";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	case S_IFSOCK: return "a socket";
+	case S_IFLNK: return "a symlink";
+	default: return "not a file";
+	}
+}
+
+int launch_regular_fd(int fd, const char *path, struct launch_error **err)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		return launch_error_set(err, e, "cannot read %s", path);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return launch_error_msg(err, "cannot read %s: it is %s, not a regular file (an image source holds regular "
+					     "files only)",
+					path, kind_of(st.st_mode));
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		int e = errno;
+		close(fd);
+		return launch_error_set(err, e, "cannot read %s", path);
+	}
+	return fd;
+}
+
+int launch_open_regular(const char *path, struct launch_error **err)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ELOOP)
+		return launch_error_msg(err, "cannot read %s: it is a symlink, not a regular file (give the file it points "
+					     "to)",
+					path);
+	if (fd < 0)
+		return launch_error_set(err, errno, "cannot read %s", path);
+	return launch_regular_fd(fd, path, err);
+}
+
+/* A new open file of tar source S (its own offset, for readers side by
+ * side), or -1 with the message in *ERR. */
+static int reopen_tar(const struct launch_source *s, struct launch_error **err)
+{
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", s->fd);
+	int fd = open(proc, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return launch_error_set(err, errno, "cannot read %s again (through %s: is /proc mounted?)", s->path,
+					proc);
+	return fd;
+}
+
 static struct archive *tar_reader(void)
 {
 	struct archive *a = archive_read_new();
@@ -62,8 +130,11 @@ static struct archive *tar_reader(void)
 
 static int scan_tar(struct launch_source *s, struct launch_error **err)
 {
+	_cleanup_close_ int fd = reopen_tar(s, err);
+	if (fd < 0)
+		return -1;
 	struct archive *a = tar_reader();
-	if (archive_read_open_filename(a, s->path, 64 * 1024) != ARCHIVE_OK) {
+	if (archive_read_open_fd(a, fd, 64 * 1024) != ARCHIVE_OK) {
 		launch_error_msg(err, "cannot read %s as a tar archive: %s", s->path, archive_error_string(a));
 		archive_read_free(a);
 		return -1;
@@ -96,6 +167,7 @@ int launch_source_open(const char *path, struct launch_source *s, struct launch_
 {
 	memset(s, 0, sizeof(*s));
 	s->dirfd = -1;
+	s->fd = -1;
 	struct stat st;
 	if (stat(path, &st) < 0)
 		return launch_error_set(err, errno, "cannot read %s", path);
@@ -110,9 +182,10 @@ int launch_source_open(const char *path, struct launch_source *s, struct launch_
 		}
 		return 0;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	s->fd = launch_open_regular(path, err);
+	if (s->fd < 0) {
 		launch_source_close(s);
-		return launch_error_msg(err, "%s is neither a directory nor a file", path);
+		return -1;
 	}
 	if (scan_tar(s, err) < 0) {
 		launch_source_close(s);
@@ -126,22 +199,26 @@ void launch_source_close(struct launch_source *s)
 	free(s->path);
 	if (s->dirfd >= 0)
 		close(s->dirfd);
+	if (s->fd >= 0)
+		close(s->fd);
 	launch_strv_free(s->members);
 	free(s->sizes);
 	memset(s, 0, sizeof(*s));
 	s->dirfd = -1;
+	s->fd = -1;
 }
 
 bool launch_source_has(const struct launch_source *s, const char *name)
 {
 	if (s->is_dir) {
+		/* a FIFO or a device is there, and refused when read, by name */
 		int fd = launch_resolve_in_root(s->dirfd, name, O_PATH);
 		if (fd < 0)
 			return false;
 		struct stat st;
-		bool reg = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+		bool there = fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode);
 		close(fd);
-		return reg;
+		return there;
 	}
 	for (size_t i = 0; s->members && s->members[i]; i++)
 		if (!strcmp(s->members[i], name))
@@ -167,7 +244,7 @@ int64_t launch_source_size(const struct launch_source *s, const char *name)
 
 struct launch_blob {
 	struct launch_blob_stream stream; /* or a stream */
-	int fd;            /* directory sources */
+	int fd;            /* the member (directory sources) or the archive (tar sources) */
 	struct archive *a; /* tar sources, positioned at the member's data */
 	struct launch_sha256 *sha;
 	uint64_t bytes;
@@ -192,16 +269,28 @@ int launch_blob_open(const struct launch_source *s, const char *name, struct lau
 	if (sr == 0) {
 		/* a stream */
 	} else if (s->is_dir) {
-		b->fd = launch_resolve_in_root(s->dirfd, norm, O_RDONLY);
-		struct stat st;
-		if (b->fd < 0 || fstat(b->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-			int e = b->fd < 0 ? errno : EISDIR;
+		/* symlinks are followed, inside the source only (docker save
+		 * makes a repeated layer a symlink to the first one) */
+		_cleanup_free_ char *shown = xasprintf("%s/%s", s->path, norm);
+		b->fd = launch_resolve_in_root(s->dirfd, norm, O_RDONLY | O_NONBLOCK);
+		if (b->fd < 0) {
+			int e = errno;
 			launch_blob_close(b);
-			return launch_error_set(err, e, "%s: cannot open %s", s->path, norm);
+			return launch_error_set(err, e, "cannot open %s", shown);
+		}
+		b->fd = launch_regular_fd(b->fd, shown, err);
+		if (b->fd < 0) {
+			launch_blob_close(b);
+			return -1;
 		}
 	} else {
+		b->fd = reopen_tar(s, err);
+		if (b->fd < 0) {
+			launch_blob_close(b);
+			return -1;
+		}
 		b->a = tar_reader();
-		if (archive_read_open_filename(b->a, s->path, 64 * 1024) != ARCHIVE_OK) {
+		if (archive_read_open_fd(b->a, b->fd, 64 * 1024) != ARCHIVE_OK) {
 			launch_error_msg(err, "cannot read %s: %s", s->path, archive_error_string(b->a));
 			launch_blob_close(b);
 			return -1;
@@ -270,10 +359,10 @@ void launch_blob_close(struct launch_blob *b)
 		return;
 	if (b->stream.close)
 		b->stream.close(b->stream.arg);
-	if (b->fd >= 0)
-		close(b->fd);
 	if (b->a)
 		archive_read_free(b->a);
+	if (b->fd >= 0)
+		close(b->fd);
 	launch_sha256_free(b->sha);
 	free(b->error);
 	free(b->name);

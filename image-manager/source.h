@@ -32,13 +32,15 @@ struct launch_source {
 	void *stream_ctx;
 	bool is_dir;
 	int dirfd;     /* directory sources */
+	int fd;        /* tar sources: the archive, a regular file */
 	char **members; /* tar sources: member names (normalised), in archive order */
 	int64_t *sizes; /* and their sizes */
 };
 
 int launch_source_open(const char *path, struct launch_source *s, struct launch_error **err);
 void launch_source_close(struct launch_source *s);
-/* Does member NAME exist? */
+/* Does member NAME exist (a file, or anything but a directory in a
+ * directory source, which reading it then refuses)? */
 bool launch_source_has(const struct launch_source *s, const char *name);
 /* The size of member NAME, -1 when unknown. */
 int64_t launch_source_size(const struct launch_source *s, const char *name);
@@ -58,6 +60,14 @@ const char *launch_blob_error(const struct launch_blob *b);
 uint64_t launch_blob_bytes(const struct launch_blob *b);
 void launch_blob_digest(struct launch_blob *b, char *out);
 void launch_blob_close(struct launch_blob *b);
+
+/* Open PATH for reading, refusing (with a message naming PATH) a symlink and
+ * anything but a regular file, without blocking on a FIFO or a device: an
+ * fd, or -1. */
+int launch_open_regular(const char *path, struct launch_error **err);
+/* FD, opened with O_NONBLOCK, as a blocking fd when it is a regular file;
+ * otherwise FD is closed and the error names PATH. An fd, or -1. */
+int launch_regular_fd(int fd, const char *path, struct launch_error **err);
 
 /* NAME without leading "./" and "/"-runs; NULL when it is absolute or has a
  * ".." component. */

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* tar2sqfs as a child process (see sqfswrite.h). Its stderr goes to a pipe
  * of ours, drained by a thread, so that its last words become our error
- * message and a full pipe never blocks it. */
+ * message and a full pipe never blocks it.
+ *
+ * tar2sqfs reports a failed write as "NAME: I/O error", whatever errno said;
+ * when it fails, a write of our own to the output file tells whether the
+ * file system is full (or the quota reached), so that the message can say
+ * so and where to make room. */
 #define _GNU_SOURCE
 #include "sqfswrite.h"
 
@@ -17,9 +22,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "util.h"
 
 struct launch_sqfs_writer {
+	char *output;
 	pid_t pid;
 	int in_fd;
 	int err_fd;
@@ -150,12 +157,13 @@ int launch_sqfs_writer_start(const char *output, const char *compressor, int job
 	w->err_fd = er[0];
 	if (pthread_create(&w->reader, NULL, drain, w) == 0)
 		w->reader_started = true;
+	w->output = xstrdup(output);
 	w->a = archive_write_new();
 	archive_write_set_format_pax_restricted(w->a);
 	archive_write_set_bytes_per_block(w->a, 0); /* no padding to blocks: a pipe */
 	if (archive_write_open_fd(w->a, w->in_fd) != ARCHIVE_OK) {
 		launch_error_msg(err, "cannot start the tar stream: %s", archive_error_string(w->a));
-		launch_sqfs_writer_abort(w);
+		launch_sqfs_writer_abort(w, NULL);
 		return -1;
 	}
 	*out = w;
@@ -181,7 +189,49 @@ static void free_writer(struct launch_sqfs_writer *w)
 {
 	if (w->a)
 		archive_write_free(w->a);
+	free(w->output);
 	free(w);
+}
+
+/* ENOSPC or EDQUOT when writing to OUTPUT fails so now, else 0. The probe
+ * (256 KiB, more than tar2sqfs writes at once, so a full file system that
+ * stopped it stops the probe too) grows OUTPUT, which is cut back after. */
+static int space_errno(const char *output)
+{
+	static const char zeros[256 * 1024];
+	_cleanup_close_ int fd = open(output, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || lseek(fd, 0, SEEK_END) < 0)
+		return 0;
+	int e = launch_write_all(fd, zeros, sizeof(zeros)) < 0 ? errno : 0;
+	if (ftruncate(fd, st.st_size) < 0)
+		launch_debug("cannot truncate %s again: %s", output, strerror(errno));
+	return e == ENOSPC || e == EDQUOT ? e : 0;
+}
+
+/* The error of a tar2sqfs that ended with status ST (WERR: the stream's
+ * error on our side, or NULL): a full disk, or its last words. */
+static int child_error(struct launch_sqfs_writer *w, int st, const char *werr, struct launch_error **err)
+{
+	w->tail[w->tail_len] = '\0';
+	/* the last non-empty line says what went wrong */
+	char *t = w->tail;
+	size_t l = strlen(t);
+	while (l && (t[l - 1] == '\n' || t[l - 1] == ' '))
+		t[--l] = '\0';
+	char *last = strrchr(t, '\n');
+	last = last ? last + 1 : t;
+	int space = WIFEXITED(st) ? space_errno(w->output) : 0;
+	if (space) {
+		launch_debug("tar2sqfs: %s", last);
+		return launch_error_set(err, space, "cannot write the squashfs image %s", w->output);
+	}
+	if (*last)
+		return launch_error_msg(err, "cannot write the squashfs image: tar2sqfs: %s", last);
+	if (WIFSIGNALED(st))
+		return launch_error_msg(err, "cannot write the squashfs image: tar2sqfs was killed by signal %d",
+					WTERMSIG(st));
+	return launch_error_msg(err, "cannot write the squashfs image: %s", werr && *werr ? werr : "tar2sqfs failed");
 }
 
 int launch_sqfs_writer_finish(struct launch_sqfs_writer *w, struct launch_error **err)
@@ -191,34 +241,25 @@ int launch_sqfs_writer_finish(struct launch_sqfs_writer *w, struct launch_error 
 	close(w->in_fd);
 	int st = wait_child(w);
 	int ret = 0;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || werr) {
-		w->tail[w->tail_len] = '\0';
-		/* the last non-empty line says what went wrong */
-		char *t = w->tail;
-		size_t l = strlen(t);
-		while (l && (t[l - 1] == '\n' || t[l - 1] == ' '))
-			t[--l] = '\0';
-		char *last = strrchr(t, '\n');
-		last = last ? last + 1 : t;
-		if (*last)
-			ret = launch_error_msg(err, "cannot write the squashfs image: tar2sqfs: %s", last);
-		else if (WIFSIGNALED(st))
-			ret = launch_error_msg(err, "cannot write the squashfs image: tar2sqfs was killed by signal %d",
-					       WTERMSIG(st));
-		else
-			ret = launch_error_msg(err, "cannot write the squashfs image: %s",
-					       werr && *werr ? werr : "tar2sqfs failed");
-	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || werr)
+		ret = child_error(w, st, werr, err);
 	free_writer(w);
 	return ret;
 }
 
-void launch_sqfs_writer_abort(struct launch_sqfs_writer *w)
+void launch_sqfs_writer_abort(struct launch_sqfs_writer *w, struct launch_error **err)
 {
 	if (!w)
 		return;
-	kill(w->pid, SIGKILL);
+	/* the stream broke (EPIPE) when tar2sqfs stopped reading: it failed
+	 * first, and its reason (a full disk, say) is the one to give, not
+	 * our "Write error" */
+	bool broken = archive_errno(w->a) == EPIPE;
+	if (!broken)
+		kill(w->pid, SIGKILL);
 	close(w->in_fd);
-	wait_child(w);
+	int st = wait_child(w);
+	if (broken && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))
+		child_error(w, st, NULL, err);
 	free_writer(w);
 }

@@ -28,10 +28,14 @@ bool launch_sqfs_compressor_valid(const char *compressor);
 int launch_sqfs_writer_start(const char *output, const char *compressor, int jobs, struct launch_sqfs_writer **out,
 			     struct launch_error **err);
 struct archive *launch_sqfs_writer_archive(struct launch_sqfs_writer *w);
-/* End the stream and wait for tar2sqfs; its failure becomes the error. */
+/* End the stream and wait for tar2sqfs; its failure becomes the error,
+ * with errno ENOSPC or EDQUOT when the output's file system is full. */
 int launch_sqfs_writer_finish(struct launch_sqfs_writer *w, struct launch_error **err);
-/* Give up: kill tar2sqfs (the caller removes OUTPUT). */
-void launch_sqfs_writer_abort(struct launch_sqfs_writer *w);
+/* Give up after a failure of the caller's, set in *ERR: kill tar2sqfs (the
+ * caller removes OUTPUT). When that failure was a write to tar2sqfs that
+ * found it gone (it failed first, e.g. on a full disk), *ERR becomes
+ * tar2sqfs's own error. W may be NULL: nothing to do. */
+void launch_sqfs_writer_abort(struct launch_sqfs_writer *w, struct launch_error **err);
 /* Where tar2sqfs is, or NULL (for doctor). */
 char *launch_sqfs_writer_find(void);
 

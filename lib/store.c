@@ -377,9 +377,23 @@ static int index_save(const struct launch_store *s, json_t *index, struct launch
 		if (r == 0)
 			e = errno;
 		unlink(tmp);
-		return launch_error_set(err, e, "cannot write image store index %s", path);
+		launch_error_set(err, e, "cannot write image store index %s", path);
+		return launch_store_space_hint(s, err);
 	}
 	return 0;
+}
+
+int launch_store_space_hint(const struct launch_store *s, struct launch_error **err)
+{
+	if (!err || !*err || ((*err)->errno_ != ENOSPC && (*err)->errno_ != EDQUOT) ||
+	    strstr((*err)->msg, "free space in"))
+		return -1;
+	char *m = xasprintf("%s (free space in %s: 'launch rmi' removes images, even on a full disk; or move your "
+			    "image store to a larger file system: XDG_DATA_HOME, or \"store\" in the site config)",
+			    (*err)->msg, s->root);
+	free((*err)->msg);
+	(*err)->msg = m;
+	return -1;
 }
 
 static char *image_file(const struct launch_store *s, const char *digest)
@@ -413,13 +427,22 @@ static void fill_image(const struct launch_store *s, json_t *index, const char *
 	out->site = s->site;
 }
 
-/* The digest REF names in INDEX, or NULL (with the reason in *why). */
-static const char *lookup(json_t *index, const struct launch_ref *ref, char **why)
+/* Is image DIGEST of S gone: its index entry left by a removal that freed
+ * the space first (see store.h)? Only a missing file counts: one that
+ * cannot be looked at for another reason is left to fail when opened. */
+static bool file_gone(const struct launch_store *s, const char *digest)
+{
+	_cleanup_free_ char *file = image_file(s, digest);
+	return access(file, F_OK) < 0 && errno == ENOENT;
+}
+
+/* The digest REF names in INDEX of S, or NULL (with the reason in *why). */
+static const char *lookup(const struct launch_store *s, json_t *index, const struct launch_ref *ref, char **why)
 {
 	if (ref->name) {
 		_cleanup_free_ char *key = xasprintf("%s:%s", ref->name, ref->tag);
 		const char *d = json_string_value(json_object_get(json_object_get(index, "tags"), key));
-		if (!d || !json_object_get(json_object_get(index, "images"), d))
+		if (!d || !json_object_get(json_object_get(index, "images"), d) || file_gone(s, d))
 			return NULL;
 		return d;
 	}
@@ -428,7 +451,7 @@ static const char *lookup(json_t *index, const struct launch_ref *ref, char **wh
 	size_t matches = 0;
 	json_object_foreach (json_object_get(index, "images"), digest, v) {
 		const char *hex = strchr(digest, ':');
-		if (hex && launch_str_has_prefix(hex + 1, ref->digest)) {
+		if (hex && launch_str_has_prefix(hex + 1, ref->digest) && !file_gone(s, digest)) {
 			found = digest;
 			matches++;
 		}
@@ -453,7 +476,7 @@ int launch_stores_find(const struct launch_store *stores, size_t n, const struct
 		if (!index)
 			return -1;
 		_cleanup_free_ char *why = NULL;
-		const char *digest = lookup(index, ref, &why);
+		const char *digest = lookup(&stores[i], index, ref, &why);
 		if (digest) {
 			fill_image(&stores[i], index, digest, json_object_get(json_object_get(index, "images"), digest),
 				   out);
@@ -491,7 +514,8 @@ int launch_store_list(const struct launch_store *store, struct launch_store_imag
 	const char *digest;
 	*out = xcalloc(json_object_size(images) + 1, sizeof(**out));
 	json_object_foreach (images, digest, v)
-		fill_image(store, index, digest, v, &(*out)[(*n)++]);
+		if (!file_gone(store, digest))
+			fill_image(store, index, digest, v, &(*out)[(*n)++]);
 	qsort(*out, *n, sizeof(**out), cmp_image);
 	json_decref(index);
 	return 0;
@@ -564,10 +588,37 @@ int launch_store_tmpfile(const struct launch_store *store, const char *suffix, c
 	return 0;
 }
 
+/* Drop from INDEX the images of S whose file is gone, and the tags naming
+ * no image; true when there were any. */
+static bool drop_gone(const struct launch_store *s, json_t *index)
+{
+	json_t *images = json_object_get(index, "images"), *tags = json_object_get(index, "tags"), *v;
+	const char *k;
+	void *it;
+	bool dropped = false;
+	json_object_foreach_safe (images, it, k, v) {
+		if (file_gone(s, k)) {
+			launch_debug("image store: dropping image %s, whose file is gone", k);
+			json_object_del(images, k);
+			dropped = true;
+		}
+	}
+	json_object_foreach_safe (tags, it, k, v) {
+		if (!json_is_string(v) || !json_object_get(images, json_string_value(v))) {
+			json_object_del(tags, k);
+			dropped = true;
+		}
+	}
+	return dropped;
+}
+
 /* Under the store lock: remove unlocked temporaries, index temporaries of
- * killed writers, and unnamed images. */
+ * killed writers, and unnamed images; drop the entries of images whose
+ * file is gone. */
 static void gc_locked(const struct launch_store *s, json_t *index)
 {
+	if (drop_gone(s, index))
+		index_save(s, index, NULL); /* or the next writer's */
 	DIR *top = opendir(s->root);
 	for (struct dirent *de; top && (de = readdir(top));)
 		if (launch_str_has_prefix(de->d_name, "index.json.tmp."))
@@ -629,12 +680,14 @@ int launch_store_add(const struct launch_store *store, const char *tmp_file, con
 	if (lock < 0)
 		return -1;
 	int ret = -1;
+	bool moved = false;
 	_cleanup_free_ char *file = image_file(store, img->digest);
 	json_t *index = index_load(store, err);
 	if (!index)
 		goto out;
+	drop_gone(store, index);
 	json_t *images = json_object_get(index, "images");
-	if (!json_object_get(images, img->digest) || access(file, F_OK) < 0) {
+	if (!json_object_get(images, img->digest)) {
 		/* built first: json_pack fails on a source that is not UTF-8 */
 		json_t *entry = json_pack("{s:I, s:I, s:s, s:o}", "size", (json_int_t)img->size, "created",
 					  (json_int_t)time(NULL), "source", img->source ? img->source : "", "config",
@@ -650,6 +703,7 @@ int launch_store_add(const struct launch_store *store, const char *tmp_file, con
 			json_decref(entry);
 			goto out;
 		}
+		moved = true;
 		json_object_set_new(images, img->digest, entry);
 	} else {
 		launch_debug("image %s is already stored: keeping the stored copy", img->digest);
@@ -657,8 +711,11 @@ int launch_store_add(const struct launch_store *store, const char *tmp_file, con
 	}
 	for (size_t i = 0; tags && tags[i]; i++)
 		json_object_set_new(json_object_get(index, "tags"), tags[i], json_string(img->digest));
-	if (index_save(store, index, err) < 0)
+	if (index_save(store, index, err) < 0) {
+		if (moved)
+			unlink(file); /* unnamed: its space back now (a full disk), not at the next gc */
 		goto out;
+	}
 	gc_locked(store, index);
 	ret = 0;
 out:
@@ -685,7 +742,7 @@ int launch_store_tag(const struct launch_store *store, const struct launch_ref *
 	json_t *index = index_load(store, err);
 	if (!index)
 		goto out;
-	const char *digest = lookup(index, ref, &why);
+	const char *digest = lookup(store, index, ref, &why);
 	if (!digest) {
 		_cleanup_free_ char *what = ref_text(ref);
 		if (why)
@@ -696,11 +753,50 @@ int launch_store_tag(const struct launch_store *store, const struct launch_ref *
 		goto out;
 	}
 	json_object_set_new(json_object_get(index, "tags"), tag, json_string(digest));
+	drop_gone(store, index);
 	ret = index_save(store, index, err);
 out:
 	json_decref(index);
 	close(lock);
 	return ret;
+}
+
+/* Write INDEX, from which image DIGEST (NULL: none) was removed, then
+ * remove its file (a running container keeps its open file). On a full disk
+ * (or quota) the new index cannot be written: the file goes first, which
+ * frees its space, and the index is written after, so that images can be
+ * removed whatever the free space. An entry whose file is gone reads as
+ * removed (store.h). */
+static int save_removal(const struct launch_store *store, json_t *index, const char *digest,
+			struct launch_error **err)
+{
+	_cleanup_free_ char *file = digest ? image_file(store, digest) : NULL;
+	struct launch_error *e = NULL;
+	if (index_save(store, index, &e) == 0) {
+		if (file)
+			unlink(file);
+		return 0;
+	}
+	if (!file || (e->errno_ != ENOSPC && e->errno_ != EDQUOT)) {
+		if (err)
+			*err = e;
+		else
+			launch_error_free(e);
+		return -1;
+	}
+	launch_debug("image store: %s; removing %s first", e->msg, file);
+	launch_error_free(steal_pointer(&e));
+	if (unlink(file) < 0 && errno != ENOENT)
+		return launch_error_set(err, errno, "cannot remove %s, which a full disk made go first", file);
+	if (index_save(store, index, &e) < 0) {
+		/* the space is still in use (by a container that runs it):
+		 * the image is removed all the same, and its entry goes with
+		 * the next write of the index */
+		launch_warn("image %s removed, but the store index still lists it until it can be written again (%s)",
+			    digest, e->msg);
+		launch_error_free(e);
+	}
+	return 0;
 }
 
 int launch_store_remove(const struct launch_store *store, const struct launch_ref *ref, bool *removed_image,
@@ -722,7 +818,7 @@ int launch_store_remove(const struct launch_store *store, const struct launch_re
 	json_t *index = index_load(store, err);
 	if (!index)
 		goto out;
-	const char *found = lookup(index, ref, &why);
+	const char *found = lookup(store, index, ref, &why);
 	if (!found) {
 		_cleanup_free_ char *what = ref_text(ref);
 		if (why)
@@ -754,12 +850,9 @@ int launch_store_remove(const struct launch_store *store, const struct launch_re
 		json_object_del(json_object_get(index, "images"), digest);
 		*removed_image = true;
 	}
-	if (index_save(store, index, err) < 0)
+	drop_gone(store, index);
+	if (save_removal(store, index, *removed_image ? digest : NULL, err) < 0)
 		goto out;
-	if (*removed_image) {
-		_cleanup_free_ char *file = image_file(store, digest);
-		unlink(file); /* a running container keeps its open file */
-	}
 	gc_locked(store, index);
 	ret = 0;
 out:

@@ -11,6 +11,18 @@
  * point leaves the previous index, plus files that the next writer removes
  * (an unlocked temporary, an image file no index entry names).
  *
+ * The order of each change keeps every state in between valid:
+ *   add:    the file is renamed into images/, then the index names it;
+ *   remove: the index drops it, then its file is unlinked; except on a
+ *           full disk (ENOSPC, EDQUOT), where no new index can be written
+ *           until some space is free: then the file goes first and the index
+ *           after, so that removing images always works.
+ * So an index entry whose image file is missing is an image removed there,
+ * killed (or still short of space) before its index was written: readers
+ * treat it as gone, never as a damaged store, and the next writer drops it
+ * (with the tags naming it). An image file no entry names is one added and
+ * killed before its index was written: the next writer removes it.
+ *
  * Only jansson: the SPANK plugin resolves images through this file too;
  * writing images is the image manager's (image-manager/). */
 #ifndef LAUNCH_STORE_H
@@ -106,12 +118,17 @@ int launch_store_add(const struct launch_store *store, const char *tmp_file, con
 int launch_store_tag(const struct launch_store *store, const struct launch_ref *ref, const char *new_tag,
 		     struct launch_error **err);
 /* Remove tag REF; the image goes too when no tag is left (an @ reference
- * removes the image and all its tags). *REMOVED_IMAGE tells which. */
+ * removes the image and all its tags). *REMOVED_IMAGE tells which. Works
+ * on a full disk when an image goes (see above). */
 int launch_store_remove(const struct launch_store *store, const struct launch_ref *ref, bool *removed_image,
 			struct launch_error **err);
 /* Remove leftovers of killed writers: unlocked temporaries, image files no
- * entry names. Takes the store lock; silent, best effort. */
+ * entry names, entries whose image file is gone. Takes the store lock;
+ * silent, best effort. */
 void launch_store_gc(const struct launch_store *store);
+/* When *ERR is a full disk or quota (errno ENOSPC or EDQUOT), add where to
+ * make room (STORE, and how) unless it says so already. Returns -1. */
+int launch_store_space_hint(const struct launch_store *store, struct launch_error **err);
 
 /* "NAME:TAG" for NAME[:TAG] (validated); NULL with an error when invalid. */
 char *launch_ref_canonical(const char *s, struct launch_error **err);

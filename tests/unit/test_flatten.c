@@ -7,7 +7,9 @@
  * - otherwise). Covered: upper entries winning, whiteouts and opaque
  * directories (and what they must not hide), type changes across layers,
  * the root entry, name normalisation, duplicates, writes through symlinks,
- * hostile names and sizes, every kind of hardlink, aufs metadata. */
+ * hostile names and sizes, every kind of hardlink, aufs metadata, whiteouts
+ * of no name, symlink targets (longest, too long, empty), hardlinks whose
+ * target libarchive cannot read, names that are bytes in no encoding. */
 #define _GNU_SOURCE
 #include <archive.h>
 #include <archive_entry.h>
@@ -76,7 +78,8 @@ static struct archive_entry *new_entry(const char *path, mode_t type, mode_t per
 
 static void put_entry(struct layer *l, struct archive_entry *e, const char *data)
 {
-	if (archive_write_header(l->a, e) != ARCHIVE_OK)
+	int r = archive_write_header(l->a, e);
+	if (r != ARCHIVE_OK && r != ARCHIVE_WARN) /* (WARN: a name written as bytes, hdrcharset=BINARY) */
 		die("archive_write_header", l->a);
 	if (data && archive_write_data(l->a, data, strlen(data)) != (la_ssize_t)strlen(data))
 		die("archive_write_data", l->a);
@@ -139,6 +142,60 @@ static void huge(struct layer *l, const char *path, la_int64_t size)
 	memset(l->buf + l->used, 0, 1024);
 	l->used += 1024;
 }
+
+/* A layer of raw tar blocks, for what libarchive's writer cannot write:
+ * raw_begin, raw_header..., raw_end (L[k].a stays NULL). */
+static void raw_begin(struct layer *l)
+{
+	l->buf = xcalloc(1, LAYER_MAX);
+	l->used = 0;
+	l->a = NULL;
+}
+
+/* A ustar header for NAME of TYPEFLAG with link name LINK and SIZE bytes of
+ * DATA; when PAX_KEY is set, after a pax header with that one record. */
+static void raw_header(struct layer *l, const char *name, char typeflag, const char *link, const char *data,
+		       const char *pax_key, const char *pax_value)
+{
+	if (pax_key) {
+		char rec[600];
+		size_t body = strlen(pax_key) + strlen(pax_value) + 3; /* " k=v\n" without the length */
+		size_t n = body + 1;
+		while (n != body + (size_t)snprintf(NULL, 0, "%zu", n))
+			n = body + (size_t)snprintf(NULL, 0, "%zu", n);
+		snprintf(rec, sizeof(rec), "%zu %s=%s\n", n, pax_key, pax_value);
+		raw_header(l, "PaxHeaders/x", 'x', "", rec, NULL, NULL);
+	}
+	size_t len = data ? strlen(data) : 0;
+	if (l->used + 512 + len + 512 + 1024 > LAYER_MAX)
+		die("raw layer full", NULL);
+	char *h = l->buf + l->used;
+	memset(h, 0, 512);
+	memcpy(h, name, strnlen(name, 100));
+	memcpy(h + 100, "0000644", 8);
+	memcpy(h + 108, "0000000", 8);
+	memcpy(h + 116, "0000000", 8);
+	char size[32];
+	snprintf(size, sizeof(size), "%011o", (unsigned)len); /* (len is small: the data of one test entry) */
+	memcpy(h + 124, size, 12);
+	memcpy(h + 136, "15121523000", 12);
+	h[156] = typeflag;
+	memcpy(h + 157, link, strnlen(link, 100));
+	memcpy(h + 257, "ustar", 6);
+	memcpy(h + 263, "00", 2);
+	memset(h + 148, ' ', 8);
+	unsigned sum = 0;
+	for (size_t i = 0; i < 512; i++)
+		sum += (unsigned char)h[i];
+	snprintf(h + 148, 8, "%06o", sum);
+	l->used += 512;
+	if (len) {
+		memcpy(l->buf + l->used, data, len);
+		l->used += (len + 511) & ~(size_t)511;
+	}
+}
+
+static void raw_end(struct layer *l) { l->used += 1024; /* zeros: the buffer was cleared */ }
 
 /* --- reading layers and the result --- */
 
@@ -831,7 +888,7 @@ static void test_hardlinks(void)
 	begin(1);
 	file(&L[0], "etc/shadow", "x");
 	hardlink(&L[0], "evil", "/etc/shadow");
-	EXPECT_ERROR(1, false, "layer 1: hardlink evil -> /etc/shadow: the target is outside the image (an absolute path)");
+	EXPECT_ERROR(1, false, "layer 1: hardlink evil -> /etc/shadow: the target is outside the image (an absolute path;");
 	begin(1);
 	file(&L[0], "etc/shadow", "x");
 	hardlink(&L[0], "evil", "../../etc/shadow");
@@ -978,6 +1035,123 @@ static void test_aufs_and_bottom(void)
 	EXPECT_TREE(1, false, "");
 }
 
+/* Whiteouts of no name are refused: ".wh." would hide the root. */
+static void test_empty_whiteouts(void)
+{
+	static const char *const names[] = { ".wh.", "./.wh.", "d/.wh.", ".wh..", "d/.wh...", "./d//.wh." };
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		begin(2);
+		dir(&L[0], "d");
+		file(&L[0], "d/f", "f");
+		wh(&L[1], names[i]);
+		_cleanup_free_ char *want = xasprintf("layer 2: entry `%s` is a whiteout without a name", names[i]);
+		EXPECT_ERROR(2, false, want, "would hide its whole directory");
+	}
+	/* in the bottom layer too, where whiteouts are otherwise dropped */
+	begin(1);
+	file(&L[0], "f", "f");
+	wh(&L[0], ".wh.");
+	EXPECT_ERROR(1, false, "layer 1: entry `.wh.` is a whiteout without a name");
+	/* names that merely start with a dot are whiteouts like any other */
+	begin(2);
+	file(&L[0], ".hidden", "h");
+	file(&L[0], "..x", "x");
+	file(&L[0], "kept", "k");
+	wh(&L[1], ".wh..hidden");
+	wh(&L[1], ".wh...x");
+	EXPECT_TREE(2, false, "kept f 0644 0 0 =k\n");
+}
+
+/* Symlink targets: at most PATH_MAX - 1 bytes (what readlink can give
+ * back), never empty. */
+static void test_symlink_targets(void)
+{
+	char target[PATH_MAX + 2];
+	memset(target, 't', sizeof(target));
+	for (size_t i = 200; i < sizeof(target); i += 201)
+		target[i] = '/';
+	target[PATH_MAX - 1] = '\0'; /* 4095 bytes */
+	begin(1);
+	symlink_(&L[0], "l", target);
+	end(1);
+	struct result r = flatten(L, 1, false);
+	CHECK_INTEQ(r.rc, 0);
+	CHECK_NO_ERROR(r.err);
+	_cleanup_free_ char *want = xasprintf("l l 0777 0 0 ->%s\n", target);
+	CHECK_STREQ(r.list, want);
+	result_clear(&r);
+	clear_layers();
+
+	target[PATH_MAX - 1] = 'x'; /* 4096 bytes */
+	target[PATH_MAX] = '\0';
+	begin(2);
+	symlink_(&L[1], "a/l", target);
+	EXPECT_ERROR(2, false, "layer 2: symlink a/l has a target of 4096 bytes (`tttt",
+		     "more than the 4095 bytes a symlink can hold");
+
+	/* an empty target: a symlink header with no link name (a pax linkpath
+	 * of nothing) */
+	raw_begin(&L[0]);
+	raw_header(&L[0], "evil", '2', "", NULL, "linkpath", "");
+	raw_end(&L[0]);
+	EXPECT_ERROR(1, false, "layer 1: symlink evil has an empty target");
+}
+
+/* A hardlink whose target is only in a pax linkpath record, the ustar link
+ * name empty: libarchive gives it neither a type nor a target. */
+static void test_unreadable_hardlink(void)
+{
+	static const char *const targets[] = { "/etc/hostname", "etc/hostname" };
+	for (size_t i = 0; i < ARRAY_SIZE(targets); i++) {
+		raw_begin(&L[0]);
+		raw_header(&L[0], "etc/hostname", '0', "", "x", NULL, NULL);
+		raw_header(&L[0], "evil", '1', "", NULL, "linkpath", targets[i]);
+		raw_end(&L[0]);
+		EXPECT_ERROR(1, false, "layer 1: entry evil is a hardlink without a target that can be read");
+	}
+	/* with the ustar link name set, the pax linkpath is read: refused for
+	 * what it is */
+	raw_begin(&L[0]);
+	raw_header(&L[0], "etc/hostname", '0', "", "x", NULL, NULL);
+	raw_header(&L[0], "evil", '1', "etc/hostname", NULL, "linkpath", "/etc/hostname");
+	raw_end(&L[0]);
+	EXPECT_ERROR(1, false, "layer 1: hardlink evil -> /etc/hostname: the target is outside the image");
+	raw_begin(&L[0]);
+	raw_header(&L[0], "etc/hostname", '0', "", "x", NULL, NULL);
+	raw_header(&L[0], "good", '1', "etc/hostname", NULL, NULL, NULL);
+	raw_end(&L[0]);
+	EXPECT_TREE(1, false,
+		    "etc/hostname f 0644 0 0 =x\n"
+		    "good h 0644 0 0 =>etc/hostname\n");
+}
+
+/* Names are bytes: Latin-1, invalid UTF-8 or UTF-8, in names, symlink and
+ * hardlink targets, whiteouts; written as they are. */
+static void test_byte_names(void)
+{
+	begin(2);
+	file(&L[0], "caf\xe9", "latin-1");
+	file(&L[0], "gone\xff", "x");
+	file(&L[0], "caf\xc3\xa9", "utf-8");
+	dir(&L[1], "d\xfe");
+	file(&L[1], "d\xfe/f\xfd", "in a byte-named directory");
+	symlink_(&L[1], "l\xfc", "caf\xe9");
+	hardlink(&L[1], "h\xfb", "caf\xe9");
+	wh(&L[1], ".wh.gone\xff");
+	EXPECT_TREE(2, false,
+		    "caf\xc3\xa9 f 0644 0 0 =utf-8\n"
+		    "caf\xe9 f 0644 0 0 =latin-1\n"
+		    "d\xfe d 0755 0 0 -\n"
+		    "d\xfe/f\xfd f 0644 0 0 =in a byte-named directory\n"
+		    "h\xfb h 0644 0 0 =>caf\xe9\n"
+		    "l\xfc l 0777 0 0 ->caf\xe9\n");
+	/* a raw ustar name, as GNU tar writes one */
+	raw_begin(&L[0]);
+	raw_header(&L[0], "gnu\xff", '0', "", "raw", NULL, NULL);
+	raw_end(&L[0]);
+	EXPECT_TREE(1, false, "gnu\xff f 0644 0 0 =raw\n");
+}
+
 /* Many paths: the map grows and still finds every one. */
 static void test_pathmap(void)
 {
@@ -1036,6 +1210,10 @@ int main(void)
 	test_hardlinks();
 	test_sparse();
 	test_aufs_and_bottom();
+	test_empty_whiteouts();
+	test_symlink_targets();
+	test_unreadable_hardlink();
+	test_byte_names();
 	test_pathmap();
 	return check_done();
 }

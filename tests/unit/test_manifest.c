@@ -3,16 +3,23 @@
  * OCI-style docker-archives, OCI layouts (index, nested indexes, platform
  * choice), every refusal of a hostile or inconsistent document (digests,
  * sizes, diff_ids, media types, paths, nesting, platforms, JSON errors at
- * FILE:LINE:COL), and the runtime subset of the config the store keeps. */
+ * FILE:LINE:COL; descriptor fields of the wrong type), the runtime subset of
+ * the config the store keeps, and the files of a source (regular files
+ * only, a FIFO never waited for). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "check.h"
 #include "digest.h"
 #include "manifest.h"
 #include "source.h"
+#include "testutil.h"
 #include "util.h"
 
 #define OCI_INDEX "application/vnd.oci.image.index.v1+json"
@@ -722,6 +729,190 @@ static void test_oci_errors(void)
 	source_clear(&s);
 }
 
+/* Descriptor fields of the wrong type: refused with the field named, at
+ * FILE:LINE:COL, whichever descriptor holds them. */
+static void test_descriptor_types(void)
+{
+	struct mem_source s = { 0 };
+	struct launch_error *err = NULL;
+	struct launch_image_plan p;
+	_cleanup_free_ char *cfg = config_json("amd64", NULL, 1);
+	_cleanup_free_ char *cd = blob(&s, cfg);
+	_cleanup_free_ char *l0 = fake_digest(0);
+	/* a layer descriptor with a field more, or a config descriptor with a
+	 * field more (after its digest: JSON, or NULL for the real one) */
+	const struct {
+		const char *layer, *config, *error1, *error2, *config_digest;
+	} mcases[] = {
+		{ "\"size\":\"12\"", NULL, ":3:",
+		  "manifest layer 1: \"size\" must be a non-negative integer (bytes), not a string", NULL },
+		{ "\"size\":-1", NULL, ":3:", "manifest layer 1: \"size\" must be a non-negative integer (bytes), not -1", NULL },
+		{ "\"size\":1.5", NULL, ":3:", "\"size\" must be a non-negative integer (bytes), not a number", NULL },
+		{ "\"size\":true", NULL, ":3:", "not a boolean", NULL },
+		{ "\"size\":null", NULL, ":3:", "not null", NULL },
+		{ "\"mediaType\":5", NULL, ":3:", "manifest layer 1: \"mediaType\" must be a string, not an integer", NULL },
+		{ NULL, "\"size\":\"12\"", ":2:",
+		  "manifest config: \"size\" must be a non-negative integer (bytes), not a string", NULL },
+		{ NULL, "\"size\":-5", ":2:", "manifest config: \"size\" must be a non-negative integer (bytes), not -5", NULL },
+		{ NULL, "\"mediaType\":[]", ":2:", "manifest config: \"mediaType\" must be a string, not an array", NULL },
+		{ NULL, "\"size\":1", ":2:", "manifest config: \"digest\" must be a string, not an object", "{}" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(mcases); i++) {
+		_cleanup_free_ char *cdj = mcases[i].config_digest ? xstrdup(mcases[i].config_digest) : xasprintf("\"%s\"", cd);
+		_cleanup_free_ char *man = xasprintf("{\"schemaVersion\":2,\n\"config\":{\"digest\":%s%s%s},\n"
+						     "\"layers\":[{\"digest\":\"%s\"%s%s}]}",
+						     cdj, mcases[i].config ? "," : "", mcases[i].config ? mcases[i].config : "",
+						     l0, mcases[i].layer ? "," : "", mcases[i].layer ? mcases[i].layer : "");
+		_cleanup_free_ char *md = desc(&s, OCI_MANIFEST, man, NULL);
+		_cleanup_free_ char *idx = xasprintf("{\"schemaVersion\":2,\"manifests\":[%s]}", md);
+		put(&s, "index.json", idx);
+		int r = parse(&s, NULL, &p, &err);
+		check_record_(r == -1, __FILE__, __LINE__, "manifest descriptor case %zu fails", i);
+		CHECK_ERROR(err, "manifest sha256:", mcases[i].error1, mcases[i].error2);
+	}
+	/* a size of 0 is a size (an empty blob): checked like any other */
+	_cleanup_free_ char *man0 = xasprintf("{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\",\"size\":0},"
+					      "\"layers\":[{\"digest\":\"%s\",\"size\":0}]}",
+					      cd, l0);
+	_cleanup_free_ char *md0 = desc(&s, OCI_MANIFEST, man0, NULL);
+	_cleanup_free_ char *idx0 = xasprintf("{\"manifests\":[%s]}", md0);
+	put(&s, "index.json", idx0);
+	CHECK_INTEQ(parse(&s, NULL, &p, &err), -1);
+	CHECK_ERROR(err, "image config: size mismatch: the descriptor says 0 bytes");
+
+	/* index entries: every one is checked, not only the one chosen */
+	_cleanup_free_ char *good = xasprintf("{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\"},\"layers\":[{\"digest\":"
+					      "\"%s\"}]}",
+					      cd, l0);
+	_cleanup_free_ char *gd = blob(&s, good);
+	const struct {
+		const char *entry, *error;
+	} icases[] = {
+		{ "\"size\":\"12\"", "index.json:2:", },
+		{ "\"size\":-1", "index.json:2:" },
+		{ "\"size\":1.5", "index.json:2:" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(icases); i++) {
+		_cleanup_free_ char *idx = xasprintf("{\"manifests\":[\n{\"digest\":\"%s\",%s}]}", gd, icases[i].entry);
+		put(&s, "index.json", idx);
+		CHECK_INTEQ(parse(&s, NULL, &p, &err), -1);
+		CHECK_ERROR(err, icases[i].error, "index entry 1: \"size\" must be a non-negative integer (bytes)");
+	}
+	_cleanup_free_ char *idx_mt = xasprintf("{\"manifests\":[{\"digest\":\"%s\"},\n{\"mediaType\":7,\"digest\":\"%s\"}]}",
+					       gd, gd);
+	put(&s, "index.json", idx_mt);
+	CHECK_INTEQ(parse(&s, NULL, &p, &err), -1);
+	CHECK_ERROR(err, "index.json:2:", "index entry 2: \"mediaType\" must be a string, not an integer");
+	_cleanup_free_ char *idx_dg = xasprintf("{\"manifests\":[{\"digest\":7}]}");
+	put(&s, "index.json", idx_dg);
+	CHECK_INTEQ(parse(&s, NULL, &p, &err), -1);
+	CHECK_ERROR(err, "index.json:1:", "index entry 1: \"digest\" must be a string, not an integer");
+	/* the same entry with its size right is taken */
+	_cleanup_free_ char *idx_ok = xasprintf("{\"manifests\":[{\"digest\":\"%s\",\"size\":%zu}]}", gd, strlen(good));
+	put(&s, "index.json", idx_ok);
+	CHECK_INTEQ(parse(&s, NULL, &p, &err), 0);
+	CHECK_NO_ERROR(err);
+	launch_plan_clear(&p);
+	source_clear(&s);
+}
+
+/* --- the files of a source --- */
+
+/* Only regular files are read, and a FIFO never blocks the open: a source
+ * in a shared directory is another user's to fill. */
+static void test_source_files(void)
+{
+	_cleanup_free_ char *dir = tu_mkdtemp();
+	struct launch_error *err = NULL;
+	_cleanup_free_ char *lay = xasprintf("%s/layout", dir);
+	tu_mkdir(dir, "layout");
+	tu_mkdir(lay, "blobs");
+	free(tu_write(lay, "index.json", "{}"));
+	free(tu_write(lay, "blobs/file", "data"));
+	_cleanup_free_ char *fifo = xasprintf("%s/blobs/fifo", lay), *link = xasprintf("%s/blobs/link", lay);
+	_cleanup_free_ char *outside = xasprintf("%s/outside", lay);
+	if (mkfifo(fifo, 0600) < 0 || symlink("fifo", link) < 0 || symlink("/blobs/file", outside) < 0)
+		tu_die("mkfifo", fifo);
+	tu_mkdir(lay, "blobs/dir");
+
+	struct launch_source src;
+	CHECK_INTEQ(launch_source_open(lay, &src, &err), 0);
+	CHECK_NO_ERROR(err);
+	char *data = NULL;
+	size_t len = 0;
+	CHECK_INTEQ(launch_source_read(&src, "blobs/file", 100, &data, &len, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK_STREQ(data, "data");
+	free(data);
+	/* a symlink inside the source is followed, and stays inside it */
+	CHECK_INTEQ(launch_source_read(&src, "outside", 100, &data, &len, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK_STREQ(data, "data");
+	free(data);
+	CHECK(launch_source_has(&src, "blobs/fifo")); /* there: refused when read, by name */
+	CHECK(!launch_source_has(&src, "blobs/dir"));
+	CHECK(!launch_source_has(&src, "blobs/none"));
+	CHECK_INTEQ(launch_source_read(&src, "blobs/fifo", 100, &data, &len, &err), -1);
+	CHECK_ERROR(err, fifo, ": it is a FIFO, not a regular file");
+	CHECK_INTEQ(launch_source_read(&src, "blobs/link", 100, &data, &len, &err), -1);
+	CHECK_ERROR(err, link, ": it is a FIFO, not a regular file");
+	CHECK_INTEQ(launch_source_read(&src, "blobs/dir", 100, &data, &len, &err), -1);
+	CHECK_ERROR(err, "blobs/dir: it is a directory, not a regular file");
+	launch_source_close(&src);
+
+	/* a source that is a FIFO, or a symlink given where a file is opened */
+	CHECK_INTEQ(launch_source_open(fifo, &src, &err), -1);
+	CHECK_ERROR(err, "cannot read ", fifo, ": it is a FIFO, not a regular file");
+	CHECK_INTEQ(launch_open_regular(fifo, &err), -1);
+	CHECK_ERROR(err, "it is a FIFO");
+	CHECK_INTEQ(launch_open_regular(link, &err), -1);
+	CHECK_ERROR(err, link, "it is a symlink");
+	_cleanup_free_ char *file = xasprintf("%s/blobs/file", lay);
+	int fd = launch_open_regular(file, &err);
+	CHECK(fd >= 0);
+	CHECK_NO_ERROR(err);
+	if (fd >= 0) {
+		CHECK_INTEQ(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+		close(fd);
+	}
+
+	/* a tar source: read through the fd opened first, also once its path
+	 * names something else */
+	_cleanup_free_ char *tar = xasprintf("%s/src.tar", dir);
+	char block[3 * 512 + 1024];
+	memset(block, 0, sizeof(block));
+	memcpy(block, "index.json", 10);
+	memcpy(block + 100, "0000644", 8);
+	memcpy(block + 108, "0000000", 8);
+	memcpy(block + 116, "0000000", 8);
+	memcpy(block + 124, "00000000002", 12);
+	memcpy(block + 136, "15121523000", 12);
+	block[156] = '0';
+	memcpy(block + 257, "ustar", 6);
+	memcpy(block + 263, "00", 2);
+	memset(block + 148, ' ', 8);
+	unsigned sum = 0;
+	for (size_t i = 0; i < 512; i++)
+		sum += (unsigned char)block[i];
+	snprintf(block + 148, 8, "%06o", sum);
+	memcpy(block + 512, "{}", 2);
+	int tfd = open(tar, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (tfd < 0 || launch_write_all(tfd, block, sizeof(block)) < 0)
+		tu_die("write", tar);
+	close(tfd);
+	CHECK_INTEQ(launch_source_open(tar, &src, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK(launch_source_has(&src, "index.json"));
+	if (unlink(tar) < 0 || mkfifo(tar, 0600) < 0)
+		tu_die("mkfifo", tar);
+	CHECK_INTEQ(launch_source_read(&src, "index.json", 100, &data, &len, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK_STREQ(data, "{}");
+	free(data);
+	launch_source_close(&src);
+	tu_rm_rf(dir);
+}
+
 /* --- the runtime config --- */
 
 static void test_runtime_config(void)
@@ -849,6 +1040,8 @@ int main(void)
 	test_oci_simple();
 	test_oci_platforms();
 	test_oci_errors();
+	test_descriptor_types();
+	test_source_files();
 	test_runtime_config();
 	test_member_normalize();
 	test_digest();

@@ -3,9 +3,12 @@
  * canonical NAME:TAG, error texts) and a store in a temporary directory:
  * adding images from store temporaries, finding them by name, tag and digest
  * prefix, listing, tagging, removing tags and images, the read-only site
- * store, the clean-up of what killed writers leave, and a damaged index. */
+ * store, the clean-up of what killed writers leave (an index entry whose
+ * image file is gone among them), the hint a full disk gets, and a damaged
+ * index. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -567,6 +570,99 @@ static void test_gc(const char *dir)
 	CHECK(!exists(none));
 }
 
+/* An index entry whose image file is gone (a removal that freed the space
+ * first, killed before it wrote the index): read as removed, never as a
+ * damaged store, and dropped, with its tags, by the next writer. */
+static void test_entry_without_file(const char *dir)
+{
+	_cleanup_free_ char *root = xasprintf("%s/nofile", dir);
+	struct launch_store s = { root, false };
+	struct launch_error *err = NULL;
+	_cleanup_free_ char *d1 = mkdigest("90ee1"), *d2 = mkdigest("90ee2");
+	_cleanup_free_ char *f1 = image_path(root, d1), *f2 = image_path(root, d2);
+	_cleanup_free_ char *index = xasprintf("%s/index.json", root);
+	char *tags1[] = { "gone:1", "gone:2", NULL }, *tags2[] = { "kept:1", NULL };
+	CHECK_INTEQ(add_image(&s, d1, "one", NULL, NULL, tags1, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK_INTEQ(add_image(&s, d2, "two", NULL, NULL, tags2, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK(unlink(f1) == 0);
+
+	struct launch_store_image img;
+	CHECK_INTEQ(find(&s, 1, "gone:1", &img, &err), -1);
+	CHECK_ERROR(err, "image gone:1 not found in your image store");
+	CHECK_INTEQ(find(&s, 1, "@90ee1", &img, &err), -1);
+	CHECK_ERROR(err, "image @90ee1 not found");
+	_cleanup_free_ char *x = digest_of(&s, "@90ee"); /* not ambiguous: one image is left */
+	CHECK_STREQ(x, d2);
+	struct launch_store_image *list = NULL;
+	size_t n = 0;
+	CHECK_INTEQ(launch_store_list(&s, &list, &n, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK_INTEQ(n, 1);
+	if (n == 1)
+		CHECK_STREQ(list[0].digest, d2);
+	for (size_t i = 0; i < n; i++)
+		launch_store_image_clear(&list[i]);
+	free(list);
+	bool removed = false;
+	CHECK_INTEQ(remove_ref(&s, "gone:2", &removed, &err), -1);
+	CHECK_ERROR(err, "image gone:2 not found");
+	CHECK_INTEQ(tag_ref(&s, "gone:1", "again:1", &err), -1);
+	CHECK_ERROR(err, "image gone:1 not found");
+	/* the readers wrote nothing: the entry is still there */
+	_cleanup_free_ char *text = NULL;
+	CHECK(launch_read_file_at(AT_FDCWD, index, 1 << 20, &text, NULL) == 0);
+	CHECK(text && strstr(text, d1) && strstr(text, "gone:2"));
+	free(steal_pointer(&text));
+
+	/* gc drops it, and the tags naming it */
+	launch_store_gc(&s);
+	CHECK(launch_read_file_at(AT_FDCWD, index, 1 << 20, &text, NULL) == 0);
+	CHECK(text && !strstr(text, d1) && !strstr(text, "gone:") && strstr(text, d2) && strstr(text, "kept:1"));
+	free(steal_pointer(&text));
+	CHECK(exists(f2));
+
+	/* ... as does any other writer; and the image can come back */
+	CHECK(unlink(f2) == 0);
+	CHECK_INTEQ(add_image(&s, d1, "one again", NULL, NULL, tags1, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK(launch_read_file_at(AT_FDCWD, index, 1 << 20, &text, NULL) == 0);
+	CHECK(text && strstr(text, d1) && !strstr(text, d2) && !strstr(text, "kept:1"));
+	free(steal_pointer(&text));
+	x = digest_of(&s, "gone:2");
+	CHECK_STREQ(x, d1);
+	free(x);
+	x = NULL;
+}
+
+/* The hint a full disk gets: once, naming the store. */
+static void test_space_hint(void)
+{
+	struct launch_store s = { "/somewhere/launch", false };
+	struct launch_error *err = NULL;
+	launch_error_set(&err, ENOSPC, "cannot write x");
+	CHECK_INTEQ(launch_store_space_hint(&s, &err), -1);
+	CHECK_INTEQ(launch_store_space_hint(&s, &err), -1);
+	CHECK_STREQ(err->msg, "cannot write x: No space left on device (free space in /somewhere/launch: 'launch rmi' "
+			      "removes images, even on a full disk; or move your image store to a larger file system: "
+			      "XDG_DATA_HOME, or \"store\" in the site config)");
+	CHECK_INTEQ(err->errno_, ENOSPC);
+	launch_error_free(err);
+	err = NULL;
+	launch_error_set(&err, EDQUOT, "cannot write y");
+	launch_store_space_hint(&s, &err);
+	CHECK_ERROR(err, "cannot write y: Disk quota exceeded (free space in /somewhere/launch");
+	launch_error_set(&err, EIO, "cannot write z");
+	launch_store_space_hint(&s, &err);
+	CHECK_STREQ(err->msg, "cannot write z: Input/output error");
+	launch_error_free(err);
+	err = NULL;
+	CHECK_INTEQ(launch_store_space_hint(&s, &err), -1); /* no error: nothing to do */
+	CHECK_NULL(err);
+	CHECK_INTEQ(launch_store_space_hint(&s, NULL), -1);
+}
+
 static void test_damaged_index(const char *dir)
 {
 	_cleanup_free_ char *root = xasprintf("%s/damaged", dir);
@@ -629,6 +725,8 @@ int main(void)
 	test_store_basics(dir);
 	test_site_store(dir);
 	test_gc(dir);
+	test_entry_without_file(dir);
+	test_space_hint();
 	test_damaged_index(dir);
 	tu_rm_rf(dir);
 	free(dir);
