@@ -15,7 +15,7 @@ bash ci/install-deps.sh
 bash ci/setup-machine.sh
 
 cmake -S . -B build -DCMAKE_INSTALL_PREFIX=/usr/local
-make -C build -j"$(nproc)" launch
+make -C build -j"$(nproc)"
 cmake --install build
 
 user=${LAUNCH_DEMO_USER:-${SUDO_USER:-launchdemo}}

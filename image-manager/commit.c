@@ -316,6 +316,7 @@ static pid_t start_sqfs2tar(const char *image, int *pipe_fd, int *err_fd, struct
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(data[1], STDOUT_FILENO);
 		dup2(msg[1], STDERR_FILENO);
+		launch_fds_close_on_exec(NULL, 0);
 		execlp("sqfs2tar", "sqfs2tar", "--root-becomes", ".", image, (char *)NULL);
 		dprintf(STDERR_FILENO, "cannot run sqfs2tar: %s (install squashfs-tools-ng)", strerror(errno));
 		_exit(127);

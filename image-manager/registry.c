@@ -678,6 +678,7 @@ int launch_registry_manifest(struct launch_registry *r, const char *repo, const 
 	struct resp p = { .fd = -1 };
 	char eb[CURL_ERROR_SIZE];
 	int ret = -1;
+	_cleanup_free_ char *ct = NULL;
 	for (int attempt = 0;; attempt++) {
 		int failed;
 		CURLcode c = authed_get(r, repo, path, accept_manifests, NULL, &p, eb, err, &failed);
@@ -705,7 +706,7 @@ int launch_registry_manifest(struct launch_registry *r, const char *repo, const 
 		goto out;
 	}
 	strcpy(digest, got);
-	_cleanup_free_ char *ct = p.content_type ? xstrndup(p.content_type, strcspn(p.content_type, ";")) : NULL;
+	ct = p.content_type ? xstrndup(p.content_type, strcspn(p.content_type, ";")) : NULL;
 	*media_type = ct ? steal_pointer(&ct) : NULL;
 	*body = p.body ? steal_pointer(&p.body) : xstrdup("");
 	*len = p.len;

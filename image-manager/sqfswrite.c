@@ -145,6 +145,7 @@ int launch_sqfs_writer_start(const char *output, const char *compressor, int job
 		dup2(in[0], STDIN_FILENO);
 		dup2(er[1], STDOUT_FILENO);
 		dup2(er[1], STDERR_FILENO);
+		launch_fds_close_on_exec(NULL, 0);
 		execv(bin, (char *const *)argv);
 		dprintf(STDERR_FILENO, "cannot execute %s: %s\n", bin, strerror(errno));
 		_exit(127);

@@ -547,6 +547,9 @@ int launch_store_prepare(const struct launch_store *store, struct launch_error *
 
 static int store_lock(const struct launch_store *s, struct launch_error **err)
 {
+	int st = store_check(s, false, err);
+	if (st != 0)
+		return st < 0 ? -1 : launch_error_msg(err, "image store %s does not exist", s->root);
 	_cleanup_free_ char *path = xasprintf("%s/lock", s->root);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)

@@ -250,11 +250,11 @@ static const char *spool_dir(void)
 /* The spool directory's SUB (freed here), if it exists. */
 static char *spool_subdir(char *sub)
 {
-	_cleanup_free_ char *owned = sub;
 	const char *spool = spool_dir();
-	if (!spool)
+	char *dir = spool ? xasprintf("%s/%s", spool, sub) : NULL;
+	free(sub);
+	if (!dir)
 		return NULL;
-	char *dir = xasprintf("%s/%s", spool, sub);
 	struct stat st;
 	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
 		return dir;

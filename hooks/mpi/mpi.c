@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "elf.h"
+#include "launch_elf.h"
 #include "hookapi.h"
 #include "resolve.h"
 #include "util.h"

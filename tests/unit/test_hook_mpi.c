@@ -12,13 +12,15 @@
 #include <fcntl.h>
 #include <gnu/libc-version.h>
 #include <stdio.h>
+#include <elf.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
-#include "elf.h"
+#include "launch_elf.h"
 #include "hookapi.h"
 #include "mpi.h"
 #include "testutil.h"

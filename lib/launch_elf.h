@@ -7,10 +7,6 @@
  * image, so nothing is mapped or trusted: sections are read with pread into
  * bounded buffers and every offset, count and string is checked against
  * them. Section headers are required (strip keeps them). */
-/* lib/ is on the include path, so <elf.h> anywhere (sqfs_ll.c, <link.h>,
- * <sys/auxv.h>) finds this file first: hand those the system's header. */
-#include_next <elf.h>
-
 #ifndef LAUNCH_ELF_H
 #define LAUNCH_ELF_H
 

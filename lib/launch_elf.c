@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* ELF version information and the C library of a root (see elf.h). Only the
+/* ELF version information and the C library of a root (see launch_elf.h). Only the
  * section header table and the few sections asked for are read, each with
  * pread into a buffer of its own size (at most MAX_SECTION), so a hostile
  * or truncated file of an image costs a bounded amount of memory and ends in
@@ -7,9 +7,10 @@
  * the same layout in 32- and 64-bit files (glibc's <elf.h>); only the file
  * and section headers differ. */
 #define _GNU_SOURCE
-#include "elf.h"
+#include "launch_elf.h"
 
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
