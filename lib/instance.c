@@ -29,12 +29,10 @@
 #include "rootfs.h"
 #include "util.h"
 
-#define NAME_MAX_LEN 64
-
 bool launch_instance_name_valid(const char *name)
 {
 	size_t n = strlen(name);
-	if (n == 0 || n > NAME_MAX_LEN || name[0] == '.' || name[0] == '-')
+	if (n == 0 || n > LAUNCH_INSTANCE_NAME_MAX || name[0] == '.' || name[0] == '-')
 		return false;
 	for (const char *p = name; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||

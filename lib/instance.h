@@ -39,6 +39,19 @@ struct launch_instance_info {
 	int processes; /* joined processes still running (not the init) */
 };
 
+/* The longest instance name, the one limit of every front end: `launch
+ * start --name` takes names up to this length; the SPANK plugin's
+ * --container-name is the tail of `slurm-JOBID-NAME` and gets what is left
+ * (LAUNCH_INSTANCE_NAME_MAX less LAUNCH_INSTANCE_SLURM_PREFIX_MAX). */
+#define LAUNCH_INSTANCE_NAME_MAX 64
+#define LAUNCH_INSTANCE_SLURM_PREFIX_MAX (sizeof("slurm-4294967295-") - 1)
+/* LAUNCH_INSTANCE_NAME_MAX as a string literal, for help texts. */
+#define LAUNCH_INSTANCE_NAME_MAX_STR LAUNCH_INSTANCE_STR_(LAUNCH_INSTANCE_NAME_MAX)
+#define LAUNCH_INSTANCE_STR_(n) LAUNCH_INSTANCE_STR2_(n)
+#define LAUNCH_INSTANCE_STR2_(n) #n
+
+/* 1 to LAUNCH_INSTANCE_NAME_MAX letters, digits, `_`, `-` and `.`, not
+ * starting with `.` or `-`. */
 bool launch_instance_name_valid(const char *name);
 /* Start SPEC (spec->instance is set here) as instance NAME (NULL: a new
  * name), detached. Returns once it can be joined; *OUT_NAME gets its name.

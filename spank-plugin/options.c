@@ -280,10 +280,15 @@ int plugin_finish_options(const char *(*get)(void *arg, const char *name), void 
 		slurm_error("launch: --container-workdir %s: the directory must be an absolute path", plugin_opts.workdir);
 		return -1;
 	}
-	if (plugin_opts.name && (strlen(plugin_opts.name) > 40 || !launch_instance_name_valid(plugin_opts.name))) {
-		slurm_error("launch: invalid --container-name `%s`: use 1 to 40 letters, digits, `_`, `-` or `.`, not "
-			    "starting with `.` or `-`",
-			    plugin_opts.name);
+	/* The instance is slurm-JOBID-NAME (remote.c): NAME gets what the
+	 * longest prefix leaves of the instance name limit. */
+	const size_t name_max = LAUNCH_INSTANCE_NAME_MAX - LAUNCH_INSTANCE_SLURM_PREFIX_MAX;
+	if (plugin_opts.name &&
+	    (strlen(plugin_opts.name) > name_max || !launch_instance_name_valid(plugin_opts.name))) {
+		slurm_error(
+			"launch: invalid --container-name `%s`: use 1 to %zu letters, digits, `_`, `-` or `.`, not "
+			"starting with `.` or `-`",
+			plugin_opts.name, name_max);
 		return -1;
 	}
 	if (plugin_opts.env_names) {
