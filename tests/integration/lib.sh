@@ -246,6 +246,12 @@ require_user2() {
 	[ "$TU2_UID" != 0 ] && [ "$TU2_UID" != "$TU_UID" ] || die "LAUNCH_TEST_USER2=$TU2 must be another unprivileged user"
 	TU2_GID=$(id -g "$TU2")
 	TU2_HOME=$(getent passwd "$TU2" | cut -d: -f6)
+	# The second user's own per-test directory, beside $T: launch refuses
+	# directories of one user below a directory another user owns.
+	T2=$(mktemp -d "$_base/launch-it.$TEST_NAME.u2.XXXXXX") || die "cannot create a directory in $_base"
+	chown "$TU2_UID:$TU2_GID" "$T2"
+	chmod 0755 "$T2"
+	on_exit "rm -rf '$T2'"
 }
 
 # require_shared_tmp: a directory like a node's /tmp or a shared scratch

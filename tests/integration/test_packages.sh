@@ -46,6 +46,7 @@ for who in subids seccomp; do
 		host_pid=$host_pid2
 	fi
 	D=$T/$who
+	[ $who = subids ] || D=$T2/$who
 	mkdir -p "$D/data" "$D/share"
 	chown -R "$uid:$gid" "$D"
 	chmod 0755 "$D"
