@@ -453,10 +453,32 @@ static int setup_dev(struct builder *b, struct launch_error **err)
 	 * it: the host's /dev/ptmx node, bound alone, finds no "pts" beside it
 	 * (the kernel looks in the same mount), and the host's pts/ptmx is mode
 	 * 0000. The terminal launch was started from works through the
-	 * inherited descriptors; only its name is not in this /dev/pts. */
+	 * inherited descriptors; its name is not in this /dev/pts. */
 	if (mount_fs(b, "devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620", err) < 0 ||
 	    bind(b, "/dev/shm", "/dev/shm", false, err) < 0)
 		return -1;
+	/* That terminal gets a name all the same, as a console: /dev/console
+	 * is its node, which ttyname() finds by device and inode (`tty`,
+	 * pinentry, job control of shells). */
+	for (int fd = 0; fd <= 2; fd++) {
+		/* by its path: a bind needs a source in this mount namespace, and
+		 * the descriptor's mount is the host's */
+		struct stat st, at;
+		char self[32], path[PATH_MAX];
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+		ssize_t n = isatty(fd) && fstat(fd, &st) == 0 ? readlink(self, path, sizeof(path) - 1) : -1;
+		if (n <= 0)
+			continue;
+		path[n] = '\0';
+		if (path[0] != '/' || stat(path, &at) < 0 || !S_ISCHR(at.st_mode) || at.st_rdev != st.st_rdev ||
+		    at.st_ino != st.st_ino)
+			continue;
+		struct launch_error *e = NULL;
+		if (bind_flags(b, path, "/dev/console", false, 0, &e) < 0)
+			launch_debug("no /dev/console for the terminal %s: %s", path, e->msg);
+		launch_error_free(e);
+		break;
+	}
 	_cleanup_close_ int dev = launch_resolve_in_root(b->rootfd, "/dev", O_PATH | O_DIRECTORY);
 	if (dev < 0)
 		return launch_error_set(err, errno, "cannot open /dev in the container");
