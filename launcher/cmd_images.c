@@ -2,6 +2,7 @@
 /* The store commands: `launch images`, `inspect`, `rmi`, `tag` (core only;
  * `launch import` runs in the launch-image helper, cmd_import.c). */
 #define _GNU_SOURCE
+#include <fnmatch.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -17,11 +18,19 @@
 #include "util.h"
 
 static const char images_help[] =
-	"Usage: launch images [--format table|json]\n"
+	"Usage: launch images [--format table|json] [REPOSITORY[:TAG]]\n"
 	"\n"
 	"List the images of your store, then those of the site's stores: NAME, TAG,\n"
 	"DIGEST (the first 12 hex digits), SIZE (of the squashfs file), CREATED.\n"
-	"Run one with 'launch run NAME[:TAG]' or 'launch run @DIGEST'.\n";
+	"An image pulled by digest shows TAG <none>. Run one with\n"
+	"'launch run NAME[:TAG]' or 'launch run @DIGEST'.\n"
+	"\n"
+	"REPOSITORY[:TAG] lists only the images of that name (all its tags when no\n"
+	"TAG is given); * and ? match any characters but /.\n"
+	"\n"
+	"Options:\n"
+	"      --format table|json a table (the default), or a JSON array with an\n"
+	"                          object per image, as 'launch inspect' prints it\n";
 
 static const char inspect_help[] =
 	"Usage: launch inspect NAME[:TAG] | @DIGEST\n"
@@ -88,21 +97,6 @@ static void human_size(int64_t b, char *buf, size_t n)
 		snprintf(buf, n, "%.1fkB", (double)b / 1e3);
 }
 
-static void ago(int64_t t, char *buf, size_t n)
-{
-	int64_t s = (int64_t)time(NULL) - t;
-	if (s < 0)
-		s = 0;
-	if (s < 60)
-		snprintf(buf, n, "%lld seconds ago", (long long)s);
-	else if (s < 3600)
-		snprintf(buf, n, "%lld minutes ago", (long long)(s / 60));
-	else if (s < 86400 * 2)
-		snprintf(buf, n, "%lld hours ago", (long long)(s / 3600));
-	else
-		snprintf(buf, n, "%lld days ago", (long long)(s / 86400));
-}
-
 static char *iso_time(int64_t t)
 {
 	char buf[64];
@@ -134,6 +128,76 @@ static int format_opt(int c, void *arg)
 	return 0;
 }
 
+/* Does TAG ("NAME:TAG") match FILTER, docker's REPOSITORY[:TAG]: a name
+ * alone stands for all its tags; * and ? do not cross a /. */
+static bool tag_matches(const char *tag, const char *filter)
+{
+	const char *fc = strrchr(filter, ':'), *fs = strrchr(filter, '/'), *c = strrchr(tag, ':');
+	if (!c)
+		return false; /* not NAME:TAG: a damaged index */
+	if (fc && fs && fc < fs)
+		fc = NULL; /* registry:port/name */
+	_cleanup_free_ char *fname = fc ? xstrndup(filter, (size_t)(fc - filter)) : xstrdup(filter);
+	_cleanup_free_ char *name = xstrndup(tag, (size_t)(c - tag));
+	return fnmatch(fname, name, FNM_PATHNAME) == 0 && (!fc || fnmatch(fc + 1, c + 1, 0) == 0);
+}
+
+static bool image_matches(const struct launch_store_image *im, const char *filter)
+{
+	for (size_t k = 0; im->tags[k]; k++)
+		if (tag_matches(im->tags[k], filter))
+			return true;
+	return false;
+}
+
+/* The table's lines of IM: one per tag FILTER (NULL: all) lets through,
+ * one with NAME and TAG <none> for an untagged image when there is no
+ * FILTER. The tag of an image pulled by digest (sha256-HEX, 71 characters)
+ * shows as <none>, as docker shows such an image: the pin is no name to
+ * type, and `launch inspect` shows it whole. */
+static void add_rows(struct launch_table *t, const struct launch_store_image *im, const char *filter)
+{
+	char size[32], when[64], hex[13];
+	human_size(im->size, size, sizeof(size));
+	launch_time_ago(im->created, (int64_t)time(NULL), when, sizeof(when));
+	snprintf(hex, sizeof(hex), "%.12s", im->digest + strlen("sha256:"));
+	_cleanup_free_ char *created = xasprintf("%s%s", when, im->site ? "  (site)" : "");
+	if (!im->tags[0] && !filter)
+		launch_table_add(t, (const char *[]){ "<none>", "<none>", hex, size, created });
+	for (size_t k = 0; im->tags[k]; k++) {
+		const char *c = strrchr(im->tags[k], ':');
+		if (!c || (filter && !tag_matches(im->tags[k], filter)))
+			continue;
+		_cleanup_free_ char *name = xstrndup(im->tags[k], (size_t)(c - im->tags[k]));
+		const char *tag = launch_ref_tag_is_digest(c + 1) ? "<none>" : c + 1;
+		launch_table_add(t, (const char *[]){ name, tag, hex, size, created });
+	}
+}
+
+/* Every image of STORES that FILTER (NULL: all) lets through, into the
+ * table T or the JSON array ARR. Returns the exit status. */
+static int list_images(const struct launch_store *stores, size_t n, const char *filter, struct launch_table *t,
+		       json_t *arr)
+{
+	int ret = 0;
+	for (size_t s = 0; s < n; s++) {
+		struct launch_error *err = NULL;
+		struct launch_store_image *v = NULL;
+		size_t m = 0;
+		if (launch_store_list(&stores[s], &v, &m, &err) < 0)
+			ret = launcher_fail(err);
+		for (size_t i = 0; i < m; i++) {
+			if (arr && (!filter || image_matches(&v[i], filter)))
+				json_array_append_new(arr, image_json(&v[i]));
+			else if (!arr)
+				add_rows(t, &v[i], filter);
+			launch_store_image_clear(&v[i]);
+		}
+		free(v);
+	}
+	return ret;
+}
+
 int cmd_images(int argc, char **argv)
 {
 	static const struct option extra[] = { { "format", required_argument, NULL, 'f' }, { NULL, 0, NULL, 0 } };
@@ -142,53 +206,29 @@ int cmd_images(int argc, char **argv)
 	if (r != 0)
 		return r > 0 ? 0 : LAUNCH_EXIT_FAILURE;
 	struct launch_error *err = NULL;
+	if (argc - optind > 1) {
+		launch_error_msg(&err, "usage: launch images [--format table|json] [REPOSITORY[:TAG]]");
+		return launcher_fail(err);
+	}
+	const char *filter = optind < argc ? argv[optind] : NULL;
 	struct launch_config config;
 	struct launch_store *stores = NULL;
 	size_t n = 0;
-	int ret = 0;
 	if (load(&config, &stores, &n, &err) < 0) {
-		ret = launcher_fail(err);
-		goto out;
+		launch_stores_free(stores, n);
+		launch_config_clear(&config);
+		return launcher_fail(err);
 	}
 	launch_store_gc(&stores[0]); /* what killed imports left */
-	json_t *arr = json_array();
-	if (!json)
-		printf("%-40s %-16s %-14s %-9s %s\n", "NAME", "TAG", "DIGEST", "SIZE", "CREATED");
-	for (size_t s = 0; s < n; s++) {
-		struct launch_store_image *v = NULL;
-		size_t m = 0;
-		if (launch_store_list(&stores[s], &v, &m, &err) < 0) {
-			ret = launcher_fail(steal_pointer(&err));
-			continue;
-		}
-		for (size_t i = 0; i < m; i++) {
-			if (json) {
-				json_array_append_new(arr, image_json(&v[i]));
-			} else {
-				char size[32], when[64];
-				human_size(v[i].size, size, sizeof(size));
-				ago(v[i].created, when, sizeof(when));
-				const char *hex = v[i].digest + 7;
-				size_t k = 0;
-				do {
-					const char *t = v[i].tags[k];
-					_cleanup_free_ char *name = t ? xstrndup(t, (size_t)(strrchr(t, ':') - t)) : NULL;
-					printf("%-40s %-16s %-14.12s %-9s %s%s\n", name ? name : "<none>",
-					       t ? strrchr(t, ':') + 1 : "<none>", hex, size, when,
-					       v[i].site ? "  (site)" : "");
-				} while (v[i].tags[k] && v[i].tags[++k]);
-			}
-			launch_store_image_clear(&v[i]);
-		}
-		free(v);
-	}
-	if (json) {
-		char *s = json_dumps(arr, JSON_INDENT(2));
-		printf("%s\n", s);
-		free(s);
-	}
+	struct launch_table t;
+	launch_table_init(&t, 5);
+	launch_table_add(&t, (const char *[]){ "NAME", "TAG", "DIGEST", "SIZE", "CREATED" });
+	json_t *arr = json ? json_array() : NULL;
+	int ret = list_images(stores, n, filter, &t, arr);
+	_cleanup_free_ char *text = arr ? json_dumps(arr, JSON_INDENT(2)) : launch_table_text(&t);
+	printf("%s%s", text, arr ? "\n" : "");
 	json_decref(arr);
-out:
+	launch_table_clear(&t);
 	launch_stores_free(stores, n);
 	launch_config_clear(&config);
 	return ret;

@@ -17,9 +17,13 @@
 static const char ps_help[] =
 	"Usage: launch ps [--format table|json]\n"
 	"\n"
-	"List your running instances: NAME, IMAGE, AGE, PROCESSES (joined processes\n"
-	"still running, the instance's own init not counted) and STATE. Instances\n"
-	"whose supervisor died are cleaned up on the way. 'launch list' is the same.\n";
+	"List your running instances: NAME, IMAGE (as it was given to 'launch start':\n"
+	"a store name or a path), AGE, PROCESSES (joined processes still running, the\n"
+	"instance's own init not counted) and STATE. Instances whose supervisor died\n"
+	"are cleaned up on the way. 'launch list' is the same.\n"
+	"\n"
+	"Options:\n"
+	"      --format table|json a table (the default), or a JSON array\n";
 
 static const char stop_help[] =
 	"Usage: launch stop NAME... | --all\n"
@@ -84,27 +88,27 @@ int cmd_ps(int argc, char **argv)
 	if (runtime_dir(&dir, &err) < 0 || launch_instance_list(dir, &v, &n, &err) < 0)
 		return launcher_fail(err);
 	json_t *arr = json ? json_array() : NULL;
-	if (!json)
-		printf("%-24s %-40s %-6s %-9s %s\n", "NAME", "IMAGE", "AGE", "PROCESSES", "STATE");
+	struct launch_table t;
+	launch_table_init(&t, 5);
+	launch_table_add(&t, (const char *[]){ "NAME", "IMAGE", "AGE", "PROCESSES", "STATE" });
 	for (size_t i = 0; i < n; i++) {
-		char a[32];
+		char a[32], procs[16];
 		age(v[i].created, a, sizeof(a));
+		snprintf(procs, sizeof(procs), "%d", v[i].processes);
 		if (json)
 			json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:i, s:s, s:b, s:I}", "name", v[i].name,
 							     "image", v[i].image, "created", (json_int_t)v[i].created,
 							     "processes", v[i].processes, "state", "running", "root",
 							     v[i].root, "pid", (json_int_t)v[i].holder));
 		else
-			printf("%-24s %-40s %-6s %-9d %s\n", v[i].name, v[i].image, a, v[i].processes, "running");
+			launch_table_add(&t, (const char *[]){ v[i].name, v[i].image, a, procs, "running" });
 		launch_instance_info_clear(&v[i]);
 	}
 	free(v);
-	if (json) {
-		char *s = json_dumps(arr, JSON_INDENT(2));
-		printf("%s\n", s);
-		free(s);
-		json_decref(arr);
-	}
+	_cleanup_free_ char *text = json ? json_dumps(arr, JSON_INDENT(2)) : launch_table_text(&t);
+	printf("%s%s", text, json ? "\n" : "");
+	json_decref(arr);
+	launch_table_clear(&t);
 	return 0;
 }
 

@@ -42,10 +42,13 @@ static int started(void *arg, pid_t init, struct launch_error **err)
 	json_t *env = json_array();
 	for (size_t i = 0; c->spec->env_set && c->spec->env_set[i]; i++)
 		json_array_append_new(env, json_string(c->spec->env_set[i]));
-	json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:b, s:I, s:s, s:s, s:o}", "name", c->name, "image",
-			      c->spec->image.path, "holder", (json_int_t)getpid(), "init", (json_int_t)init, "root",
-			      c->spec->id.root, "created", (json_int_t)time(NULL), "mnt_ns", mnt, "user_ns", user, "env",
-			      env);
+	/* "image" is the image as the user named it (what `launch ps` shows),
+	 * "image_file" what was mounted */
+	const struct launch_image *im = &c->spec->image;
+	json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:I, s:s, s:s, s:o}", "name", c->name, "image",
+			      im->ref ? im->ref : im->path, "image_file", im->path, "holder", (json_int_t)getpid(),
+			      "init", (json_int_t)init, "root", c->spec->id.root, "created", (json_int_t)time(NULL),
+			      "mnt_ns", mnt, "user_ns", user, "env", env);
 	if (c->spec->workdir)
 		json_object_set_new(j, "workdir", json_string(c->spec->workdir));
 	if (c->spec->image.entrypoint) {

@@ -263,6 +263,16 @@ char *launch_registry_ref_local_name(const struct launch_registry_ref *r)
 
 bool launch_registry_ref_is(const char *s) { return launch_str_has_prefix(s, "docker://"); }
 
+bool launch_ref_tag_is_digest(const char *tag)
+{
+	if (!launch_str_has_prefix(tag, "sha256-") || strlen(tag) != 7 + 64)
+		return false;
+	for (const char *p = tag + 7; *p; p++)
+		if (!is_hex(*p))
+			return false;
+	return true;
+}
+
 /* --- stores and the index --- */
 
 int launch_stores(const struct launch_config *c, struct launch_store **out, size_t *n, struct launch_error **err)
@@ -468,6 +478,61 @@ static char *ref_text(const struct launch_ref *ref)
 	return ref->name ? xasprintf("%s:%s", ref->name, ref->tag) : xasprintf("@%s", ref->digest);
 }
 
+/* The tags of STORES whose image is there, then the NAME part of each. */
+static void stored_tags(const struct launch_store *stores, size_t n, char ***tags, char ***names)
+{
+	*tags = xcalloc(1, sizeof(char *));
+	*names = xcalloc(1, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		json_t *index = index_load(&stores[i], NULL), *v;
+		if (!index)
+			continue;
+		const char *tag;
+		json_object_foreach (json_object_get(index, "tags"), tag, v) {
+			const char *d = json_string_value(v), *colon = strrchr(tag, ':');
+			if (!d || !colon || !json_object_get(json_object_get(index, "images"), d) ||
+			    file_gone(&stores[i], d))
+				continue;
+			launch_strv_push(tags, xstrdup(tag));
+			launch_strv_push(names, xstrndup(tag, (size_t)(colon - tag)));
+		}
+		json_decref(index);
+	}
+}
+
+/* The stored tag REF is likely a typo of: the nearest NAME:TAG, else the
+ * first tag of the nearest NAME (`ubuntu` when only ubuntu:22.04 is
+ * there); NULL when none is near (launch_closest). */
+static char *suggest(const struct launch_store *stores, size_t n, const struct launch_ref *ref)
+{
+	if (!ref->name)
+		return NULL;
+	_cleanup_strv_ char **tags = NULL, **names = NULL;
+	stored_tags(stores, n, &tags, &names);
+	_cleanup_free_ char *want = ref_text(ref);
+	size_t count = launch_strv_len(tags);
+	size_t k = launch_closest(want, (const char *const *)tags, count);
+	if (k == count)
+		k = launch_closest(ref->name, (const char *const *)names, count);
+	return k < count ? xstrdup(tags[k]) : NULL;
+}
+
+/* REF is in none of STORES: say where it was looked for, and what it may
+ * have meant. */
+static int not_found(const struct launch_store *stores, size_t n, const struct launch_ref *ref,
+		     struct launch_error **err)
+{
+	_cleanup_free_ char *what = ref_text(ref), *near = suggest(stores, n, ref);
+	const char *where = n > 1 ? " nor the site's" : "";
+	if (near)
+		return launch_error_msg(err, "image %s not found in your image store (%s)%s (did you mean `%s`? see "
+					     "'launch images')",
+					what, stores[0].root, where, near);
+	return launch_error_msg(err, "image %s not found in your image store (%s)%s (see 'launch images'; add images "
+				     "with 'launch import')",
+				what, stores[0].root, where);
+}
+
 int launch_stores_find(const struct launch_store *stores, size_t n, const struct launch_ref *ref,
 		       struct launch_store_image *out, struct launch_error **err)
 {
@@ -487,10 +552,7 @@ int launch_stores_find(const struct launch_store *stores, size_t n, const struct
 		if (why)
 			return launch_error_msg(err, "%s", why);
 	}
-	_cleanup_free_ char *what = ref_text(ref);
-	return launch_error_msg(err, "image %s not found in your image store (%s)%s (see 'launch images'; add images "
-				     "with 'launch import')",
-				what, stores[0].root, n > 1 ? " nor the site's" : "");
+	return not_found(stores, n, ref, err);
 }
 
 static int cmp_image(const void *a, const void *b)
@@ -747,12 +809,10 @@ int launch_store_tag(const struct launch_store *store, const struct launch_ref *
 		goto out;
 	const char *digest = lookup(store, index, ref, &why);
 	if (!digest) {
-		_cleanup_free_ char *what = ref_text(ref);
 		if (why)
 			launch_error_msg(err, "%s", why);
 		else
-			launch_error_msg(err, "image %s not found in your image store %s (see 'launch images')", what,
-					 store->root);
+			not_found(store, 1, ref, err);
 		goto out;
 	}
 	json_object_set_new(json_object_get(index, "tags"), tag, json_string(digest));
@@ -808,11 +868,8 @@ int launch_store_remove(const struct launch_store *store, const struct launch_re
 	*removed_image = false;
 	if (refuse_site(store, err) < 0)
 		return -1;
-	if (access(store->root, F_OK) < 0) {
-		_cleanup_free_ char *what = ref_text(ref);
-		return launch_error_msg(err, "image %s not found in your image store %s (see 'launch images')", what,
-					store->root);
-	}
+	if (access(store->root, F_OK) < 0)
+		return not_found(store, 1, ref, err);
 	int lock = store_lock(store, err);
 	if (lock < 0)
 		return -1;
@@ -823,12 +880,10 @@ int launch_store_remove(const struct launch_store *store, const struct launch_re
 		goto out;
 	const char *found = lookup(store, index, ref, &why);
 	if (!found) {
-		_cleanup_free_ char *what = ref_text(ref);
 		if (why)
 			launch_error_msg(err, "%s", why);
 		else
-			launch_error_msg(err, "image %s not found in your image store %s (see 'launch images')", what,
-					 store->root);
+			not_found(store, 1, ref, err);
 		goto out;
 	}
 	digest = xstrdup(found);

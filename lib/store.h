@@ -69,6 +69,9 @@ char *launch_registry_ref_local_name(const struct launch_registry_ref *r);
 
 /* Is S a registry reference (starts with docker://)? */
 bool launch_registry_ref_is(const char *s);
+/* Is TAG (the part after NAME:) the one an image pulled by digest gets,
+ * sha256-HEX (launch_registry_ref_local_name)? */
+bool launch_ref_tag_is_digest(const char *tag);
 
 struct launch_store {
 	char *root;

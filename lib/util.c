@@ -161,6 +161,141 @@ char *launch_path_normalize(const char *path)
 	return out;
 }
 
+static size_t min_size(size_t a, size_t b)
+{
+	return a < b ? a : b;
+}
+
+size_t launch_edit_distance(const char *a, const char *b)
+{
+	size_t n = strlen(a), m = strlen(b);
+	/* three rows of the matrix: i-2 (for swaps), i-1 and i */
+	size_t *rows = xcalloc(3 * (m + 1), sizeof(size_t));
+	size_t *before = rows, *prev = rows + m + 1, *cur = rows + 2 * (m + 1);
+	for (size_t j = 0; j <= m; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= n; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= m; j++) {
+			size_t d = min_size(min_size(prev[j], cur[j - 1]) + 1, prev[j - 1] + (a[i - 1] != b[j - 1]));
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+				d = min_size(d, before[j - 2] + 1);
+			cur[j] = d;
+		}
+		size_t *t = before;
+		before = prev;
+		prev = cur;
+		cur = t;
+	}
+	size_t d = prev[m];
+	free(rows);
+	return d;
+}
+
+size_t launch_closest(const char *word, const char *const *candidates, size_t n)
+{
+	size_t len = strlen(word), limit = len < 6 ? 1 : len < 12 ? 2 : 3;
+	size_t best = n, best_d = limit + 1;
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(candidates[i]);
+		if ((l > len ? l - len : len - l) > limit)
+			continue; /* too far, whatever the edits */
+		size_t d = launch_edit_distance(word, candidates[i]);
+		if (d < best_d) {
+			best = i;
+			best_d = d;
+		}
+	}
+	return best;
+}
+
+void launch_time_ago(int64_t then, int64_t now, char *buf, size_t size)
+{
+	static const struct {
+		const char *unit;
+		int64_t seconds, below;
+	} units[] = {
+		{ "second", 1, 60 },
+		{ "minute", 60, 3600 },
+		{ "hour", 3600, 2 * 86400 },
+		{ "day", 86400, 14 * 86400 },
+		{ "week", 7 * 86400, 60 * 86400 },
+		{ "month", 30 * 86400, 730 * 86400 },
+		{ "year", 365 * 86400, INT64_MAX },
+	};
+	int64_t s = now > then ? now - then : 0;
+	size_t i = 0;
+	while (s >= units[i].below)
+		i++;
+	long long k = (long long)(s / units[i].seconds);
+	snprintf(buf, size, "%lld %s%s ago", k, units[i].unit, k == 1 ? "" : "s");
+}
+
+void launch_table_init(struct launch_table *t, size_t ncols)
+{
+	memset(t, 0, sizeof(*t));
+	t->ncols = ncols;
+}
+
+void launch_table_add(struct launch_table *t, const char *const *row)
+{
+	t->cells = xrealloc(t->cells, (t->nrows + 1) * t->ncols * sizeof(char *));
+	for (size_t c = 0; c < t->ncols; c++)
+		t->cells[t->nrows * t->ncols + c] = xstrdup(row[c] ? row[c] : "");
+	t->nrows++;
+}
+
+/* What a terminal shows of S: one column per UTF-8 character (continuation
+ * bytes, 10xxxxxx, add none). */
+static size_t text_width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xC0) != 0x80;
+	return w;
+}
+
+char *launch_table_text(const struct launch_table *t)
+{
+	size_t cells = t->nrows * t->ncols, size = 1;
+	size_t *width = xcalloc(t->ncols, sizeof(size_t));
+	for (size_t i = 0; i < cells; i++) {
+		size_t w = text_width(t->cells[i]);
+		if (w > width[i % t->ncols])
+			width[i % t->ncols] = w;
+	}
+	for (size_t i = 0; i < cells; i++)
+		size += strlen(t->cells[i]) + width[i % t->ncols] + 3; /* enough for the padding and the separator */
+	char *text = xmalloc(size), *p = text, *content_end = text;
+	for (size_t i = 0; i < cells; i++) {
+		size_t c = i % t->ncols, len = strlen(t->cells[i]);
+		memcpy(p, t->cells[i], len);
+		p += len;
+		if (len)
+			content_end = p;
+		if (c + 1 == t->ncols) {
+			p = content_end; /* no padding before empty last cells */
+			*p++ = '\n';
+			content_end = p;
+			continue;
+		}
+		size_t pad = width[c] - text_width(t->cells[i]) + 3;
+		memset(p, ' ', pad);
+		p += pad;
+	}
+	*p = '\0';
+	free(width);
+	return text;
+}
+
+void launch_table_clear(struct launch_table *t)
+{
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	memset(t, 0, sizeof(*t));
+}
+
 int launch_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len)
 {
 	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/types.h>
@@ -69,6 +70,35 @@ bool launch_path_is_under(const char *path, const char *dir);
 /* Lexically normalise an absolute path: collapse "//", drop "." and resolve
  * ".." without leaving "/". Returns NULL when PATH is not absolute. */
 char *launch_path_normalize(const char *path);
+
+/* The optimal string alignment distance of A and B: how many insertions,
+ * deletions, substitutions and swaps of two adjacent characters turn one
+ * into the other ("rnu" is 1 from "run"). */
+size_t launch_edit_distance(const char *a, const char *b);
+/* The index of the first of the N CANDIDATES nearest to WORD, when it is
+ * near enough for WORD to be a typo of it (1 edit for words of up to 5
+ * characters, 2 up to 11, else 3), else N: "did you mean" hints. */
+size_t launch_closest(const char *word, const char *const *candidates, size_t n);
+/* How long before NOW the time THEN was, as people say it: "1 minute ago",
+ * "3 days ago" (seconds below a minute, minutes below an hour, hours below
+ * two days, days below two weeks, weeks below two months, months below two
+ * years, then years). A THEN after NOW is "0 seconds ago". */
+void launch_time_ago(int64_t then, int64_t now, char *buf, size_t size);
+
+/* Text in aligned columns, for the tables commands print: each column as
+ * wide as its widest cell (header included), three spaces between columns,
+ * the last column unpadded so that no line ends in blanks. Width counts
+ * UTF-8 characters. */
+struct launch_table {
+	size_t ncols, nrows;
+	char **cells; /* row after row */
+};
+void launch_table_init(struct launch_table *t, size_t ncols);
+/* Append a row of NCOLS cells (copied; NULL is empty). */
+void launch_table_add(struct launch_table *t, const char *const *row);
+/* The table as lines, each ended by a newline. */
+char *launch_table_text(const struct launch_table *t);
+void launch_table_clear(struct launch_table *t);
 
 /* Read a whole file (at most MAX bytes) into a NUL-terminated buffer. */
 int launch_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len);

@@ -126,6 +126,13 @@ li run no-such-image true
 assert_eq 125 "$rc" "a missing name fails"
 assert_contains "$err" "not found in your image store ($STORE)" "and names the store"
 assert_contains "$err" "launch import" "and says how to add images"
+assert_not_contains "$err" "did you mean" "and suggests nothing when no name is close"
+li run bbdri true
+assert_eq 125 "$rc" "a mistyped name fails"
+assert_contains "$err" "image bbdri:latest not found" "and says so"
+assert_contains "$err" "(did you mean \`bbdir:latest\`?" "and names the stored image it is close to"
+li inspect rootfs:2
+assert_contains "$err" "did you mean \`rootfs:1\`?" "inspect of a missing tag names another tag of the name"
 li run "@0000" true
 assert_eq 125 "$rc" "an unknown digest fails"
 
@@ -135,10 +142,77 @@ assert_match "$out" '^NAME +TAG +DIGEST +SIZE +CREATED$' "images prints the head
 assert_match "$out" "^bb +latest +$short +[0-9.]+[kMG]B +[0-9]+ seconds? ago$" "images lists bb with its short digest"
 li images --format json
 assert_contains "$out" "\"bb:latest\"" "images --format json"
+json_tags() { python3 -c 'import json,sys; a=json.loads(sys.argv[1]); assert isinstance(a, list); print(" ".join(sorted(t for i in a for t in i["tags"])))' "$1" 2>&1; }
+assert_contains "$(json_tags "$out")" "bb:latest bbdir:latest" "images --format json prints a JSON array of the images"
 li tag bb lab/tool:2.0
 assert_eq 0 "$rc" "tag bb lab/tool:2.0"
 li run --entrypoint "" lab/tool:2.0 true
 assert_eq 0 "$rc" "the new name runs"
+
+say "# images REPOSITORY[:TAG], digest-pinned and long names, relative times"
+li tag bb lab/tool:2.1
+li tag bb lab/other:1
+li images lab/tool
+assert_eq 3 "$(printf '%s\n' "$out" | wc -l)" "images lab/tool: the header and its two tags"
+assert_match "$out" "^lab/tool +2\.0 +$short " "images lab/tool lists lab/tool:2.0"
+assert_match "$out" "^lab/tool +2\.1 +$short " "and lab/tool:2.1"
+li images lab/tool:2.1
+assert_eq "lab/tool 2.1" "$(printf '%s\n' "$out" | awk 'NR > 1 { print $1, $2 }')" "images lab/tool:2.1: that tag only"
+li images 'lab/*'
+assert_eq "lab/other lab/tool lab/tool" "$(printf '%s\n' "$out" | awk 'NR > 1 { print $1 }' | sort | tr '\n' ' ' | sed 's/ $//')" \
+	"images 'lab/*': every name under lab/"
+li images 'lab/tool:2.*'
+assert_eq 3 "$(printf '%s\n' "$out" | wc -l)" "images 'lab/tool:2.*': wildcards in the tag"
+li images lab
+assert_eq 0 "$rc" "images of a name with no image succeeds"
+assert_eq 1 "$(printf '%s\n' "$out" | wc -l)" "and prints the header alone (lab is not lab/tool)"
+li images --format json lab/tool
+assert_eq "bb:latest lab/other:1 lab/tool:2.0 lab/tool:2.1" "$(json_tags "$out")" \
+	"images --format json lab/tool: the one image with a matching tag, all its tags"
+li images --format json nothing-here
+assert_eq "[]" "$out" "images --format json with no match prints an empty array"
+li images a b
+assert_eq 125 "$rc" "images takes one REPOSITORY at most"
+pin=sha256-$(printf '%064d' 42)
+long=lab/a-name-longer-than-the-forty-characters-of-old/tool
+li tag bb "pinned:$pin"
+assert_eq 0 "$rc" "tag with the name an image pulled by digest gets"
+li tag bb "$long:a-tag-longer-than-sixteen"
+li images
+assert_match "$out" "^pinned +<none> +$short +" "an image pulled by digest shows TAG <none> and its digest"
+assert_not_contains "$out" "$pin" "its sha256-HEX tag is not printed"
+assert_match "$out" "^$long +a-tag-longer-than-sixteen +$short " "a long name and tag are printed whole"
+# every line has a digest (or the header's DIGEST) where the header has DIGEST
+aligned=$(printf '%s\n' "$out" | awk 'NR == 1 { p = index($0, "DIGEST"); next }
+	substr($0, p - 1, 13) !~ /^ [0-9a-f]+$/ { print "misaligned: " $0 }')
+assert_eq "" "$aligned" "the columns stay aligned"
+assert_match "$out" " 1 second ago$| [0-9]+ seconds ago$" "CREATED is in words, singular or plural"
+# backdate SECONDS: the store's images entered it SECONDS ago
+backdate() {
+	python3 - "$STORE/index.json" "$1" <<'PY'
+import json, sys, time
+p, ago = sys.argv[1], int(sys.argv[2])
+j = json.load(open(p))
+for e in j["images"].values():
+    e["created"] = int(time.time()) - ago
+with open(p, "w") as f:
+    json.dump(j, f)
+PY
+}
+backdate 61
+li images bb
+assert_match "$out" "^bb +latest +$short +[0-9.]+[kMG]B +1 minute ago$" "61 seconds: 1 minute ago"
+backdate 3600
+li images bb
+assert_match "$out" " 1 hour ago$" "an hour: 1 hour ago"
+backdate $((3 * 86400 + 100))
+li images bb
+assert_match "$out" " 3 days ago$" "three days: 3 days ago"
+li rmi "pinned:$pin" "$long:a-tag-longer-than-sixteen" lab/tool:2.1 lab/other:1
+assert_eq 0 "$rc" "rmi of several tags"
+li inspect lab/tol:2.0
+assert_eq 125 "$rc" "inspect of a mistyped name fails"
+assert_contains "$err" "did you mean \`lab/tool:2.0\`?" "and names the stored image it is close to"
 li rmi bb
 assert_eq 0 "$rc" "rmi bb"
 assert_contains "$out" "untagged bb" "rmi says it untagged"

@@ -119,6 +119,17 @@ static void test_ref_parse(void)
 	CHECK(!launch_ref_looks_like(".hidden"));
 	CHECK(!launch_ref_looks_like("dir/image.sqfs:x/y"));
 	CHECK(launch_ref_looks_like("image.sqfs")); /* syntactically a name */
+
+	/* the tag of an image pulled by digest (launch_registry_ref_local_name) */
+	char pinned[80];
+	snprintf(pinned, sizeof(pinned), "sha256-%064d", 7);
+	CHECK(launch_ref_tag_is_digest(pinned));
+	pinned[70] = 'g';
+	CHECK(!launch_ref_tag_is_digest(pinned));
+	pinned[70] = '\0';
+	CHECK(!launch_ref_tag_is_digest(pinned));
+	CHECK(!launch_ref_tag_is_digest("latest"));
+	CHECK(!launch_ref_tag_is_digest("sha256-"));
 }
 
 static void test_ref_canonical(void)
@@ -309,7 +320,15 @@ static void test_store_basics(const char *dir)
 	free(x);
 	x = NULL;
 	CHECK_INTEQ(find(&s, 1, "debian:11", &img, &err), -1);
-	CHECK_ERROR(err, "image debian:11 not found");
+	CHECK_ERROR(err, "image debian:11 not found", "(did you mean `debian:12`? see 'launch images')");
+	/* did you mean: a typo of a stored NAME:TAG, of a NAME, or nothing */
+	CHECK_INTEQ(find(&s, 1, "debain", &img, &err), -1);
+	CHECK_ERROR(err, "image debain:latest not found", "did you mean `debian:latest`?");
+	CHECK_INTEQ(find(&s, 1, "debian:bookworm", &img, &err), -1);
+	CHECK_ERROR(err, "did you mean `debian:12`?"); /* the first tag of that name */
+	CHECK_INTEQ(find(&s, 1, "centos", &img, &err), -1);
+	CHECK(err && !strstr(err->msg, "did you mean") && strstr(err->msg, "launch import"));
+	launch_error_free(steal_pointer(&err));
 	CHECK_INTEQ(find(&s, 1, "@abcd9", &img, &err), -1);
 	CHECK_ERROR(err, "image @abcd9 not found");
 
@@ -379,6 +398,8 @@ static void test_store_basics(const char *dir)
 	CHECK_ERROR(err, "invalid image name `Bad Tag`");
 	CHECK_INTEQ(tag_ref(&s, "nothere", "x:1", &err), -1);
 	CHECK_ERROR(err, "image nothere:latest not found in your image store", root);
+	CHECK_INTEQ(tag_ref(&s, "lab/tool:1.2", "x:1", &err), -1);
+	CHECK_ERROR(err, "image lab/tool:1.2 not found", "did you mean `lab/tools:1.2`?");
 	CHECK_INTEQ(tag_ref(&s, "@abcd", "x:1", &err), -1);
 	CHECK_ERROR(err, "ambiguous");
 	CHECK_NULL(digest_of(&s, "x:1"));
@@ -410,6 +431,8 @@ static void test_store_basics(const char *dir)
 	x = NULL;
 	CHECK_INTEQ(remove_ref(&s, "alias:1", &removed, &err), -1);
 	CHECK_ERROR(err, "image alias:1 not found in your image store", root);
+	CHECK_INTEQ(remove_ref(&s, "lab/tools:1.3", &removed, &err), -1);
+	CHECK_ERROR(err, "did you mean `lab/tools:1.2`?");
 
 	/* @digest: the image and every tag naming it */
 	CHECK_INTEQ(remove_ref(&s, "@ef01", &removed, &err), 0);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lib/util.c: lexical path normalisation, component-wise
- * "is under", string vectors and prefixes, and the whole-file read and write
- * helpers with their size limit. */
+ * "is under", string vectors and prefixes, edit distance and "did you mean",
+ * relative times, aligned tables, and the whole-file read and write helpers
+ * with their size limit. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -238,6 +239,89 @@ static void test_files(const char *dir)
 	CHECK_ERRNO(launch_read_fd(-1, 10, &out, NULL), EBADF);
 }
 
+static void test_edit_distance(void)
+{
+	CHECK_INTEQ(launch_edit_distance("", ""), 0);
+	CHECK_INTEQ(launch_edit_distance("run", "run"), 0);
+	CHECK_INTEQ(launch_edit_distance("", "run"), 3);
+	CHECK_INTEQ(launch_edit_distance("run", ""), 3);
+	CHECK_INTEQ(launch_edit_distance("rnu", "run"), 1); /* a swap is one edit */
+	CHECK_INTEQ(launch_edit_distance("imgaes", "images"), 1);
+	CHECK_INTEQ(launch_edit_distance("pul", "pull"), 1);
+	CHECK_INTEQ(launch_edit_distance("stratt", "start"), 2);
+	CHECK_INTEQ(launch_edit_distance("kitten", "sitting"), 3);
+	CHECK_INTEQ(launch_edit_distance("ca", "abc"), 3); /* no edit of a swapped pair (OSA, not Damerau) */
+
+	const char *const cmds[] = { "run", "pull", "images", "rmi", "start", "stop", "ps" };
+	size_t n = ARRAY_SIZE(cmds);
+	CHECK_INTEQ(launch_closest("rnu", cmds, n), 0);
+	CHECK_INTEQ(launch_closest("imgaes", cmds, n), 2);
+	CHECK_INTEQ(launch_closest("strat", cmds, n), 4);
+	CHECK_INTEQ(launch_closest("rm", cmds, n), 3);
+	CHECK_INTEQ(launch_closest("run", cmds, n), 0);
+	CHECK_INTEQ(launch_closest("frobnicate", cmds, n), n);
+	CHECK_INTEQ(launch_closest("xyz", cmds, n), n); /* 3 edits from run: no hint */
+	CHECK_INTEQ(launch_closest("imagesxx", cmds, n), 2); /* 8 characters: 2 edits */
+	CHECK_INTEQ(launch_closest("", cmds, n), n);
+	const char *const tags[] = { "busybox:latest", "lab/tools:1.2" };
+	CHECK_INTEQ(launch_closest("bsybox:latest", tags, 2), 0);
+	CHECK_INTEQ(launch_closest("lab/tols:1.3", tags, 2), 1);
+	CHECK_INTEQ(launch_closest("debian:latest", tags, 2), 2);
+}
+
+static void ago(int64_t seconds, const char *want, int line)
+{
+	char buf[64];
+	launch_time_ago(1700000000, 1700000000 + seconds, buf, sizeof(buf));
+	check_record_(!strcmp(buf, want), __FILE__, line, "%lld seconds: \"%s\", expected \"%s\"", (long long)seconds,
+		      buf, want);
+}
+#define AGO(s, want) ago(s, want, __LINE__)
+
+static void test_time_ago(void)
+{
+	AGO(-5, "0 seconds ago"); /* a clock set back */
+	AGO(0, "0 seconds ago");
+	AGO(1, "1 second ago");
+	AGO(59, "59 seconds ago");
+	AGO(60, "1 minute ago");
+	AGO(119, "1 minute ago");
+	AGO(120, "2 minutes ago");
+	AGO(3599, "59 minutes ago");
+	AGO(3600, "1 hour ago");
+	AGO(7200, "2 hours ago");
+	AGO(2 * 86400 - 1, "47 hours ago");
+	AGO(2 * 86400, "2 days ago");
+	AGO(3 * 86400 + 5, "3 days ago");
+	AGO(14 * 86400, "2 weeks ago");
+	AGO(60 * 86400, "2 months ago");
+	AGO(400 * 86400, "13 months ago");
+	AGO(730 * 86400, "2 years ago");
+	char small[7];
+	launch_time_ago(0, 3600, small, sizeof(small));
+	CHECK_STREQ(small, "1 hour"); /* cut to the buffer, NUL-terminated */
+}
+
+static void test_table(void)
+{
+	struct launch_table t;
+	launch_table_init(&t, 3);
+	_cleanup_free_ char *empty = launch_table_text(&t);
+	CHECK_STREQ(empty, "");
+	launch_table_add(&t, (const char *[]){ "NAME", "TAG", "SIZE" });
+	launch_table_add(&t, (const char *[]){ "a-rather-long-name", "1", "2.0MB" });
+	launch_table_add(&t, (const char *[]){ "b", NULL, "" });
+	launch_table_add(&t, (const char *[]){ "caf\xc3\xa9", "t", "3kB" }); /* 4 characters, 5 bytes */
+	_cleanup_free_ char *text = launch_table_text(&t);
+	CHECK_STREQ(text,
+		    "NAME                 TAG   SIZE\n"
+		    "a-rather-long-name   1     2.0MB\n"
+		    "b\n"
+		    "caf\xc3\xa9                 t     3kB\n");
+	launch_table_clear(&t);
+	CHECK(t.cells == NULL && t.nrows == 0);
+}
+
 int main(void)
 {
 	char *dir = tu_mkdtemp();
@@ -245,6 +329,9 @@ int main(void)
 	test_is_under();
 	test_strv();
 	test_alloc();
+	test_edit_distance();
+	test_time_ago();
+	test_table();
 	test_files(dir);
 	tu_rm_rf(dir);
 	free(dir);
