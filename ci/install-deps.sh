@@ -17,6 +17,7 @@ required=(
 	uidmap tmux libcap2-bin procps util-linux
 	clang libclang-rt-14-dev
 	charliecloud-runtime
+	go-md2man bash-completion man-db dpkg-dev
 )
 # Nice to have (benchmarks): dropped with a warning when the mirror lacks it.
 optional=(hyperfine)

@@ -37,11 +37,11 @@ chmod 0755 "$HB" "$T/hooks.d" "$T/nodriver.d" "$T/nodriver"
 cp "$LAUNCH_HOOK_GPU" "$HB/launch-hook-gpu" && chmod 0755 "$HB/launch-hook-gpu"
 # hook_file DIR DRIVER_ROOT
 hook_file() {
-	sed -e "s|/usr/libexec/launch/hooks/launch-hook-gpu|$HB/launch-hook-gpu|" \
+	sed -e "s|\"[^\"]*/launch-hook-gpu\"|\"$HB/launch-hook-gpu\"|" \
 		-e "s|\"NVIDIA_DRIVER_ROOT=/\"|\"NVIDIA_DRIVER_ROOT=$2\"|" \
-		"$LAUNCH_SOURCE_DIR/etc/hooks.d/nvidia.json" >"$1/nvidia.json"
+		"$LAUNCH_SOURCE_DIR/etc/hooks.d/nvidia.json.in" >"$1/nvidia.json"
 	chmod 0644 "$1/nvidia.json"
-	grep -q "NVIDIA_DRIVER_ROOT=$2\"" "$1/nvidia.json" || die "cannot adapt etc/hooks.d/nvidia.json"
+	grep -q "NVIDIA_DRIVER_ROOT=$2\"" "$1/nvidia.json" || die "cannot adapt etc/hooks.d/nvidia.json.in"
 }
 hook_file "$T/hooks.d" "$FAKE"
 hook_file "$T/nodriver.d" "$T/nodriver"

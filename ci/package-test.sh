@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Smoke test of the Debian packages, as root on a machine set up by
+# ci/setup-machine.sh: build them (ci/package.sh), install them with apt-get,
+# run the installed /usr/bin/launch (doctor, a container from a busybox
+# image, an import into the store and a run by name) as the test user, check
+# the plugin is where plugstack.conf.example says, the hook files name
+# programs that exist, the man pages and the completion are found; then purge
+# the packages and check that nothing of them is left, and that what the
+# admin put in /etc/launch stays. The machine is left as it was found: the
+# packages apt pulled in for ours are purged too, and every file made here
+# is removed, also when a check fails.
+# Environment: LAUNCH_TEST_USER (default launchtest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+user=${LAUNCH_TEST_USER:-launchtest}
+pkgs=(launch launch-slurm launch-hooks)
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "package-test.sh: must run as root (it installs and purges packages)" >&2
+	exit 1
+fi
+id -u "$user" >/dev/null 2>&1 || {
+	echo "package-test.sh: test user $user does not exist (run ci/setup-machine.sh)" >&2
+	exit 1
+}
+# known to dpkg in any state but not-installed (config-files included)
+pkg_present() { dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qv '^not-installed$'; }
+for p in "${pkgs[@]}"; do
+	if pkg_present "$p"; then
+		echo "package-test.sh: package $p is installed here: this test would purge it; remove it first" >&2
+		exit 1
+	fi
+done
+
+failures=0
+fail() {
+	echo "FAIL: $*"
+	failures=$((failures + 1))
+}
+ok() { echo "ok: $*"; }
+check() { # check WHAT CMD...
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else fail "$what"; fi
+}
+
+installed_packages() { dpkg-query -W -f='${db:Status-Status} ${Package}\n' | awk '$1 == "installed" { print $2 }' | sort; }
+before_pkgs=$(installed_packages)
+had_etc=0
+[ -d /etc/launch ] && had_etc=1
+before_etc=$(find /etc/launch -printf '%p %m %s %T@\n' 2>/dev/null | sort || true)
+T=$(mktemp -d /var/tmp/launch-package-test.XXXXXX)
+chmod 0755 "$T"
+
+# Purge ours and whatever apt installed for them, remove what the test made.
+purged=0
+purge() {
+	[ "$purged" = 1 ] && return 0
+	purged=1
+	local ours=() p extra
+	for p in "${pkgs[@]}"; do
+		pkg_present "$p" && ours+=("$p")
+	done
+	if [ "${#ours[@]}" -gt 0 ]; then
+		DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "${ours[@]}" >"$T/purge.log" 2>&1 ||
+			{ cat "$T/purge.log"; fail "apt-get purge ${ours[*]}"; }
+	fi
+	extra=$(comm -13 <(printf '%s\n' "$before_pkgs") <(installed_packages))
+	if [ -n "$extra" ]; then
+		echo "package-test.sh: purging what apt installed for the packages: $extra"
+		# shellcheck disable=SC2086
+		DEBIAN_FRONTEND=noninteractive apt-get purge -y -q $extra >>"$T/purge.log" 2>&1 ||
+			fail "apt-get purge $extra"
+	fi
+}
+cleanup() {
+	purge || true
+	[ "$had_etc" = 0 ] && rm -rf /etc/launch
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+as_user() {
+	env -i HOME="$(getent passwd "$user" | cut -d: -f6)" USER="$user" LOGNAME="$user" \
+		PATH=/usr/bin:/bin LANG=C.UTF-8 XDG_DATA_HOME="$T/data" \
+		setpriv --reuid="$user" --regid="$user" --init-groups -- "$@"
+}
+
+echo "== build (ci/package.sh)"
+start=$(date +%s)
+bash ci/package.sh >"$T/package.log" 2>&1 || {
+	tail -n 40 "$T/package.log"
+	echo "FAIL: ci/package.sh"
+	exit 1
+}
+echo "ci/package.sh: $(($(date +%s) - start)) s"
+ls -l dist/*.deb
+
+echo "== install"
+debs=()
+for p in "${pkgs[@]}"; do
+	debs+=("$(ls dist/"${p}"_*.deb)")
+done
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${debs[@]/#/./}" >"$T/install.log" 2>&1 || {
+	cat "$T/install.log"
+	echo "FAIL: apt-get install ./dist/*.deb"
+	exit 1
+}
+check "/usr/bin/launch is installed" test -x /usr/bin/launch
+check "the image helper is installed" test -x /usr/libexec/launch/launch-image
+
+echo "== the installed launch, as $user"
+tests/fixtures/mkimages.sh "$T" >/dev/null
+install -d -o "$user" -m 0700 "$T/data"
+check "launch doctor as $user" as_user /usr/bin/launch doctor
+out=$(as_user /usr/bin/launch run "$T/busybox.sqfs" hello 2>&1) || true
+check "launch run busybox.sqfs hello as $user [$out]" test "$out" = "hello from launch-test-image as $user (uid $(id -u "$user"))"
+check "launch import (the helper in /usr/libexec/launch)" as_user /usr/bin/launch -q import "$T/busybox.sqfs" pkgtest:1
+out=$(as_user /usr/bin/launch run pkgtest:1 cat /etc/image-marker 2>&1) || true
+check "launch run of the stored image by name [$out]" test "$out" = launch-test-image
+
+echo "== files"
+plugin=$(awk '$1 == "required" || $1 == "optional" { print $2; exit }' /etc/launch/plugstack.conf.example)
+check "plugstack.conf.example names the installed plugin ($plugin)" test -f "$plugin"
+check "the plugin belongs to launch-slurm" sh -c "dpkg -S '$plugin' | grep -q '^launch-slurm:'"
+for f in /usr/share/launch/hooks.d/*.json; do
+	hook=$(sed -n 's/.*"path": *"\([^"]*\)".*/\1/p' "$f")
+	check "$f names an installed hook program ($hook)" test -x "$hook"
+done
+runtime=$(sed -n 's/^RunTimeRun="\([^ ]*\) .*/\1/p' /etc/launch/oci.conf.example)
+check "oci.conf.example runs the installed launch ($runtime)" test "$runtime" = /usr/bin/launch
+check "man -w launch-run finds the page" test "$(MANPATH=/usr/share/man man -w launch-run)" = /usr/share/man/man1/launch-run.1
+check "man launch-logout shows launch-login(1)" \
+	sh -c 'MANPATH=/usr/share/man MANWIDTH=80 man launch-logout 2>/dev/null | grep -q "launch-login, launch-logout"'
+bcdir=$(pkg-config --variable=completionsdir bash-completion 2>/dev/null || echo /usr/share/bash-completion/completions)
+check "the completion is in $bcdir and defines it for launch" \
+	bash -c ". '$bcdir/launch' && complete -p launch | grep -q _launch"
+
+echo "== purge"
+# What an admin makes in /etc/launch is theirs: it must survive the purge.
+if [ "$had_etc" = 0 ]; then
+	echo '{}' >/etc/launch/launch.json
+fi
+purge
+for p in "${pkgs[@]}"; do
+	check "$p is purged" eval "! pkg_present $p"
+done
+left=$(ls -d /usr/bin/launch /usr/libexec/launch /usr/share/launch /usr/share/man/man1/launch*.1 \
+	"$bcdir/launch" "$plugin" /usr/share/doc/launch 2>/dev/null || true)
+check "nothing of the packages is left [$left]" test -z "$left"
+if [ "$had_etc" = 0 ]; then
+	left=$(find /etc/launch -mindepth 1 -printf '%P ' 2>&1)
+	check "/etc/launch keeps only the admin's launch.json [$left]" test "$left" = "launch.json "
+else
+	after_etc=$(find /etc/launch -printf '%p %m %s %T@\n' 2>/dev/null | sort || true)
+	check "/etc/launch is as it was" test "$before_etc" = "$after_etc"
+fi
+check "the installed packages are those from before" test "$before_pkgs" = "$(installed_packages)"
+
+if [ "$failures" -gt 0 ]; then
+	echo "package-test.sh: $failures checks failed"
+	exit 1
+fi
+echo "package-test.sh: all checks passed"
