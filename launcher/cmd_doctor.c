@@ -13,10 +13,11 @@
 static const char help[] =
 	"Usage: launch doctor [-v]\n"
 	"\n"
-	"Check what this node offers launch: user namespaces, /dev/fuse, the squashfs\n"
-	"server, the runtime directory, overlayfs in a user namespace, subordinate\n"
-	"ids, cgroups and the site config. Each line says OK, INFO, WARN or FAIL,\n"
-	"with the command that fixes a problem.\n"
+	"Check what this node offers launch: the site config, user namespaces,\n"
+	"/dev/fuse, the squashfs server, the runtime directory, overlayfs in a user\n"
+	"namespace, how --root maps ids, the image stores, tar2sqfs, the site's\n"
+	"hooks and cgroups. Each line says OK, INFO, WARN or FAIL, with the command\n"
+	"that fixes a problem.\n"
 	"\n"
 	"Exit status: 0 when `launch run` can work here, 1 when it cannot.\n";
 
