@@ -73,7 +73,7 @@ _launch_options() {
 }
 
 _launch_images() {
-	"$(_launch_prog)" images 2>/dev/null | awk 'NR > 1 && NF >= 2 { print $1 ":" $2 }'
+	"$(_launch_prog)" images 2>/dev/null | awk 'NR > 1 && NF >= 2 && $2 != "<none>" { print $1 ":" $2 }'
 }
 
 _launch_instances() {
@@ -202,7 +202,7 @@ _launch() {
 			compopt -o default 2>/dev/null # the command inside: a guess at best
 		fi
 		;;
-	inspect | rmi | tag)
+	images | inspect | rmi | tag)
 		if ((pos == 0)) || [[ $cmd == rmi ]]; then
 			mapfile -t opts < <(_launch_images)
 			_launch_reply "$cur" "${opts[@]}"

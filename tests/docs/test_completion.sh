@@ -84,6 +84,7 @@ launch run complete-me:|1.0
 launch run complete-me:1|1.0 
 launch run --root -m /tmp:/tmp complete|complete-me:1.0 
 launch inspect comp|complete-me:1.0 
+launch images comp|complete-me:1.0 
 launch exec job-|job-a job-b 
 launch stop job-a job-|job-a job-b 
 launch ps --f|--format 
