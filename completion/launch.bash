@@ -29,8 +29,10 @@ _launch_commands() {
 		c { line = $0; sub(/^ +/, "", line); sub(/  .*/, "", line); gsub(/, */, "\n", line); print line }'
 }
 
-# _launch_options CMD: "OPTION ARG" lines, ARG 1 when the option takes a
-# value, from the option lines and the Usage lines of `launch CMD --help`.
+# _launch_options CMD: SPEC gets "OPTION ARG" lines, ARG 1 when the option
+# takes a value, from the option lines and the Usage lines of `launch CMD
+# --help` (run once per shell and command: not in a subshell, so that the
+# cache stays).
 # A value is one space after the option (`--bind HOST`, `[--name NAME]`);
 # the description is two or more spaces away (`--no-home   do not ...`).
 declare -gA _launch_options_cache 2>/dev/null
@@ -69,7 +71,7 @@ _launch_options() {
 			{ u = 0 }
 			/^ +-/ { s = $0; sub(/^ +/, "", s); take(s, 1) }' | sort -u)
 	fi
-	printf '%s\n' "${_launch_options_cache["$prog $cmd"]}"
+	spec=${_launch_options_cache["$prog $cmd"]}
 }
 
 _launch_images() {
@@ -161,7 +163,7 @@ _launch() {
 
 	# Walk the command's words: options (and their values) up to the first
 	# operand; POS counts the operands before the cursor.
-	spec=$(_launch_options "$cmd")
+	_launch_options "$cmd"
 	optarg=" $(awk '$2 == 1 { printf "%s ", $1 }' <<<"$spec")"
 	for ((i++; i < ${#words[@]} - 1; i++)); do
 		w=${words[i]}
