@@ -63,14 +63,14 @@ purge() {
 		pkg_present "$p" && ours+=("$p")
 	done
 	if [ "${#ours[@]}" -gt 0 ]; then
-		DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "${ours[@]}" >"$T/purge.log" 2>&1 ||
+		DEBIAN_FRONTEND=noninteractive apt-get purge -y -q -o DPkg::Lock::Timeout=300 "${ours[@]}" >"$T/purge.log" 2>&1 ||
 			{ cat "$T/purge.log"; fail "apt-get purge ${ours[*]}"; }
 	fi
 	extra=$(comm -13 <(printf '%s\n' "$before_pkgs") <(installed_packages))
 	if [ -n "$extra" ]; then
 		echo "package-test.sh: purging what apt installed for the packages: $extra"
 		# shellcheck disable=SC2086
-		DEBIAN_FRONTEND=noninteractive apt-get purge -y -q $extra >>"$T/purge.log" 2>&1 ||
+		DEBIAN_FRONTEND=noninteractive apt-get purge -y -q -o DPkg::Lock::Timeout=300 $extra >>"$T/purge.log" 2>&1 ||
 			fail "apt-get purge $extra"
 	fi
 }
@@ -102,7 +102,7 @@ debs=()
 for p in "${pkgs[@]}"; do
 	debs+=("$(ls dist/"${p}"_*.deb)")
 done
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${debs[@]/#/./}" >"$T/install.log" 2>&1 || {
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends "${debs[@]/#/./}" >"$T/install.log" 2>&1 || {
 	cat "$T/install.log"
 	echo "FAIL: apt-get install ./dist/*.deb"
 	exit 1
