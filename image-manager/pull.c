@@ -367,7 +367,7 @@ int launch_pull(const struct launch_config *c, const struct launch_pull_opts *o,
 	_cleanup_close_ int lock = -1;
 	int ret = -1;
 
-	if (launch_registry_ref_parse(o->ref, &ref, err) < 0)
+	if (launch_registry_ref_parse_with(o->ref, c ? c->default_registry : NULL, &ref, err) < 0)
 		return -1;
 	what = launch_registry_ref_string(&ref);
 	if (launch_stores(c, &stores, &n_stores, err) < 0 || launch_store_prepare(&stores[0], err) < 0)

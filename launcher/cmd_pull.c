@@ -120,8 +120,16 @@ int cmd_pull(int argc, char **argv)
 	int ret = 0;
 	if (launch_config_load(&config, LAUNCH_CONFIG_HONOR_ENV, &err) < 0 || launch_pull(&config, &o, &digest, &err) < 0)
 		ret = launcher_fail(err);
-	else if (!quiet && launch_log_level() >= LAUNCH_LOG_WARN)
-		fprintf(stderr, "pulled %s (%.19s)\n", o.ref, digest);
+	else if (!quiet && launch_log_level() >= LAUNCH_LOG_WARN) {
+		/* where it came from, default_registry filled in */
+		struct launch_registry_ref rr;
+		_cleanup_free_ char *full = NULL;
+		if (launch_registry_ref_parse_with(o.ref, config.default_registry, &rr, NULL) == 0) {
+			full = launch_registry_ref_string(&rr);
+			launch_registry_ref_clear(&rr);
+		}
+		fprintf(stderr, "pulled docker://%s (%.19s)\n", full ? full : o.ref, digest);
+	}
 	launch_config_clear(&config);
 	return ret;
 }

@@ -151,13 +151,15 @@ int launch_env_build(struct launch_env *e, char *const *host, char *const *site_
 		_cleanup_free_ char *name = xstrndup(image_env[i], (size_t)(eq - image_env[i]));
 		launch_env_set(e, name, eq + 1);
 	}
-	/* env files first, then --env options, each in command-line order */
-	for (int pass = 0; pass < 2; pass++)
+	/* the config's variables (checked as NAME=VALUE when it was parsed),
+	 * then env files, then --env options, each in order */
+	static const char kinds[] = { 'c', 'f', 'e' };
+	for (size_t pass = 0; pass < ARRAY_SIZE(kinds); pass++)
 		for (size_t i = 0; args && args[i]; i++) {
-			if (args[i][0] != (pass == 0 ? 'f' : 'e') || args[i][1] != ':')
+			if (args[i][0] != kinds[pass] || args[i][1] != ':')
 				continue;
-			if ((pass == 0 ? launch_env_apply_file(e, args[i] + 2, err)
-				       : launch_env_apply_arg(e, args[i] + 2, err)) < 0)
+			if ((kinds[pass] == 'f' ? launch_env_apply_file(e, args[i] + 2, err)
+						: launch_env_apply_arg(e, args[i] + 2, err)) < 0)
 				return -1;
 		}
 	if (!launch_env_get(e, "PATH"))

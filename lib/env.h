@@ -4,6 +4,7 @@
  *   < image Env (the image knows its own PATH and library paths); for
  *     `launch exec`, the variables the instance was started with instead
  *     (its image's Env and its --env/--env-file settings)
+ *   < the config's "env" (the site's, the user's file over them)
  *   < --env-file files, in order
  *   < --env options, in order
  * and PATH defaults to the FHS list when nobody set it. */
@@ -35,9 +36,10 @@ int launch_env_apply_arg(struct launch_env *e, const char *arg, struct launch_er
 int launch_env_apply_file(struct launch_env *e, const char *path, struct launch_error **err);
 /* The whole policy in one call, into E (cleared first): HOST without the
  * deny lists, then IMAGE_ENV (NAME=VALUE entries: the image's Env, or an
- * instance's variables), then ARGS, which are "f:FILE" (env files, applied
- * first) and "e:NAME[=VALUE]" (--env), each kind in order; then PATH
- * defaults to launch_env_default_path, and container=launch. */
+ * instance's variables), then ARGS, which are "c:NAME=VALUE" (the config's
+ * "env", applied first), "f:FILE" (env files) and "e:NAME[=VALUE]" (--env),
+ * each kind in order; then PATH defaults to launch_env_default_path, and
+ * container=launch. */
 int launch_env_build(struct launch_env *e, char *const *host, char *const *site_deny, char *const *image_env,
 		     char *const *args, struct launch_error **err);
 extern const char launch_env_default_path[];

@@ -163,7 +163,7 @@ static int resolve_remote(const char *ref, const struct launch_config *c, struct
 			  struct launch_error **err)
 {
 	struct launch_registry_ref rr;
-	if (launch_registry_ref_parse(ref, &rr, err) < 0)
+	if (launch_registry_ref_parse_with(ref, c ? c->default_registry : NULL, &rr, err) < 0)
 		return -1;
 	_cleanup_free_ char *local = launch_registry_ref_local_name(&rr);
 	launch_registry_ref_clear(&rr);

@@ -111,23 +111,39 @@ static bool usable_xdg(const char *xdg, char **why)
 	return true;
 }
 
+int launch_runtime_dir_pick(const struct launch_config *c, char **out, const char **env_name, char **why,
+			    struct launch_error **err)
+{
+	const char *forced = getenv("LAUNCH_RUNTIME_DIR");
+	_cleanup_free_ char *fallback = NULL;
+	*env_name = NULL;
+	if (forced && forced[0] == '/') {
+		*out = xstrdup(forced); /* the SPANK plugin pins it for a job's containers */
+		*env_name = "LAUNCH_RUNTIME_DIR";
+	} else if (c && c->runtime_dir) {
+		if (launch_expand_template(c->runtime_dir, out, err) < 0)
+			return launch_error_wrap(err, "site config runtime_dir");
+	} else {
+		const char *xdg = getenv("XDG_RUNTIME_DIR");
+		if (usable_xdg(xdg, &fallback)) {
+			*out = xasprintf("%s/launch", xdg);
+			*env_name = "XDG_RUNTIME_DIR";
+		} else {
+			*out = xasprintf("/tmp/launch-%u", getuid());
+		}
+	}
+	if (why)
+		*why = steal_pointer(&fallback);
+	return 0;
+}
+
 int launch_runtime_dir(const struct launch_config *c, char **out, char **note, struct launch_error **err)
 {
 	_cleanup_free_ char *dir = NULL;
 	_cleanup_free_ char *why = NULL;
-	const char *forced = getenv("LAUNCH_RUNTIME_DIR");
-	if (forced && forced[0] == '/') {
-		dir = xstrdup(forced); /* the SPANK plugin pins it for a job's containers */
-	} else if (c && c->runtime_dir) {
-		if (launch_expand_template(c->runtime_dir, &dir, err) < 0)
-			return launch_error_wrap(err, "site config runtime_dir");
-	} else {
-		const char *xdg = getenv("XDG_RUNTIME_DIR");
-		if (usable_xdg(xdg, &why))
-			dir = xasprintf("%s/launch", xdg);
-		else
-			dir = xasprintf("/tmp/launch-%u", getuid());
-	}
+	const char *env_name;
+	if (launch_runtime_dir_pick(c, &dir, &env_name, &why, err) < 0)
+		return -1;
 	int fd = launch_trust_dir(dir, getuid(), 0700, LAUNCH_TRUST_CREATE | LAUNCH_TRUST_PRIVATE, "runtime directory",
 				  "set LAUNCH_RUNTIME_DIR or XDG_RUNTIME_DIR to a directory of yours", err);
 	if (fd < 0)
@@ -139,21 +155,28 @@ int launch_runtime_dir(const struct launch_config *c, char **out, char **note, s
 	return 0;
 }
 
-int launch_store_dir(const struct launch_config *c, char **out, struct launch_error **err)
+int launch_store_dir_pick(const struct launch_config *c, char **out, const char **env_name,
+			  struct launch_error **err)
 {
+	*env_name = NULL;
 	if (c && c->store) {
-		if (launch_expand_template(c->store, out, err) < 0)
-			return launch_error_wrap(err, "site config store");
+		if (launch_expand_template(c->store, out, err) < 0) {
+			const char *where = launch_config_origin(c, "store");
+			return launch_error_wrap(err, "store in %s", where ? where : "the config");
+		}
 		return 0;
 	}
 	const char *data = getenv("XDG_DATA_HOME");
 	if (data && data[0] == '/') {
 		*out = xasprintf("%s/launch", data);
+		*env_name = "XDG_DATA_HOME";
 		return 0;
 	}
 	const char *home = getenv("HOME");
 	struct launch_identity id = { 0 };
-	if (!home || home[0] != '/') {
+	if (home && home[0] == '/') {
+		*env_name = "HOME";
+	} else {
 		launch_identity_init(&id, false, NULL);
 		home = id.home;
 	}
@@ -165,6 +188,27 @@ int launch_store_dir(const struct launch_config *c, char **out, struct launch_er
 	*out = xasprintf("%s/.local/share/launch", home);
 	launch_identity_clear(&id);
 	return 0;
+}
+
+int launch_store_dir(const struct launch_config *c, char **out, struct launch_error **err)
+{
+	const char *env_name;
+	return launch_store_dir_pick(c, out, &env_name, err);
+}
+
+char *launch_user_config_path(void)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	if (xdg && xdg[0] == '/') /* the XDG base directory spec: a relative one is ignored */
+		return xasprintf("%s/launch/launch.json", xdg);
+	const char *home = getenv("HOME");
+	if (home && home[0] == '/')
+		return xasprintf("%s/.config/launch/launch.json", home);
+	struct launch_identity id;
+	launch_identity_init(&id, false, NULL);
+	char *path = id.home && id.home[0] == '/' ? xasprintf("%s/.config/launch/launch.json", id.home) : NULL;
+	launch_identity_clear(&id);
+	return path;
 }
 
 #ifndef LAUNCH_LIBEXECDIR

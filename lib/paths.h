@@ -22,10 +22,25 @@ int launch_expand_template_with(const char *tpl, launch_template_lookup fn, void
  * /tmp/launch-$UID when XDG_RUNTIME_DIR is unset or unusable. *NOTE, when not
  * NULL, receives why the fallback was taken (for doctor and -v). */
 int launch_runtime_dir(const struct launch_config *c, char **out, char **note, struct launch_error **err);
+/* Which directory launch_runtime_dir takes, neither created nor checked.
+ * *ENV_NAME: the variable it came from (LAUNCH_RUNTIME_DIR,
+ * XDG_RUNTIME_DIR), NULL for the config's runtime_dir or the /tmp fallback;
+ * *WHY, when not NULL: why the fallback was taken. */
+int launch_runtime_dir_pick(const struct launch_config *c, char **out, const char **env_name, char **why,
+			    struct launch_error **err);
 
 /* The user's image store: the config's "store" template, else
  * $XDG_DATA_HOME/launch, else $HOME/.local/share/launch. Not created here. */
 int launch_store_dir(const struct launch_config *c, char **out, struct launch_error **err);
+/* The same, with the variable it came from in *ENV_NAME (XDG_DATA_HOME,
+ * HOME), NULL for the config's store or the password database's home. */
+int launch_store_dir_pick(const struct launch_config *c, char **out, const char **env_name,
+			  struct launch_error **err);
+
+/* The user's own config file: $XDG_CONFIG_HOME/launch/launch.json when
+ * XDG_CONFIG_HOME is absolute, else ~/.config/launch/launch.json ($HOME, or
+ * the password database's home). NULL when there is no home. */
+char *launch_user_config_path(void);
 
 /* The launch-image helper (the image manager's commands): next to the
  * running launch (a build tree, a relocated install), else in

@@ -191,6 +191,12 @@ static bool repo_valid(const char *s)
 
 int launch_registry_ref_parse(const char *s, struct launch_registry_ref *out, struct launch_error **err)
 {
+	return launch_registry_ref_parse_with(s, NULL, out, err);
+}
+
+int launch_registry_ref_parse_with(const char *s, const char *default_registry, struct launch_registry_ref *out,
+				   struct launch_error **err)
+{
 	memset(out, 0, sizeof(*out));
 	const char *orig = s;
 	if (launch_str_has_prefix(s, "docker://"))
@@ -212,7 +218,9 @@ int launch_registry_ref_parse(const char *s, struct launch_registry_ref *out, st
 		out->registry = xstrndup(rest, (size_t)(slash - rest));
 		path = slash + 1;
 	} else {
-		out->registry = xstrdup(DOCKER_HUB);
+		bool hub = !default_registry || !*default_registry || !strcmp(default_registry, "docker.io") ||
+			   !strcmp(default_registry, "index.docker.io");
+		out->registry = xstrdup(hub ? DOCKER_HUB : default_registry);
 	}
 	_cleanup_free_ char *repo = xstrdup(path);
 	char *colon = strrchr(repo, ':');

@@ -59,6 +59,10 @@ struct launch_registry_ref {
 };
 /* S with or without the docker:// prefix. */
 int launch_registry_ref_parse(const char *s, struct launch_registry_ref *out, struct launch_error **err);
+/* The same with DEFAULT_REGISTRY (HOST[:PORT], NULL: Docker Hub) for a
+ * reference that names no registry (the config's default_registry). */
+int launch_registry_ref_parse_with(const char *s, const char *default_registry, struct launch_registry_ref *out,
+				   struct launch_error **err);
 void launch_registry_ref_clear(struct launch_registry_ref *r);
 /* "REGISTRY/REPO:TAG" or "...@DIGEST", for messages. */
 char *launch_registry_ref_string(const struct launch_registry_ref *r);

@@ -94,6 +94,18 @@ assert_eq "$(as_user env XDG_DATA_HOME="$DATA" "$L" inspect "$O/lab/v2s2:1" | gr
 	"Docker schema 2 and OCI manifests of one image give one image"
 lp run "$O/lab/layers:1" cat /etc/launch-layer3
 assert_eq layer3 "$out" "the three-layer image runs"
+say "# default_registry: a reference without a registry goes there"
+user_dir "$T/home/.config/launch"
+printf '{"default_registry": "%s"}\n' "$O" >"$T/home/.config/launch/launch.json"
+chown "$TU_UID:$TU_GID" "$T/home/.config/launch/launch.json"
+chmod 0644 "$T/home/.config/launch/launch.json"
+lp pull docker://lab/layers:1
+assert_eq 0 "$rc" "pull of docker://lab/layers:1 with the user's default_registry"
+assert_contains "$out $err" "$O/lab/layers:1" "it names the registry it pulled from"
+lp run docker://lab/layers:1 cat /etc/launch-layer3
+assert_eq layer3 "$out" "run docker://lab/layers:1 finds that image"
+rm -f "$T/home/.config/launch/launch.json"
+
 lp pull "docker://$O/Bad/Name"
 assert_eq 125 "$rc" "an invalid reference is refused"
 assert_contains "$err" "invalid reference" "and says why"

@@ -2,8 +2,11 @@
 /* Unit tests of lib/config.c on temporary files: the defaults, every key of
  * the site config with good values, unknown keys, wrong types and bad JSON
  * reported at FILE:LINE:COL, site mounts through the short mount syntax,
- * the trusted-file check, and how launch_config_load picks its file. */
+ * the trusted-file check, and how launch_config_load picks its file; the
+ * user's file over the site's (merging, precedence, policy keys and locked
+ * keys refused, its ownership), and where each value came from. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,8 @@
 
 #include "check.h"
 #include "config.h"
+#include "env.h"
+#include "paths.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -20,7 +25,11 @@ static const char *dir;
 static void check_defaults(const struct launch_config *c)
 {
 	CHECK(c->path == NULL);
+	CHECK(c->user_path == NULL);
 	CHECK(c->mounts.n == 0 && c->mounts.v == NULL);
+	CHECK(c->user_mounts.n == 0);
+	CHECK(c->env == NULL);
+	CHECK(c->locked == NULL);
 	CHECK(c->allow_root == true);
 	CHECK(c->deny_mount_sources == NULL);
 	CHECK(c->deny_mount_destinations == NULL);
@@ -368,16 +377,515 @@ static void test_load(void)
 	}
 }
 
+/* ---- the user's file ------------------------------------------------------ */
+
+/* The site file SITE (NULL: none) then the user's file USER into *C (left
+ * initialised either way); returns what loading the user's file returned. */
+static int load_both(const char *site, const char *user, struct launch_config *c, struct launch_error **err)
+{
+	static int n;
+	launch_config_init(c);
+	if (site) {
+		_cleanup_free_ char *name = xasprintf("site%d.json", n);
+		_cleanup_free_ char *path = tu_write(dir, name, site);
+		if (launch_config_load_file(c, path, 0, err) < 0)
+			return -2;
+	}
+	_cleanup_free_ char *name = xasprintf("user%d.json", n++);
+	_cleanup_free_ char *path = tu_write(dir, name, user);
+	return launch_config_load_user_file(c, path, err);
+}
+
+static const char *item_origin(const struct launch_config_items *it, const char *key, size_t nth)
+{
+	for (size_t i = 0; i < it->n; i++)
+		if (!strcmp(it->v[i].key, key) && nth-- == 0)
+			return it->v[i].origin;
+	return NULL;
+}
+
+static const char *item_string(const struct launch_config_items *it, const char *key, size_t nth)
+{
+	for (size_t i = 0; i < it->n; i++)
+		if (!strcmp(it->v[i].key, key) && nth-- == 0)
+			return it->v[i].value && json_is_string(it->v[i].value) ? json_string_value(it->v[i].value)
+										: NULL;
+	return NULL;
+}
+
+static void test_user_merge(void)
+{
+	struct launch_config c;
+	struct launch_error *err = NULL;
+	int r = load_both("{\n"
+			  "  \"mounts\": [\"/scratch\"],\n"
+			  "  \"env\": [\"SITE=1\", \"BOTH=site\"],\n"
+			  "  \"private_tmp\": true,\n"
+			  "  \"fuse_threads\": 4,\n"
+			  "  \"pull_jobs\": 2,\n"
+			  "  \"allow_root\": false\n"
+			  "}\n",
+			  "{\n"
+			  "  \"_comment\": \"mine\",\n"
+			  "  \"mounts\": [\"/home/u/data:/data:ro\", \"/opt/x\"],\n"
+			  "  \"env\": [\"BOTH=user\", \"USER_ONLY=a=b\", \"EMPTY=\"],\n"
+			  "  \"private_tmp\": false,\n"
+			  "  \"fuse_threads\": 32,\n"
+			  "  \"pull_on_run\": false,\n"
+			  "  \"pull_retries\": 0,\n"
+			  "  \"gpu_auto\": true,\n"
+			  "  \"default_registry\": \"nvcr.io\",\n"
+			  "  \"store\": \"/scratch/$USER/images\"\n"
+			  "}\n",
+			  &c, &err);
+	CHECK_INTEQ(r, 0);
+	CHECK_NO_ERROR(err);
+	CHECK(c.path && c.user_path);
+	/* the site's mounts stay the site's; the user's are kept apart */
+	if (CHECK(c.mounts.n == 1))
+		CHECK_STREQ(c.mounts.v[0].source, "/scratch");
+	if (CHECK(c.user_mounts.n == 2)) {
+		CHECK_STREQ(c.user_mounts.v[0].source, "/home/u/data");
+		CHECK_STREQ(c.user_mounts.v[0].destination, "/data");
+		CHECK(c.user_mounts.v[0].readonly);
+		CHECK_STREQ(c.user_mounts.v[1].destination, "/opt/x");
+	}
+	/* env adds up; the user's BOTH replaces the site's where it stood */
+	if (CHECK(launch_strv_len(c.env) == 4)) {
+		CHECK_STREQ(c.env[0], "SITE=1");
+		CHECK_STREQ(c.env[1], "BOTH=user");
+		CHECK_STREQ(c.env[2], "USER_ONLY=a=b");
+		CHECK_STREQ(c.env[3], "EMPTY=");
+	}
+	/* scalars: the user's file wins over the site's, the site's over the
+	 * defaults */
+	CHECK(c.private_tmp == false);
+	CHECK_INTEQ(c.fuse_threads, 32);
+	CHECK_INTEQ(c.pull_jobs, 2);
+	CHECK(c.pull_on_run == false);
+	CHECK_INTEQ(c.pull_retries, 0);
+	CHECK(c.gpu_auto == true);
+	CHECK(c.allow_root == false);
+	CHECK_STREQ(c.store, "/scratch/$USER/images");
+	CHECK_STREQ(c.default_registry, "nvcr.io");
+	CHECK_INTEQ(c.hook_timeout, 60);
+
+	/* what a run gets: the user's mounts before the command line's, the
+	 * env as "c:" arguments that --env beats */
+	struct launch_mounts ms = { NULL, 0 };
+	struct launch_mount m;
+	struct launch_error *e = NULL;
+	CHECK_INTEQ(launch_mountspec_parse_short("/cli:/data", &m, &e), 0);
+	CHECK_NO_ERROR(e);
+	launch_mounts_push(&ms, &m);
+	_cleanup_strv_ char **args = NULL;
+	launch_strv_push(&args, xstrdup("e:BOTH=cli"));
+	launch_config_run_args(&c, &ms, &args);
+	if (CHECK(ms.n == 3)) {
+		CHECK_STREQ(ms.v[0].source, "/home/u/data");
+		CHECK_STREQ(ms.v[1].source, "/opt/x");
+		CHECK_STREQ(ms.v[2].source, "/cli");
+	}
+	launch_mounts_clear(&ms);
+	CHECK_INTEQ(launch_strv_len(args), 5);
+	struct launch_env env = { NULL };
+	char *host[] = { "PATH=/bin", "SITE=host", "HOSTONLY=h", NULL };
+	char *image[] = { "SITE=image", "USER_ONLY=image", NULL };
+	CHECK_INTEQ(launch_env_build(&env, host, NULL, image, args, &e), 0);
+	CHECK_NO_ERROR(e);
+	CHECK_STREQ(launch_env_get(&env, "HOSTONLY"), "h");
+	CHECK_STREQ(launch_env_get(&env, "SITE"), "1");          /* the config over the image and host */
+	CHECK_STREQ(launch_env_get(&env, "USER_ONLY"), "a=b"); /* the user's file over the image */
+	CHECK_STREQ(launch_env_get(&env, "BOTH"), "cli");      /* --env over the config */
+	CHECK_STREQ(launch_env_get(&env, "EMPTY"), "");
+	launch_env_clear(&env);
+	launch_config_clear(&c);
+
+	/* an empty user file changes nothing; without a site file the defaults
+	 * stay */
+	CHECK_INTEQ(load_both(NULL, "{}", &c, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK(c.path == NULL && c.user_path != NULL);
+	free(c.user_path);
+	c.user_path = NULL;
+	check_defaults(&c);
+	launch_config_clear(&c);
+
+	/* the user's "store" when the site sets none */
+	CHECK_INTEQ(load_both("{\"pull_jobs\": 8}", "{\"store\": \"$HOME/img\"}", &c, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK_STREQ(c.store, "$HOME/img");
+	launch_config_clear(&c);
+}
+
+/* The user's file USER over the site file SITE must be refused with an
+ * error "USERFILE:WHERE" that names every one of the strings that follow. */
+static void user_refused(const char *site, const char *user, const char *where, const char *what,
+			 const char *what2, int srcline)
+{
+	static int n;
+	_cleanup_free_ char *name = xasprintf("ubad%d.json", n++);
+	_cleanup_free_ char *path = tu_write(dir, name, user);
+	_cleanup_free_ char *prefix = xasprintf("%s:%s", path, where);
+	_cleanup_free_ char *site_path = site ? tu_write(dir, "site-for-refusal.json", site) : NULL;
+	struct launch_config c;
+	struct launch_error *err = NULL;
+	launch_config_init(&c);
+	if (site_path && launch_config_load_file(&c, site_path, 0, &err) < 0) {
+		check_record_(false, __FILE__, srcline, "the site file loads (%s)", err->msg);
+		launch_error_free(err);
+		launch_config_clear(&c);
+		return;
+	}
+	int r = launch_config_load_user_file(&c, path, &err);
+	check_record_(r < 0, __FILE__, srcline, "%s is refused", user);
+	check_record_(err && launch_str_has_prefix(err->msg, prefix), __FILE__, srcline,
+		      "message starts with \"%s\" (message: \"%s\")", prefix, err ? err->msg : "(none)");
+	check_record_(err && strstr(err->msg, what), __FILE__, srcline, "message names \"%s\" (message: \"%s\")", what,
+		      err ? err->msg : "(none)");
+	if (what2) {
+		const char *w2 =
+			!strcmp(what2, "SITE") ? (site_path ? site_path : launch_config_default_path()) : what2;
+		check_record_(err && strstr(err->msg, w2), __FILE__, srcline, "message names \"%s\" (message: \"%s\")",
+			      w2, err ? err->msg : "(none)");
+	}
+	check_record_(c.user_path == NULL, __FILE__, srcline, "no user path recorded for a refused file");
+	launch_error_free(err);
+	launch_config_clear(&c);
+}
+#define USER_REFUSED(site, user, where, what, what2) user_refused(site, user, where, what, what2, __LINE__)
+
+static void test_user_refusals(void)
+{
+	/* every key of the site's policy, named, with the site file */
+	static const char *const policy[] = {
+		"allow_root",	     "root_subids",	    "root_seccomp",	   "deny_mount_sources",
+		"deny_mount_destinations", "hooks_dirs",   "hook_timeout",	   "runtime_dir",
+		"site_stores",	     "insecure_registries", "registry_ca_file", "env_deny",
+		"locked",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(policy); i++) {
+		_cleanup_free_ char *text = xasprintf("{\n  \"private_tmp\": true,\n  \"%s\": 1\n}", policy[i]);
+		_cleanup_free_ char *what = xasprintf("\"%s\" is site policy: only the site config", policy[i]);
+		USER_REFUSED(NULL, text, "3:3: ", what, "SITE");
+		USER_REFUSED("{}", text, "3:3: ", what, "SITE");
+		CHECK(launch_config_key_known(policy[i]) && !launch_config_key_user(policy[i]));
+	}
+	static const char *const user_keys[] = { "mounts",    "env",	     "private_tmp", "fuse_threads", "store",
+						 "pull_on_run", "pull_retries", "pull_jobs",   "gpu_auto",
+						 "default_registry" };
+	for (size_t i = 0; i < ARRAY_SIZE(user_keys); i++)
+		CHECK(launch_config_key_user(user_keys[i]));
+	CHECK(!launch_config_key_known("nope") && !launch_config_key_user("nope"));
+	USER_REFUSED(NULL, "{\"default_registry\": \"docker://nvcr.io\"}", "1:2: ",
+		     "\"default_registry\" must be a registry's HOST or HOST:PORT", "without docker://");
+
+	/* locked by the site: named, with the site file */
+	USER_REFUSED("{\"locked\": [\"private_tmp\", \"mounts\"]}", "{\"fuse_threads\": 2,\n \"mounts\": [\"/x\"]}",
+		     "2:2: ", "\"mounts\" is locked by the site config", "SITE");
+	USER_REFUSED("{\"locked\": [\"private_tmp\"]}", "{\"private_tmp\": false}", "1:2: ",
+		     "\"private_tmp\" is locked by the site config", "SITE");
+	/* a site's store is its policy */
+	USER_REFUSED("{\"store\": \"/scratch/$USER\"}", "{\"store\": \"/home/u/img\"}", "1:2: ",
+		     "\"store\" is set by the site config", "SITE");
+	/* the rest as in the site's file */
+	USER_REFUSED(NULL, "{\"bogus\": 1}", "1:2: ", "unknown key \"bogus\"", NULL);
+	USER_REFUSED(NULL, "{\"private_tmp\": \"yes\"}", "1:2: ", "\"private_tmp\" must be true or false", NULL);
+	USER_REFUSED(NULL, "{\"fuse_threads\": 0}", "1:2: ", "\"fuse_threads\" must be an integer from 1 to 256",
+		     NULL);
+	USER_REFUSED(NULL, "{\"mounts\": [\"data:/data\"]}", "1:13: ", "mount `data:/data` must start with an absolute",
+		     NULL);
+	USER_REFUSED(NULL, "{\"mounts\": [\"/a:b\"]}", "1:13: ", "invalid mount `/a:b`", NULL);
+	USER_REFUSED(NULL, "{\"env\": [\"OK=1\",\n \"NOEQUALS\"]}",
+		     "2:2: ", "\"env\" entry `NOEQUALS` must be NAME=VALUE", NULL);
+	USER_REFUSED(NULL, "{\"env\": [\"1X=1\"]}", "1:10: ", "\"env\" entry `1X=1`", NULL);
+	USER_REFUSED(NULL, "{\"env\": [\"=1\"]}", "1:10: ", "\"env\" entry `=1`", NULL);
+	USER_REFUSED(NULL, "{\"env\": \"A=1\"}", "1:2: ", "\"env\" must be an array of strings", NULL);
+	USER_REFUSED(NULL, "[]", "1:1: ", "the user config must be a JSON object", NULL);
+	USER_REFUSED(NULL, "{\"private_tmp\": true,}", "1:", "invalid JSON", NULL);
+
+	/* the site's "locked" itself: only keys users may set */
+	REFUSED("{\"locked\": [\"private_tmp\",\n \"nope\"]}", "2:2: ", "\"locked\" names an unknown key \"nope\"");
+	REFUSED("{\"locked\": [\"allow_root\"]}", "1:13: ", "\"locked\" names \"allow_root\", which users cannot set");
+	REFUSED("{\"locked\": \"private_tmp\"}", "1:2: ", "\"locked\" must be an array of strings");
+	/* and the site's env entries are checked the same way */
+	REFUSED("{\"env\": [\"X\"]}", "1:10: ", "\"env\" entry `X` must be NAME=VALUE");
+}
+
+static void test_user_trust(void)
+{
+	struct launch_config c;
+	struct launch_error *err = NULL;
+	_cleanup_free_ char *path = tu_write(dir, "mine.json", "{\"private_tmp\": true}");
+
+	/* group- or other-writable: refused, with the fix */
+	const mode_t modes[] = { 0664, 0646, 0620 };
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+		CHECK(chmod(path, modes[i]) == 0);
+		launch_config_init(&c);
+		CHECK(launch_config_load_user_file(&c, path, &err) < 0);
+		_cleanup_free_ char *fix = xasprintf("(run: chmod go-w %s)", path);
+		CHECK_ERROR(err, path, "must not be writable by group or others", fix);
+		CHECK(c.private_tmp == false);
+		launch_config_clear(&c);
+	}
+	CHECK(chmod(path, 0600) == 0);
+	launch_config_init(&c);
+	CHECK_INTEQ(launch_config_load_user_file(&c, path, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK(c.private_tmp == true);
+	launch_config_clear(&c);
+
+	/* a symlink is not followed, even to a good file */
+	tu_symlink(dir, "link.json", path);
+	_cleanup_free_ char *link = xasprintf("%s/link.json", dir);
+	launch_config_init(&c);
+	CHECK(launch_config_load_user_file(&c, link, &err) < 0);
+	CHECK_ERROR(err, "cannot read user config", link, "symbolic link");
+	launch_config_clear(&c);
+
+	/* a FIFO neither hangs nor is read */
+	_cleanup_free_ char *fifo = xasprintf("%s/fifo.json", dir);
+	CHECK(mkfifo(fifo, 0600) == 0);
+	launch_config_init(&c);
+	CHECK(launch_config_load_user_file(&c, fifo, &err) < 0);
+	CHECK_ERROR(err, fifo, "not a regular file");
+	launch_config_clear(&c);
+
+	/* missing: an error when asked for by name */
+	_cleanup_free_ char *none = xasprintf("%s/no-such-user.json", dir);
+	launch_config_init(&c);
+	CHECK(launch_config_load_user_file(&c, none, &err) < 0);
+	CHECK_ERROR(err, "cannot read user config", none, "No such file or directory");
+	launch_config_clear(&c);
+
+	if (getuid() != 0) {
+		printf("SKIP: a user file owned by someone else (not running as root)\n");
+		return;
+	}
+	/* another user's file: refused, even when only they can write it */
+	CHECK(chmod(path, 0644) == 0);
+	CHECK(chown(path, 65534, 65534) == 0);
+	launch_config_init(&c);
+	CHECK(launch_config_load_user_file(&c, path, &err) < 0);
+	CHECK_ERROR(err, path, "must be owned by root or by you (it is owned by uid 65534)");
+	launch_config_clear(&c);
+	CHECK(chown(path, 0, 0) == 0);
+}
+
+/* launch_config_load finds the user's file through XDG_CONFIG_HOME or HOME,
+ * only for a caller acting for itself. */
+static void test_load_user(void)
+{
+	struct launch_config c;
+	struct launch_error *err = NULL;
+	_cleanup_free_ char *site = tu_write(dir, "lsite.json", "{\"fuse_threads\": 3, \"pull_jobs\": 5}");
+	_cleanup_free_ char *xdg = xasprintf("%s/xdg", dir), *home = xasprintf("%s/home", dir);
+	tu_mkdir(dir, "xdg");
+	tu_mkdir(dir, "xdg/launch");
+	tu_mkdir(dir, "home");
+	tu_mkdir(dir, "home/.config");
+	tu_mkdir(dir, "home/.config/launch");
+	_cleanup_free_ char *xdg_file = tu_write(xdg, "launch/launch.json", "{\"fuse_threads\": 7}");
+	_cleanup_free_ char *home_file = tu_write(home, ".config/launch/launch.json", "{\"fuse_threads\": 9}");
+	setenv("LAUNCH_CONFIG", site, 1);
+	setenv("HOME", home, 1);
+
+	setenv("XDG_CONFIG_HOME", xdg, 1);
+	_cleanup_free_ char *p = launch_user_config_path();
+	CHECK_STREQ(p, xdg_file);
+	launch_config_init(&c);
+	CHECK_INTEQ(launch_config_load(&c, LAUNCH_CONFIG_HONOR_ENV, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK_STREQ(c.path, site);
+	CHECK_STREQ(c.user_path, xdg_file);
+	CHECK_INTEQ(c.fuse_threads, 7); /* the user's over the site's */
+	CHECK_INTEQ(c.pull_jobs, 5);
+	launch_config_clear(&c);
+
+	/* the SPANK plugin's way: never the user's file */
+	launch_config_init(&c);
+	int r = launch_config_load(&c, LAUNCH_CONFIG_TRUSTED_ONLY | LAUNCH_CONFIG_HONOR_ENV, &err);
+	if (getuid() == 0) {
+		CHECK_INTEQ(r, 0);
+		CHECK_NO_ERROR(err);
+		CHECK_INTEQ(c.fuse_threads, 3);
+	} else {
+		CHECK(r < 0); /* the site file is ours, not root's */
+		launch_error_free(err);
+		err = NULL;
+	}
+	CHECK(c.user_path == NULL);
+	launch_config_clear(&c);
+
+	/* a relative XDG_CONFIG_HOME is ignored (XDG base directory spec):
+	 * HOME's */
+	setenv("XDG_CONFIG_HOME", "relative/dir", 1);
+	launch_config_init(&c);
+	CHECK_INTEQ(launch_config_load(&c, LAUNCH_CONFIG_HONOR_ENV, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK_STREQ(c.user_path, home_file);
+	CHECK_INTEQ(c.fuse_threads, 9);
+	launch_config_clear(&c);
+
+	/* no file there: the site's values */
+	_cleanup_free_ char *empty = xasprintf("%s/xdg-empty", dir);
+	setenv("XDG_CONFIG_HOME", empty, 1);
+	launch_config_init(&c);
+	CHECK_INTEQ(launch_config_load(&c, LAUNCH_CONFIG_HONOR_ENV, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK(c.user_path == NULL);
+	CHECK_INTEQ(c.fuse_threads, 3);
+	launch_config_clear(&c);
+
+	/* an error in the user's file fails the load, at its position */
+	setenv("XDG_CONFIG_HOME", xdg, 1);
+	_cleanup_free_ char *bad = tu_write(xdg, "launch/launch.json", "{\n  \"hook_timeout\": 5\n}");
+	launch_config_init(&c);
+	CHECK(launch_config_load(&c, LAUNCH_CONFIG_HONOR_ENV, &err) < 0);
+	_cleanup_free_ char *at = xasprintf("%s:2:3: \"hook_timeout\" is site policy", xdg_file);
+	CHECK_ERROR(err, at, site);
+	launch_config_clear(&c);
+	/* and the SPANK plugin's way does not even read it */
+	if (getuid() == 0) {
+		launch_config_init(&c);
+		CHECK_INTEQ(launch_config_load(&c, LAUNCH_CONFIG_TRUSTED_ONLY, &err), 0);
+		CHECK_NO_ERROR(err);
+		launch_config_clear(&c);
+	}
+
+	setenv("XDG_CONFIG_HOME", empty, 1);
+	unsetenv("LAUNCH_CONFIG");
+}
+
+/* launch_config_items: every key once (lists: per entry), with the value in
+ * effect and where it came from. */
+static void test_origins(void)
+{
+	struct launch_config c;
+	struct launch_error *err = NULL;
+	_cleanup_free_ char *site = tu_write(dir, "osite.json",
+					     "{\n"
+					     "  \"mounts\": [\n"
+					     "    \"/scratch\",\n"
+					     "    \"/apps:/apps:ro\"\n"
+					     "  ],\n"
+					     "  \"env\": [\"A=site\", \"B=site\"],\n"
+					     "  \"private_tmp\": true,\n"
+					     "  \"runtime_dir\": \"/run/site-launch\"\n"
+					     "}\n");
+	_cleanup_free_ char *user = tu_write(dir, "ouser.json",
+					     "{\n"
+					     "  \"env\": [\n"
+					     "    \"B=user\"\n"
+					     "  ],\n"
+					     "  \"mounts\": [\"/home/u/d:/d\"],\n"
+					     "  \"fuse_threads\": 12,\n"
+					     "  \"store\": \"/images/$UID\"\n"
+					     "}\n");
+	launch_config_init(&c);
+	CHECK_INTEQ(launch_config_load_file(&c, site, 0, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK_INTEQ(launch_config_load_user_file(&c, user, &err), 0);
+	CHECK_NO_ERROR(err);
+	unsetenv("LAUNCH_RUNTIME_DIR");
+
+	struct launch_config_items it;
+	CHECK_INTEQ(launch_config_items(&c, &it, &err), 0);
+	CHECK_NO_ERROR(err);
+	_cleanup_free_ char *s3 = xasprintf("%s:3", site), *s4 = xasprintf("%s:4", site), *s6 = xasprintf("%s:6", site),
+			    *s7 = xasprintf("%s:7", site), *s8 = xasprintf("%s:8", site);
+	_cleanup_free_ char *u3 = xasprintf("%s:3", user), *u5 = xasprintf("%s:5", user), *u6 = xasprintf("%s:6", user),
+			    *u7 = xasprintf("%s:7", user);
+	CHECK_STREQ(item_origin(&it, "allow_root", 0), "built-in");
+	CHECK_STREQ(item_origin(&it, "private_tmp", 0), s7);
+	CHECK_STREQ(item_origin(&it, "fuse_threads", 0), u6);
+	CHECK_STREQ(item_string(&it, "mounts", 0), "/scratch");
+	CHECK_STREQ(item_origin(&it, "mounts", 0), s3);
+	CHECK_STREQ(item_string(&it, "mounts", 1), "/apps:/apps:ro");
+	CHECK_STREQ(item_origin(&it, "mounts", 1), s4);
+	CHECK_STREQ(item_string(&it, "mounts", 2), "/home/u/d:/d");
+	CHECK_STREQ(item_origin(&it, "mounts", 2), u5);
+	CHECK(item_origin(&it, "mounts", 3) == NULL);
+	CHECK_STREQ(item_string(&it, "env", 0), "A=site");
+	CHECK_STREQ(item_origin(&it, "env", 0), s6);
+	CHECK_STREQ(item_string(&it, "env", 1), "B=user");
+	CHECK_STREQ(item_origin(&it, "env", 1), u3);
+	CHECK_STREQ(item_string(&it, "runtime_dir", 0), "/run/site-launch");
+	CHECK_STREQ(item_origin(&it, "runtime_dir", 0), s8);
+	_cleanup_free_ char *store = xasprintf("/images/%u", (unsigned)getuid());
+	CHECK_STREQ(item_string(&it, "store", 0), store);
+	CHECK_STREQ(item_origin(&it, "store", 0), u7);
+	CHECK_STREQ(launch_config_origin(&c, "store"), u7);
+	CHECK(launch_config_origin(&c, "allow_root") == NULL);
+	/* an empty list: one item without a value; an unset string: no value */
+	CHECK_STREQ(item_origin(&it, "deny_mount_sources", 0), "built-in");
+	for (size_t i = 0; i < it.n; i++)
+		if (!strcmp(it.v[i].key, "deny_mount_sources") || !strcmp(it.v[i].key, "registry_ca_file"))
+			CHECK(it.v[i].value == NULL);
+	/* every key, in the table's (sorted) order */
+	size_t keys_seen = 0;
+	for (size_t i = 0; i < it.n; i++) {
+		CHECK(launch_config_key_known(it.v[i].key));
+		if (i == 0 || strcmp(it.v[i - 1].key, it.v[i].key) != 0) {
+			keys_seen++;
+			if (i > 0)
+				CHECK(strcmp(it.v[i - 1].key, it.v[i].key) < 0);
+		}
+	}
+	CHECK(keys_seen >= 22); /* at least the keys named in these tests */
+	launch_config_items_clear(&it);
+
+	/* the environment over the files: LAUNCH_RUNTIME_DIR over runtime_dir */
+	setenv("LAUNCH_RUNTIME_DIR", "/var/tmp/pinned", 1);
+	CHECK_INTEQ(launch_config_items(&c, &it, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK_STREQ(item_string(&it, "runtime_dir", 0), "/var/tmp/pinned");
+	CHECK_STREQ(item_origin(&it, "runtime_dir", 0), "env LAUNCH_RUNTIME_DIR");
+	launch_config_items_clear(&it);
+	unsetenv("LAUNCH_RUNTIME_DIR");
+	launch_config_clear(&c);
+
+	/* defaults from the environment's XDG directories */
+	launch_config_init(&c);
+	setenv("XDG_DATA_HOME", "/xdg/data", 1);
+	CHECK_INTEQ(launch_config_items(&c, &it, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK_STREQ(item_string(&it, "store", 0), "/xdg/data/launch");
+	CHECK_STREQ(item_origin(&it, "store", 0), "env XDG_DATA_HOME");
+	CHECK_STREQ(item_origin(&it, "fuse_threads", 0), "built-in");
+	CHECK_STREQ(item_string(&it, "hooks_dirs", 0), c.hooks_dirs[0]);
+	CHECK_STREQ(item_origin(&it, "hooks_dirs", 0), "built-in");
+	launch_config_items_clear(&it);
+	unsetenv("XDG_DATA_HOME");
+	/* an unexpandable store is an error naming where it was set */
+	_cleanup_free_ char *bad = tu_write(dir, "obad.json", "{\"store\": \"$NOPE/x\"}");
+	CHECK_INTEQ(launch_config_load_user_file(&c, bad, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK(launch_config_items(&c, &it, &err) < 0);
+	_cleanup_free_ char *bad1 = xasprintf("store in %s:1", bad);
+	CHECK_ERROR(err, bad1, "$NOPE");
+	launch_config_clear(&c);
+}
+
 int main(void)
 {
 	char *tmp = tu_mkdtemp();
 	dir = tmp;
+	/* never the real user's file */
+	_cleanup_free_ char *no_config = xasprintf("%s/xdg-empty", tmp);
+	setenv("XDG_CONFIG_HOME", no_config, 1);
 	test_defaults();
 	test_all_keys();
 	test_errors();
 	test_unreadable();
 	test_trusted();
 	test_load();
+	test_user_merge();
+	test_user_refusals();
+	test_user_trust();
+	test_load_user();
+	test_origins();
 	tu_rm_rf(tmp);
 	free(tmp);
 	return check_done();

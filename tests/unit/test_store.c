@@ -132,6 +132,43 @@ static void test_ref_parse(void)
 	CHECK(!launch_ref_tag_is_digest("sha256-"));
 }
 
+static void registry_ref(const char *s, const char *dflt, const char *reg, const char *repo, const char *tag,
+			 const char *local, int line)
+{
+	struct launch_registry_ref r;
+	struct launch_error *err = NULL;
+	int rc = launch_registry_ref_parse_with(s, dflt, &r, &err);
+	_cleanup_free_ char *name = rc == 0 ? launch_registry_ref_local_name(&r) : NULL;
+	check_record_(rc == 0 && !strcmp(r.registry, reg) && !strcmp(r.repo, repo) &&
+			      (tag ? r.tag && !strcmp(r.tag, tag) : !r.tag) && !strcmp(name, local),
+		      __FILE__, line, "%s (default %s) is %s / %s : %s, named %s; got %s / %s : %s, %s (%s)", s,
+		      check_str_(dflt), reg, repo, check_str_(tag), local, rc ? "-" : r.registry, rc ? "-" : r.repo,
+		      rc ? "-" : check_str_(r.tag), check_str_(name), err ? err->msg : "no error");
+	if (rc == 0)
+		launch_registry_ref_clear(&r);
+	launch_error_free(err);
+}
+#define REGISTRY_REF(s, d, reg, repo, tag, local) registry_ref(s, d, reg, repo, tag, local, __LINE__)
+
+static void test_registry_refs(void)
+{
+	REGISTRY_REF("docker://debian:12", NULL, "registry-1.docker.io", "library/debian", "12", "debian:12");
+	REGISTRY_REF("debian", NULL, "registry-1.docker.io", "library/debian", "latest", "debian:latest");
+	REGISTRY_REF("docker://nvcr.io/nvidia/pytorch:24.01-py3", NULL, "nvcr.io", "nvidia/pytorch", "24.01-py3",
+		     "nvcr.io/nvidia/pytorch:24.01-py3");
+	REGISTRY_REF("localhost:5000/lab/x", NULL, "localhost:5000", "lab/x", "latest", "localhost:5000/lab/x:latest");
+	/* default_registry: a reference without a host goes there */
+	REGISTRY_REF("docker://nvidia/pytorch:24.01", "nvcr.io", "nvcr.io", "nvidia/pytorch", "24.01",
+		     "nvcr.io/nvidia/pytorch:24.01");
+	REGISTRY_REF("ubuntu", "127.0.0.1:5000", "127.0.0.1:5000", "ubuntu", "latest", "127.0.0.1:5000/ubuntu:latest");
+	REGISTRY_REF("docker://quay.io/x/y:1", "nvcr.io", "quay.io", "x/y", "1", "quay.io/x/y:1");
+	REGISTRY_REF("ubuntu", "docker.io", "registry-1.docker.io", "library/ubuntu", "latest", "ubuntu:latest");
+	struct launch_registry_ref r;
+	struct launch_error *err = NULL;
+	CHECK(launch_registry_ref_parse_with("docker://Bad/Name", "nvcr.io", &r, &err) < 0);
+	CHECK_ERROR(err, "invalid reference `docker://Bad/Name`");
+}
+
 static void test_ref_canonical(void)
 {
 	struct launch_error *err = NULL;
@@ -742,6 +779,7 @@ static void test_damaged_index(const char *dir)
 
 int main(void)
 {
+	test_registry_refs();
 	char *dir = tu_mkdtemp();
 	test_ref_parse();
 	test_ref_canonical();
