@@ -63,7 +63,11 @@ static const char help[] =
 	"                          run on annotations (see 'launch hooks')\n"
 	"      --mpi               use the host's MPI: --annotation launch.mpi=true\n"
 	"      --gpu               use the host's NVIDIA GPUs: --annotation launch.gpu=true\n"
-	"  -v, --verbose           more detail (with the time each hook took)\n"
+	"  -i, -t, --interactive, --tty, --rm\n"
+	"                          accepted for docker users, no effect: stdin is always\n"
+	"                          connected, and the container always removed\n"
+	"  -v, --verbose           more detail (with the time each hook took); docker's\n"
+	"                          -v SRC:DST is -m SRC:DST here\n"
 	"  -q, --quiet             only errors\n"
 	"  -h, --help              this help\n"
 	"\n"
@@ -93,7 +97,7 @@ static const char start_help[] =
 	"when --name is not given) once it can be joined.\n"
 	"\n"
 	"Options: those of 'launch run' (see 'launch run --help'), and\n"
-	"  -n, --name NAME         the instance's name: letters, digits, _ - . (1-64)\n"
+	"  -n, --name NAME         the instance's name: letters, digits, _ - . (1-" LAUNCH_INSTANCE_NAME_MAX_STR ")\n"
 	"      --reuse             if instance NAME runs already, print its name and\n"
 	"                          succeed (its options stay as they were)\n"
 	"\n"
@@ -128,6 +132,9 @@ static const char exec_help[] =
 	"                          exists in the container, else /)\n"
 	"  -e, --env NAME=VALUE    set a variable; NAME alone copies it from the host\n"
 	"      --env-file FILE     set the NAME=VALUE lines of FILE\n"
+	"  -i, -t, --interactive, --tty\n"
+	"                          accepted for docker users, no effect: stdin is always\n"
+	"                          connected\n"
 	"  -v, --verbose, -q, --quiet, -h, --help\n"
 	"\n"
 	"Exit status: the command's; 125 when launch failed (e.g. no such instance);\n"
@@ -174,7 +181,35 @@ static char *absolute_path(const char *p)
 }
 
 enum { OPT_MOUNT = 1000, OPT_ENV_FILE, OPT_NO_HOME, OPT_PRIVATE_TMP, OPT_WRITABLE, OPT_WRITABLE_SIZE, OPT_OVERLAY,
-       OPT_ENTRYPOINT, OPT_REUSE, OPT_ANNOTATION, OPT_MPI, OPT_GPU, OPT_FORMAT };
+       OPT_ENTRYPOINT, OPT_REUSE, OPT_ANNOTATION, OPT_MPI, OPT_GPU, OPT_FORMAT, OPT_RM, OPT_VOLUME };
+
+/* Is option C one that MODE takes? exec joins a container that exists:
+ * none of the options that make one; -i, -t and --rm are docker habits,
+ * accepted where docker takes them (start is detached: it has no stdin). */
+static bool option_available(int c, enum mode mode)
+{
+	bool container_option = c == 'm' || c == OPT_MOUNT || c == OPT_VOLUME || c == OPT_NO_HOME ||
+				c == OPT_PRIVATE_TMP || c == OPT_WRITABLE || c == OPT_WRITABLE_SIZE || c == OPT_OVERLAY ||
+				c == OPT_ANNOTATION || c == OPT_MPI || c == OPT_GPU || c == OPT_RM;
+	if (mode == MODE_EXEC && container_option)
+		return false;
+	if (c == 'n' || c == OPT_REUSE)
+		return mode == MODE_START;
+	if (c == OPT_ENTRYPOINT)
+		return mode == MODE_RUN || mode == MODE_HOOKS;
+	if (c == OPT_FORMAT)
+		return mode == MODE_HOOKS;
+	return mode != MODE_START || (c != 'i' && c != 't' && c != OPT_RM);
+}
+
+/* Does S, given after -v, mean a docker volume (SRC:DST, DST absolute)
+ * rather than the IMAGE? An image name can hold both `:` and `/`
+ * (lab/tool:2.0, docker://...), but never `:` followed by a single `/`. */
+static bool docker_volume(const char *s)
+{
+	const char *p = strstr(s, ":/");
+	return p && p[2] != '/';
+}
 
 static void annotate(char ***annotations, const char *key, const char *value)
 {
@@ -274,6 +309,10 @@ static int run_like(int argc, char **argv, enum mode mode)
 		{ "annotation", required_argument, NULL, OPT_ANNOTATION },
 		{ "mpi", no_argument, NULL, OPT_MPI },
 		{ "gpu", no_argument, NULL, OPT_GPU },
+		{ "interactive", no_argument, NULL, 'i' },
+		{ "tty", no_argument, NULL, 't' },
+		{ "rm", no_argument, NULL, OPT_RM },
+		{ "volume", required_argument, NULL, OPT_VOLUME },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "name", required_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -290,21 +329,27 @@ static int run_like(int argc, char **argv, enum mode mode)
 	struct launch_instance_info info = { 0 };
 	_cleanup_strv_ char **env_args = NULL; /* "e:..." or "f:...", applied in order */
 	bool root = false, no_home = false, private_tmp = false, private_tmp_set = false, reuse = false, json = false;
-	int ret = LAUNCH_EXIT_FAILURE, c;
+	int ret = LAUNCH_EXIT_FAILURE, c, long_index = -1;
 
 	launch_config_init(&config);
-	while ((c = getopt_long(argc, argv, "+rm:w:e:n:vqh", opts, NULL)) != -1) {
+	while ((long_index = -1, c = getopt_long(argc, argv, "+rm:w:e:n:vqhit", opts, &long_index)) != -1) {
+		if (c == 'v' && mode != MODE_EXEC && !strcmp(argv[optind - 1], "-v") && optind < argc &&
+		    docker_volume(argv[optind])) {
+			launch_error_msg(&err, "-v means --verbose in launch: to bind-mount %s, use -m %s", argv[optind],
+					 argv[optind]);
+			goto fail;
+		}
 		if (launcher_verbosity_option(c))
 			continue;
 		struct launch_mount m;
-		bool container_option = c == 'm' || c == OPT_MOUNT || c == OPT_NO_HOME || c == OPT_PRIVATE_TMP ||
-					c == OPT_WRITABLE || c == OPT_WRITABLE_SIZE || c == OPT_OVERLAY ||
-					c == OPT_ANNOTATION || c == OPT_MPI || c == OPT_GPU;
-		if ((mode == MODE_EXEC && container_option) || (mode != MODE_START && (c == 'n' || c == OPT_REUSE)) ||
-		    (mode != MODE_RUN && mode != MODE_HOOKS && c == OPT_ENTRYPOINT) ||
-		    (mode != MODE_HOOKS && c == OPT_FORMAT)) {
-			launch_error_msg(&err, "launch %s: option %s is not available here (see 'launch %s --help')",
-					 names[mode], argv[optind - 1], names[mode]);
+		if (!option_available(c, mode)) {
+			/* named as given: -i may be part of a group (-it), --name followed by its value */
+			if (long_index >= 0)
+				launch_error_msg(&err, "launch %s: option --%s is not available here (see 'launch %s --help')",
+						 names[mode], opts[long_index].name, names[mode]);
+			else
+				launch_error_msg(&err, "launch %s: option -%c is not available here (see 'launch %s --help')",
+						 names[mode], c, names[mode]);
 			goto fail;
 		}
 		switch (c) {
@@ -319,6 +364,13 @@ static int run_like(int argc, char **argv, enum mode mode)
 		case 'r':
 			root = true;
 			break;
+		case 'i':
+		case 't':
+		case OPT_RM:
+			break; /* what docker needs them for, launch always does */
+		case OPT_VOLUME:
+			launch_error_msg(&err, "launch has no --volume: to bind-mount %s, use -m %s", optarg, optarg);
+			goto fail;
 		case 'm':
 		case OPT_MOUNT:
 			if ((c == 'm' ? launch_mountspec_parse_short(optarg, &m, &err)
@@ -438,6 +490,7 @@ static int run_like(int argc, char **argv, enum mode mode)
 		launch_error_msg(&err, "--root is disabled on this system (allow_root is false in %s)", config.path);
 		goto fail;
 	}
+	launch_config_run_args(&config, &spec.mounts, &env_args);
 	if (mode == MODE_START && reuse && instance) {
 		/* a running instance of that name is taken as it is: no image needed */
 		_cleanup_free_ char *rd = NULL;

@@ -8,66 +8,87 @@
 #include "error.h"
 #include "log.h"
 #include "commands.h"
+#include "util.h"
 
-static const char usage[] =
-	"Usage: launch [-v|-q] COMMAND [OPTIONS] [ARGS]\n"
-	"\n"
-	"Run container images on HPC systems as an ordinary user: no root, no\n"
-	"setuid helper, no daemon.\n"
-	"\n"
-	"Commands:\n"
-	"  run       run a command in a container from an image\n"
-	"  pull      pull an image from a registry (docker://...) into your store\n"
-	"  import    import a docker-archive, OCI layout, rootfs tar or squashfs\n"
-	"  images    list the images of your store and the site's\n"
-	"  inspect   show an image's details and config as JSON\n"
-	"  rmi       remove images from your store\n"
-	"  tag       give an image another name\n"
-	"  commit    make an image of a writable container's changes\n"
-	"  login     keep your credentials for a registry (logout forgets them)\n"
-	"  start     start a named instance that processes can join\n"
-	"  exec      run a command inside a running instance\n"
-	"  ps        list your instances (also: list)\n"
-	"  stop      end instances\n"
-	"  hooks     list the site's OCI hooks and which would run for a container\n"
-	"  oci       run OCI bundles as runc would, for Slurm's --container (oci.conf)\n"
-	"  doctor    check what this node offers launch, and how to fix what is missing\n"
-	"  version   print the version\n"
-	"  help      show help for a command: launch help run\n"
-	"\n"
-	"Options:\n"
-	"  -v, --verbose   more detail (repeat for debug output)\n"
-	"  -q, --quiet     only errors\n"
-	"  -h, --help      this help\n"
-	"      --version   print the version\n"
-	"\n"
-	"Exit status: the container command's own status; 128+N when signal N killed\n"
-	"it; 125 when launch itself failed; 126 when the command cannot be executed;\n"
-	"127 when it does not exist in the container.\n";
-
+/* Every command, in the order `launch --help` lists them; an entry without
+ * a summary is another name of the one before it. The usage is printed
+ * from this table, so that no command goes unlisted. */
 static const struct {
 	const char *name;
 	int (*fn)(int, char **);
+	const char *summary;
 } commands[] = {
-	{ "run", cmd_run },
-	{ "doctor", cmd_doctor },
-	{ "start", cmd_start },
-	{ "exec", cmd_exec },
-	{ "ps", cmd_ps },
-	{ "list", cmd_ps },
-	{ "stop", cmd_stop },
-	{ "oci", cmd_oci },
-	{ "hooks", cmd_hooks },
-	{ "import", cmd_image_helper },
-	{ "commit", cmd_image_helper },
-	{ "pull", cmd_image_helper },
-	{ "login", cmd_image_helper },
-	{ "logout", cmd_image_helper },
-	{ "images", cmd_images },
-	{ "inspect", cmd_inspect },
-	{ "rmi", cmd_rmi },
-	{ "tag", cmd_tag },
+	{ "run", cmd_run, "run a command in a container from an image" },
+	{ "pull", cmd_image_helper, "pull an image from a registry (docker://...) into your store" },
+	{ "import", cmd_image_helper, "import a docker-archive, OCI layout, rootfs tar or squashfs" },
+	{ "images", cmd_images, "list the images of your store and the site's" },
+	{ "inspect", cmd_inspect, "show an image's details and config as JSON" },
+	{ "rmi", cmd_rmi, "remove images from your store" },
+	{ "tag", cmd_tag, "give an image another name" },
+	{ "commit", cmd_image_helper, "make an image of a writable container's changes" },
+	{ "login", cmd_image_helper, "keep your credentials for a registry" },
+	{ "logout", cmd_image_helper, "forget the credentials login kept for a registry" },
+	{ "start", cmd_start, "start a named instance that processes can join" },
+	{ "exec", cmd_exec, "run a command inside a running instance" },
+	{ "ps", cmd_ps, "list your instances" },
+	{ "list", cmd_ps, NULL },
+	{ "stop", cmd_stop, "end instances" },
+	{ "hooks", cmd_hooks, "list the site's OCI hooks and which would run for a container" },
+	{ "oci", cmd_oci, "run OCI bundles as runc would, for Slurm's --container (oci.conf)" },
+	{ "doctor", cmd_doctor, "check what this node offers launch, and how to fix what is missing" },
+	{ "config", cmd_config, "print the configuration in effect, and where each value comes from" },
 };
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+	fputs("Usage: launch [-v|-q] COMMAND [OPTIONS] [ARGS]\n"
+	      "\n"
+	      "Run container images on HPC systems as an ordinary user: no root, no\n"
+	      "setuid helper, no daemon.\n"
+	      "\n"
+	      "Commands:\n",
+	      f);
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		if (!commands[i].summary)
+			continue;
+		char names[64];
+		int n = snprintf(names, sizeof(names), "%s", commands[i].name);
+		for (size_t j = i + 1; j < N_COMMANDS && !commands[j].summary; j++)
+			n += snprintf(names + n, sizeof(names) - (size_t)n, ", %s", commands[j].name);
+		fprintf(f, "  %-9s %s\n", names, commands[i].summary);
+	}
+	fputs("  version   print the version\n"
+	      "  help      show help for a command: launch help run\n"
+	      "\n"
+	      "Options:\n"
+	      "  -v, --verbose   more detail (repeat for debug output)\n"
+	      "  -q, --quiet     only errors\n"
+	      "  -h, --help      this help\n"
+	      "      --version   print the version\n"
+	      "\n"
+	      "Exit status: the container command's own status; 128+N when signal N killed\n"
+	      "it; 125 when launch itself failed; 126 when the command cannot be executed;\n"
+	      "127 when it does not exist in the container.\n",
+	      f);
+}
+
+/* An unknown command: the error names the nearest command when NAME looks
+ * like a typo of it. */
+static int unknown_command(const char *name)
+{
+	const char *names[N_COMMANDS + 2];
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		names[i] = commands[i].name;
+	names[N_COMMANDS] = "version";
+	names[N_COMMANDS + 1] = "help";
+	size_t k = launch_closest(name, names, ARRAY_SIZE(names));
+	if (k < ARRAY_SIZE(names))
+		launch_log(LAUNCH_LOG_ERROR, "unknown command `%s` (did you mean `%s`?)", name, names[k]);
+	else
+		launch_log(LAUNCH_LOG_ERROR, "unknown command `%s` (see 'launch --help')", name);
+	return LAUNCH_EXIT_FAILURE;
+}
 
 int main(int argc, char **argv)
 {
@@ -82,7 +103,7 @@ int main(int argc, char **argv)
 			continue;
 		switch (c) {
 		case 'h':
-			fputs(usage, stdout);
+			usage(stdout);
 			return 0;
 		case 'V':
 			printf("launch %s\n", LAUNCH_VERSION);
@@ -93,7 +114,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		fputs(usage, stderr);
+		usage(stderr);
 		return LAUNCH_EXIT_FAILURE;
 	}
 	const char *name = argv[optind];
@@ -103,24 +124,23 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(name, "help")) {
 		if (optind + 1 >= argc) {
-			fputs(usage, stdout);
+			usage(stdout);
 			return 0;
 		}
 		name = argv[optind + 1];
-		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		for (size_t i = 0; i < N_COMMANDS; i++)
 			if (!strcmp(commands[i].name, name)) {
 				char *hargv[] = { (char *)name, (char *)"--help", NULL };
 				optind = 0;
 				return commands[i].fn(2, hargv);
 			}
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (!strcmp(commands[i].name, name)) {
 			int sub_argc = argc - optind;
 			char **sub_argv = argv + optind;
 			optind = 0; /* restart getopt for the subcommand */
 			return commands[i].fn(sub_argc, sub_argv);
 		}
-	launch_log(LAUNCH_LOG_ERROR, "unknown command `%s` (see 'launch --help')", name);
-	return LAUNCH_EXIT_FAILURE;
+	return unknown_command(name);
 }

@@ -206,6 +206,16 @@ static int run_launch_with(const struct user *u, char **argv, char **envp, bool 
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
+/* Print the warnings of a launch that succeeded on the job's stderr, line
+ * by line (slurm_spank_log: no "error:" prefix). */
+static void warn_lines(const char *msg)
+{
+	_cleanup_free_ char *copy = xstrdup(msg);
+	char *save = NULL;
+	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		slurm_spank_log("%s", line);
+}
+
 /* Print what launch said, line by line, as slurmstepd errors. */
 static void report(const char *msg)
 {
@@ -316,8 +326,8 @@ int plugin_user_init(spank_t sp)
 		/* a later step of the job joins the container the first made */
 		plugin_opts.image = xstrdup("-");
 	}
+	/* not -q: what launch warns of reaches the job (warn_lines) */
 	launch_strv_push(&argv, xstrdup(plugin_site.launch));
-	launch_strv_push(&argv, xstrdup("-q"));
 	launch_strv_push(&argv, xstrdup("start"));
 	launch_strv_push(&argv, xstrdup("--name"));
 	launch_strv_push(&argv, xstrdup(instance_name));
@@ -368,6 +378,8 @@ int plugin_user_init(spank_t sp)
 		keep_error(xasprintf("launch: cannot start the container: %s", strerror(errno)));
 	else if (st != 0)
 		keep_error(steal_pointer(&msg));
+	else if (msg && *msg)
+		warn_lines(msg); /* e.g. a --container-gpu that no hook serves */
 	free(msg);
 out:
 	user_clear(&u);

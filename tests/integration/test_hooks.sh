@@ -371,4 +371,30 @@ $ro" "$out" "$k/$mode: a host file bound at a new path, a symlink, the linker ca
 done
 assert_clean "runs with the probe hook"
 
+say "# --mpi and --gpu that no hook serves are not silent"
+rm -f "$HD"/*.json "$T/hooks2.d"/*.json 2>/dev/null
+config
+lrun run --gpu "$SQFS" true
+assert_eq 0 "$rc" "--gpu without a GPU hook still runs"
+assert_contains "$err" "warning: --gpu: no site hook on this node provides the host's GPUs" "and warns"
+assert_contains "$err" "hooks_dirs: $HD, $T/hooks2.d" "naming where it looked"
+lrun run --mpi "$SQFS" true
+assert_contains "$err" "warning: --mpi: no site hook on this node provides the host's MPI" "--mpi warns too"
+lrun -q run --mpi --gpu "$SQFS" true
+assert_eq "" "$err" "-q silences the warnings"
+lrun run "$SQFS" true
+assert_eq "" "$err" "nothing is said when nothing was asked"
+config '"strict_requests": true'
+lrun run --gpu "$SQFS" true
+assert_eq 125 "$rc" "with strict_requests a --gpu no hook serves fails"
+assert_contains "$err" "--gpu: no site hook on this node provides the host's GPUs" "with the reason"
+stage_hook "$HD/gpu.json" createContainer '{"annotations": {"^launch\\.gpu$": "^true$"}}'
+lrun run --gpu "$SQFS" true
+assert_eq 0 "$rc" "a GPU hook serves --gpu"
+assert_eq "" "$err" "and nothing is said"
+stage_hook "$HD/gpu.json" createContainer '{"always": true}'
+lrun run --gpu "$SQFS" true
+assert_eq 125 "$rc" "a hook that runs always does not count as serving --gpu"
+config
+
 finish

@@ -80,6 +80,12 @@ NoNewPrivs:1" "$out" "$k: exec: own uid and gid, no capabilities, no_new_privs"
 	li start --name "../bad" "$img"
 	assert_eq 125 "$rc" "$k: a name with a slash is refused"
 	assert_contains "$err" "invalid instance name" "$k: and says why"
+	long=$(printf 'n%.0s' $(seq 65))
+	li start --name "$long" "$img"
+	assert_eq 125 "$rc" "$k: a name of 65 characters is refused (the limit is 64)"
+	li start --name "${long#n}" "$img"
+	assert_eq "0 ${long#n}" "$rc $out" "$k: a name of 64 characters is taken"
+	li stop "${long#n}"
 	li start "$img" true
 	assert_eq 125 "$rc" "$k: start takes no command"
 done
@@ -109,6 +115,31 @@ assert_match "$out" "^$gen +$SQFS +[0-9]+s +1 +running$" "ps counts the joined s
 li ps --format json
 assert_contains "$out" "\"name\": \"$gen\"" "ps --format json names the instance"
 assert_contains "$out" '"processes": 1' "ps --format json counts processes"
+li exec -it "$gen" true
+assert_eq 0 "$rc" "exec -it: accepted, no effect"
+
+say "# ps shows the image as it was given: a store name, a relative path"
+DATA=$T/data
+user_dir "$DATA"
+capture as_user env XDG_DATA_HOME="$DATA" "$L" -q import "$SQFS" lab/ps-image:1
+assert_eq 0 "$rc" "import the image into a store"
+capture as_user env XDG_DATA_HOME="$DATA" XDG_RUNTIME_DIR="$RUN" "$L" start --name by-name lab/ps-image:1
+assert_eq 0 "$rc" "start an instance of a stored image by its name"
+capture as_user sh -c "cd '$(dirname "$SQFS")' && XDG_RUNTIME_DIR='$RUN' exec '$L' start --name by-relative-path-of-an-instance-whose-name-is-long ./$(basename "$SQFS")"
+assert_eq 0 "$rc" "start an instance of a relative path"
+li ps
+assert_match "$out" "^by-name +lab/ps-image:1 +[0-9]+s +0 +running$" "ps shows the store name"
+assert_not_contains "$out" "$DATA" "not the store's file"
+assert_match "$out" "^by-relative-path-of-an-instance-whose-name-is-long +\./$(basename "$SQFS") +[0-9]+s +0 +running$" \
+	"ps shows the relative path as given"
+# every line has a field starting where the header's AGE does
+aligned=$(printf '%s\n' "$out" | awk 'NR == 1 { p = index($0, " AGE ") + 1; next }
+	substr($0, p - 1, 2) !~ /^ [0-9]$/ { print "misaligned: " $0 }')
+assert_eq "" "$aligned" "the columns stay aligned with a long name"
+li ps --format json
+assert_contains "$out" '"image": "lab/ps-image:1"' "ps --format json shows the store name too"
+li stop by-name by-relative-path-of-an-instance-whose-name-is-long
+assert_eq 0 "$rc" "stop both"
 li list
 assert_contains "$out" "$gen" "launch list is launch ps"
 

@@ -7,11 +7,11 @@
 # containers across the steps of a job and their removal at its end, the
 # environment precedence, MPI over PMI-2 and PMIx, the errors a user sees,
 # the plugstack.conf arguments, and Slurm's own --container with the
-# oci.conf lines from etc/.
+# oci.conf lines from etc/oci.conf.in.
 #
 # Environment: LAUNCH (the launch binary), LAUNCH_SPANK_PLUGIN (the built
 # spank_launch.so), LAUNCH_TEST_IMAGES (busybox.sqfs, busybox/, mpi.sqfs),
-# LAUNCH_SOURCE_DIR (the source tree, for etc/oci.conf).
+# LAUNCH_SOURCE_DIR (the source tree, for etc/oci.conf.in).
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../integration/lib.sh"
 . "$HERE/cluster.sh"
@@ -34,7 +34,7 @@ INST=$RT/instances
 CL=$T/slurm
 SITE_ARGS="launch=$L runtime_dir=$T/rt-\$UID"
 printf 'required %s %s\n' "$PLUG" "$SITE_ARGS" >"$T/plugstack.conf"
-sed -e "s|/usr/local/bin/launch|$L|g" -e "s|/tmp/launch-oci-%u|$T/oci-%u|g" "$SRC/etc/oci.conf" >"$T/oci.conf"
+sed -e "s|@CMAKE_INSTALL_FULL_BINDIR@/launch|$L|g" -e "s|/tmp/launch-oci-%u|$T/oci-%u|g" "$SRC/etc/oci.conf.in" >"$T/oci.conf"
 on_exit "slurm_stop '$CL'"
 SLURM_CLUSTER_CPUS=32 SLURM_CLUSTER_OCI_CONF=$T/oci.conf slurm_start "$CL" "$T/plugstack.conf" ||
 	die "the Slurm cluster did not start"
@@ -63,6 +63,14 @@ assert_eq 0 "$rc" "srun --container-image=FILE.sqfs succeeds"
 assert_eq "launch-test-image
 $TU_UID" "$out" "the task runs in the image, as the user"
 host_mnt=$(readlink /proc/self/ns/mnt)
+
+say "# --container-gpu and --container-mpi that no site hook serves are not silent"
+js srun --container-image="$SQFS" --container-gpu true
+assert_eq 0 "$rc" "the step runs"
+assert_contains "$err" "warning: --gpu: no site hook on this node provides the host's GPUs" "and warns on the job's stderr"
+assert_not_contains "$err" "error:" "as a warning, not an error"
+js env LAUNCH_CONTAINER_MPI=1 srun --container-image="$SQFS" true
+assert_contains "$err" "warning: --mpi: no site hook on this node provides the host's MPI" "LAUNCH_CONTAINER_MPI=1 too"
 
 say "# a task gets descriptors 0-2 only, none of slurmstepd's (PMI_FD's when MPI asks)"
 # ls lists its own 3 as well (the lowest free descriptor, see tests/security/test_fds.sh)
@@ -228,6 +236,9 @@ assert_contains "$err" "${want#launch: }" "srun shows the mount spec error launc
 js srun --container-image="$SQFS" --container-name=../bad true
 assert_true "a bad --container-name fails srun (status $rc)" test "$rc" != 0
 assert_contains "$err" "invalid --container-name" "and names the option"
+js srun --container-image="$SQFS" --container-name="$(printf 'n%.0s' $(seq 48))" true
+assert_true "a --container-name of 48 characters fails srun (status $rc)" test "$rc" != 0
+assert_contains "$err" "use 1 to 47 letters" "the message gives the limit: 64 less slurm-JOBID-"
 js srun --container-name=nothing-yet true
 assert_true "--container-name without an image, for a container that does not exist, fails (status $rc)" test "$rc" != 0
 assert_contains "$err" "launch:" "with launch's message"
