@@ -89,7 +89,8 @@ static int put(struct archive *out, struct archive_entry *e, struct launch_error
 	if (r == ARCHIVE_WARN) /* a name written as bytes (see flatten.c's write_header) */
 		launch_debug("%s", archive_error_string(out));
 	else if (r != ARCHIVE_OK)
-		return launch_error_msg(err, "cannot write %s: %s", archive_entry_pathname(e), archive_error_string(out));
+		return launch_error_msg(err, "cannot write %s: %s", archive_entry_pathname(e),
+					archive_error_string(out));
 	return 0;
 }
 
@@ -200,7 +201,8 @@ int launch_commit_write_upper(const char *upper, char *const *mountpoints, int f
 			while (data && archive_entry_size(clean) > 0) {
 				la_ssize_t n = archive_read_data(d, buf, sizeof(buf));
 				if (n < 0) {
-					launch_error_msg(err, "cannot read %s/%s: %s", upper, relc, archive_error_string(d));
+					launch_error_msg(err, "cannot read %s/%s: %s", upper, relc,
+							 archive_error_string(d));
 					archive_entry_free(clean);
 					archive_entry_free(e);
 					goto out;
@@ -245,7 +247,7 @@ struct upper_src {
 	const char *path;
 	char **mountpoints;
 	const struct launch_identity *id; /* enter a new namespace mapped like this, or */
-	pid_t join;                       /* join this process's user and mount namespaces */
+	pid_t join;			  /* join this process's user and mount namespaces */
 };
 
 static int join_ns(pid_t pid, struct launch_error **err)
@@ -467,8 +469,9 @@ int launch_commit(const struct launch_config *c, const struct launch_commit_opts
 		    launch_instance_get(rundir, o->instance, &info, err) < 0)
 			goto out;
 		if (!info.upper) {
-			launch_error_msg(err, "instance %s is not writable: only instances started with --writable or "
-					      "--overlay have changes to commit",
+			launch_error_msg(err,
+					 "instance %s is not writable: only instances started with --writable or "
+					 "--overlay have changes to commit",
 					 o->instance);
 			goto out;
 		}
@@ -488,8 +491,9 @@ int launch_commit(const struct launch_config *c, const struct launch_commit_opts
 		if (launch_image_resolve(o->image, c, &base, err) < 0)
 			goto out;
 		if (base.kind != LAUNCH_IMAGE_SQUASHFS) {
-			launch_error_msg(err, "launch commit needs a squashfs base image, and %s is a directory (import it "
-					      "with 'launch import --rootfs', or pack it with mksquashfs)",
+			launch_error_msg(err,
+					 "launch commit needs a squashfs base image, and %s is a directory (import it "
+					 "with 'launch import --rootfs', or pack it with mksquashfs)",
 					 o->image);
 			goto out;
 		}
@@ -498,8 +502,9 @@ int launch_commit(const struct launch_config *c, const struct launch_commit_opts
 		struct stat st;
 		_cleanup_free_ char *up = xasprintf("%s/upper", o->overlay);
 		if (stat(up, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			launch_error_msg(err, "%s is not an overlay directory of launch (no upper/ in it: make one with "
-					      "'launch run --overlay %s ...')",
+			launch_error_msg(err,
+					 "%s is not an overlay directory of launch (no upper/ in it: make one with "
+					 "'launch run --overlay %s ...')",
 					 o->overlay, o->overlay);
 			goto out;
 		}

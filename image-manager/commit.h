@@ -15,12 +15,12 @@
 #include "error.h"
 
 struct launch_commit_opts {
-	const char *overlay;    /* --overlay DIR (with IMAGE), or NULL */
-	const char *image;      /* the base image of DIR */
-	const char *instance;   /* or a running instance's name */
-	char **tags;            /* canonical NAME:TAG entries */
+	const char *overlay;	/* --overlay DIR (with IMAGE), or NULL */
+	const char *image;	/* the base image of DIR */
+	const char *instance;	/* or a running instance's name */
+	char **tags;		/* canonical NAME:TAG entries */
 	const char *compressor; /* NULL: the import default */
-	char **env;             /* config overrides, as for import */
+	char **env;		/* config overrides, as for import */
 	char **entrypoint;
 	char **cmd;
 	const char *workdir;

@@ -59,7 +59,10 @@ void launch_flatten_free(struct launch_flatten *f)
 	free(f);
 }
 
-uint64_t launch_flatten_entries(const struct launch_flatten *f) { return f->entries; }
+uint64_t launch_flatten_entries(const struct launch_flatten *f)
+{
+	return f->entries;
+}
 
 /* Entry name to a normalised path ("" for the root): no leading "./" or
  * "/"-runs, no "." components, no trailing "/". Absolute names and ".."
@@ -67,13 +70,14 @@ uint64_t launch_flatten_entries(const struct launch_flatten *f) { return f->entr
 static int normalize(const char *name, int layer, const char *what, char **out, struct launch_error **err)
 {
 	if (name[0] == '/')
-		return launch_error_msg(err, "layer %d: %s `%.200s` is an absolute path (an image may only name paths "
-					     "inside itself)",
+		return launch_error_msg(err,
+					"layer %d: %s `%.200s` is an absolute path (an image may only name paths "
+					"inside itself)",
 					layer + 1, what, name);
 	size_t n = strlen(name);
 	if (n >= PATH_MAX)
-		return launch_error_msg(err, "layer %d: %s `%.60s...` is too long (%zu bytes, the limit is %d)", layer + 1,
-					what, name, n, PATH_MAX - 1);
+		return launch_error_msg(err, "layer %d: %s `%.60s...` is too long (%zu bytes, the limit is %d)",
+					layer + 1, what, name, n, PATH_MAX - 1);
 	char *r = xmalloc(n + 1), *o = r;
 	for (const char *p = name; *p;) {
 		while (*p == '/')
@@ -88,14 +92,16 @@ static int normalize(const char *name, int layer, const char *what, char **out, 
 		}
 		if (l == 2 && p[0] == '.' && p[1] == '.') {
 			free(r);
-			return launch_error_msg(err, "layer %d: %s `%.200s` has a `..` component (an image may only name "
-						     "paths inside itself)",
+			return launch_error_msg(err,
+						"layer %d: %s `%.200s` has a `..` component (an image may only name "
+						"paths inside itself)",
 						layer + 1, what, name);
 		}
 		if (l > NAME_MAX) {
 			free(r);
-			return launch_error_msg(err, "layer %d: %s `%.60s...` has a name component that is too long (%zu "
-						     "bytes, the limit is %d)",
+			return launch_error_msg(err,
+						"layer %d: %s `%.60s...` has a name component that is too long (%zu "
+						"bytes, the limit is %d)",
 						layer + 1, what, name, l, NAME_MAX);
 		}
 		if (o != r)
@@ -109,7 +115,10 @@ static int normalize(const char *name, int layer, const char *what, char **out, 
 	return 0;
 }
 
-static const char *show(const char *p) { return *p ? p : "/"; }
+static const char *show(const char *p)
+{
+	return *p ? p : "/";
+}
 
 static char type_of(struct archive_entry *e)
 {
@@ -144,8 +153,9 @@ static int ancestors_hide(struct launch_flatten *f, const char *path, int k, str
 		if (a->layer > k && a->type != 'd')
 			return 1;
 		if (a->layer == k && a->type != 'd')
-			return launch_error_msg(err, "layer %d: entry %s goes %s %s, which the same layer made a %s (an "
-						     "image that writes through a symlink is refused)",
+			return launch_error_msg(err,
+						"layer %d: entry %s goes %s %s, which the same layer made a %s (an "
+						"image that writes through a symlink is refused)",
 						k + 1, path, a->type == 'l' ? "through a symlink at" : "under",
 						show(a->path), a->type == 'l' ? "symlink" : "non-directory");
 	}
@@ -194,8 +204,7 @@ static int write_header(struct launch_flatten *f, struct archive_entry *o, int k
 	return 0;
 }
 
-static int copy_data(struct launch_flatten *f, struct archive *in, int k, const char *path,
-		     struct launch_error **err)
+static int copy_data(struct launch_flatten *f, struct archive *in, int k, const char *path, struct launch_error **err)
 {
 	for (;;) {
 		la_ssize_t r = archive_read_data(in, f->buf, sizeof(f->buf));
@@ -216,8 +225,8 @@ static int copy_hidden_target(struct launch_flatten *f, int k, struct archive_en
 			      const char *target, struct launch_error **err)
 {
 	if (!f->layers.open)
-		return launch_error_msg(err, "layer %d: hardlink %s -> %s: the target is hidden by a higher layer", k + 1,
-					link, target);
+		return launch_error_msg(err, "layer %d: hardlink %s -> %s: the target is hidden by a higher layer",
+					k + 1, link, target);
 	_cleanup_free_ char *want = xstrdup(target);
 	for (int hop = 0; hop < MAX_LINK_HOPS; hop++) {
 		void *h = NULL;
@@ -262,8 +271,9 @@ static int copy_hidden_target(struct launch_flatten *f, int k, struct archive_en
 			break;
 	}
 	(void)e;
-	return launch_error_msg(err, "layer %d: hardlink %s -> %s: a higher layer replaced or deleted the target, and "
-				     "layer %d does not hold its data",
+	return launch_error_msg(err,
+				"layer %d: hardlink %s -> %s: a higher layer replaced or deleted the target, and "
+				"layer %d does not hold its data",
 				k + 1, link, target, k + 1);
 }
 
@@ -278,16 +288,18 @@ static int hardlink(struct launch_flatten *f, int k, struct archive_entry *e, co
 	 * promises them refused: an absolute target is refused here, saying
 	 * so, rather than read two ways. */
 	if (hl[0] == '/')
-		return launch_error_msg(err, "layer %d: hardlink %s -> %.200s: the target is outside the image (an "
-					     "absolute path; a hardlink target names a path relative to the image's root)",
+		return launch_error_msg(err,
+					"layer %d: hardlink %s -> %.200s: the target is outside the image (an "
+					"absolute path; a hardlink target names a path relative to the image's root)",
 					k + 1, path, hl);
 	struct launch_error *e2 = NULL;
 	if (normalize(hl, k, "hardlink target", &target, &e2) < 0) {
 		bool dotdot = strstr(e2->msg, "`..`") != NULL;
 		launch_error_free(e2);
 		if (dotdot)
-			return launch_error_msg(err, "layer %d: hardlink %s -> %.200s: the target is outside the image (a "
-						     "`..` path)",
+			return launch_error_msg(err,
+						"layer %d: hardlink %s -> %.200s: the target is outside the image (a "
+						"`..` path)",
 						k + 1, path, hl);
 		return normalize(hl, k, "hardlink target", &target, err);
 	}
@@ -359,12 +371,13 @@ static int check_symlink(struct archive_entry *e, int k, const char *path, struc
 {
 	const char *t = archive_entry_symlink(e);
 	if (!t || !*t)
-		return launch_error_msg(err, "layer %d: symlink %s has an empty target (a corrupt or hostile layer)", k + 1,
-					show(path));
+		return launch_error_msg(err, "layer %d: symlink %s has an empty target (a corrupt or hostile layer)",
+					k + 1, show(path));
 	size_t n = strlen(t);
 	if (n >= PATH_MAX)
-		return launch_error_msg(err, "layer %d: symlink %s has a target of %zu bytes (`%.60s...`), more than "
-					     "the %d bytes a symlink can hold",
+		return launch_error_msg(err,
+					"layer %d: symlink %s has a target of %zu bytes (`%.60s...`), more than "
+					"the %d bytes a symlink can hold",
 					k + 1, show(path), n, t, PATH_MAX - 1);
 	return 0;
 }
@@ -383,9 +396,10 @@ static int entry(struct launch_flatten *f, int k, struct archive *in, struct arc
 	if (launch_str_has_prefix(base, WH_PREFIX)) {
 		_cleanup_free_ char *dir = xstrndup(path, base == path ? 0 : (size_t)(base - path - 1));
 		if (whiteout_of_nothing(base))
-			return launch_error_msg(err, "layer %d: entry `%.200s` is a whiteout without a name (`%s`), which "
-						     "would hide its whole directory from the layers below: a corrupt or "
-						     "hostile layer",
+			return launch_error_msg(err,
+						"layer %d: entry `%.200s` is a whiteout without a name (`%s`), which "
+						"would hide its whole directory from the layers below: a corrupt or "
+						"hostile layer",
 						k + 1, name, base);
 		if (k == 0)
 			return 0; /* nothing below the bottom layer to hide */
@@ -401,9 +415,10 @@ static int entry(struct launch_flatten *f, int k, struct archive *in, struct arc
 	 * libarchive then drops a pax linkpath record) reaches us as an entry of
 	 * no type and no target, which no writer can write */
 	if (archive_entry_filetype(e) == 0 && !archive_entry_hardlink(e))
-		return launch_error_msg(err, "layer %d: entry %s is a hardlink without a target that can be read (the link "
-					     "name in its tar header is empty; a pax linkpath record is not read then): "
-					     "a corrupt or hostile layer",
+		return launch_error_msg(err,
+					"layer %d: entry %s is a hardlink without a target that can be read (the link "
+					"name in its tar header is empty; a pax linkpath record is not read then): "
+					"a corrupt or hostile layer",
 					k + 1, show(path));
 	if (archive_entry_filetype(e) == AE_IFLNK && check_symlink(e, k, path, err) < 0)
 		return -1;
@@ -411,14 +426,20 @@ static int entry(struct launch_flatten *f, int k, struct archive *in, struct arc
 	/* written as "./", which the pax writer turns into a directory while
 	 * the entry's data still follows: the data would be read as entries */
 	if (!*path && type != 'd')
-		return launch_error_msg(err, "layer %d: entry `%.200s` makes the root of the image a %s, not a directory (a "
-					     "corrupt or hostile layer)",
-					k + 1, name, type == 'l' ? "symlink" : archive_entry_hardlink(e) ? "hardlink" : "non-directory");
+		return launch_error_msg(err,
+					"layer %d: entry `%.200s` makes the root of the image a %s, not a directory (a "
+					"corrupt or hostile layer)",
+					k + 1, name,
+					type == 'l'		    ? "symlink"
+					: archive_entry_hardlink(e) ? "hardlink"
+								    : "non-directory");
 	if (type == 'f' && archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e) &&
 	    archive_entry_size_is_set(e) && (uint64_t)archive_entry_size(e) > LAUNCH_FLATTEN_MAX_FILE)
-		return launch_error_msg(err, "layer %d: entry %s claims %lld bytes, more than the %llu GiB limit for one "
-					     "file (a corrupt or hostile layer)",
-					k + 1, show(path), (long long)archive_entry_size(e), LAUNCH_FLATTEN_MAX_FILE >> 30);
+		return launch_error_msg(err,
+					"layer %d: entry %s claims %lld bytes, more than the %llu GiB limit for one "
+					"file (a corrupt or hostile layer)",
+					k + 1, show(path), (long long)archive_entry_size(e),
+					LAUNCH_FLATTEN_MAX_FILE >> 30);
 	int r = ancestors_hide(f, path, k, err);
 	if (r < 0)
 		return -1;
@@ -434,8 +455,9 @@ static int entry(struct launch_flatten *f, int k, struct archive *in, struct arc
 			return launch_error_msg(err, "layer %d has two entries for %s", k + 1, show(path));
 		}
 		if (type != 'd' && n->has_below)
-			return launch_error_msg(err, "layer %d: %s is a %s, but a higher layer writes below it (an image "
-						     "that writes through a symlink is refused)",
+			return launch_error_msg(err,
+						"layer %d: %s is a %s, but a higher layer writes below it (an image "
+						"that writes through a symlink is refused)",
 						k + 1, show(path), type == 'l' ? "symlink" : "non-directory");
 	}
 	const char *hl = archive_entry_hardlink(e);
@@ -481,11 +503,12 @@ int launch_flatten_finish(struct launch_flatten *f, struct launch_error **err)
 		struct pending_link *p = &f->pending[i];
 		struct launch_pnode *t = launch_pathmap_get(&f->map, p->target, strlen(p->target));
 		if (!t || t->layer < 0 || t->layer > p->layer)
-			return launch_error_msg(err, "layer %d: hardlink %s -> %s: the target is missing from the image",
+			return launch_error_msg(err,
+						"layer %d: hardlink %s -> %s: the target is missing from the image",
 						p->layer + 1, p->link, p->target);
 		if (t->type == 'd')
-			return launch_error_msg(err, "layer %d: hardlink %s -> %s: the target is a directory", p->layer + 1,
-						p->link, p->target);
+			return launch_error_msg(err, "layer %d: hardlink %s -> %s: the target is a directory",
+						p->layer + 1, p->link, p->target);
 	}
 	return 0;
 }

@@ -68,8 +68,8 @@ static void on_read(void *arg, uint64_t bytes)
 	human(bytes, done, sizeof(done));
 	if (p->total) {
 		human(p->total, total, sizeof(total));
-		fprintf(stderr, "\r\033[Kimporting: layer %d of %d: %s of %s (%.0f%%)", p->layer, p->layers, done, total,
-			100.0 * (double)bytes / (double)p->total);
+		fprintf(stderr, "\r\033[Kimporting: layer %d of %d: %s of %s (%.0f%%)", p->layer, p->layers, done,
+			total, 100.0 * (double)bytes / (double)p->total);
 	} else {
 		fprintf(stderr, "\r\033[Kimporting: layer %d of %d: %s", p->layer, p->layers, done);
 	}
@@ -101,7 +101,10 @@ static struct archive *reopen(void *arg, int k, void **handle, struct launch_err
 	return launch_layer_tar(r);
 }
 
-static void reclose(void *arg, void *handle) { launch_layer_close(handle); }
+static void reclose(void *arg, void *handle)
+{
+	launch_layer_close(handle);
+}
 
 /* --- the config --- */
 
@@ -266,8 +269,9 @@ static int store_result(const struct launch_store *store, char *tmp, int tmp_fd,
 		return launch_error_set(err, errno, "cannot write the image into the store (%s)", tmp);
 	struct stat st;
 	fstat(tmp_fd, &st);
-	struct launch_store_image img = { .digest = (char *)digest, .size = st.st_size, .source = (char *)source,
-					  .config = runtime };
+	struct launch_store_image img = {
+		.digest = (char *)digest, .size = st.st_size, .source = (char *)source, .config = runtime
+	};
 	if (launch_store_add(store, tmp, &img, tags, err) < 0)
 		return -1;
 	if (digest_out)

@@ -14,17 +14,17 @@
 
 struct launch_import_opts {
 	const char *source;
-	char **tags;            /* canonical NAME:TAG entries to point at the image */
-	bool rootfs;            /* SOURCE is a root file system tar (maybe compressed) */
-	const char *platform;   /* OS/ARCH[/VARIANT], NULL: linux/amd64 */
+	char **tags;		/* canonical NAME:TAG entries to point at the image */
+	bool rootfs;		/* SOURCE is a root file system tar (maybe compressed) */
+	const char *platform;	/* OS/ARCH[/VARIANT], NULL: linux/amd64 */
 	const char *compressor; /* NAME[:LEVEL], NULL: LAUNCH_SQFS_DEFAULT_COMPRESSOR */
 	/* config: the whole config of a rootfs or squashfs import, overrides
 	 * for the others; NULL: unchanged */
-	char **env;             /* NAME=VALUE entries added (replacing the same names) */
+	char **env; /* NAME=VALUE entries added (replacing the same names) */
 	char **entrypoint;
 	char **cmd;
 	const char *workdir;
-	bool progress;          /* show progress on stderr */
+	bool progress; /* show progress on stderr */
 };
 
 struct launch_store;

@@ -23,7 +23,7 @@
 
 struct launch_layer_reader {
 	struct launch_blob *blob; /* from a source, or NULL */
-	int fd;                   /* a --rootfs tar file */
+	int fd;			  /* a --rootfs tar file */
 	struct launch_sha256 *file_sha;
 	uint64_t file_bytes;
 	struct archive *outer, *inner;
@@ -281,7 +281,10 @@ int launch_layer_open_fd(int fd, const char *what, struct launch_layer_reader **
 	return 0;
 }
 
-struct archive *launch_layer_tar(struct launch_layer_reader *r) { return r->inner; }
+struct archive *launch_layer_tar(struct launch_layer_reader *r)
+{
+	return r->inner;
+}
 
 uint64_t launch_layer_bytes(const struct launch_layer_reader *r)
 {
@@ -309,18 +312,23 @@ int launch_layer_verify(struct launch_layer_reader *r, struct launch_error **err
 	launch_blob_digest(r->blob, got);
 	if (d->size >= 0 && launch_blob_bytes(r->blob) != (uint64_t)d->size)
 		return launch_error_msg(err, "layer %d: size mismatch: the manifest says %lld bytes, the blob has %llu",
-					r->index + 1, (long long)d->size, (unsigned long long)launch_blob_bytes(r->blob));
+					r->index + 1, (long long)d->size,
+					(unsigned long long)launch_blob_bytes(r->blob));
 	if (d->digest && strcmp(got, d->digest) != 0)
 		return launch_error_msg(err, "layer %d: digest mismatch: expected %s, got %s (the source is corrupt)",
 					r->index + 1, d->digest, got);
 	if (d->diff_id && strcmp(r->diff_id, d->diff_id) != 0)
-		return launch_error_msg(err, "layer %d: its uncompressed content does not match the config's diff_id "
-					     "(expected %s, got %s)",
+		return launch_error_msg(err,
+					"layer %d: its uncompressed content does not match the config's diff_id "
+					"(expected %s, got %s)",
 					r->index + 1, d->diff_id, r->diff_id);
 	return 0;
 }
 
-void launch_layer_diff_id(struct launch_layer_reader *r, char *out) { strcpy(out, r->diff_id); }
+void launch_layer_diff_id(struct launch_layer_reader *r, char *out)
+{
+	strcpy(out, r->diff_id);
+}
 
 void launch_layer_close(struct launch_layer_reader *r)
 {

@@ -14,7 +14,7 @@
 #include "util.h"
 
 #define DOC_MAX (4u << 20) /* manifests, indexes and configs are small */
-#define MAX_DEPTH 4        /* nested indexes */
+#define MAX_DEPTH 4	   /* nested indexes */
 #define MAX_LAYERS 1000
 
 /* a member read: 0 ok, 1 missing, -1 error */
@@ -72,8 +72,8 @@ static int read_blob_doc(struct ctx *c, const char *digest, json_int_t size, con
 	}
 	if (size >= 0 && (json_int_t)len != size) {
 		free(data);
-		return launch_error_msg(err, "%s: size mismatch: the descriptor says %lld bytes, the blob has %zu", what,
-					(long long)size, len);
+		return launch_error_msg(err, "%s: size mismatch: the descriptor says %lld bytes, the blob has %zu",
+					what, (long long)size, len);
 	}
 	if (actual)
 		strcpy(actual, got);
@@ -105,8 +105,8 @@ static int descriptor_types(const struct launch_json_doc *doc, const char *point
 		json_t *v = json_object_get(d, strings[i]);
 		_cleanup_free_ char *ptr = launch_json_pointer(pointer, strings[i]);
 		if (v && !json_is_string(v))
-			return launch_json_error_at(err, doc, ptr, "%s: \"%s\" must be a string, not %s", what, strings[i],
-						    launch_json_type_name(v));
+			return launch_json_error_at(err, doc, ptr, "%s: \"%s\" must be a string, not %s", what,
+						    strings[i], launch_json_type_name(v));
 	}
 	json_t *sz = json_object_get(d, "size");
 	_cleanup_free_ char *ptr = launch_json_pointer(pointer, "size");
@@ -114,11 +114,13 @@ static int descriptor_types(const struct launch_json_doc *doc, const char *point
 	if (!sz)
 		return 0;
 	if (!json_is_integer(sz))
-		return launch_json_error_at(err, doc, ptr, "%s: \"size\" must be a non-negative integer (bytes), not %s",
-					    what, launch_json_type_name(sz));
+		return launch_json_error_at(err, doc, ptr,
+					    "%s: \"size\" must be a non-negative integer (bytes), not %s", what,
+					    launch_json_type_name(sz));
 	if (json_integer_value(sz) < 0)
-		return launch_json_error_at(err, doc, ptr, "%s: \"size\" must be a non-negative integer (bytes), not %lld",
-					    what, (long long)json_integer_value(sz));
+		return launch_json_error_at(err, doc, ptr,
+					    "%s: \"size\" must be a non-negative integer (bytes), not %lld", what,
+					    (long long)json_integer_value(sz));
 	*size = json_integer_value(sz);
 	return 0;
 }
@@ -159,7 +161,10 @@ static bool platform_matches(const char *have, const char *want)
 	return !strncmp(have, want, n) && have[n] == '/';
 }
 
-static const char *wanted(const struct ctx *c) { return c->want ? c->want : LAUNCH_DEFAULT_PLATFORM; }
+static const char *wanted(const struct ctx *c)
+{
+	return c->want ? c->want : LAUNCH_DEFAULT_PLATFORM;
+}
 
 /* Is a config for HAVE good for WANT? The variant is optional in an image
  * config: one without it is for every variant of its os/arch (the index
@@ -190,7 +195,8 @@ static int load_config(struct ctx *c, const char *member, const char *expect, js
 	launch_sha256_buf(data, len, got);
 	if (expect && strcmp(got, expect) != 0) {
 		free(data);
-		return launch_error_msg(err, "image config: digest mismatch: expected %s, got %s (the source is corrupt)",
+		return launch_error_msg(err,
+					"image config: digest mismatch: expected %s, got %s (the source is corrupt)",
 					expect, got);
 	}
 	if (size >= 0 && (json_int_t)len != size) {
@@ -214,8 +220,9 @@ static int load_config(struct ctx *c, const char *member, const char *expect, js
 		goto out;
 	}
 	if (json_array_size(diff) != p->n_layers) {
-		launch_json_error_at(err, &doc, "/rootfs/diff_ids", "the image config lists %zu diff_ids for %zu layers",
-				     json_array_size(diff), p->n_layers);
+		launch_json_error_at(err, &doc, "/rootfs/diff_ids",
+				     "the image config lists %zu diff_ids for %zu layers", json_array_size(diff),
+				     p->n_layers);
 		goto out;
 	}
 	for (size_t i = 0; i < p->n_layers; i++) {
@@ -391,8 +398,8 @@ static int oci_manifest(struct ctx *c, json_t *desc, json_int_t desc_size, struc
 		for (size_t k = 0; mt && k < ARRAY_SIZE(layer_types); k++)
 			known |= !strcmp(mt, layer_types[k]);
 		if (!known) {
-			launch_json_error_at(err, &doc, ptr, "layer %zu has media type %s, which launch cannot unpack", i + 1,
-					     mt);
+			launch_json_error_at(err, &doc, ptr, "layer %zu has media type %s, which launch cannot unpack",
+					     i + 1, mt);
 			goto out;
 		}
 		p->layers[i].digest = xstrdup(d);
@@ -498,8 +505,9 @@ int launch_plan_parse(launch_member_reader read, void *arg, const char *platform
 		memset(&doc, 0, sizeof(doc));
 		r = read(arg, "index.json", &text, &len, err);
 		if (r == 1)
-			return launch_error_msg(err, "neither a docker-archive (no manifest.json) nor an OCI image layout "
-						     "(no index.json); for a root file system tarball, use --rootfs");
+			return launch_error_msg(err,
+						"neither a docker-archive (no manifest.json) nor an OCI image layout "
+						"(no index.json); for a root file system tarball, use --rootfs");
 		if (r < 0)
 			return -1;
 		r = parse("index.json", text, &doc, err);

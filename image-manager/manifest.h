@@ -14,21 +14,21 @@
 #include "source.h"
 
 struct launch_layer_desc {
-	char *member;     /* where the blob is in the source */
-	char *digest;     /* expected blob digest; NULL when the format gives none */
-	int64_t size;     /* expected size; -1 when unknown */
+	char *member;	  /* where the blob is in the source */
+	char *digest;	  /* expected blob digest; NULL when the format gives none */
+	int64_t size;	  /* expected size; -1 when unknown */
 	char *media_type; /* NULL when unknown */
-	char *diff_id;    /* expected digest of the uncompressed tar (from the config) */
+	char *diff_id;	  /* expected digest of the uncompressed tar (from the config) */
 };
 
 struct launch_image_plan {
-	const char *format;     /* "docker-archive" or "oci" */
-	char *digest;           /* the config's digest: the image's identity */
-	json_t *config;         /* the whole image config */
+	const char *format;		  /* "docker-archive" or "oci" */
+	char *digest;			  /* the config's digest: the image's identity */
+	json_t *config;			  /* the whole image config */
 	struct launch_layer_desc *layers; /* bottom first */
 	size_t n_layers;
-	char *platform;         /* "OS/ARCH[/VARIANT]" of the config */
-	char **tags;            /* RepoTags of a docker-archive, or the OCI ref.name */
+	char *platform; /* "OS/ARCH[/VARIANT]" of the config */
+	char **tags;	/* RepoTags of a docker-archive, or the OCI ref.name */
 };
 
 /* The default platform when none is asked for. */

@@ -9,11 +9,11 @@
 
 struct launch_pnode {
 	char *path;
-	int layer;       /* layer that defined the path (emitted it), -1: none yet */
-	char type;       /* 'd' directory, 'l' symlink, 'f' other non-directory, 0: unknown */
-	int deleted_by;  /* highest layer with a whiteout for it, -1: none */
-	int opaque_at;   /* highest layer that made the directory opaque, -1: none */
-	bool has_below;  /* something below it was emitted */
+	int layer;	/* layer that defined the path (emitted it), -1: none yet */
+	char type;	/* 'd' directory, 'l' symlink, 'f' other non-directory, 0: unknown */
+	int deleted_by; /* highest layer with a whiteout for it, -1: none */
+	int opaque_at;	/* highest layer that made the directory opaque, -1: none */
+	bool has_below; /* something below it was emitted */
 };
 
 struct launch_pathmap {

@@ -44,7 +44,10 @@ struct pull {
 	char *index; /* the synthetic index.json */
 };
 
-static char *cached_path(const struct pull *p, const char *hex) { return xasprintf("%s/sha256/%s", p->cache, hex); }
+static char *cached_path(const struct pull *p, const char *hex)
+{
+	return xasprintf("%s/sha256/%s", p->cache, hex);
+}
 
 /* Keep document BODY (digest DIGEST) in the cache. */
 static int cache_doc(const struct pull *p, const char *digest, const char *body, size_t len, struct launch_error **err)
@@ -145,7 +148,10 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void mib(uint64_t b, char *buf, size_t n) { snprintf(buf, n, "%.1f", (double)b / 1048576.0); }
+static void mib(uint64_t b, char *buf, size_t n)
+{
+	snprintf(buf, n, "%.1f", (double)b / 1048576.0);
+}
 
 /* One line: each layer still downloading, with its bytes; under the lock. */
 static void show(struct downloads *d, bool force)
@@ -196,8 +202,8 @@ static void *worker(void *arg)
 		struct layer_job *j = &d->jobs[i];
 		struct job_arg ja = { d, i };
 		struct launch_error *e = NULL;
-		int r = launch_registry_blob(d->p->reg, d->p->ref->repo, j->d->digest, j->d->size, d->p->cache, on_bytes,
-					     &ja, &e);
+		int r = launch_registry_blob(d->p->reg, d->p->ref->repo, j->d->digest, j->d->size, d->p->cache,
+					     on_bytes, &ja, &e);
 		pthread_mutex_lock(&d->lock);
 		j->done = true;
 		j->err = r < 0 ? e : NULL;
@@ -205,7 +211,8 @@ static void *worker(void *arg)
 		if (d->progress && r == 0) {
 			char a[32];
 			mib(j->bytes ? j->bytes : (uint64_t)(j->d->size > 0 ? j->d->size : 0), a, sizeof(a));
-			fprintf(stderr, "\r\033[Klayer %.19s: %s MiB%s\n", j->d->digest, a, j->bytes ? "" : " (cached)");
+			fprintf(stderr, "\r\033[Klayer %.19s: %s MiB%s\n", j->d->digest, a,
+				j->bytes ? "" : " (cached)");
 		}
 		show(d, true);
 		pthread_cond_broadcast(&d->more);

@@ -13,9 +13,9 @@
 #include "error.h"
 
 struct launch_pull_opts {
-	const char *ref;        /* docker://... */
-	const char *platform;   /* NULL: linux/amd64 */
-	char **tags;            /* NULL: the reference's own name (registry_ref_local_name) */
+	const char *ref;      /* docker://... */
+	const char *platform; /* NULL: linux/amd64 */
+	char **tags;	      /* NULL: the reference's own name (registry_ref_local_name) */
 	const char *compressor;
 	bool progress;
 };

@@ -54,7 +54,7 @@ char *launch_auth_file(void)
 static const char *auth_key(const char *registry)
 {
 	return !strcmp(registry, DOCKER_HUB) || !strcmp(registry, "docker.io") ? "https://index.docker.io/v1/"
-									      : registry;
+									       : registry;
 }
 
 static char *b64(const void *data, size_t n)
@@ -173,9 +173,9 @@ int launch_auth_remove(const char *registry, struct launch_error **err)
 
 struct launch_registry {
 	char *host;
-	char *base;     /* https://HOST or http://HOST */
-	bool verify;    /* TLS peer verification */
-	char *ca_file;  /* the site's CA bundle, or NULL */
+	char *base;    /* https://HOST or http://HOST */
+	bool verify;   /* TLS peer verification */
+	char *ca_file; /* the site's CA bundle, or NULL */
 	char *user, *password;
 	int retries;
 	char *token_cache;
@@ -184,10 +184,16 @@ struct launch_registry {
 	bool basic;
 };
 
-static int64_t now_s(void) { return (int64_t)time(NULL); }
+static int64_t now_s(void)
+{
+	return (int64_t)time(NULL);
+}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void init_curl(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+static void init_curl(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
 
 /* In the site's insecure_registries: "HOST" (TLS, not verified) or
  * "http://HOST" (no TLS). */
@@ -392,22 +398,25 @@ static int transport_error(const struct launch_registry *r, CURLcode c, const ch
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CERTPROBLEM:
-		return launch_error_msg(err, "TLS verification of registry %s failed: %s (its certificate is not trusted "
-					     "here: ask your admins to add its CA as registry_ca_file in the site config, "
-					     "or to list it in insecure_registries)",
+		return launch_error_msg(err,
+					"TLS verification of registry %s failed: %s (its certificate is not trusted "
+					"here: ask your admins to add its CA as registry_ca_file in the site config, "
+					"or to list it in insecure_registries)",
 					r->host, detail);
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_OPERATION_TIMEDOUT:
 	case CURLE_SSL_CONNECT_ERROR: /* a handshake cut short (a reset), not a refused certificate */
-		return launch_error_msg(err, "registry %s is unreachable: %s (check the name, this node's network and "
-					     "the https_proxy variable)",
+		return launch_error_msg(err,
+					"registry %s is unreachable: %s (check the name, this node's network and "
+					"the https_proxy variable)",
 					r->host, detail);
 	case CURLE_WRITE_ERROR:
 		if (p && p->write_errno == ENOSPC)
-			return launch_error_set(err, ENOSPC, "disk full while downloading from %s (free space in your image "
-							    "store, or ask your admins for a store elsewhere)",
+			return launch_error_set(err, ENOSPC,
+						"disk full while downloading from %s (free space in your image "
+						"store, or ask your admins for a store elsewhere)",
 						r->host);
 		if (p && p->write_errno)
 			return launch_error_set(err, p->write_errno, "cannot write what %s sends", r->host);
@@ -420,9 +429,8 @@ static int transport_error(const struct launch_registry *r, CURLcode c, const ch
 static bool retryable(CURLcode c)
 {
 	return c == CURLE_COULDNT_CONNECT || c == CURLE_OPERATION_TIMEDOUT || c == CURLE_RECV_ERROR ||
-	       c == CURLE_SSL_CONNECT_ERROR ||
-	       c == CURLE_SEND_ERROR || c == CURLE_PARTIAL_FILE || c == CURLE_GOT_NOTHING || c == CURLE_HTTP2 ||
-	       c == CURLE_HTTP2_STREAM;
+	       c == CURLE_SSL_CONNECT_ERROR || c == CURLE_SEND_ERROR || c == CURLE_PARTIAL_FILE ||
+	       c == CURLE_GOT_NOTHING || c == CURLE_HTTP2 || c == CURLE_HTTP2_STREAM;
 }
 
 /* A parameter of an authentication challenge: NAME="VALUE". */
@@ -495,9 +503,8 @@ static void cache_token(const struct launch_registry *r, const char *key, const 
 	const char *k;
 	json_t *v;
 	void *tmp;
-	json_object_foreach_safe (j, tmp, k, v)
-		if (json_integer_value(json_object_get(v, "expires")) <= now_s())
-			json_object_del(j, k);
+	json_object_foreach_safe(j, tmp, k, v) if (json_integer_value(json_object_get(v, "expires")) <= now_s())
+		json_object_del(j, k);
 	json_object_set_new(j, key, json_pack("{s:s, s:I}", "token", token, "expires", (json_int_t)expires));
 	_cleanup_free_ char *t = xasprintf("%s.tmp.%d", r->token_cache, (int)getpid());
 	char *text = json_dumps(j, JSON_COMPACT);
@@ -529,9 +536,9 @@ static int fetch_token(struct launch_registry *r, const char *ch, const char *sc
 		return 0;
 	}
 	_cleanup_free_ char *es = service ? url_escape(service) : NULL, *esc = url_escape(want);
-	_cleanup_free_ char *url = xasprintf("%s%s%s%s%s%s", realm, strchr(realm, '?') ? "&" : "?",
-					     *want ? "scope=" : "", *want ? esc : "", es ? (*want ? "&service=" : "service=") : "",
-					     es ? es : "");
+	_cleanup_free_ char *url =
+		xasprintf("%s%s%s%s%s%s", realm, strchr(realm, '?') ? "&" : "?", *want ? "scope=" : "",
+			  *want ? esc : "", es ? (*want ? "&service=" : "service=") : "", es ? es : "");
 	struct curl_slist *hdr = NULL;
 	_cleanup_free_ char *basic = NULL;
 	if (r->user) {
@@ -548,11 +555,13 @@ static int fetch_token(struct launch_registry *r, const char *ch, const char *sc
 	if (c != CURLE_OK) {
 		ret = transport_error(r, c, eb, &p, err);
 	} else if (p.status == 401 || p.status == 403) {
-		ret = r->user ? launch_error_msg(err, "authentication failed for %s: the token service refused the "
-						     "credentials of user %s (check them with 'launch login %s')",
+		ret = r->user ? launch_error_msg(err,
+						 "authentication failed for %s: the token service refused the "
+						 "credentials of user %s (check them with 'launch login %s')",
 						 r->host, r->user, r->host)
-			      : launch_error_msg(err, "authentication required: %s refused an anonymous token for %s (log "
-						     "in with 'launch login %s')",
+			      : launch_error_msg(err,
+						 "authentication required: %s refused an anonymous token for %s (log "
+						 "in with 'launch login %s')",
 						 r->host, want, r->host);
 	} else if (p.status != 200) {
 		ret = launch_error_msg(err, "the token service of %s answered HTTP %ld", r->host, p.status);
@@ -616,10 +625,12 @@ static CURLcode authed_get(struct launch_registry *r, const char *repo, const ch
 			r->basic = true;
 			ok = 0;
 		} else {
-			ok = r->user ? launch_error_msg(err, "authentication failed for %s: user %s was refused (check the "
-							     "credentials with 'launch login %s')",
-							 r->host, r->user, r->host)
-				     : launch_error_msg(err, "authentication required by %s (log in with 'launch login %s')",
+			ok = r->user ? launch_error_msg(err,
+							"authentication failed for %s: user %s was refused (check the "
+							"credentials with 'launch login %s')",
+							r->host, r->user, r->host)
+				     : launch_error_msg(err,
+							"authentication required by %s (log in with 'launch login %s')",
 							r->host, r->host);
 		}
 		pthread_mutex_unlock(&r->lock);
@@ -641,14 +652,15 @@ static int http_error(const struct launch_registry *r, const char *what, const s
 	int ret;
 	if (p->status == 404 || (code && (!strcmp(code, "MANIFEST_UNKNOWN") || !strcmp(code, "NAME_UNKNOWN"))))
 		ret = launch_error_msg(err, "%s not found in %s%s", what, r->host,
-				       code && !strcmp(code, "NAME_UNKNOWN") ? " (no such repository)"
+				       code && !strcmp(code, "NAME_UNKNOWN")	   ? " (no such repository)"
 				       : code && !strcmp(code, "MANIFEST_UNKNOWN") ? " (no such tag or digest)"
 										   : "");
 	else if (p->status == 401 || p->status == 403)
-		ret = r->user ? launch_error_msg(err, "authentication failed for %s: %s is not allowed to user %s", r->host,
-						 what, r->user)
-			      : launch_error_msg(err, "authentication required: %s refuses anonymous access to %s (log in "
-						     "with 'launch login %s')",
+		ret = r->user ? launch_error_msg(err, "authentication failed for %s: %s is not allowed to user %s",
+						 r->host, what, r->user)
+			      : launch_error_msg(err,
+						 "authentication required: %s refuses anonymous access to %s (log in "
+						 "with 'launch login %s')",
 						 r->host, what, r->host);
 	else if (p->status == 429)
 		ret = launch_error_msg(err, "rate-limited by %s: too many requests%s%s%s", r->host,
@@ -781,7 +793,11 @@ int launch_registry_blob(struct launch_registry *r, const char *repo, const char
 			goto out;
 		}
 		_cleanup_free_ char *range = have ? xasprintf("Range: bytes=%llu-", (unsigned long long)have) : NULL;
-		struct resp p = { .fd = fd, .sha = sha, .have = &have, .restart_if_200 = have > 0, .on_bytes = on_bytes,
+		struct resp p = { .fd = fd,
+				  .sha = sha,
+				  .have = &have,
+				  .restart_if_200 = have > 0,
+				  .on_bytes = on_bytes,
 				  .arg = arg };
 		int failed;
 		CURLcode c = authed_get(r, repo, path, NULL, range, &p, eb, err, &failed);
@@ -812,8 +828,9 @@ int launch_registry_blob(struct launch_registry *r, const char *repo, const char
 			else
 				http_error(r, what, &p, err);
 			if (c != CURLE_OK && again)
-				launch_error_wrap(err, "gave up after %d attempts (what came is kept: the next pull resumes)",
-						  attempt + 1);
+				launch_error_wrap(
+					err, "gave up after %d attempts (what came is kept: the next pull resumes)",
+					attempt + 1);
 			resp_clear(&p);
 			goto out;
 		}

@@ -61,13 +61,20 @@ char *launch_member_normalize(const char *name)
 static const char *kind_of(mode_t m)
 {
 	switch (m & S_IFMT) {
-	case S_IFIFO: return "a FIFO";
-	case S_IFDIR: return "a directory";
-	case S_IFCHR: return "a character device";
-	case S_IFBLK: return "a block device";
-	case S_IFSOCK: return "a socket";
-	case S_IFLNK: return "a symlink";
-	default: return "not a file";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFLNK:
+		return "a symlink";
+	default:
+		return "not a file";
 	}
 }
 
@@ -81,8 +88,9 @@ int launch_regular_fd(int fd, const char *path, struct launch_error **err)
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return launch_error_msg(err, "cannot read %s: it is %s, not a regular file (an image source holds regular "
-					     "files only)",
+		return launch_error_msg(err,
+					"cannot read %s: it is %s, not a regular file (an image source holds regular "
+					"files only)",
 					path, kind_of(st.st_mode));
 	}
 	int fl = fcntl(fd, F_GETFL);
@@ -98,8 +106,9 @@ int launch_open_regular(const char *path, struct launch_error **err)
 {
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ELOOP)
-		return launch_error_msg(err, "cannot read %s: it is a symlink, not a regular file (give the file it points "
-					     "to)",
+		return launch_error_msg(err,
+					"cannot read %s: it is a symlink, not a regular file (give the file it points "
+					"to)",
 					path);
 	if (fd < 0)
 		return launch_error_set(err, errno, "cannot read %s", path);
@@ -244,8 +253,8 @@ int64_t launch_source_size(const struct launch_source *s, const char *name)
 
 struct launch_blob {
 	struct launch_blob_stream stream; /* or a stream */
-	int fd;            /* the member (directory sources) or the archive (tar sources) */
-	struct archive *a; /* tar sources, positioned at the member's data */
+	int fd;				  /* the member (directory sources) or the archive (tar sources) */
+	struct archive *a;		  /* tar sources, positioned at the member's data */
 	struct launch_sha256 *sha;
 	uint64_t bytes;
 	char *error;
@@ -349,9 +358,18 @@ ssize_t launch_blob_read(struct launch_blob *b, void *buf, size_t n)
 	return r;
 }
 
-const char *launch_blob_error(const struct launch_blob *b) { return b->error ? b->error : "read error"; }
-uint64_t launch_blob_bytes(const struct launch_blob *b) { return b->bytes; }
-void launch_blob_digest(struct launch_blob *b, char *out) { launch_sha256_final(b->sha, out); }
+const char *launch_blob_error(const struct launch_blob *b)
+{
+	return b->error ? b->error : "read error";
+}
+uint64_t launch_blob_bytes(const struct launch_blob *b)
+{
+	return b->bytes;
+}
+void launch_blob_digest(struct launch_blob *b, char *out)
+{
+	launch_sha256_final(b->sha, out);
+}
 
 void launch_blob_close(struct launch_blob *b)
 {
@@ -382,7 +400,8 @@ int launch_source_read(const struct launch_source *s, const char *name, size_t m
 			if (cap >= max) {
 				free(buf);
 				launch_blob_close(b);
-				return launch_error_msg(err, "%s: %s is larger than %zu bytes: not a manifest or config",
+				return launch_error_msg(err,
+							"%s: %s is larger than %zu bytes: not a manifest or config",
 							s->path, name, max);
 			}
 			cap = cap * 2 > max ? max : cap * 2;

@@ -31,8 +31,8 @@ struct launch_source {
 	int (*open_stream)(void *ctx, const char *name, struct launch_blob_stream *out, struct launch_error **err);
 	void *stream_ctx;
 	bool is_dir;
-	int dirfd;     /* directory sources */
-	int fd;        /* tar sources: the archive, a regular file */
+	int dirfd;	/* directory sources */
+	int fd;		/* tar sources: the archive, a regular file */
 	char **members; /* tar sources: member names (normalised), in archive order */
 	int64_t *sizes; /* and their sizes */
 };

@@ -97,8 +97,9 @@ int launch_sqfs_writer_start(const char *output, const char *compressor, int job
 {
 	_cleanup_free_ char *bin = launch_sqfs_writer_find();
 	if (!bin)
-		return launch_error_msg(err, "tar2sqfs not found in PATH: install squashfs-tools-ng (Debian and Ubuntu: "
-					     "apt-get install squashfs-tools-ng)");
+		return launch_error_msg(err,
+					"tar2sqfs not found in PATH: install squashfs-tools-ng (Debian and Ubuntu: "
+					"apt-get install squashfs-tools-ng)");
 	if (jobs <= 0)
 		jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (jobs <= 0)
@@ -119,8 +120,8 @@ int launch_sqfs_writer_start(const char *output, const char *compressor, int job
 	_cleanup_free_ char *extra = colon ? xasprintf("level=%s", colon + 1) : NULL;
 	if (colon)
 		*colon = '\0';
-	const char *argv[16] = { bin, "--quiet", "--no-skip", "--force", "--compressor", name, "--num-jobs", jobs_s,
-				 "--defaults", "mode=0755" };
+	const char *argv[16] = { bin,  "--quiet",    "--no-skip", "--force",	"--compressor",
+				 name, "--num-jobs", jobs_s,	  "--defaults", "mode=0755" };
 	size_t argc = 10;
 	if (extra) {
 		argv[argc++] = "--comp-extra";
@@ -171,7 +172,10 @@ int launch_sqfs_writer_start(const char *output, const char *compressor, int job
 	return 0;
 }
 
-struct archive *launch_sqfs_writer_archive(struct launch_sqfs_writer *w) { return w->a; }
+struct archive *launch_sqfs_writer_archive(struct launch_sqfs_writer *w)
+{
+	return w->a;
+}
 
 static int wait_child(struct launch_sqfs_writer *w)
 {

@@ -100,8 +100,9 @@ int cmd_commit(int argc, char **argv)
 	}
 	int want = overlay ? 2 : 1;
 	if ((!overlay) == (!o.instance) || argc - optind != want) {
-		launch_error_msg(&err, "usage: launch commit --overlay DIR IMAGE NAME[:TAG], or launch commit --instance "
-				       "NAME NEWNAME[:TAG] (see 'launch commit --help')");
+		launch_error_msg(&err,
+				 "usage: launch commit --overlay DIR IMAGE NAME[:TAG], or launch commit --instance "
+				 "NAME NEWNAME[:TAG] (see 'launch commit --help')");
 		return launcher_fail(err);
 	}
 	o.overlay = overlay;
@@ -121,7 +122,8 @@ int cmd_commit(int argc, char **argv)
 	launch_config_init(&config);
 	_cleanup_free_ char *digest = NULL;
 	int ret = 0;
-	if (launch_config_load(&config, LAUNCH_CONFIG_HONOR_ENV, &err) < 0 || launch_commit(&config, &o, &digest, &err) < 0)
+	if (launch_config_load(&config, LAUNCH_CONFIG_HONOR_ENV, &err) < 0 ||
+	    launch_commit(&config, &o, &digest, &err) < 0)
 		ret = launcher_fail(err);
 	else if (launch_log_level() >= LAUNCH_LOG_WARN)
 		fprintf(stderr, "committed %s (%.19s)\n", tag, digest);

@@ -54,7 +54,8 @@ int cmd_doctor(int argc, char **argv)
 			printf("      fix: %s\n", k->fix);
 	}
 	bool ok = launch_doctor_ok(&checks);
-	printf("%s\n", ok ? "launch run can work on this node." : "launch run cannot work on this node: see FAIL above.");
+	printf("%s\n",
+	       ok ? "launch run can work on this node." : "launch run cannot work on this node: see FAIL above.");
 	launch_checks_clear(&checks);
 	launch_config_clear(&config);
 	return ok ? 0 : 1;

@@ -296,8 +296,9 @@ int cmd_rmi(int argc, char **argv)
 		}
 		bool gone = false;
 		if (launch_stores_find(stores, n, &ref, &im, NULL) == 0 && im.site) {
-			launch_error_msg(&err, "%s is in the site image store %s, which is read-only (ask your admins to "
-					       "remove it)",
+			launch_error_msg(&err,
+					 "%s is in the site image store %s, which is read-only (ask your admins to "
+					 "remove it)",
 					 argv[i], im.store);
 			ret = launcher_fail(steal_pointer(&err));
 		} else if (launch_store_remove(&stores[0], &ref, &gone, &err) < 0) {
@@ -335,8 +336,9 @@ int cmd_tag(int argc, char **argv)
 	    !(tag = launch_ref_canonical(argv[optind + 1], &err))) {
 		ret = launcher_fail(err);
 	} else if (launch_stores_find(stores, n, &ref, &im, NULL) == 0 && im.site) {
-		launch_error_msg(&err, "%s is in the site image store %s: tags live in your own store, and the image "
-				       "is not there (import it, or run it by its site name)",
+		launch_error_msg(&err,
+				 "%s is in the site image store %s: tags live in your own store, and the image "
+				 "is not there (import it, or run it by its site name)",
 				 argv[optind], im.store);
 		ret = launcher_fail(err);
 	} else if (launch_store_tag(&stores[0], &ref, tag, &err) < 0) {

@@ -132,4 +132,3 @@ fail:
 out:
 	return ret;
 }
-

@@ -52,9 +52,15 @@ static const char oci_help[] =
 
 /* --- state files: DIR/ID.json, held by DIR/ID.lock while running --- */
 
-static bool id_valid(const char *id) { return launch_instance_name_valid(id) || (strlen(id) <= 200 && !strchr(id, '/') && id[0] != '.' && *id); }
+static bool id_valid(const char *id)
+{
+	return launch_instance_name_valid(id) || (strlen(id) <= 200 && !strchr(id, '/') && id[0] != '.' && *id);
+}
 
-static char *state_path(const char *dir, const char *id, const char *ext) { return xasprintf("%s/%s.%s", dir, id, ext); }
+static char *state_path(const char *dir, const char *id, const char *ext)
+{
+	return xasprintf("%s/%s.%s", dir, id, ext);
+}
 
 static bool running(const char *dir, const char *id)
 {
@@ -122,8 +128,9 @@ static int state_dir(const char *given, char **out, struct launch_error **err)
 		struct launch_config c;
 		launch_config_init(&c);
 		_cleanup_free_ char *rd = NULL;
-		int r = launch_config_load(&c, LAUNCH_CONFIG_HONOR_ENV, err) < 0 ? -1
-										  : launch_runtime_dir(&c, &rd, NULL, err);
+		int r = launch_config_load(&c, LAUNCH_CONFIG_HONOR_ENV, err) < 0
+				? -1
+				: launch_runtime_dir(&c, &rd, NULL, err);
 		launch_config_clear(&c);
 		if (r < 0)
 			return -1;
@@ -131,8 +138,9 @@ static int state_dir(const char *given, char **out, struct launch_error **err)
 	}
 	if (become_owner(dir, err) < 0)
 		return -1;
-	int fd = launch_trust_dir(dir, getuid(), 0700, LAUNCH_TRUST_CREATE | LAUNCH_TRUST_PRIVATE, "OCI state directory",
-				  "choose another with launch oci --root DIR (RunTime* in oci.conf)", err);
+	int fd =
+		launch_trust_dir(dir, getuid(), 0700, LAUNCH_TRUST_CREATE | LAUNCH_TRUST_PRIVATE, "OCI state directory",
+				 "choose another with launch oci --root DIR (RunTime* in oci.conf)", err);
 	if (fd < 0)
 		return -1;
 	close(fd);

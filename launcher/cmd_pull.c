@@ -99,7 +99,8 @@ int cmd_pull(int argc, char **argv)
 		}
 	}
 	if (argc - optind < 1 || argc - optind > 2) {
-		launch_error_msg(&err, "usage: launch pull [OPTIONS] docker://REF [NAME[:TAG]] (see 'launch pull --help')");
+		launch_error_msg(&err,
+				 "usage: launch pull [OPTIONS] docker://REF [NAME[:TAG]] (see 'launch pull --help')");
 		return launcher_fail(err);
 	}
 	_cleanup_strv_ char **tags = NULL;
@@ -118,7 +119,8 @@ int cmd_pull(int argc, char **argv)
 	launch_config_init(&config);
 	_cleanup_free_ char *digest = NULL;
 	int ret = 0;
-	if (launch_config_load(&config, LAUNCH_CONFIG_HONOR_ENV, &err) < 0 || launch_pull(&config, &o, &digest, &err) < 0)
+	if (launch_config_load(&config, LAUNCH_CONFIG_HONOR_ENV, &err) < 0 ||
+	    launch_pull(&config, &o, &digest, &err) < 0)
 		ret = launcher_fail(err);
 	else if (!quiet && launch_log_level() >= LAUNCH_LOG_WARN) {
 		/* where it came from, default_registry filled in */
@@ -232,8 +234,10 @@ int cmd_login(int argc, char **argv)
 int cmd_logout(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "verbose", no_argument, NULL, 'v' }, { "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },    { NULL, 0, NULL, 0 },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct launch_error *err = NULL;
 	int c;

@@ -97,7 +97,8 @@ static const char start_help[] =
 	"when --name is not given) once it can be joined.\n"
 	"\n"
 	"Options: those of 'launch run' (see 'launch run --help'), and\n"
-	"  -n, --name NAME         the instance's name: letters, digits, _ - . (1-" LAUNCH_INSTANCE_NAME_MAX_STR ")\n"
+	"  -n, --name NAME         the instance's name: letters, digits, _ - . (1-" LAUNCH_INSTANCE_NAME_MAX_STR
+	")\n"
 	"      --reuse             if instance NAME runs already, print its name and\n"
 	"                          succeed (its options stay as they were)\n"
 	"\n"
@@ -180,8 +181,23 @@ static char *absolute_path(const char *p)
 	return launch_path_normalize(joined);
 }
 
-enum { OPT_MOUNT = 1000, OPT_ENV_FILE, OPT_NO_HOME, OPT_PRIVATE_TMP, OPT_WRITABLE, OPT_WRITABLE_SIZE, OPT_OVERLAY,
-       OPT_ENTRYPOINT, OPT_REUSE, OPT_ANNOTATION, OPT_MPI, OPT_GPU, OPT_FORMAT, OPT_RM, OPT_VOLUME };
+enum {
+	OPT_MOUNT = 1000,
+	OPT_ENV_FILE,
+	OPT_NO_HOME,
+	OPT_PRIVATE_TMP,
+	OPT_WRITABLE,
+	OPT_WRITABLE_SIZE,
+	OPT_OVERLAY,
+	OPT_ENTRYPOINT,
+	OPT_REUSE,
+	OPT_ANNOTATION,
+	OPT_MPI,
+	OPT_GPU,
+	OPT_FORMAT,
+	OPT_RM,
+	OPT_VOLUME
+};
 
 /* Is option C one that MODE takes? exec joins a container that exists:
  * none of the options that make one; -i, -t and --rm are docker habits,
@@ -189,8 +205,8 @@ enum { OPT_MOUNT = 1000, OPT_ENV_FILE, OPT_NO_HOME, OPT_PRIVATE_TMP, OPT_WRITABL
 static bool option_available(int c, enum mode mode)
 {
 	bool container_option = c == 'm' || c == OPT_MOUNT || c == OPT_VOLUME || c == OPT_NO_HOME ||
-				c == OPT_PRIVATE_TMP || c == OPT_WRITABLE || c == OPT_WRITABLE_SIZE || c == OPT_OVERLAY ||
-				c == OPT_ANNOTATION || c == OPT_MPI || c == OPT_GPU || c == OPT_RM;
+				c == OPT_PRIVATE_TMP || c == OPT_WRITABLE || c == OPT_WRITABLE_SIZE ||
+				c == OPT_OVERLAY || c == OPT_ANNOTATION || c == OPT_MPI || c == OPT_GPU || c == OPT_RM;
 	if (mode == MODE_EXEC && container_option)
 		return false;
 	if (c == 'n' || c == OPT_REUSE)
@@ -254,7 +270,8 @@ static int list_hooks(const struct launch_spec *spec, bool json, struct launch_e
 	if (!json) {
 		if (!all.n)
 			printf("no hooks in %s\n", spec->config->hooks_dirs && spec->config->hooks_dirs[0]
-							   ? spec->config->hooks_dirs[0] : "(no hooks_dirs)");
+							   ? spec->config->hooks_dirs[0]
+							   : "(no hooks_dirs)");
 		else
 			printf("%-20s %-4s %-40s %s\n", "HOOK", "RUNS", "STAGES", "WHY");
 	}
@@ -266,13 +283,14 @@ static int list_hooks(const struct launch_spec *spec, bool json, struct launch_e
 		for (int s = 0; s < LAUNCH_HOOK_N_STAGES; s++)
 			if (all.v[i].stages & (1u << s)) {
 				size_t l = strlen(stages);
-				snprintf(stages + l, sizeof(stages) - l, "%s%s", l ? "," : "", launch_hook_stage_name(s));
+				snprintf(stages + l, sizeof(stages) - l, "%s%s", l ? "," : "",
+					 launch_hook_stage_name(s));
 				json_array_append_new(js, json_string(launch_hook_stage_name(s)));
 			}
 		if (json) {
 			json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:b, s:o, s:s}", "name", all.v[i].name,
-							     "file", all.v[i].file, "path", all.v[i].path, "runs",
-							     runs, "stages", js, "why", why));
+							     "file", all.v[i].file, "path", all.v[i].path, "runs", runs,
+							     "stages", js, "why", why));
 		} else {
 			json_decref(js);
 			printf("%-20s %-4s %-40s %s\n", all.v[i].name, runs ? "yes" : "no", stages, why);
@@ -287,7 +305,6 @@ static int list_hooks(const struct launch_spec *spec, bool json, struct launch_e
 	launch_hooks_clear(&all);
 	return 0;
 }
-
 
 /* run, start and exec share their options and the way the spec is built */
 static int run_like(int argc, char **argv, enum mode mode)
@@ -335,8 +352,8 @@ static int run_like(int argc, char **argv, enum mode mode)
 	while ((long_index = -1, c = getopt_long(argc, argv, "+rm:w:e:n:vqhit", opts, &long_index)) != -1) {
 		if (c == 'v' && mode != MODE_EXEC && !strcmp(argv[optind - 1], "-v") && optind < argc &&
 		    docker_volume(argv[optind])) {
-			launch_error_msg(&err, "-v means --verbose in launch: to bind-mount %s, use -m %s", argv[optind],
-					 argv[optind]);
+			launch_error_msg(&err, "-v means --verbose in launch: to bind-mount %s, use -m %s",
+					 argv[optind], argv[optind]);
 			goto fail;
 		}
 		if (launcher_verbosity_option(c))
@@ -345,10 +362,12 @@ static int run_like(int argc, char **argv, enum mode mode)
 		if (!option_available(c, mode)) {
 			/* named as given: -i may be part of a group (-it), --name followed by its value */
 			if (long_index >= 0)
-				launch_error_msg(&err, "launch %s: option --%s is not available here (see 'launch %s --help')",
-						 names[mode], opts[long_index].name, names[mode]);
+				launch_error_msg(
+					&err, "launch %s: option --%s is not available here (see 'launch %s --help')",
+					names[mode], opts[long_index].name, names[mode]);
 			else
-				launch_error_msg(&err, "launch %s: option -%c is not available here (see 'launch %s --help')",
+				launch_error_msg(&err,
+						 "launch %s: option -%c is not available here (see 'launch %s --help')",
 						 names[mode], c, names[mode]);
 			goto fail;
 		}
@@ -380,7 +399,8 @@ static int run_like(int argc, char **argv, enum mode mode)
 			break;
 		case 'w':
 			if (optarg[0] != '/') {
-				launch_error_msg(&err, "invalid --workdir `%s`: it must be an absolute path in the container",
+				launch_error_msg(&err,
+						 "invalid --workdir `%s`: it must be an absolute path in the container",
 						 optarg);
 				goto fail;
 			}
@@ -434,10 +454,12 @@ static int run_like(int argc, char **argv, enum mode mode)
 			break;
 		case OPT_WRITABLE_SIZE:
 			if (!size_valid(optarg)) {
-				launch_error_msg(&err, "invalid --writable-size `%s`: give a size above 0 with an optional k, "
-						       "m or g suffix (at most 1 EiB), or a percentage of RAM from 1%% to 100%% "
-						       "(leave it out for half the RAM)",
-						 optarg);
+				launch_error_msg(
+					&err,
+					"invalid --writable-size `%s`: give a size above 0 with an optional k, "
+					"m or g suffix (at most 1 EiB), or a percentage of RAM from 1%% to 100%% "
+					"(leave it out for half the RAM)",
+					optarg);
 				goto fail;
 			}
 			free(spec.writable_size);
@@ -469,7 +491,8 @@ static int run_like(int argc, char **argv, enum mode mode)
 	if (optind < argc && !strcmp(argv[optind], "--"))
 		optind++;
 	if (mode == MODE_START && optind < argc) {
-		launch_error_msg(&err, "launch start takes no command: run commands in the instance with 'launch exec'");
+		launch_error_msg(&err,
+				 "launch start takes no command: run commands in the instance with 'launch exec'");
 		goto fail;
 	}
 	if (mode == MODE_EXEC && optind >= argc) {
@@ -478,8 +501,9 @@ static int run_like(int argc, char **argv, enum mode mode)
 	}
 
 	if (spec.overlay && spec.writable) {
-		launch_error_msg(&err, "--overlay and --writable exclude each other: --overlay DIR already makes the "
-				       "image writable");
+		launch_error_msg(&err,
+				 "--overlay and --writable exclude each other: --overlay DIR already makes the "
+				 "image writable");
 		goto fail;
 	}
 	if (launch_privs_verify(&err) < 0)
@@ -605,7 +629,19 @@ out:
 	return ret;
 }
 
-int cmd_run(int argc, char **argv) { return run_like(argc, argv, MODE_RUN); }
-int cmd_start(int argc, char **argv) { return run_like(argc, argv, MODE_START); }
-int cmd_exec(int argc, char **argv) { return run_like(argc, argv, MODE_EXEC); }
-int cmd_hooks(int argc, char **argv) { return run_like(argc, argv, MODE_HOOKS); }
+int cmd_run(int argc, char **argv)
+{
+	return run_like(argc, argv, MODE_RUN);
+}
+int cmd_start(int argc, char **argv)
+{
+	return run_like(argc, argv, MODE_START);
+}
+int cmd_exec(int argc, char **argv)
+{
+	return run_like(argc, argv, MODE_EXEC);
+}
+int cmd_hooks(int argc, char **argv)
+{
+	return run_like(argc, argv, MODE_HOOKS);
+}

@@ -48,8 +48,9 @@ int cmd_image_helper(int argc, char **argv)
 	_cleanup_free_ char *helper = launch_helper_path();
 	struct launch_error *err = NULL;
 	if (!helper) {
-		launch_error_msg(&err, "launch %s needs the launch-image helper, found neither next to launch nor in %s "
-				       "(reinstall launch)",
+		launch_error_msg(&err,
+				 "launch %s needs the launch-image helper, found neither next to launch nor in %s "
+				 "(reinstall launch)",
 				 argv[0], LAUNCH_LIBEXECDIR);
 		return launcher_fail(err);
 	}
@@ -68,4 +69,3 @@ int cmd_image_helper(int argc, char **argv)
 	launch_error_set(&err, e, "cannot run %s", helper);
 	return launcher_fail(err);
 }
-

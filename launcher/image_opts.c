@@ -30,8 +30,9 @@ int launcher_image_option(int c, const char *arg, struct launcher_image_opts *io
 		return 1;
 	case LAUNCHER_OPT_COMPRESSOR:
 		if (!launch_sqfs_compressor_valid(arg))
-			return launch_error_msg(err, "invalid --compressor `%s`: use zstd[:1-22], gzip[:1-9], xz[:0-9], lz4 "
-						     "or lzo[:1-9]",
+			return launch_error_msg(err,
+						"invalid --compressor `%s`: use zstd[:1-22], gzip[:1-9], xz[:0-9], lz4 "
+						"or lzo[:1-9]",
 						arg);
 		io->compressor = arg;
 		return 1;

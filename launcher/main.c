@@ -93,8 +93,10 @@ static int unknown_command(const char *name)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "verbose", no_argument, NULL, 'v' }, { "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },    { "version", no_argument, NULL, 'V' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;

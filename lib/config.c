@@ -32,7 +32,10 @@
 #define LAUNCH_SYSCONFDIR "/etc/launch"
 #endif
 
-const char *launch_config_default_path(void) { return LAUNCH_SYSCONFDIR "/launch.json"; }
+const char *launch_config_default_path(void)
+{
+	return LAUNCH_SYSCONFDIR "/launch.json";
+}
 
 void launch_config_init(struct launch_config *c)
 {
@@ -51,14 +54,14 @@ void launch_config_init(struct launch_config *c)
 
 enum type {
 	T_BOOL,
-	T_INT,      /* from min to max */
+	T_INT,	    /* from min to max */
 	T_STRINGS,  /* an array of strings */
 	T_PATHS,    /* an array of absolute paths, normalised */
 	T_TEMPLATE, /* an absolute path or a $VARIABLE template (paths.h) */
 	T_CA_FILE,  /* the absolute path of a CA bundle */
 	T_REGISTRY, /* HOST[:PORT] of a registry */
 	T_MOUNTS,   /* short mount specs with an absolute host path */
-	T_ENV,      /* NAME=VALUE */
+	T_ENV,	    /* NAME=VALUE */
 	T_LOCKED,   /* names of keys users may set */
 };
 
@@ -107,7 +110,10 @@ static const struct key *find_key(const char *name)
 	return NULL;
 }
 
-bool launch_config_key_known(const char *key) { return find_key(key) != NULL; }
+bool launch_config_key_known(const char *key)
+{
+	return find_key(key) != NULL;
+}
 
 bool launch_config_key_user(const char *key)
 {
@@ -154,7 +160,7 @@ struct ctx {
 	const struct launch_json_doc *doc;
 	const struct key *key;
 	const char *ptr; /* "/key" */
-	bool user;       /* the user's file */
+	bool user;	 /* the user's file */
 };
 
 /* "FILE:LINE" of the value at POINTER. */
@@ -166,7 +172,10 @@ static char *where(const struct ctx *x, const char *pointer)
 	return xasprintf("%s:%d", x->doc->path, line);
 }
 
-static const char *site_path(const struct launch_config *c) { return c->path ? c->path : launch_config_default_path(); }
+static const char *site_path(const struct launch_config *c)
+{
+	return c->path ? c->path : launch_config_default_path();
+}
 
 static int get_strv(struct ctx *x, json_t *v, bool abs_paths, char ***out, struct launch_error **err)
 {
@@ -330,7 +339,8 @@ static int set_value(struct ctx *x, json_t *v, struct launch_error **err)
 		return 0;
 	case T_REGISTRY: {
 		const char *s = json_is_string(v) ? json_string_value(v) : NULL;
-		if (!s || !*s || strlen(s) > 255 || strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") != strlen(s))
+		if (!s || !*s || strlen(s) > 255 ||
+		    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") != strlen(s))
 			return launch_json_error_at(err, x->doc, x->ptr,
 						    "\"%s\" must be a registry's HOST or HOST:PORT (e.g. \"nvcr.io\"), "
 						    "without docker:// or a path",
@@ -556,7 +566,9 @@ static int push_dir(const struct launch_config *c, const struct key *k, struct l
 	if (env_name)
 		env_origin = xasprintf("env %s", env_name);
 	push_item(it, k->name, json_string(dir), false,
-		  env_origin ? env_origin : c->origins.key ? c->origins.key[k - keys] : NULL);
+		  env_origin	   ? env_origin
+		  : c->origins.key ? c->origins.key[k - keys]
+				   : NULL);
 	return 0;
 }
 

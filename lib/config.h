@@ -18,40 +18,40 @@
 /* Where the values came from, for `launch config --show-origin`: "FILE:LINE"
  * of the file that set them last, NULL for the built-in default. */
 struct launch_config_origins {
-	char **key;         /* one per key of the table, by its index */
-	char **mounts;      /* one per entry of mounts */
+	char **key;	    /* one per key of the table, by its index */
+	char **mounts;	    /* one per entry of mounts */
 	char **user_mounts; /* one per entry of user_mounts */
-	char **env;         /* one per entry of env */
+	char **env;	    /* one per entry of env */
 };
 
 struct launch_config {
-	char *path;                     /* site file read, NULL when none existed */
-	char *user_path;                /* the user's file read, NULL when none existed */
-	struct launch_mounts mounts;    /* site mounts added to every container */
+	char *path;			  /* site file read, NULL when none existed */
+	char *user_path;		  /* the user's file read, NULL when none existed */
+	struct launch_mounts mounts;	  /* site mounts added to every container */
 	struct launch_mounts user_mounts; /* the user file's mounts: the user's own, checked as -m mounts are */
-	char **env;                     /* NAME=VALUE set in every container: the site's, the user's over them */
-	char **locked;                  /* keys users may set that the site does not let them set */
-	bool allow_root;                /* may users ask for --root */
-	bool root_subids;               /* --root may map /etc/subuid ranges (newuidmap) */
-	bool root_seccomp;              /* --root without ranges fakes chown/set*id with seccomp */
-	char **deny_mount_sources;      /* host paths users may not bind (and their subtrees) */
-	char **deny_mount_destinations; /* container paths users may not mount over */
-	char *runtime_dir;              /* template; NULL: $XDG_RUNTIME_DIR/launch or /tmp/launch-$UID */
-	char **env_deny;                /* host variables not passed into containers */
-	bool private_tmp;               /* default for --private-tmp */
-	int fuse_threads;               /* maximum FUSE worker threads per container */
-	char *store;                    /* template of the user's image store; NULL: $XDG_DATA_HOME/launch */
-	char **site_stores;             /* read-only image stores of the site, searched after the user's */
-	char *registry_ca_file;         /* CA bundle for registries, besides the system's */
-	char *default_registry;         /* registry of docker://REPO without a host; NULL: Docker Hub */
-	char **insecure_registries;     /* "HOST" (TLS unverified) or "http://HOST" */
-	bool pull_on_run;               /* launch run docker://... pulls a missing image */
-	int pull_retries;               /* attempts after a failed transfer, with back-off */
-	int pull_jobs;                  /* layers downloaded at once */
-	char **hooks_dirs;              /* OCI hook files (oci-hooks(5)), earlier directories first */
-	int hook_timeout;               /* seconds a hook may run when its file sets no timeout */
-	bool gpu_auto;                  /* NVIDIA_VISIBLE_DEVICES/CUDA_VISIBLE_DEVICES imply --gpu */
-	bool strict_requests;           /* --mpi/--gpu that no hook serves fail (else a warning) */
+	char **env;			  /* NAME=VALUE set in every container: the site's, the user's over them */
+	char **locked;			  /* keys users may set that the site does not let them set */
+	bool allow_root;		  /* may users ask for --root */
+	bool root_subids;		  /* --root may map /etc/subuid ranges (newuidmap) */
+	bool root_seccomp;		  /* --root without ranges fakes chown/set*id with seccomp */
+	char **deny_mount_sources;	  /* host paths users may not bind (and their subtrees) */
+	char **deny_mount_destinations;	  /* container paths users may not mount over */
+	char *runtime_dir;		  /* template; NULL: $XDG_RUNTIME_DIR/launch or /tmp/launch-$UID */
+	char **env_deny;		  /* host variables not passed into containers */
+	bool private_tmp;		  /* default for --private-tmp */
+	int fuse_threads;		  /* maximum FUSE worker threads per container */
+	char *store;			  /* template of the user's image store; NULL: $XDG_DATA_HOME/launch */
+	char **site_stores;		  /* read-only image stores of the site, searched after the user's */
+	char *registry_ca_file;		  /* CA bundle for registries, besides the system's */
+	char *default_registry;		  /* registry of docker://REPO without a host; NULL: Docker Hub */
+	char **insecure_registries;	  /* "HOST" (TLS unverified) or "http://HOST" */
+	bool pull_on_run;		  /* launch run docker://... pulls a missing image */
+	int pull_retries;		  /* attempts after a failed transfer, with back-off */
+	int pull_jobs;			  /* layers downloaded at once */
+	char **hooks_dirs;		  /* OCI hook files (oci-hooks(5)), earlier directories first */
+	int hook_timeout;		  /* seconds a hook may run when its file sets no timeout */
+	bool gpu_auto;			  /* NVIDIA_VISIBLE_DEVICES/CUDA_VISIBLE_DEVICES imply --gpu */
+	bool strict_requests;		  /* --mpi/--gpu that no hook serves fail (else a warning) */
 	struct launch_config_origins origins;
 };
 
@@ -103,9 +103,9 @@ const char *launch_config_origin(const struct launch_config *c, const char *key)
  * one entry of a list (an empty list is one item whose value is NULL). */
 struct launch_config_item {
 	const char *key;
-	json_t *value;  /* NULL: unset, or an empty list */
-	bool list;      /* the key holds a list */
-	char *origin;   /* "built-in", "FILE:LINE", "env NAME" */
+	json_t *value; /* NULL: unset, or an empty list */
+	bool list;     /* the key holds a list */
+	char *origin;  /* "built-in", "FILE:LINE", "env NAME" */
 };
 struct launch_config_items {
 	struct launch_config_item *v;

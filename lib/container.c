@@ -66,8 +66,9 @@ static void __attribute__((noreturn)) child_fail(int fd, int code, struct launch
 static int unshare_error(int e, struct launch_error **err)
 {
 	if (e == EPERM || e == ENOSPC || e == EINVAL)
-		return launch_error_set(err, e, "cannot create a user namespace (unprivileged user namespaces "
-						"may be disabled on this node; see 'launch doctor')");
+		return launch_error_set(err, e,
+					"cannot create a user namespace (unprivileged user namespaces "
+					"may be disabled on this node; see 'launch doctor')");
 	return launch_error_set(err, e, "cannot create the container namespaces");
 }
 
@@ -127,8 +128,9 @@ static int unshare_with_subids(const struct launch_identity *id, struct launch_e
 	while (waitpid(helper, &st, 0) < 0 && errno == EINTR)
 		;
 	if (ret == 0 && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))
-		ret = launch_error_msg(err, "cannot map your subordinate ids into the user namespace: %s (see 'launch "
-					    "doctor')",
+		ret = launch_error_msg(err,
+				       "cannot map your subordinate ids into the user namespace: %s (see 'launch "
+				       "doctor')",
 				       n ? msg : "the id map helper failed");
 	return ret;
 }
@@ -185,8 +187,10 @@ static int overlay_dirs(const char *dir, const struct launch_identity *id, char 
 			struct launch_error **err)
 {
 	if (strpbrk(dir, ",:\\"))
-		return launch_error_msg(err, "overlay directory %s: the path may not contain `,`, `:` or `\\` "
-					     "(overlayfs option syntax)", dir);
+		return launch_error_msg(err,
+					"overlay directory %s: the path may not contain `,`, `:` or `\\` "
+					"(overlayfs option syntax)",
+					dir);
 	/* created and checked before the user namespace (launch_container_run_with) */
 	_cleanup_free_ char *lock = xasprintf("%s/lock", dir);
 	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -196,8 +200,9 @@ static int overlay_dirs(const char *dir, const struct launch_identity *id, char 
 		int e = errno;
 		close(fd);
 		if (e == EWOULDBLOCK)
-			return launch_error_msg(err, "overlay directory %s is in use by another container (an upper layer "
-						     "serves one container at a time)",
+			return launch_error_msg(err,
+						"overlay directory %s is in use by another container (an upper layer "
+						"serves one container at a time)",
 						dir);
 		return launch_error_set(err, e, "cannot lock %s", lock);
 	}
@@ -229,8 +234,8 @@ static int mount_image(const struct launch_spec *spec, const char *stage, const 
 		/* here rather than in the init: `launch commit` of an instance
 		 * finds the layer at STAGE/rw in the supervisor's namespaces */
 		_cleanup_free_ char *rw = xasprintf("%s/rw", stage);
-		_cleanup_free_ char *opts =
-			spec->writable_size ? xasprintf("mode=0755,size=%s", spec->writable_size) : xstrdup("mode=0755");
+		_cleanup_free_ char *opts = spec->writable_size ? xasprintf("mode=0755,size=%s", spec->writable_size)
+								: xstrdup("mode=0755");
 		if (mkdir(rw, 0755) < 0)
 			return launch_error_set(err, errno, "cannot create %s", rw);
 		if (mount("tmpfs", rw, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
@@ -249,8 +254,7 @@ static int mount_image(const struct launch_spec *spec, const char *stage, const 
  * with a tmpfs upper layer (--writable) or DIR/upper (--overlay DIR).
  * overlayfs needs "userxattr" in a user namespace (Linux >= 5.11) and keeps
  * its whiteouts and opaque markers as user.overlay.* xattrs there. */
-static int mount_overlay(const struct launch_spec *spec, const char *stage, const char *root,
-			 struct launch_error **err)
+static int mount_overlay(const struct launch_spec *spec, const char *stage, const char *root, struct launch_error **err)
 {
 	_cleanup_free_ char *lower = xasprintf("%s/lower", stage), *upper = NULL, *work = NULL;
 	if (spec->overlay) {
@@ -268,9 +272,10 @@ static int mount_overlay(const struct launch_spec *spec, const char *stage, cons
 	if (mount("overlay", root, "overlay", MS_NOSUID | MS_NODEV, opts) < 0) {
 		int e = errno;
 		if (spec->overlay && (e == EINVAL || e == EOPNOTSUPP))
-			return launch_error_set(err, e, "cannot mount the overlay: the file system of %s cannot hold an "
-							"upper layer (it needs user extended attributes: use a local "
-							"disk such as ext4 or xfs, not NFS or Lustre)",
+			return launch_error_set(err, e,
+						"cannot mount the overlay: the file system of %s cannot hold an "
+						"upper layer (it needs user extended attributes: use a local "
+						"disk such as ext4 or xfs, not NFS or Lustre)",
 						spec->overlay);
 		return launch_error_set(err, e, "cannot mount the writable overlay (see 'launch doctor')");
 	}
@@ -431,8 +436,8 @@ static int supervise(pid_t child, pid_t helper, int sfd, pid_t parent, int *stat
 /* The command's process, forked with vfork by the container init: only
  * async-signal-safe calls until execve. It gets descriptors 0-2 and KEEP
  * (PMI_FD's, or -1). A failed execve sends its errno on ERR_FD. */
-static void __attribute__((noreturn)) exec_command(const char *path, char *const *argv, char *const *envp, int keep,
-						   int err_fd)
+static void __attribute__((noreturn))
+exec_command(const char *path, char *const *argv, char *const *envp, int keep, int err_fd)
 {
 	sigset_t none;
 	sigemptyset(&none);
@@ -444,7 +449,6 @@ static void __attribute__((noreturn)) exec_command(const char *path, char *const
 	(void)w;
 	_exit(LAUNCH_EXIT_CANNOT_EXEC);
 }
-
 
 /* Signal every process of mount namespace NS, waiting (reaping our own
  * children on the way) until none is left. */
@@ -501,8 +505,10 @@ static int exec_error(struct launch_error **err, int e, const char *path, const 
 {
 	bool exists = access(path, F_OK) == 0;
 	if (e == ENOENT && exists)
-		launch_error_msg(err, "cannot execute %s in the container: its interpreter (#! line) or dynamic "
-				      "loader is missing from the image", path);
+		launch_error_msg(err,
+				 "cannot execute %s in the container: its interpreter (#! line) or dynamic "
+				 "loader is missing from the image",
+				 path);
 	else if (e == ENOENT)
 		launch_error_msg(err, "command not found in the container: %s", argv0);
 	else
@@ -542,8 +548,7 @@ int launch_container_exec(const struct launch_spec *spec, const char *cwd, struc
 
 /* vfork lives in a function of its own, whose frame holds nothing the child
  * could clobber. */
-static pid_t __attribute__((noinline)) spawn_command(const char *path, char *const *argv, char *const *envp,
-						      int err_fd)
+static pid_t __attribute__((noinline)) spawn_command(const char *path, char *const *argv, char *const *envp, int err_fd)
 {
 	int keep = launch_fds_pmi(envp);
 	pid_t pid = vfork();
@@ -565,8 +570,12 @@ struct hook_ctx {
 
 static struct launch_hook_run hook_run(const struct hook_ctx *h, const char *status, pid_t pid, pid_t enter)
 {
-	return (struct launch_hook_run){ .id = h->id, .status = status, .pid = pid, .bundle = h->bundle,
-					 .annotations = h->spec->annotations, .enter_pid = enter,
+	return (struct launch_hook_run){ .id = h->id,
+					 .status = status,
+					 .pid = pid,
+					 .bundle = h->bundle,
+					 .annotations = h->spec->annotations,
+					 .enter_pid = enter,
 					 .default_timeout = h->spec->config ? h->spec->config->hook_timeout : 60 };
 }
 
@@ -586,8 +595,7 @@ static json_t *strv_json(char *const *v)
 }
 
 /* BUNDLE/config.json: the container as an OCI runtime config, for hooks. */
-static int write_bundle(const struct launch_spec *spec, const char *bundle, const char *root,
-			struct launch_error **err)
+static int write_bundle(const struct launch_spec *spec, const char *bundle, const char *root, struct launch_error **err)
 {
 	if (mkdir(bundle, 0700) < 0 && errno != EEXIST)
 		return launch_error_set(err, errno, "cannot create %s", bundle);
@@ -595,10 +603,10 @@ static int write_bundle(const struct launch_spec *spec, const char *bundle, cons
 	for (int site = 1; site >= 0; site--) {
 		const struct launch_mounts *m = site ? (spec->config ? &spec->config->mounts : NULL) : &spec->mounts;
 		for (size_t i = 0; m && i < m->n; i++)
-			json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s]}", "destination",
-								m->v[i].destination, "type", "bind", "source",
-								m->v[i].source, "options", "rbind",
-								m->v[i].readonly ? "ro" : "rw"));
+			json_array_append_new(mounts,
+					      json_pack("{s:s, s:s, s:s, s:[s,s]}", "destination", m->v[i].destination,
+							"type", "bind", "source", m->v[i].source, "options", "rbind",
+							m->v[i].readonly ? "ro" : "rw"));
 	}
 	char *const sh[] = { (char *)"/bin/sh", NULL };
 	const char *cwd = spec->workdir ? spec->workdir : spec->image.workdir ? spec->image.workdir : "/";
@@ -608,13 +616,14 @@ static int write_bundle(const struct launch_spec *spec, const char *bundle, cons
 		_cleanup_free_ char *k = xstrndup(spec->annotations[i], (size_t)(eq - spec->annotations[i]));
 		json_object_set_new(ann, k, json_string(eq + 1));
 	}
-	json_t *j = json_pack("{s:s, s:{s:s, s:b}, s:{s:o, s:o, s:s, s:{s:i, s:i}}, s:o, s:o, s:{s:[{s:s},{s:s}]}}",
-			      "ociVersion", "1.0.2", "root", "path", root, "readonly",
-			      !spec->writable && !spec->overlay, "process", "args",
-			      spec->instance ? json_array() : strv_json(spec->argv && spec->argv[0] ? spec->argv : sh),
-			      "env", strv_json(spec->env.vars), "cwd", cwd, "user", "uid",
-			      spec->id.root ? 0 : (int)spec->id.uid, "gid", spec->id.root ? 0 : (int)spec->id.gid,
-			      "mounts", mounts, "annotations", ann, "linux", "namespaces", "type", "user", "type", "mount");
+	json_t *j =
+		json_pack("{s:s, s:{s:s, s:b}, s:{s:o, s:o, s:s, s:{s:i, s:i}}, s:o, s:o, s:{s:[{s:s},{s:s}]}}",
+			  "ociVersion", "1.0.2", "root", "path", root, "readonly", !spec->writable && !spec->overlay,
+			  "process", "args",
+			  spec->instance ? json_array() : strv_json(spec->argv && spec->argv[0] ? spec->argv : sh),
+			  "env", strv_json(spec->env.vars), "cwd", cwd, "user", "uid",
+			  spec->id.root ? 0 : (int)spec->id.uid, "gid", spec->id.root ? 0 : (int)spec->id.gid, "mounts",
+			  mounts, "annotations", ann, "linux", "namespaces", "type", "user", "type", "mount");
 	_cleanup_free_ char *path = xasprintf("%s/config.json", bundle);
 	int r = j ? json_dump_file(j, path, JSON_INDENT(2)) : -1;
 	json_decref(j);
@@ -660,8 +669,8 @@ static void close_pair(int p[2])
  * container, which would otherwise live on without their root file system.
  * Never returns: exits with the command's status (128+N for signal N). */
 static void __attribute__((noreturn))
-container_init(const struct launch_spec *spec, const char *root, const char *stage, int report_fd,
-	       int parent_sfd, struct hook_ctx *hk)
+container_init(const struct launch_spec *spec, const char *root, const char *stage, int report_fd, int parent_sfd,
+	       struct hook_ctx *hk)
 {
 	struct launch_error *err = NULL;
 	pid_t supervisor = getppid();
@@ -765,8 +774,8 @@ int launch_container_run(const struct launch_spec *spec, int *status, struct lau
 	return launch_container_run_with(spec, NULL, status, err);
 }
 
-int launch_container_run_with(const struct launch_spec *spec, const struct launch_container_callbacks *cb,
-			       int *status, struct launch_error **err)
+int launch_container_run_with(const struct launch_spec *spec, const struct launch_container_callbacks *cb, int *status,
+			      struct launch_error **err)
 {
 	int ret = -1;
 	struct launch_sqfs *sq = NULL;
@@ -777,7 +786,8 @@ int launch_container_run_with(const struct launch_spec *spec, const struct launc
 	sigset_t mask, old;
 	pid_t child = -1;
 	struct hook_ctx hk = { .spec = spec, .ready = { -1, -1 }, .go = { -1, -1 } };
-	_cleanup_free_ char *hk_id = spec->container_id ? xstrdup(spec->container_id) : xasprintf("launch-%d", (int)getpid());
+	_cleanup_free_ char *hk_id =
+		spec->container_id ? xstrdup(spec->container_id) : xasprintf("launch-%d", (int)getpid());
 	_cleanup_free_ char *hk_bundle = xasprintf("%s/bundle", stage);
 	hk.id = hk_id;
 	hk.bundle = hk_bundle;

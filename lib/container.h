@@ -22,8 +22,8 @@ struct launch_container_callbacks {
 	int (*started)(void *arg, pid_t init, struct launch_error **err);
 	void *arg;
 };
-int launch_container_run_with(const struct launch_spec *spec, const struct launch_container_callbacks *cb,
-			       int *status, struct launch_error **err);
+int launch_container_run_with(const struct launch_spec *spec, const struct launch_container_callbacks *cb, int *status,
+			      struct launch_error **err);
 
 /* In the container already (namespaces joined, privileges dropped, CWD
  * entered): exec SPEC's command with its environment. Returns only on
@@ -34,6 +34,5 @@ int launch_container_exec(const struct launch_spec *spec, const char *cwd, struc
  * (as a container of ID would have): for tools that must see a layer's
  * files with the container's owners (launch commit). */
 int launch_container_enter_userns(const struct launch_identity *id, struct launch_error **err);
-
 
 #endif

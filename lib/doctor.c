@@ -22,8 +22,8 @@
 #include "sqfs.h"
 #include "util.h"
 
-static void add(struct launch_checks *cs, const char *name, enum launch_check_status st, bool required,
-		char *detail, char *fix)
+static void add(struct launch_checks *cs, const char *name, enum launch_check_status st, bool required, char *detail,
+		char *fix)
 {
 	cs->v = xrealloc(cs->v, (cs->n + 1) * sizeof(*cs->v));
 	cs->v[cs->n++] = (struct launch_check){ name, st, required, detail, fix };
@@ -69,8 +69,7 @@ static int in_userns(int (*fn)(const char *dir), const char *dir)
 
 static int try_overlay(const char *dir)
 {
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount("tmpfs", dir, "tmpfs", 0, "mode=0700") < 0)
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 || mount("tmpfs", dir, "tmpfs", 0, "mode=0700") < 0)
 		return errno;
 	static const char *const sub[] = { "l", "u", "w", "m" };
 	for (size_t i = 0; i < 4; i++) {
@@ -103,7 +102,6 @@ static bool in_path(const char *prog)
 	return false;
 }
 
-
 static void check_userns(struct launch_checks *cs)
 {
 	long max = read_long("/proc/sys/user/max_user_namespaces");
@@ -121,8 +119,9 @@ static void check_userns(struct launch_checks *cs)
 	else if (clone == 0)
 		fix = xstrdup("sysctl -w kernel.unprivileged_userns_clone=1 (as root; persist it in /etc/sysctl.d/)");
 	else if (aa == 1)
-		fix = xstrdup("sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or an AppArmor profile "
-			      "that allows userns for launch (as root)");
+		fix =
+			xstrdup("sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or an AppArmor profile "
+				"that allows userns for launch (as root)");
 	else
 		fix = xstrdup("ask your admin to enable unprivileged user namespaces");
 	add(cs, "user namespaces", LAUNCH_CHECK_FAIL, true,
@@ -193,11 +192,14 @@ static void check_root_mode(struct launch_checks *cs, const struct launch_config
 	char buf[160];
 	launch_idmap_mode_describe(&id, buf, sizeof(buf));
 	if (c && !c->allow_root)
-		add(cs, "--root mode", LAUNCH_CHECK_INFO, false, xstrdup("--root is turned off by the site (allow_root)"),
-		    NULL);
+		add(cs, "--root mode", LAUNCH_CHECK_INFO, false,
+		    xstrdup("--root is turned off by the site (allow_root)"), NULL);
 	else if (id.mode == LAUNCH_IDMAP_SUBIDS)
-		add(cs, "--root mode", LAUNCH_CHECK_OK, false, xasprintf("%s (apt, dpkg and other package managers "
-									 "work)", buf), NULL);
+		add(cs, "--root mode", LAUNCH_CHECK_OK, false,
+		    xasprintf("%s (apt, dpkg and other package managers "
+			      "work)",
+			      buf),
+		    NULL);
 	else if (id.mode == LAUNCH_IDMAP_SECCOMP)
 		add(cs, "--root mode", LAUNCH_CHECK_OK, false,
 		    xasprintf("%s; %s (package managers work; files keep your ownership)", buf, why ? why : ""),
@@ -243,9 +245,11 @@ static void check_images(struct launch_checks *cs, const struct launch_config *c
 			    xstrdup("check the site config's \"site_stores\" and the store's permissions"));
 	}
 	if (in_path("tar2sqfs"))
-		add(cs, "tar2sqfs", LAUNCH_CHECK_OK, false, xstrdup("installed (launch import can write images)"), NULL);
+		add(cs, "tar2sqfs", LAUNCH_CHECK_OK, false, xstrdup("installed (launch import can write images)"),
+		    NULL);
 	else
-		add(cs, "tar2sqfs", LAUNCH_CHECK_WARN, false, xstrdup("not installed: launch import cannot write images"),
+		add(cs, "tar2sqfs", LAUNCH_CHECK_WARN, false,
+		    xstrdup("not installed: launch import cannot write images"),
 		    xstrdup("apt-get install squashfs-tools-ng (or dnf install squashfs-tools-ng)"));
 }
 
@@ -272,7 +276,8 @@ static void check_hooks(struct launch_checks *cs, const struct launch_config *c)
 		return;
 	}
 	if (!hooks.n) {
-		add(cs, "hooks", LAUNCH_CHECK_INFO, false, xstrdup("none (no --mpi or --gpu injection on this node)"), NULL);
+		add(cs, "hooks", LAUNCH_CHECK_INFO, false, xstrdup("none (no --mpi or --gpu injection on this node)"),
+		    NULL);
 	} else {
 		char *names = xstrdup("");
 		for (size_t i = 0; i < hooks.n; i++) {
@@ -280,8 +285,8 @@ static void check_hooks(struct launch_checks *cs, const struct launch_config *c)
 			free(names);
 			names = n;
 		}
-		add(cs, "hooks", LAUNCH_CHECK_OK, false, xasprintf("%zu (%s); see 'launch hooks IMAGE'", hooks.n, names),
-		    NULL);
+		add(cs, "hooks", LAUNCH_CHECK_OK, false,
+		    xasprintf("%zu (%s); see 'launch hooks IMAGE'", hooks.n, names), NULL);
 		free(names);
 	}
 	launch_hooks_clear(&hooks);
@@ -306,7 +311,8 @@ void launch_doctor_run(const struct launch_config *c, const char *config_error, 
 		add(out, "runtime directory", LAUNCH_CHECK_FAIL, true, xstrdup(err->msg), NULL);
 		launch_error_free(err);
 	} else if (note) {
-		add(out, "runtime directory", LAUNCH_CHECK_WARN, false, xasprintf("%s (%s: using the fallback)", rundir, note),
+		add(out, "runtime directory", LAUNCH_CHECK_WARN, false,
+		    xasprintf("%s (%s: using the fallback)", rundir, note),
 		    xstrdup("log in through PAM/systemd-logind to get XDG_RUNTIME_DIR, or set runtime_dir in the site "
 			    "config"));
 	} else {

@@ -12,7 +12,7 @@
 #include "util.h"
 
 const char *const launch_env_builtin_deny[] = {
-	"LD_PRELOAD",      /* host libraries, usually absent in the image */
+	"LD_PRELOAD",	   /* host libraries, usually absent in the image */
 	"LD_LIBRARY_PATH", /* host library paths shadow the image's own */
 	"LD_AUDIT",
 	"XDG_RUNTIME_DIR", /* /run/user/UID is not mounted in the container */
@@ -81,8 +81,8 @@ void launch_env_from_host(struct launch_env *e, char *const *host, char *const *
 		if (!eq)
 			continue;
 		size_t len = (size_t)(eq - host[i]);
-		if (!launch_env_name_valid(host[i], len) || denied(host[i], len, (char *const *)launch_env_builtin_deny) ||
-		    denied(host[i], len, site_deny))
+		if (!launch_env_name_valid(host[i], len) ||
+		    denied(host[i], len, (char *const *)launch_env_builtin_deny) || denied(host[i], len, site_deny))
 			continue;
 		_cleanup_free_ char *name = xstrndup(host[i], len);
 		launch_env_set(e, name, eq + 1);
@@ -94,8 +94,10 @@ int launch_env_apply_arg(struct launch_env *e, const char *arg, struct launch_er
 	const char *eq = strchr(arg, '=');
 	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
 	if (!launch_env_name_valid(arg, len))
-		return launch_error_msg(err, "invalid --env `%s`: expected NAME=VALUE with NAME made of letters, digits "
-					     "and _", arg);
+		return launch_error_msg(err,
+					"invalid --env `%s`: expected NAME=VALUE with NAME made of letters, digits "
+					"and _",
+					arg);
 	_cleanup_free_ char *name = xstrndup(arg, len);
 	if (eq) {
 		launch_env_set(e, name, eq + 1);

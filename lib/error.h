@@ -9,9 +9,9 @@
 
 /* Exit codes of `launch` itself; a container's own status passes through. */
 enum {
-	LAUNCH_EXIT_FAILURE = 125,   /* launch could not start the command */
+	LAUNCH_EXIT_FAILURE = 125,     /* launch could not start the command */
 	LAUNCH_EXIT_CANNOT_EXEC = 126, /* the command exists but cannot be run */
-	LAUNCH_EXIT_NOT_FOUND = 127, /* the command does not exist in the container */
+	LAUNCH_EXIT_NOT_FOUND = 127,   /* the command does not exist in the container */
 };
 
 struct launch_error {
@@ -22,16 +22,16 @@ struct launch_error {
 
 /* Sets *err (if err is not NULL) and returns -1. When ERRNO_ is not 0, its
  * strerror is appended: "msg: strerror". */
-int launch_error_set(struct launch_error **err, int errno_, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int launch_error_set(struct launch_error **err, int errno_, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Like launch_error_set, but with a message only (no errno text). */
-int launch_error_msg(struct launch_error **err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int launch_error_msg(struct launch_error **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prefixes the existing error: "context: previous". Returns -1. */
-int launch_error_wrap(struct launch_error **err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int launch_error_wrap(struct launch_error **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void launch_error_free(struct launch_error *e);
-static inline void launch_error_freep(struct launch_error **e) { launch_error_free(*e); }
+static inline void launch_error_freep(struct launch_error **e)
+{
+	launch_error_free(*e);
+}
 #define _cleanup_error_ __attribute__((cleanup(launch_error_freep)))
 
 #endif

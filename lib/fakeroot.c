@@ -36,10 +36,10 @@
 #include "util.h"
 
 const char *const launch_fakeroot_calls[] = {
-	"chown",    "fchown",	  "lchown",   "fchownat", "chown32",    "fchown32",	  "lchown32",
-	"setuid",   "setgid",	  "setreuid", "setregid", "setresuid",  "setresgid", "setfsuid",
-	"setfsgid", "setgroups", "setuid32", "setgid32", "setreuid32", "setregid32", "setresuid32",
-	"setresgid32", "setfsuid32", "setfsgid32", "setgroups32", "capset", NULL,
+	"chown",       "fchown",     "lchown",	   "fchownat",	  "chown32",	"fchown32",   "lchown32",
+	"setuid",      "setgid",     "setreuid",   "setregid",	  "setresuid",	"setresgid",  "setfsuid",
+	"setfsgid",    "setgroups",  "setuid32",   "setgid32",	  "setreuid32", "setregid32", "setresuid32",
+	"setresgid32", "setfsuid32", "setfsgid32", "setgroups32", "capset",	NULL,
 };
 
 static int add_device_rule(scmp_filter_ctx ctx, const char *name, unsigned mode_arg)
@@ -47,9 +47,11 @@ static int add_device_rule(scmp_filter_ctx ctx, const char *name, unsigned mode_
 	int nr = seccomp_syscall_resolve_name(name);
 	if (nr == __NR_SCMP_ERROR)
 		return 0;
-	int r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), nr, 1, SCMP_CMP(mode_arg, SCMP_CMP_MASKED_EQ, S_IFMT, S_IFCHR));
+	int r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), nr, 1,
+				 SCMP_CMP(mode_arg, SCMP_CMP_MASKED_EQ, S_IFMT, S_IFCHR));
 	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), nr, 1, SCMP_CMP(mode_arg, SCMP_CMP_MASKED_EQ, S_IFMT, S_IFBLK));
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), nr, 1,
+				     SCMP_CMP(mode_arg, SCMP_CMP_MASKED_EQ, S_IFMT, S_IFBLK));
 	return r;
 }
 
@@ -90,9 +92,10 @@ int launch_fakeroot_install(struct launch_error **err)
 
 int launch_fakeroot_prepare(int devfd, struct launch_error **err)
 {
-	static const char text[] = "// written by launch: in --root without subordinate ids, there is no _apt\n"
-				   "// user to switch to (see launch's security.md)\n"
-				   "APT::Sandbox::User \"root\";\n";
+	static const char text[] =
+		"// written by launch: in --root without subordinate ids, there is no _apt\n"
+		"// user to switch to (see launch's security.md)\n"
+		"APT::Sandbox::User \"root\";\n";
 	if (mkdirat(devfd, ".launch", 0755) < 0 && errno != EEXIST)
 		return launch_error_set(err, errno, "cannot create /dev/.launch in the container");
 	int fd = openat(devfd, ".launch/apt.conf", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

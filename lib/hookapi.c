@@ -205,8 +205,9 @@ int launch_ldcache_read(const char *ldconfig, const char *root, struct launch_ld
 	if (r < 0)
 		return launch_error_set(err, errno, "cannot run %s", ldconfig);
 	if (r != 0)
-		return launch_error_msg(err, "cannot read the linker cache of %s (is there an etc/ld.so.cache?): %s -r %s "
-					     "-p failed (status %d)%s%s",
+		return launch_error_msg(err,
+					"cannot read the linker cache of %s (is there an etc/ld.so.cache?): %s -r %s "
+					"-p failed (status %d)%s%s",
 					argv[2], ldconfig, argv[2], r, *out ? ": " : "", out);
 	return launch_ldcache_parse(out, c);
 }
@@ -323,7 +324,8 @@ int launch_ldcache_update(const char *ldconfig, const char *root, char *const *d
 		if (old >= 0 && fstat(old, &ost) == 0 && ost.st_nlink == 0) {
 			snprintf(p, sizeof(p), "/proc/self/fd/%d", old);
 			if (umount2(p, MNT_DETACH) < 0)
-				ret = launch_error_set(err, errno, "cannot replace the linker cache an earlier hook made");
+				ret = launch_error_set(err, errno,
+						       "cannot replace the linker cache an earlier hook made");
 		}
 	}
 	if (ret == 0) {

@@ -20,16 +20,16 @@
 struct launch_hook_state {
 	char *oci_version;
 	char *id;
-	char *status;       /* creating, created, running, stopped */
-	pid_t pid;          /* the container's init; 0 once stopped */
-	char *bundle;       /* directory holding config.json */
+	char *status;	    /* creating, created, running, stopped */
+	pid_t pid;	    /* the container's init; 0 once stopped */
+	char *bundle;	    /* directory holding config.json */
 	char **annotations; /* KEY=VALUE */
 	/* from BUNDLE/config.json */
-	char *root;         /* root.path, absolute (in the runtime's mount namespace) */
+	char *root; /* root.path, absolute (in the runtime's mount namespace) */
 	bool root_readonly;
-	char **args;        /* process.args */
-	char **env;         /* process.env: the container's environment */
-	char *cwd;          /* process.cwd */
+	char **args; /* process.args */
+	char **env;  /* process.env: the container's environment */
+	char *cwd;   /* process.cwd */
 };
 
 /* Read the state JSON from FD (normally 0) and the bundle's config.json. */

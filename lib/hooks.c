@@ -266,7 +266,8 @@ static int parse_when(struct pctx *x, struct launch_hook *h, json_t *w)
 		return launch_json_error_at(x->err, x->doc, "/when",
 					    "\"when\" needs at least one of always, annotations, commands, "
 					    "hasBindMounts (use \"always\": true for every container)");
-	if (get_tristate(x, w, "always", &h->always) < 0 || get_tristate(x, w, "hasBindMounts", &h->has_bind_mounts) < 0)
+	if (get_tristate(x, w, "always", &h->always) < 0 ||
+	    get_tristate(x, w, "hasBindMounts", &h->has_bind_mounts) < 0)
 		return -1;
 	json_t *a = json_object_get(w, "annotations");
 	if (a) {
@@ -280,9 +281,9 @@ static int parse_when(struct pctx *x, struct launch_hook *h, json_t *w)
 		json_object_foreach (a, k, v) {
 			_cleanup_free_ char *p = launch_json_pointer("/when/annotations", k);
 			if (!json_is_string(v))
-				return launch_json_error_at(x->err, x->doc, p,
-							    "when.annotations values must be strings (patterns), not %s",
-							    launch_json_type_name(v));
+				return launch_json_error_at(
+					x->err, x->doc, p, "when.annotations values must be strings (patterns), not %s",
+					launch_json_type_name(v));
 			if (check_regex(x, k, p, "annotation key pattern") < 0 ||
 			    check_regex(x, json_string_value(v), p, "annotation value pattern") < 0)
 				return -1;
@@ -322,7 +323,8 @@ static int parse_stages(struct pctx *x, struct launch_hook *h, json_t *s)
 			return launch_json_error_at(x->err, x->doc, p,
 						    "unknown stage %s%s%s (known: prestart, createRuntime, "
 						    "createContainer, startContainer, poststart, poststop)",
-						    name ? "\"" : "", name ? name : launch_json_type_name(e), name ? "\"" : "");
+						    name ? "\"" : "", name ? name : launch_json_type_name(e),
+						    name ? "\"" : "");
 		h->stages |= 1u << found;
 	}
 	return 0;
@@ -563,15 +565,17 @@ bool launch_hook_applies(const struct launch_hook *h, const struct launch_hook_t
 		for (size_t i = 0; t->command && h->commands[i] && !any; i++)
 			any = pattern_matches(h->commands[i], t->command, true);
 		if (!any)
-			return decide(why, false, t->command ? "command %s matches no when.commands pattern"
-							    : "%sno command (an instance): when.commands never match",
+			return decide(why, false,
+				      t->command ? "command %s matches no when.commands pattern"
+						 : "%sno command (an instance): when.commands never match",
 				      t->command ? t->command : "");
 	}
 	if (h->always == 1)
 		return decide(why, true, "when.always");
-	return decide(why, true, "%s", h->ann_keys && h->ann_keys[0] ? "annotations match"
-				       : h->commands		     ? "command matches"
-								     : "has bind mounts");
+	return decide(why, true, "%s",
+		      h->ann_keys && h->ann_keys[0] ? "annotations match"
+		      : h->commands		    ? "command matches"
+						    : "has bind mounts");
 }
 
 /* --- running --- */
@@ -594,8 +598,8 @@ char *launch_hook_state_json(const struct launch_hook_run *run)
 		_cleanup_free_ char *k = xstrndup(run->annotations[i], (size_t)(eq - run->annotations[i]));
 		json_object_set_new(ann, k, json_string(eq + 1));
 	}
-	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o}", "ociVersion", "1.0.2", "id", run->id, "status",
-			      run->status, "bundle", run->bundle, "annotations", ann);
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o}", "ociVersion", "1.0.2", "id", run->id, "status", run->status,
+			      "bundle", run->bundle, "annotations", ann);
 	if (run->pid > 0)
 		json_object_set_new(j, "pid", json_integer(run->pid));
 	char *s = json_dumps(j, JSON_COMPACT);
@@ -632,8 +636,8 @@ static void raise_ambient(void)
 	cap_free(caps);
 }
 
-static void __attribute__((noreturn)) hook_child(const struct launch_hook *h, const struct launch_hook_run *run,
-						 int in, int out)
+static void __attribute__((noreturn))
+hook_child(const struct launch_hook *h, const struct launch_hook_run *run, int in, int out)
 {
 	sigset_t none;
 	sigemptyset(&none);
@@ -765,8 +769,9 @@ static int run_one(const struct launch_hook *h, enum launch_hook_stage stage, co
 		    n && !timed_out && WIFEXITED(st) && !WEXITSTATUS(st) ? tail(buf) : "");
 	int ret = 0;
 	if (timed_out) {
-		ret = launch_error_msg(err, "hook %s (%s, %s) timed out after %d s%s%s", h->name, h->file ? h->file : h->path,
-				       stage_names[stage], timeout, n ? ": " : "", tail(buf));
+		ret = launch_error_msg(err, "hook %s (%s, %s) timed out after %d s%s%s", h->name,
+				       h->file ? h->file : h->path, stage_names[stage], timeout, n ? ": " : "",
+				       tail(buf));
 	} else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		char how[64];
 		if (WIFSIGNALED(st))

@@ -13,12 +13,12 @@
 #include "jsonpos.h"
 
 enum launch_hook_stage {
-	LAUNCH_HOOK_PRESTART,         /* runtime namespace, before pivot_root (deprecated by OCI) */
+	LAUNCH_HOOK_PRESTART,	      /* runtime namespace, before pivot_root (deprecated by OCI) */
 	LAUNCH_HOOK_CREATE_RUNTIME,   /* runtime namespace, before pivot_root */
 	LAUNCH_HOOK_CREATE_CONTAINER, /* container mount namespace, before pivot_root */
 	LAUNCH_HOOK_START_CONTAINER,  /* in the container, after pivot_root, before the command */
-	LAUNCH_HOOK_POSTSTART,        /* runtime namespace, once the command runs */
-	LAUNCH_HOOK_POSTSTOP,         /* once every process of the container ended */
+	LAUNCH_HOOK_POSTSTART,	      /* runtime namespace, once the command runs */
+	LAUNCH_HOOK_POSTSTOP,	      /* once every process of the container ended */
 	LAUNCH_HOOK_N_STAGES,
 };
 const char *launch_hook_stage_name(enum launch_hook_stage s);
@@ -30,18 +30,18 @@ bool launch_hook_stage_fatal(enum launch_hook_stage s);
 #define LAUNCH_ANNOTATION_GPU "launch.gpu"
 
 struct launch_hook {
-	char *file;       /* the .json file */
-	char *name;       /* its name without .json */
-	char *path;       /* hook.path */
-	char **args;      /* hook.args (args[0] included); NULL: { path } */
-	char **env;       /* hook.env: the hook's whole environment */
-	int timeout;      /* hook.timeout in seconds; 0: the site's hook_timeout */
-	unsigned stages;  /* 1 << stage */
-	int always;       /* when.always: -1 absent, else 0/1 */
+	char *file;	 /* the .json file */
+	char *name;	 /* its name without .json */
+	char *path;	 /* hook.path */
+	char **args;	 /* hook.args (args[0] included); NULL: { path } */
+	char **env;	 /* hook.env: the hook's whole environment */
+	int timeout;	 /* hook.timeout in seconds; 0: the site's hook_timeout */
+	unsigned stages; /* 1 << stage */
+	int always;	 /* when.always: -1 absent, else 0/1 */
 	int has_bind_mounts;
-	char **ann_keys;  /* when.annotations: key and value patterns, in pairs */
+	char **ann_keys; /* when.annotations: key and value patterns, in pairs */
 	char **ann_values;
-	char **commands;  /* when.commands */
+	char **commands; /* when.commands */
 };
 
 struct launch_hooks {
@@ -71,21 +71,21 @@ void launch_hooks_push(struct launch_hooks *hooks, const struct launch_hook *h);
 /* What the when-conditions look at. */
 struct launch_hook_target {
 	char *const *annotations; /* KEY=VALUE */
-	const char *command;      /* process.args[0], NULL for an instance */
-	bool has_bind_mounts;     /* the user asked for bind mounts */
+	const char *command;	  /* process.args[0], NULL for an instance */
+	bool has_bind_mounts;	  /* the user asked for bind mounts */
 };
 /* Whether H applies to T; *why (malloc'ed, optional) says what decided. */
 bool launch_hook_applies(const struct launch_hook *h, const struct launch_hook_target *t, char **why);
 
 /* Where and how one stage runs. */
 struct launch_hook_run {
-	const char *id;            /* the container's id */
-	const char *status;        /* the state's status: creating, created, running, stopped */
-	pid_t pid;                 /* the container init, 0 when stopped */
-	const char *bundle;        /* the generated bundle directory */
-	char *const *annotations;  /* KEY=VALUE */
-	pid_t enter_pid;           /* join this process's mount namespace before exec (createContainer) */
-	int default_timeout;       /* seconds, for hooks that set none */
+	const char *id;		  /* the container's id */
+	const char *status;	  /* the state's status: creating, created, running, stopped */
+	pid_t pid;		  /* the container init, 0 when stopped */
+	const char *bundle;	  /* the generated bundle directory */
+	char *const *annotations; /* KEY=VALUE */
+	pid_t enter_pid;	  /* join this process's mount namespace before exec (createContainer) */
+	int default_timeout;	  /* seconds, for hooks that set none */
 };
 /* Run the hooks of HOOKS that have STAGE, in order. In a fatal stage the
  * first failure stops and is returned as an error naming the hook, its file

@@ -46,8 +46,14 @@ void launch_identity_clear(struct launch_identity *id)
 	memset(id, 0, sizeof(*id));
 }
 
-uid_t launch_identity_inner_uid(const struct launch_identity *id) { return id->root ? 0 : id->uid; }
-gid_t launch_identity_inner_gid(const struct launch_identity *id) { return id->root ? 0 : id->gid; }
+uid_t launch_identity_inner_uid(const struct launch_identity *id)
+{
+	return id->root ? 0 : id->uid;
+}
+gid_t launch_identity_inner_gid(const struct launch_identity *id)
+{
+	return id->root ? 0 : id->gid;
+}
 
 static int write_proc(pid_t pid, const char *file, const char *content, struct launch_error **err)
 {
@@ -73,8 +79,7 @@ int launch_idmap_write(pid_t pid, const struct launch_identity *id, struct launc
 	return write_proc(pid, "gid_map", map, err);
 }
 
-int launch_subid_range(const char *file, const char *user, unsigned long id, unsigned long *start,
-		       unsigned long *count)
+int launch_subid_range(const char *file, const char *user, unsigned long id, unsigned long *start, unsigned long *count)
 {
 	_cleanup_free_ char *text = NULL;
 	if (launch_read_file_at(AT_FDCWD, file, 16u << 20, &text, NULL) < 0)
@@ -167,7 +172,8 @@ int launch_idmap_write_subids(pid_t pid, const struct launch_identity *id, struc
 	for (int i = 0; i < 2; i++) {
 		_cleanup_free_ char *bin = find_helper(names[i]);
 		if (!bin)
-			return launch_error_msg(err, "%s is not installed setuid root (apt-get install uidmap)", names[i]);
+			return launch_error_msg(err, "%s is not installed setuid root (apt-get install uidmap)",
+						names[i]);
 		char spid[32], own[32], start[32], count[32];
 		snprintf(spid, sizeof(spid), "%d", pid);
 		snprintf(own, sizeof(own), "%u", i == 0 ? id->uid : id->gid);
@@ -192,8 +198,9 @@ int launch_privs_verify(struct launch_error **err)
 	if (getresuid(&r, &e, &s) < 0 || getresgid(&rg, &eg, &sg) < 0)
 		return launch_error_set(err, errno, "cannot read the process ids");
 	if (r != e || r != s || rg != eg || rg != sg)
-		return launch_error_msg(err, "launch must not be installed setuid or setgid (run: chmod u-s,g-s on "
-					     "the launch binary)");
+		return launch_error_msg(err,
+					"launch must not be installed setuid or setgid (run: chmod u-s,g-s on "
+					"the launch binary)");
 	if (r == 0)
 		return 0; /* root may hold capabilities; it needs none of ours */
 	cap_t caps = cap_get_proc();
@@ -204,8 +211,9 @@ int launch_privs_verify(struct launch_error **err)
 	cap_free(caps);
 	cap_free(none);
 	if (has)
-		return launch_error_msg(err, "launch must not run with capabilities (remove file capabilities with: "
-					     "setcap -r on the launch binary)");
+		return launch_error_msg(err,
+					"launch must not run with capabilities (remove file capabilities with: "
+					"setcap -r on the launch binary)");
 	return 0;
 }
 

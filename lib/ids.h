@@ -17,9 +17,9 @@ enum launch_idmap_mode {
 };
 
 struct launch_identity {
-	uid_t uid;   /* the caller on the host */
+	uid_t uid; /* the caller on the host */
 	gid_t gid;
-	bool root;   /* --root: the caller is uid/gid 0 inside */
+	bool root; /* --root: the caller is uid/gid 0 inside */
 	enum launch_idmap_mode mode;
 	unsigned long subuid, subuid_n; /* SUBIDS: the ranges mapped to 1..N */
 	unsigned long subgid, subgid_n;

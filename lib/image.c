@@ -75,7 +75,10 @@ static char **strv_of(json_t *a)
 	return v;
 }
 
-static char *str_of(json_t *s) { return json_is_string(s) && *json_string_value(s) ? xstrdup(json_string_value(s)) : NULL; }
+static char *str_of(json_t *s)
+{
+	return json_is_string(s) && *json_string_value(s) ? xstrdup(json_string_value(s)) : NULL;
+}
 
 void launch_image_set_config(struct launch_image *img, json_t *c)
 {
@@ -133,7 +136,8 @@ static int pull_with_helper(const char *ref, struct launch_error **err)
 {
 	_cleanup_free_ char *helper = launch_helper_path();
 	if (!helper)
-		return launch_error_msg(err, "cannot pull %s: the launch-image helper is not installed (reinstall launch)",
+		return launch_error_msg(err,
+					"cannot pull %s: the launch-image helper is not installed (reinstall launch)",
 					ref);
 	launch_info("%s is not in your store: pulling it", ref);
 	fflush(NULL);
@@ -174,8 +178,9 @@ static int resolve_remote(const char *ref, const struct launch_config *c, struct
 	if (!missing || (c && !c->pull_on_run)) {
 		if (missing) {
 			launch_error_free(e);
-			return launch_error_msg(err, "%s is not in your image store, and this site does not pull on run "
-						     "(pull_on_run): run 'launch pull %s' first",
+			return launch_error_msg(err,
+						"%s is not in your image store, and this site does not pull on run "
+						"(pull_on_run): run 'launch pull %s' first",
 						ref, ref);
 		}
 		if (err)

@@ -18,7 +18,7 @@ struct launch_image {
 	char *ref;    /* what the user wrote */
 	char *digest; /* "sha256:HEX" for stored images, else NULL */
 	/* the image config (stored images; NULL when absent) */
-	char **env;        /* NAME=VALUE */
+	char **env; /* NAME=VALUE */
 	char **entrypoint;
 	char **cmd;
 	char *workdir;

@@ -79,8 +79,7 @@ void launch_instance_remove_state(const char *dir, const char *name)
 	}
 }
 
-static int read_info(const char *dir, const char *name, struct launch_instance_info *info,
-		     struct launch_error **err)
+static int read_info(const char *dir, const char *name, struct launch_instance_info *info, struct launch_error **err)
 {
 	memset(info, 0, sizeof(*info));
 	_cleanup_free_ char *path = launch_instance_file(dir, name, "json");

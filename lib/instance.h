@@ -21,22 +21,22 @@
 struct launch_instance_info {
 	char *name;
 	char *image;
-	pid_t holder;  /* the supervisor, serving FUSE */
-	pid_t init;    /* the container init, whose namespaces are joined */
+	pid_t holder; /* the supervisor, serving FUSE */
+	pid_t init;   /* the container init, whose namespaces are joined */
 	bool root;
 	enum launch_idmap_mode mode; /* how --root maps ids (ids.h) */
-	int64_t created; /* seconds since the epoch */
-	char *mnt_ns;  /* "mnt:[N]": which processes belong to the instance */
+	int64_t created;	     /* seconds since the epoch */
+	char *mnt_ns;		     /* "mnt:[N]": which processes belong to the instance */
 	char *user_ns;
-	char **env;     /* NAME=VALUE the instance sets over the host environment */
-	char *workdir;  /* --workdir given at start, or NULL */
-	char *image_workdir; /* the image's WorkingDir, or NULL */
-	char **entrypoint;   /* the image's Entrypoint, or NULL */
-	char *digest;        /* of a stored image, or NULL */
-	char *upper;         /* the writable layer, or NULL */
+	char **env;		 /* NAME=VALUE the instance sets over the host environment */
+	char *workdir;		 /* --workdir given at start, or NULL */
+	char *image_workdir;	 /* the image's WorkingDir, or NULL */
+	char **entrypoint;	 /* the image's Entrypoint, or NULL */
+	char *digest;		 /* of a stored image, or NULL */
+	char *upper;		 /* the writable layer, or NULL */
 	bool upper_in_namespace; /* UPPER is a path in the supervisor's mount namespace */
-	char *mountpoints;   /* the list of mount points made in UPPER */
-	int processes; /* joined processes still running (not the init) */
+	char *mountpoints;	 /* the list of mount points made in UPPER */
+	int processes;		 /* joined processes still running (not the init) */
 };
 
 /* The longest instance name, the one limit of every front end: `launch
@@ -72,7 +72,6 @@ int launch_instance_dir(const char *runtime_dir, char **out, struct launch_error
 char *launch_instance_file(const char *dir, const char *name, const char *ext);
 void launch_instance_remove_state(const char *dir, const char *name);
 int launch_instance_ns_link(pid_t pid, const char *ns, char *buf, size_t size);
-
 
 /* Find live instance NAME (a dead one's state is removed on the way). */
 int launch_instance_get(const char *runtime_dir, const char *name, struct launch_instance_info *info,

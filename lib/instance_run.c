@@ -37,7 +37,8 @@ static int started(void *arg, pid_t init, struct launch_error **err)
 {
 	struct start_ctx *c = arg;
 	char mnt[64], user[64];
-	if (launch_instance_ns_link(init, "mnt", mnt, sizeof(mnt)) < 0 || launch_instance_ns_link(init, "user", user, sizeof(user)) < 0)
+	if (launch_instance_ns_link(init, "mnt", mnt, sizeof(mnt)) < 0 ||
+	    launch_instance_ns_link(init, "user", user, sizeof(user)) < 0)
 		return launch_error_set(err, errno, "cannot read the namespaces of the instance");
 	json_t *env = json_array();
 	for (size_t i = 0; c->spec->env_set && c->spec->env_set[i]; i++)
@@ -111,8 +112,9 @@ static int take_lock(const char *dir, const char *name, struct launch_error **er
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 			close(fd);
 			if (errno == EWOULDBLOCK)
-				return launch_error_msg(err, "instance %s already exists (see 'launch ps'; end it with "
-							     "'launch stop %s')",
+				return launch_error_msg(err,
+							"instance %s already exists (see 'launch ps'; end it with "
+							"'launch stop %s')",
 							name, name);
 			return launch_error_set(err, errno, "cannot lock %s", lock);
 		}
@@ -132,8 +134,9 @@ int launch_instance_start(struct launch_spec *spec, const char *name, bool reuse
 		return -1;
 	launch_instances_gc(spec->runtime_dir);
 	if (name && !launch_instance_name_valid(name))
-		return launch_error_msg(err, "invalid instance name `%s`: use 1 to %d letters, digits, `_`, `-` or `.`, "
-					     "not starting with `.` or `-`",
+		return launch_error_msg(err,
+					"invalid instance name `%s`: use 1 to %d letters, digits, `_`, `-` or `.`, "
+					"not starting with `.` or `-`",
 					name, NAME_MAX_LEN);
 	if (!name)
 		name = gen = new_name(dir);
@@ -235,7 +238,8 @@ int launch_instance_exec(const struct launch_instance_info *info, const struct l
 			 struct launch_error **err)
 {
 	if (want_root && !info->root)
-		return launch_error_msg(err, "instance %s was not started with --root: start it with 'launch start --root'",
+		return launch_error_msg(err,
+					"instance %s was not started with --root: start it with 'launch start --root'",
 					info->name);
 	const char *cwd = "/";
 	if (launch_instance_join(info, spec, &cwd, err) < 0)

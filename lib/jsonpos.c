@@ -101,11 +101,21 @@ static bool decode_string(const char *p, char *buf, size_t size)
 		if (c == '\\' && p[1]) {
 			p++;
 			switch (*p) {
-			case 'n': c = '\n'; break;
-			case 't': c = '\t'; break;
-			case 'r': c = '\r'; break;
-			case 'b': c = '\b'; break;
-			case 'f': c = '\f'; break;
+			case 'n':
+				c = '\n';
+				break;
+			case 't':
+				c = '\t';
+				break;
+			case 'r':
+				c = '\r';
+				break;
+			case 'b':
+				c = '\b';
+				break;
+			case 'f':
+				c = '\f';
+				break;
 			case 'u': {
 				char hex[5] = { 0 };
 				for (int i = 0; i < 4 && p[1]; i++)
@@ -113,7 +123,9 @@ static bool decode_string(const char *p, char *buf, size_t size)
 				c = (unsigned)strtoul(hex, NULL, 16);
 				break;
 			}
-			default: c = (unsigned char)*p; break;
+			default:
+				c = (unsigned char)*p;
+				break;
 			}
 		}
 		char enc[4];
@@ -251,13 +263,20 @@ int launch_json_error_at(struct launch_error **err, const struct launch_json_doc
 const char *launch_json_type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a number";
 	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	default: return "null";
+	case JSON_FALSE:
+		return "a boolean";
+	default:
+		return "null";
 	}
 }

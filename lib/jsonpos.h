@@ -12,8 +12,8 @@
 #include "error.h"
 
 struct launch_json_doc {
-	char *path;  /* file name used in messages */
-	char *text;  /* the file's bytes */
+	char *path; /* file name used in messages */
+	char *text; /* the file's bytes */
 	json_t *root;
 };
 

@@ -180,8 +180,8 @@ static int elf_load(const struct elf *e, const struct section *s, char **buf, st
 }
 
 /* The section S and the string table it links to. */
-static int elf_load_with_strings(const struct elf *e, const struct section *s, char **buf, char **strs,
-				 size_t *nstrs, struct launch_error **err)
+static int elf_load_with_strings(const struct elf *e, const struct section *s, char **buf, char **strs, size_t *nstrs,
+				 struct launch_error **err)
 {
 	struct section st;
 	if (elf_section(e, s->link, &st, err) < 0)

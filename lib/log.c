@@ -11,9 +11,18 @@
 static int level = LAUNCH_LOG_WARN;
 static launch_log_sink sink;
 
-void launch_log_set_level(int l) { level = l; }
-int launch_log_level(void) { return level; }
-void launch_log_set_sink(launch_log_sink s) { sink = s; }
+void launch_log_set_level(int l)
+{
+	level = l;
+}
+int launch_log_level(void)
+{
+	return level;
+}
+void launch_log_set_sink(launch_log_sink s)
+{
+	sink = s;
+}
 
 void launch_log(int l, const char *fmt, ...)
 {

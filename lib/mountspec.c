@@ -53,9 +53,9 @@ int launch_mountspec_parse_short(const char *spec, struct launch_mount *out, str
 	for (char *p = copy;; p++) {
 		if (*p == ':' || *p == '\0') {
 			if (n == 3)
-				return launch_error_msg(err,
-							"invalid mount `%s`: too many `:` (expected HOST[:CONTAINER[:ro|rw]])",
-							spec);
+				return launch_error_msg(
+					err, "invalid mount `%s`: too many `:` (expected HOST[:CONTAINER[:ro|rw]])",
+					spec);
 			bool end = *p == '\0';
 			*p = '\0';
 			parts[n++] = save;
@@ -72,7 +72,8 @@ int launch_mountspec_parse_short(const char *spec, struct launch_mount *out, str
 		if (strcmp(parts[2], "ro") == 0)
 			out->readonly = true;
 		else if (strcmp(parts[2], "rw") != 0) {
-			launch_error_msg(err, "invalid mount `%s`: unknown option `%s` (expected ro or rw)", spec, parts[2]);
+			launch_error_msg(err, "invalid mount `%s`: unknown option `%s` (expected ro or rw)", spec,
+					 parts[2]);
 			goto fail;
 		}
 	}
@@ -107,8 +108,9 @@ int launch_mountspec_parse_long(const char *spec, struct launch_mount *out, stru
 			*val++ = '\0';
 		if (!strcmp(tok, "type")) {
 			if (!val || strcmp(val, "bind") != 0) {
-				launch_error_msg(err, "invalid mount `%s`: unsupported type `%s` (only type=bind is supported)",
-						 spec, val ? val : "");
+				launch_error_msg(
+					err, "invalid mount `%s`: unsupported type `%s` (only type=bind is supported)",
+					spec, val ? val : "");
 				goto fail;
 			}
 			have_type = true;
@@ -128,13 +130,15 @@ int launch_mountspec_parse_long(const char *spec, struct launch_mount *out, stru
 				goto fail;
 		} else if (!strcmp(tok, "readonly") || !strcmp(tok, "ro")) {
 			if (parse_bool(val, &out->readonly) < 0) {
-				launch_error_msg(err, "invalid mount `%s`: readonly must be true or false, not `%s`", spec, val);
+				launch_error_msg(err, "invalid mount `%s`: readonly must be true or false, not `%s`",
+						 spec, val);
 				goto fail;
 			}
 		} else {
-			launch_error_msg(err,
-					 "invalid mount `%s`: unknown key `%s` (expected type, source, destination, readonly)",
-					 spec, tok);
+			launch_error_msg(
+				err,
+				"invalid mount `%s`: unknown key `%s` (expected type, source, destination, readonly)",
+				spec, tok);
 			goto fail;
 		}
 	}

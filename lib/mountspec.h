@@ -10,7 +10,7 @@
 #include "error.h"
 
 struct launch_mount {
-	char *source;      /* host path as given (made absolute against the cwd) */
+	char *source;	   /* host path as given (made absolute against the cwd) */
 	char *destination; /* absolute, normalised container path */
 	bool readonly;
 };

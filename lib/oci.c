@@ -106,8 +106,9 @@ int launch_oci_load(const char *bundle, const struct launch_config *c, struct la
 			for (size_t k = 0; type && own_types[k]; k++)
 				ours |= !strcmp(type, own_types[k]);
 			if (!ours) {
-				launch_json_error_at(err, &doc, ptr, "mount of type %s on %s is not supported (only bind mounts; "
-								    "launch makes /proc, /sys, /dev and /tmp itself)",
+				launch_json_error_at(err, &doc, ptr,
+						     "mount of type %s on %s is not supported (only bind mounts; "
+						     "launch makes /proc, /sys, /dev and /tmp itself)",
 						     type ? type : "(none)", dst ? dst : "?");
 				goto out;
 			}

@@ -70,10 +70,11 @@ int launch_expand_template_with(const char *tpl, launch_template_lookup fn, void
 				return launch_error_msg(err, "invalid template `%s`: missing `}`", tpl);
 			val = fn(arg, name, (size_t)(end - name), buf, sizeof(buf));
 			if (!val)
-				return launch_error_msg(err,
-							"invalid template `%s`: unknown or unset variable `%.*s` (use $USER, "
-							"$UID, $HOME, $XDG_RUNTIME_DIR or $XDG_DATA_HOME)",
-							tpl, (int)(end - name), name);
+				return launch_error_msg(
+					err,
+					"invalid template `%s`: unknown or unset variable `%.*s` (use $USER, "
+					"$UID, $HOME, $XDG_RUNTIME_DIR or $XDG_DATA_HOME)",
+					tpl, (int)(end - name), name);
 			p = end + (brace ? 1 : 0);
 		} else {
 			buf[0] = *p++;
@@ -155,8 +156,7 @@ int launch_runtime_dir(const struct launch_config *c, char **out, char **note, s
 	return 0;
 }
 
-int launch_store_dir_pick(const struct launch_config *c, char **out, const char **env_name,
-			  struct launch_error **err)
+int launch_store_dir_pick(const struct launch_config *c, char **out, const char **env_name, struct launch_error **err)
 {
 	*env_name = NULL;
 	if (c && c->store) {
@@ -182,8 +182,9 @@ int launch_store_dir_pick(const struct launch_config *c, char **out, const char 
 	}
 	if (!home) {
 		launch_identity_clear(&id);
-		return launch_error_msg(err, "no image store: HOME is not set and you have no home directory (set "
-					     "XDG_DATA_HOME, or ask your admins to set \"store\" in the site config)");
+		return launch_error_msg(err,
+					"no image store: HOME is not set and you have no home directory (set "
+					"XDG_DATA_HOME, or ask your admins to set \"store\" in the site config)");
 	}
 	*out = xasprintf("%s/.local/share/launch", home);
 	launch_identity_clear(&id);

@@ -34,8 +34,7 @@ int launch_runtime_dir_pick(const struct launch_config *c, char **out, const cha
 int launch_store_dir(const struct launch_config *c, char **out, struct launch_error **err);
 /* The same, with the variable it came from in *ENV_NAME (XDG_DATA_HOME,
  * HOME), NULL for the config's store or the password database's home. */
-int launch_store_dir_pick(const struct launch_config *c, char **out, const char **env_name,
-			  struct launch_error **err);
+int launch_store_dir_pick(const struct launch_config *c, char **out, const char **env_name, struct launch_error **err);
 
 /* The user's own config file: $XDG_CONFIG_HOME/launch/launch.json when
  * XDG_CONFIG_HOME is absolute, else ~/.config/launch/launch.json ($HOME, or

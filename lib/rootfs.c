@@ -175,12 +175,13 @@ static int ensure_node(struct builder *b, const char *cpath, bool dir, const cha
 		 * where the path says so, never where a symlink of the image
 		 * leads (/cfg -> /home/you/.config would plant it in your home). */
 		if (!b->shadow_any && of_host(b, pfd) && !literal(b, parent, pfd))
-			return launch_error_msg(err,
-						"cannot create mount point %s: a symlink of the image leads %s into a "
-						"host directory mounted in the container, and launch creates nothing on "
-						"the host through it (choose a destination that exists, or one in the "
-						"image)",
-						cpath, parent);
+			return launch_error_msg(
+				err,
+				"cannot create mount point %s: a symlink of the image leads %s into a "
+				"host directory mounted in the container, and launch creates nothing on "
+				"the host through it (choose a destination that exists, or one in the "
+				"image)",
+				cpath, parent);
 		int r;
 		if (link) {
 			r = symlinkat(link, pfd, name);
@@ -213,9 +214,9 @@ static int ensure_node(struct builder *b, const char *cpath, bool dir, const cha
 	}
 	fd = launch_resolve_in_root(b->rootfd, cpath, O_PATH);
 	if (fd < 0)
-		return launch_error_set(err, errno,
-					"cannot create mount point %s in the container (a dangling symlink in the image?)",
-					cpath);
+		return launch_error_set(
+			err, errno, "cannot create mount point %s in the container (a dangling symlink in the image?)",
+			cpath);
 	return fd;
 }
 
@@ -381,8 +382,8 @@ static void source_close(struct source *s)
 
 /* Mount source S (SRC in messages) on container path DST, whose mount
  * point is DSTFD (-1: made here). With RO, the mount is made read-only. */
-static int bind_source(struct builder *b, const struct source *s, const char *src, int dstfd, const char *dst,
-		       bool ro, unsigned long rec, struct launch_error **err)
+static int bind_source(struct builder *b, const struct source *s, const char *src, int dstfd, const char *dst, bool ro,
+		       unsigned long rec, struct launch_error **err)
 {
 	_cleanup_close_ int fd = dstfd >= 0 ? dup(dstfd) : ensure(b, dst, S_ISDIR(s->st.st_mode), err);
 	if (fd < 0)
@@ -483,9 +484,8 @@ static int setup_dev(struct builder *b, struct launch_error **err)
 	if (dev < 0)
 		return launch_error_set(err, errno, "cannot open /dev in the container");
 	static const char *const links[][2] = {
-		{ "/proc/self/fd", "fd" },	   { "/proc/self/fd/0", "stdin" },
-		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
-		{ "pts/ptmx", "ptmx" },
+		{ "/proc/self/fd", "fd" },	 { "/proc/self/fd/0", "stdin" }, { "/proc/self/fd/1", "stdout" },
+		{ "/proc/self/fd/2", "stderr" }, { "pts/ptmx", "ptmx" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
 		if (symlinkat(links[i][0], dev, links[i][1]) < 0)
@@ -541,8 +541,8 @@ static int write_db(struct builder *b, const char *file, const char *name, unsig
 static int setup_identity(struct builder *b, struct launch_error **err)
 {
 	const struct launch_identity *id = &b->spec->id;
-	_cleanup_free_ char *pw = xasprintf("%s:x:%u:%u:%s:%s:/bin/sh", id->user, id->uid, id->gid, id->user,
-					    id->home ? id->home : "/");
+	_cleanup_free_ char *pw =
+		xasprintf("%s:x:%u:%u:%s:%s:/bin/sh", id->user, id->uid, id->gid, id->user, id->home ? id->home : "/");
 	_cleanup_free_ char *gr = xasprintf("%s:x:%u:", id->group, id->gid);
 	if (write_db(b, "passwd", id->user, id->uid, pw, "root:x:0:0:root:/root:/bin/sh", err) < 0)
 		return -1;
@@ -576,13 +576,13 @@ static bool contains_denied(char *const *list, const char *path, const char **wh
  * neither a denied path nor one that contains a denied path (a mount of
  * /srv would reach /srv/secret). The real path counts as well as the given
  * one, so neither a symlink nor a parent leads around the list. */
-static int check_source(const struct builder *b, const char *given, const struct source *s,
-			struct launch_error **err)
+static int check_source(const struct builder *b, const char *given, const struct source *s, struct launch_error **err)
 {
 	char *const *deny = b->spec->config ? b->spec->config->deny_mount_sources : NULL;
 	const char *which = NULL;
 	if (denied(deny, given, &which) || denied(deny, s->real, &which))
-		return launch_error_msg(err, "mount source %s is not allowed by the site config (deny_mount_sources: %s)",
+		return launch_error_msg(err,
+					"mount source %s is not allowed by the site config (deny_mount_sources: %s)",
 					given, which);
 	if (contains_denied(deny, given, &which) || contains_denied(deny, s->real, &which))
 		return launch_error_msg(err,
@@ -604,12 +604,14 @@ static int check_destination(const struct builder *b, const char *given, const c
 	const char *via = strcmp(given, dst) ? " (where the image's symlinks lead it)" : "";
 	if (c && (denied(c->deny_mount_destinations, dst, &which) ||
 		  contains_denied(c->deny_mount_destinations, dst, &which)))
-		return launch_error_msg(err, "mount destination %s%s%s%s is not allowed by the site config "
-					     "(deny_mount_destinations: %s)",
+		return launch_error_msg(err,
+					"mount destination %s%s%s%s is not allowed by the site config "
+					"(deny_mount_destinations: %s)",
 					given, *via ? ", " : "", *via ? dst : "", via, which);
 	for (size_t i = 0; c && i < c->mounts.n; i++) {
 		const struct launch_mount *m = &c->mounts.v[i];
-		const char *site = b->site_dests && i < launch_strv_len(b->site_dests) ? b->site_dests[i] : m->destination;
+		const char *site =
+			b->site_dests && i < launch_strv_len(b->site_dests) ? b->site_dests[i] : m->destination;
 		if (!launch_path_is_under(site, dst) && !launch_path_is_under(dst, site))
 			continue;
 		_cleanup_free_ char *site_real = realpath(m->source, NULL);
@@ -656,7 +658,8 @@ static int user_mount(struct builder *b, const struct launch_mount *m, bool site
 		if (r != 0) {
 			ret = r > 0 ? 0 : -1;
 			if (r > 0)
-				launch_debug("mount %s on %s: the site mounts it there already", m->source, m->destination);
+				launch_debug("mount %s on %s: the site mounts it there already", m->source,
+					     m->destination);
 			goto out;
 		}
 	}
@@ -694,9 +697,11 @@ static int home_mount(struct builder *b, const char *home, struct launch_error *
 	if (r == 0)
 		r = check_source(b, home, &s, err);
 	if (r == 0 && c &&
-	    (denied(c->deny_mount_destinations, home, &which) || contains_denied(c->deny_mount_destinations, home, &which)))
-		r = launch_error_msg(err, "home directory %s may not be mounted: the site config does not allow "
-					  "mounts on %s (deny_mount_destinations)",
+	    (denied(c->deny_mount_destinations, home, &which) ||
+	     contains_denied(c->deny_mount_destinations, home, &which)))
+		r = launch_error_msg(err,
+				     "home directory %s may not be mounted: the site config does not allow "
+				     "mounts on %s (deny_mount_destinations)",
 				     home, which);
 	if (r == 0)
 		r = bind_source(b, &s, home, -1, home, false, MS_REC, err);
@@ -710,11 +715,11 @@ static int home_mount(struct builder *b, const char *home, struct launch_error *
  * or HOME=/etc in a broken environment): returns what it would hide. */
 static const char *home_hides(const char *home)
 {
-	static const char *const system[] = { "/", "/bin", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc",
-					      "/sbin", "/sys", "/usr", "/var" };
+	static const char *const system[] = { "/",	"/bin",	 "/dev",  "/etc", "/lib", "/lib32",
+					      "/lib64", "/proc", "/sbin", "/sys", "/usr", "/var" };
 	for (size_t i = 0; i < ARRAY_SIZE(system); i++)
-		if (!strcmp(home, system[i]) || (strcmp(system[i], "/") && launch_path_is_under(home, system[i]) &&
-						 strcmp(system[i], "/var")))
+		if (!strcmp(home, system[i]) ||
+		    (strcmp(system[i], "/") && launch_path_is_under(home, system[i]) && strcmp(system[i], "/var")))
 			return system[i];
 	return NULL;
 }
@@ -745,8 +750,7 @@ static void builder_clear(struct builder *b)
 		close(b->rootfd);
 }
 
-int launch_rootfs_build(const struct launch_spec *spec, const char *root, const char *stage,
-			struct launch_error **err)
+int launch_rootfs_build(const struct launch_spec *spec, const char *root, const char *stage, struct launch_error **err)
 {
 	struct builder b = { .spec = spec, .root = root, .stage = stage, .rootfd = -1 };
 	int ret = -1;
@@ -835,7 +839,8 @@ int launch_rootfs_chdir(const struct launch_spec *spec, const char **chosen, str
 {
 	if (spec->workdir) {
 		if (chdir(spec->workdir) < 0)
-			return launch_error_set(err, errno, "cannot use working directory %s in the container (--workdir)",
+			return launch_error_set(err, errno,
+						"cannot use working directory %s in the container (--workdir)",
 						spec->workdir);
 		*chosen = spec->workdir;
 		return 0;

@@ -10,8 +10,7 @@
 #include "spec.h"
 
 /* STAGE is a private scratch directory (a tmpfs) for generated files. */
-int launch_rootfs_build(const struct launch_spec *spec, const char *root, const char *stage,
-			struct launch_error **err);
+int launch_rootfs_build(const struct launch_spec *spec, const char *root, const char *stage, struct launch_error **err);
 /* pivot_root into ROOT and detach the old root. */
 int launch_rootfs_pivot(const char *root, struct launch_error **err);
 /* After pivot_root: --workdir, else the image's WorkingDir if it exists,

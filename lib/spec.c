@@ -96,9 +96,10 @@ int launch_spec_add_site_hooks(struct launch_spec *s, struct launch_error **err)
 					       "'launch hooks', or ask your admins)",
 					       requests[r].option, requests[r].what, dirs ? dirs : "none");
 		else
-			launch_warn("%s: no site hook on this node provides %s: the container runs without it "
-				    "(hooks_dirs: %s; see 'launch hooks', or ask your admins)",
-				    requests[r].option, requests[r].what, dirs ? dirs : "none");
+			launch_warn(
+				"%s: no site hook on this node provides %s: the container runs without it "
+				"(hooks_dirs: %s; see 'launch hooks', or ask your admins)",
+				requests[r].option, requests[r].what, dirs ? dirs : "none");
 	}
 	launch_hooks_clear(&all);
 	return ret;

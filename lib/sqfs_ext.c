@@ -35,12 +35,20 @@ struct launch_sqfs {
 	bool all_root;
 };
 
-pid_t launch_sqfs_helper_pid(const struct launch_sqfs *s) { return s ? s->pid : 0; }
+pid_t launch_sqfs_helper_pid(const struct launch_sqfs *s)
+{
+	return s ? s->pid : 0;
+}
 
-const char *launch_sqfs_backend(void) { return "external " LAUNCH_SQUASHFUSE_BIN " binary"; }
+const char *launch_sqfs_backend(void)
+{
+	return "external " LAUNCH_SQUASHFUSE_BIN " binary";
+}
 
-
-void launch_sqfs_set_all_root(struct launch_sqfs *s, bool on) { s->all_root = on; }
+void launch_sqfs_set_all_root(struct launch_sqfs *s, bool on)
+{
+	s->all_root = on;
+}
 
 int launch_sqfs_open(const char *image, int threads, struct launch_sqfs **out, struct launch_error **err)
 {
@@ -59,8 +67,9 @@ int launch_sqfs_open(const char *image, int threads, struct launch_sqfs **out, s
 int launch_sqfs_mount(struct launch_sqfs *s, const char *mountpoint, struct launch_error **err)
 {
 	if (access("/dev/fuse", R_OK | W_OK) < 0)
-		return launch_error_msg(err, "cannot mount image: /dev/fuse is not accessible (ask your admin to make "
-					     "it mode 0666, or see 'launch doctor')");
+		return launch_error_msg(err,
+					"cannot mount image: /dev/fuse is not accessible (ask your admin to make "
+					"it mode 0666, or see 'launch doctor')");
 	struct stat before;
 	if (stat(mountpoint, &before) < 0)
 		return launch_error_set(err, errno, "cannot stat %s", mountpoint);
@@ -80,7 +89,8 @@ int launch_sqfs_mount(struct launch_sqfs *s, const char *mountpoint, struct laun
 		}
 		launch_fds_close_on_exec(NULL, 0);
 		execlp(LAUNCH_SQUASHFUSE_BIN, LAUNCH_SQUASHFUSE_BIN, "-f", "-o",
-		       s->all_root ? "ro,allow_other,default_permissions,uid=0,gid=0" : "ro,allow_other,default_permissions",
+		       s->all_root ? "ro,allow_other,default_permissions,uid=0,gid=0"
+				   : "ro,allow_other,default_permissions",
 		       s->image, mountpoint, (char *)NULL);
 		_exit(127);
 	}
@@ -104,7 +114,10 @@ int launch_sqfs_mount(struct launch_sqfs *s, const char *mountpoint, struct laun
 				LAUNCH_SQUASHFUSE_BIN, s->image);
 }
 
-int launch_sqfs_serve(struct launch_sqfs *s, struct launch_error **err) { return 0; }
+int launch_sqfs_serve(struct launch_sqfs *s, struct launch_error **err)
+{
+	return 0;
+}
 void launch_sqfs_prefetch(struct launch_sqfs *s, const char *cmd, const char *path) {}
 
 void launch_sqfs_stop(struct launch_sqfs *s)

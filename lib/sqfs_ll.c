@@ -63,8 +63,14 @@ static struct launch_sqfs *current;
 static __thread sqfs_ll *thread_ll;
 static __thread bool thread_locked;
 
-const char *launch_sqfs_backend(void) { return "libsquashfuse_ll (in-process, multi-threaded)"; }
-pid_t launch_sqfs_helper_pid(const struct launch_sqfs *s) { return 0; }
+const char *launch_sqfs_backend(void)
+{
+	return "libsquashfuse_ll (in-process, multi-threaded)";
+}
+pid_t launch_sqfs_helper_pid(const struct launch_sqfs *s)
+{
+	return 0;
+}
 
 void *__real_fuse_req_userdata(fuse_req_t req);
 /* --root without subordinate ids: every file shows as owned by 0, that is
@@ -130,11 +136,11 @@ int __wrap_uncompress(unsigned char *dest, unsigned long *dest_len, const unsign
 #define SHARED_CACHE_BYTES (16u << 20)
 
 struct cblock {
-	sqfs_off_t pos;   /* where the compressed block starts: its identity */
+	sqfs_off_t pos; /* where the compressed block starts: its identity */
 	sqfs_block *block;
-	unsigned refs;    /* pins by workers */
-	uint64_t used;    /* LRU clock */
-	bool shared;      /* in the table (false: a private overflow copy) */
+	unsigned refs; /* pins by workers */
+	uint64_t used; /* LRU clock */
+	bool shared;   /* in the table (false: a private overflow copy) */
 };
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -296,12 +302,12 @@ static void leave(void)
 	}
 }
 
-#define WRAP(name, proto, args)      \
-	static void op_##name proto      \
-	{                                \
-		enter();                     \
-		sqfs_ll_op_##name args;      \
-		leave();                     \
+#define WRAP(name, proto, args)         \
+	static void op_##name proto     \
+	{                               \
+		enter();                \
+		sqfs_ll_op_##name args; \
+		leave();                \
 	}
 
 WRAP(getattr, (fuse_req_t r, fuse_ino_t i, struct fuse_file_info *fi), (r, i, fi))
@@ -310,8 +316,7 @@ WRAP(releasedir, (fuse_req_t r, fuse_ino_t i, struct fuse_file_info *fi), (r, i,
 WRAP(readdir, (fuse_req_t r, fuse_ino_t i, size_t n, off_t o, struct fuse_file_info *fi), (r, i, n, o, fi))
 WRAP(lookup, (fuse_req_t r, fuse_ino_t p, const char *name), (r, p, name))
 WRAP(open, (fuse_req_t r, fuse_ino_t i, struct fuse_file_info *fi), (r, i, fi))
-WRAP(create, (fuse_req_t r, fuse_ino_t p, const char *name, mode_t m, struct fuse_file_info *fi),
-     (r, p, name, m, fi))
+WRAP(create, (fuse_req_t r, fuse_ino_t p, const char *name, mode_t m, struct fuse_file_info *fi), (r, p, name, m, fi))
 WRAP(release, (fuse_req_t r, fuse_ino_t i, struct fuse_file_info *fi), (r, i, fi))
 WRAP(read, (fuse_req_t r, fuse_ino_t i, size_t n, off_t o, struct fuse_file_info *fi), (r, i, n, o, fi))
 WRAP(readlink, (fuse_req_t r, fuse_ino_t i), (r, i))
@@ -342,7 +347,6 @@ static const struct fuse_lowlevel_ops ops = {
 	.forget = op_forget,
 	.statfs = op_statfs,
 };
-
 
 static void free_ll(sqfs_ll *ll)
 {
@@ -376,13 +380,15 @@ int launch_sqfs_mount(struct launch_sqfs *s, const char *mountpoint, struct laun
 	if (s->fuse_fd < 0) {
 		int e = errno;
 		if (e == EACCES || e == EPERM)
-			return launch_error_msg(err, "cannot mount image: /dev/fuse is not accessible (ask your admin to "
-						     "make it mode 0666, or see 'launch doctor')");
+			return launch_error_msg(err,
+						"cannot mount image: /dev/fuse is not accessible (ask your admin to "
+						"make it mode 0666, or see 'launch doctor')");
 		return launch_error_set(err, e, "cannot mount image: cannot open /dev/fuse (see 'launch doctor')");
 	}
-	_cleanup_free_ char *opts = xasprintf("fd=%d,rootmode=40000,user_id=%u,group_id=%u,allow_other,"
-					      "default_permissions",
-					      s->fuse_fd, getuid(), getgid());
+	_cleanup_free_ char *opts = xasprintf(
+		"fd=%d,rootmode=40000,user_id=%u,group_id=%u,allow_other,"
+		"default_permissions",
+		s->fuse_fd, getuid(), getgid());
 	if (mount(s->image, mountpoint, "fuse.squashfuse", MS_NOSUID | MS_NODEV | MS_RDONLY, opts) < 0)
 		return launch_error_set(err, errno, "cannot mount image %s with FUSE", s->image);
 	s->mountpoint = xstrdup(mountpoint);

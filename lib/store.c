@@ -25,8 +25,14 @@
 
 /* --- references --- */
 
-static bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
-static bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+static bool is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
 
 static bool sha256_valid(const char *d)
 {
@@ -101,15 +107,17 @@ int launch_ref_parse(const char *s, struct launch_ref *out, struct launch_error 
 		for (size_t i = 0; ok && i < n; i++)
 			ok = is_hex(h[i]);
 		if (!ok)
-			return launch_error_msg(err, "invalid image digest `%s`: give @ and 4 to 64 lowercase hex digits of "
-						     "its sha256 (see 'launch images')",
+			return launch_error_msg(err,
+						"invalid image digest `%s`: give @ and 4 to 64 lowercase hex digits of "
+						"its sha256 (see 'launch images')",
 						s);
 		out->digest = xstrdup(h);
 		return 0;
 	}
 	if (strchr(s, '@'))
-		return launch_error_msg(err, "invalid image name `%s`: NAME@DIGEST is for pulling; a stored image is "
-					     "NAME[:TAG] or @DIGEST",
+		return launch_error_msg(err,
+					"invalid image name `%s`: NAME@DIGEST is for pulling; a stored image is "
+					"NAME[:TAG] or @DIGEST",
 					s);
 	const char *colon = strrchr(s, ':'), *slash = strrchr(s, '/');
 	_cleanup_free_ char *name = NULL;
@@ -121,12 +129,14 @@ int launch_ref_parse(const char *s, struct launch_ref *out, struct launch_error 
 		name = xstrdup(s);
 	}
 	if (!name_valid(name))
-		return launch_error_msg(err, "invalid image name `%s`: use letters, digits, `.`, `_` and `-`, in "
-					     "components separated by `/` (e.g. debian:bookworm, lab/tools:1.2)",
+		return launch_error_msg(err,
+					"invalid image name `%s`: use letters, digits, `.`, `_` and `-`, in "
+					"components separated by `/` (e.g. debian:bookworm, lab/tools:1.2)",
 					s);
 	if (!tag_valid(tag))
-		return launch_error_msg(err, "invalid image tag `%s` in `%s`: use up to 128 letters, digits, `_`, `.` "
-					     "and `-`, not starting with `.` or `-`",
+		return launch_error_msg(err,
+					"invalid image tag `%s` in `%s`: use up to 128 letters, digits, `_`, `.` "
+					"and `-`, not starting with `.` or `-`",
 					tag, s);
 	out->name = steal_pointer(&name);
 	out->tag = xstrdup(tag);
@@ -206,7 +216,8 @@ int launch_registry_ref_parse_with(const char *s, const char *default_registry, 
 	if (at) {
 		*at = '\0';
 		if (!sha256_valid(at + 1))
-			return launch_error_msg(err, "invalid reference `%s`: the digest must be sha256: and 64 hex digits",
+			return launch_error_msg(err,
+						"invalid reference `%s`: the digest must be sha256: and 64 hex digits",
 						orig);
 		out->digest = xstrdup(at + 1);
 	}
@@ -236,14 +247,17 @@ int launch_registry_ref_parse_with(const char *s, const char *default_registry, 
 		repo = lib;
 	}
 	out->repo = steal_pointer(&repo);
-	bool tag_ok = !out->tag || (*out->tag && strlen(out->tag) <= 128 && strspn(out->tag,
-		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == strlen(out->tag) &&
-		out->tag[0] != '.' && out->tag[0] != '-');
+	bool tag_ok =
+		!out->tag || (*out->tag && strlen(out->tag) <= 128 &&
+			      strspn(out->tag, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+				      strlen(out->tag) &&
+			      out->tag[0] != '.' && out->tag[0] != '-');
 	if (!*out->registry || !repo_valid(out->repo) || !tag_ok) {
 		launch_registry_ref_clear(out);
-		return launch_error_msg(err, "invalid reference `%s`: expected docker://[REGISTRY/]REPOSITORY[:TAG|@sha256:"
-					     "DIGEST], with a lowercase repository (e.g. docker://debian:12, "
-					     "docker://nvcr.io/nvidia/pytorch:24.01-py3)",
+		return launch_error_msg(err,
+					"invalid reference `%s`: expected docker://[REGISTRY/]REPOSITORY[:TAG|@sha256:"
+					"DIGEST], with a lowercase repository (e.g. docker://debian:12, "
+					"docker://nvcr.io/nvidia/pytorch:24.01-py3)",
 					orig);
 	}
 	return 0;
@@ -269,7 +283,10 @@ char *launch_registry_ref_local_name(const struct launch_registry_ref *r)
 	return hub ? xasprintf("%s:%s", repo, tag) : xasprintf("%s/%s:%s", r->registry, repo, tag);
 }
 
-bool launch_registry_ref_is(const char *s) { return launch_str_has_prefix(s, "docker://"); }
+bool launch_registry_ref_is(const char *s)
+{
+	return launch_str_has_prefix(s, "docker://");
+}
 
 bool launch_ref_tag_is_digest(const char *tag)
 {
@@ -318,7 +335,10 @@ void launch_store_image_clear(struct launch_store_image *i)
 	memset(i, 0, sizeof(*i));
 }
 
-static char *index_path(const struct launch_store *s) { return xasprintf("%s/index.json", s->root); }
+static char *index_path(const struct launch_store *s)
+{
+	return xasprintf("%s/index.json", s->root);
+}
 
 /* Check the store's root before anything in it is read or written: an index
  * and images that another user could replace would run as the caller's
@@ -328,10 +348,11 @@ static int store_check(const struct launch_store *s, bool create, struct launch_
 {
 	unsigned flags = (s->site ? LAUNCH_TRUST_ROOT : 0) | (create ? LAUNCH_TRUST_CREATE : LAUNCH_TRUST_MISSING_OK);
 	struct launch_error *e = NULL;
-	int fd = launch_trust_dir(s->root, getuid(), 0700, flags, s->site ? "site image store" : "image store",
-				  s->site ? "ask your admins to fix site_stores"
-					  : "set XDG_DATA_HOME, or ask your admins to change \"store\" in the site config",
-				  &e);
+	int fd = launch_trust_dir(
+		s->root, getuid(), 0700, flags, s->site ? "site image store" : "image store",
+		s->site ? "ask your admins to fix site_stores"
+			: "set XDG_DATA_HOME, or ask your admins to change \"store\" in the site config",
+		&e);
 	if (fd >= 0) {
 		close(fd);
 		return 0;
@@ -367,8 +388,8 @@ static json_t *index_load(const struct launch_store *s, struct launch_error **er
 	if (!j || !json_is_object(images) || !json_is_object(tags) ||
 	    json_integer_value(json_object_get(j, "version")) != 1) {
 		json_decref(j);
-		launch_error_msg(err, "image store index %s is damaged%s%s (move it away to start an empty store)", path,
-				 j ? "" : ": ", j ? "" : jerr.text);
+		launch_error_msg(err, "image store index %s is damaged%s%s (move it away to start an empty store)",
+				 path, j ? "" : ": ", j ? "" : jerr.text);
 		return NULL;
 	}
 	return j;
@@ -406,9 +427,10 @@ int launch_store_space_hint(const struct launch_store *s, struct launch_error **
 	if (!err || !*err || ((*err)->errno_ != ENOSPC && (*err)->errno_ != EDQUOT) ||
 	    strstr((*err)->msg, "free space in"))
 		return -1;
-	char *m = xasprintf("%s (free space in %s: 'launch rmi' removes images, even on a full disk; or move your "
-			    "image store to a larger file system: XDG_DATA_HOME, or \"store\" in the site config)",
-			    (*err)->msg, s->root);
+	char *m = xasprintf(
+		"%s (free space in %s: 'launch rmi' removes images, even on a full disk; or move your "
+		"image store to a larger file system: XDG_DATA_HOME, or \"store\" in the site config)",
+		(*err)->msg, s->root);
 	free((*err)->msg);
 	(*err)->msg = m;
 	return -1;
@@ -420,7 +442,10 @@ static char *image_file(const struct launch_store *s, const char *digest)
 	return xasprintf("%s/images/%s.sqfs", s->root, hex ? hex + 1 : digest);
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static void fill_image(const struct launch_store *s, json_t *index, const char *digest, json_t *entry,
 		       struct launch_store_image *out)
@@ -533,11 +558,13 @@ static int not_found(const struct launch_store *stores, size_t n, const struct l
 	_cleanup_free_ char *what = ref_text(ref), *near = suggest(stores, n, ref);
 	const char *where = n > 1 ? " nor the site's" : "";
 	if (near)
-		return launch_error_msg(err, "image %s not found in your image store (%s)%s (did you mean `%s`? see "
-					     "'launch images')",
+		return launch_error_msg(err,
+					"image %s not found in your image store (%s)%s (did you mean `%s`? see "
+					"'launch images')",
 					what, stores[0].root, where, near);
-	return launch_error_msg(err, "image %s not found in your image store (%s)%s (see 'launch images'; add images "
-				     "with 'launch import')",
+	return launch_error_msg(err,
+				"image %s not found in your image store (%s)%s (see 'launch images'; add images "
+				"with 'launch import')",
 				what, stores[0].root, where);
 }
 
@@ -669,14 +696,16 @@ static bool drop_gone(const struct launch_store *s, json_t *index)
 	const char *k;
 	void *it;
 	bool dropped = false;
-	json_object_foreach_safe (images, it, k, v) {
+	json_object_foreach_safe(images, it, k, v)
+	{
 		if (file_gone(s, k)) {
 			launch_debug("image store: dropping image %s, whose file is gone", k);
 			json_object_del(images, k);
 			dropped = true;
 		}
 	}
-	json_object_foreach_safe (tags, it, k, v) {
+	json_object_foreach_safe(tags, it, k, v)
+	{
 		if (!json_is_string(v) || !json_object_get(images, json_string_value(v))) {
 			json_object_del(tags, k);
 			dropped = true;
@@ -766,8 +795,9 @@ int launch_store_add(const struct launch_store *store, const char *tmp_file, con
 					  (json_int_t)time(NULL), "source", img->source ? img->source : "", "config",
 					  img->config ? json_incref(img->config) : json_object());
 		if (!entry) {
-			launch_error_msg(err, "cannot record image %s in the store index: its source `%s` is not valid "
-					      "UTF-8 (rename it)",
+			launch_error_msg(err,
+					 "cannot record image %s in the store index: its source `%s` is not valid "
+					 "UTF-8 (rename it)",
 					 img->digest, img->source ? img->source : "");
 			goto out;
 		}
@@ -838,8 +868,7 @@ out:
  * frees its space, and the index is written after, so that images can be
  * removed whatever the free space. An entry whose file is gone reads as
  * removed (store.h). */
-static int save_removal(const struct launch_store *store, json_t *index, const char *digest,
-			struct launch_error **err)
+static int save_removal(const struct launch_store *store, json_t *index, const char *digest, struct launch_error **err)
 {
 	_cleanup_free_ char *file = digest ? image_file(store, digest) : NULL;
 	struct launch_error *e = NULL;
@@ -904,7 +933,8 @@ int launch_store_remove(const struct launch_store *store, const struct launch_re
 	const char *k;
 	json_t *v;
 	void *tmp;
-	json_object_foreach_safe (tags, tmp, k, v) {
+	json_object_foreach_safe(tags, tmp, k, v)
+	{
 		if (json_is_string(v) && !strcmp(json_string_value(v), digest)) {
 			if (ref->name)
 				named = true;

@@ -39,7 +39,7 @@
  * @DIGEST-PREFIX (hex digits of the sha256, at least 4, optionally after
  * "sha256:"). */
 struct launch_ref {
-	char *name;   /* NULL for a digest reference */
+	char *name; /* NULL for a digest reference */
 	char *tag;
 	char *digest; /* the hex prefix, for @ references */
 };
@@ -54,8 +54,8 @@ bool launch_ref_looks_like(const char *s);
 struct launch_registry_ref {
 	char *registry; /* host[:port] to connect to */
 	char *repo;
-	char *tag;      /* NULL when pinned by digest */
-	char *digest;   /* "sha256:HEX" or NULL */
+	char *tag;    /* NULL when pinned by digest */
+	char *digest; /* "sha256:HEX" or NULL */
 };
 /* S with or without the docker:// prefix. */
 int launch_registry_ref_parse(const char *s, struct launch_registry_ref *out, struct launch_error **err);
@@ -83,14 +83,14 @@ struct launch_store {
 };
 
 struct launch_store_image {
-	char *digest;       /* "sha256:HEX" */
-	char *file;         /* absolute path of the squashfs */
-	int64_t size;       /* bytes */
-	int64_t created;    /* seconds since the epoch, when it was stored */
-	char *source;       /* what it was imported or pulled from */
-	json_t *config;     /* {Env, Entrypoint, Cmd, WorkingDir, User, Labels}, each optional */
-	char **tags;        /* "NAME:TAG" entries naming it, sorted */
-	char *store;        /* root of the store holding it */
+	char *digest;	 /* "sha256:HEX" */
+	char *file;	 /* absolute path of the squashfs */
+	int64_t size;	 /* bytes */
+	int64_t created; /* seconds since the epoch, when it was stored */
+	char *source;	 /* what it was imported or pulled from */
+	json_t *config;	 /* {Env, Entrypoint, Cmd, WorkingDir, User, Labels}, each optional */
+	char **tags;	 /* "NAME:TAG" entries naming it, sorted */
+	char *store;	 /* root of the store holding it */
 	bool site;
 };
 void launch_store_image_clear(struct launch_store_image *i);

@@ -107,8 +107,9 @@ int launch_trust_dir(const char *path, uid_t uid, mode_t mode, unsigned flags, c
 		struct stat st;
 		if ((e == ELOOP || e == ENOTDIR) && lstat(path, &st) == 0) {
 			_cleanup_free_ char *o = owner_text(st.st_uid);
-			return launch_error_msg(err, "%s is %s owned by %s, not a directory: launch does not follow it "
-						     "(remove it%s)",
+			return launch_error_msg(err,
+						"%s is %s owned by %s, not a directory: launch does not follow it "
+						"(remove it%s)",
 						l, S_ISLNK(st.st_mode) ? "a symlink" : "a file", o, fix);
 		}
 		return launch_error_set(err, e, "cannot open %s", l);

@@ -56,9 +56,11 @@ int launch_upper_info_write(const char *dir, const struct launch_identity *id, s
 		bool same = old.root == id->root && (!id->root || old.mode == id->mode) &&
 			    (old.mode != LAUNCH_IDMAP_SUBIDS || (old.subuid == id->subuid && old.subgid == id->subgid));
 		if (!same)
-			return launch_error_msg(err, "overlay directory %s was made %s: its files' owners only make "
-						     "sense that way; run %s, or use another directory",
-						dir, describe(old.root, old.mode), old.root ? "with --root" : "without --root");
+			return launch_error_msg(err,
+						"overlay directory %s was made %s: its files' owners only make "
+						"sense that way; run %s, or use another directory",
+						dir, describe(old.root, old.mode),
+						old.root ? "with --root" : "without --root");
 		return 0;
 	}
 	_cleanup_free_ char *path = xasprintf("%s/layer.json", dir);

@@ -21,7 +21,10 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-static inline void launch_freep(void *p) { free(*(void **)p); }
+static inline void launch_freep(void *p)
+{
+	free(*(void **)p);
+}
 static inline void launch_closep(int *fd)
 {
 	if (*fd >= 0)
@@ -34,17 +37,17 @@ static inline void launch_fclosep(FILE **f)
 }
 
 /* Hand ownership on: returns the value and clears the variable. */
-#define steal_pointer(pp)                   \
-	({                                      \
-		__typeof__(*(pp)) _p = *(pp);       \
-		*(pp) = NULL;                       \
-		_p;                                 \
+#define steal_pointer(pp)                     \
+	({                                    \
+		__typeof__(*(pp)) _p = *(pp); \
+		*(pp) = NULL;                 \
+		_p;                           \
 	})
-#define steal_fd(fdp)           \
-	({                          \
-		int _fd = *(fdp);       \
-		*(fdp) = -1;            \
-		_fd;                    \
+#define steal_fd(fdp)             \
+	({                        \
+		int _fd = *(fdp); \
+		*(fdp) = -1;      \
+		_fd;              \
 	})
 
 /* Allocation failure is not recoverable in a process this small: these abort
@@ -60,7 +63,10 @@ char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0
 /* NULL-terminated string vectors. */
 size_t launch_strv_len(char *const *v);
 void launch_strv_free(char **v);
-static inline void launch_strv_freep(char ***v) { launch_strv_free(*v); }
+static inline void launch_strv_freep(char ***v)
+{
+	launch_strv_free(*v);
+}
 void launch_strv_push(char ***v, char *s); /* takes ownership of s */
 char **launch_strv_copy(char *const *v);
 

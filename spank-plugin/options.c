@@ -21,8 +21,9 @@
 #define LAUNCH_BINDIR "/usr/local/bin"
 #endif
 
-struct plugin_opts plugin_opts = { .writable = -1, .remap_root = -1, .mount_home = -1, .entrypoint = -1, .mpi = -1,
-				   .gpu = -1 };
+struct plugin_opts plugin_opts = {
+	.writable = -1, .remap_root = -1, .mount_home = -1, .entrypoint = -1, .mpi = -1, .gpu = -1
+};
 struct plugin_site plugin_site = { .writable = 0, .remap_root = 0, .mount_home = 1, .entrypoint = 0, .sbatch = 1 };
 
 enum {
@@ -103,8 +104,8 @@ static struct spank_option table[] = {
 	  1, OPT_IMAGE, on_option },
 	{ "container-mounts", "SRC:DST[:ro][,...]",
 	  "[launch] bind mounts, as launch run -m (env LAUNCH_CONTAINER_MOUNTS)", 1, OPT_MOUNTS, on_option },
-	{ "container-workdir", "DIR", "[launch] working directory inside the container (env LAUNCH_CONTAINER_WORKDIR)", 1,
-	  OPT_WORKDIR, on_option },
+	{ "container-workdir", "DIR", "[launch] working directory inside the container (env LAUNCH_CONTAINER_WORKDIR)",
+	  1, OPT_WORKDIR, on_option },
 	{ "container-name", "NAME",
 	  "[launch] a container that the job's steps share on each node, removed when the job ends "
 	  "(env LAUNCH_CONTAINER_NAME)",
@@ -112,8 +113,9 @@ static struct spank_option table[] = {
 	{ "container-env", "NAME[,NAME...]",
 	  "[launch] variables whose value comes from the job over the image's (env LAUNCH_CONTAINER_ENV)", 1, OPT_ENV,
 	  on_option },
-	{ "container-writable", NULL, "[launch] writable image, changes discarded at the end (env LAUNCH_CONTAINER_WRITABLE=1)",
-	  0, OPT_WRITABLE, on_option },
+	{ "container-writable", NULL,
+	  "[launch] writable image, changes discarded at the end (env LAUNCH_CONTAINER_WRITABLE=1)", 0, OPT_WRITABLE,
+	  on_option },
 	{ "container-readonly", NULL, "[launch] read-only image (env LAUNCH_CONTAINER_WRITABLE=0)", 0, OPT_READONLY,
 	  on_option },
 	{ "container-remap-root", NULL,
@@ -123,8 +125,9 @@ static struct spank_option table[] = {
 	  OPT_NO_REMAP_ROOT, on_option },
 	{ "container-mount-home", NULL, "[launch] mount your home directory (env LAUNCH_CONTAINER_MOUNT_HOME=1)", 0,
 	  OPT_MOUNT_HOME, on_option },
-	{ "no-container-mount-home", NULL, "[launch] do not mount your home directory (env LAUNCH_CONTAINER_MOUNT_HOME=0)",
-	  0, OPT_NO_MOUNT_HOME, on_option },
+	{ "no-container-mount-home", NULL,
+	  "[launch] do not mount your home directory (env LAUNCH_CONTAINER_MOUNT_HOME=0)", 0, OPT_NO_MOUNT_HOME,
+	  on_option },
 	{ "container-entrypoint", NULL,
 	  "[launch] run the image's entrypoint before the command (env LAUNCH_CONTAINER_ENTRYPOINT=1)", 0,
 	  OPT_ENTRYPOINT, on_option },
@@ -132,8 +135,9 @@ static struct spank_option table[] = {
 	  OPT_NO_ENTRYPOINT, on_option },
 	{ "container-mpi", NULL, "[launch] use the host's MPI, as launch run --mpi (env LAUNCH_CONTAINER_MPI=1)", 0,
 	  OPT_MPI, on_option },
-	{ "container-gpu", NULL, "[launch] use the host's NVIDIA GPUs, as launch run --gpu (env LAUNCH_CONTAINER_GPU=1)",
-	  0, OPT_GPU, on_option },
+	{ "container-gpu", NULL,
+	  "[launch] use the host's NVIDIA GPUs, as launch run --gpu (env LAUNCH_CONTAINER_GPU=1)", 0, OPT_GPU,
+	  on_option },
 	SPANK_OPTIONS_TABLE_END,
 };
 
@@ -169,9 +173,9 @@ static const struct site_key {
 	enum { SITE_BOOL, SITE_PATH } kind;
 	void *slot; /* int * (0 or 1), or char ** */
 } site_keys[] = {
-	{ "writable", SITE_BOOL, &plugin_site.writable },     { "remap_root", SITE_BOOL, &plugin_site.remap_root },
-	{ "mount_home", SITE_BOOL, &plugin_site.mount_home }, { "entrypoint", SITE_BOOL, &plugin_site.entrypoint },
-	{ "sbatch", SITE_BOOL, &plugin_site.sbatch },	      { "launch", SITE_PATH, &plugin_site.launch },
+	{ "writable", SITE_BOOL, &plugin_site.writable },	{ "remap_root", SITE_BOOL, &plugin_site.remap_root },
+	{ "mount_home", SITE_BOOL, &plugin_site.mount_home },	{ "entrypoint", SITE_BOOL, &plugin_site.entrypoint },
+	{ "sbatch", SITE_BOOL, &plugin_site.sbatch },		{ "launch", SITE_PATH, &plugin_site.launch },
 	{ "runtime_dir", SITE_PATH, &plugin_site.runtime_dir },
 };
 
@@ -213,7 +217,10 @@ int plugin_parse_args(int ac, char **av)
 	return 0;
 }
 
-bool plugin_active(void) { return plugin_opts.image || plugin_opts.name; }
+bool plugin_active(void)
+{
+	return plugin_opts.image || plugin_opts.name;
+}
 
 static int twin_bool(const char *(*get)(void *, const char *), void *arg, const char *name, int *slot)
 {
@@ -233,8 +240,10 @@ int plugin_finish_options(const char *(*get)(void *arg, const char *name), void 
 		const char *env;
 		char **slot;
 	} strs[] = {
-		{ "LAUNCH_CONTAINER_IMAGE", &plugin_opts.image },     { "LAUNCH_CONTAINER_MOUNTS", &plugin_opts.mounts },
-		{ "LAUNCH_CONTAINER_WORKDIR", &plugin_opts.workdir }, { "LAUNCH_CONTAINER_NAME", &plugin_opts.name },
+		{ "LAUNCH_CONTAINER_IMAGE", &plugin_opts.image },
+		{ "LAUNCH_CONTAINER_MOUNTS", &plugin_opts.mounts },
+		{ "LAUNCH_CONTAINER_WORKDIR", &plugin_opts.workdir },
+		{ "LAUNCH_CONTAINER_NAME", &plugin_opts.name },
 		{ "LAUNCH_CONTAINER_ENV", &plugin_opts.env_names },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
@@ -277,7 +286,8 @@ int plugin_finish_options(const char *(*get)(void *arg, const char *name), void 
 		launch_mounts_clear(&ms);
 	}
 	if (plugin_opts.workdir && plugin_opts.workdir[0] != '/') {
-		slurm_error("launch: --container-workdir %s: the directory must be an absolute path", plugin_opts.workdir);
+		slurm_error("launch: --container-workdir %s: the directory must be an absolute path",
+			    plugin_opts.workdir);
 		return -1;
 	}
 	/* The instance is slurm-JOBID-NAME (remote.c): NAME gets what the

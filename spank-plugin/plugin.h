@@ -36,9 +36,9 @@ struct plugin_opts {
 /* Site defaults and settings: plugstack.conf arguments (options.c). */
 struct plugin_site {
 	int writable, remap_root, mount_home, entrypoint; /* 0 or 1 */
-	int sbatch;           /* run batch scripts in the container (0 or 1) */
-	char *launch;         /* the launch program */
-	char *runtime_dir;    /* template (paths.h), NULL: /tmp/launch-$UID */
+	int sbatch;					  /* run batch scripts in the container (0 or 1) */
+	char *launch;					  /* the launch program */
+	char *runtime_dir;				  /* template (paths.h), NULL: /tmp/launch-$UID */
 };
 
 extern struct plugin_opts plugin_opts;

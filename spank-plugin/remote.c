@@ -39,9 +39,9 @@
 #include "trust.h"
 #include "util.h"
 
-static bool active_here;      /* this step has a container on this node */
-static char *instance_name;   /* its name */
-static bool named;            /* --container-name: the job owns it */
+static bool active_here;    /* this step has a container on this node */
+static char *instance_name; /* its name */
+static bool named;	    /* --container-name: the job owns it */
 /* Why the container could not start. A failed user_init only makes srun
  * print "launch failed" and exit 0; a failed task_init makes each task exit
  * 1 with the message on the user's terminal, so the error is kept for it. */
@@ -49,8 +49,13 @@ static char *start_error;
 
 /* Variables that belong to each task and win over the image's. */
 static const char *const task_prefixes[] = { "SLURM_", "SLURMD_", "PMI_", "PMI2_", "PMIX_", "OMPI_", NULL };
-static const char *const task_names[] = { "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES",
-					  "HIP_VISIBLE_DEVICES", "GPU_DEVICE_ORDINAL", "ZE_AFFINITY_MASK", NULL };
+static const char *const task_names[] = { "CUDA_VISIBLE_DEVICES",
+					  "NVIDIA_VISIBLE_DEVICES",
+					  "ROCR_VISIBLE_DEVICES",
+					  "HIP_VISIBLE_DEVICES",
+					  "GPU_DEVICE_ORDINAL",
+					  "ZE_AFFINITY_MASK",
+					  NULL };
 
 static bool task_variable(const char *kv, size_t len)
 {
@@ -189,8 +194,8 @@ static int run_launch_with(const struct user *u, char **argv, char **envp, bool 
 		/* nothing of slurmstepd's reaches launch */
 		launch_fds_close_on_exec(NULL, 0);
 		execve(argv[0], argv, envp);
-		dprintf(STDERR_FILENO, "launch: cannot run %s: %s (check the plugstack.conf launch= argument)\n", argv[0],
-			strerror(errno));
+		dprintf(STDERR_FILENO, "launch: cannot run %s: %s (check the plugstack.conf launch= argument)\n",
+			argv[0], strerror(errno));
 		_exit(127);
 	}
 	close(p[1]);
@@ -245,7 +250,10 @@ static const char *job_getenv(void *arg, const char *name)
 	return spank_getenv(arg, name, buf, sizeof(buf)) == ESPANK_SUCCESS ? buf : NULL;
 }
 
-static int pick(int opt, int site) { return opt >= 0 ? opt : site; }
+static int pick(int opt, int site)
+{
+	return opt >= 0 ? opt : site;
+}
 
 /* slurmd's spool directory, from slurmstepd's own configuration; NULL if
  * it cannot be told. */
@@ -541,7 +549,8 @@ static bool add_job_instances(const struct user *u, char ***argv, void *arg)
 		close(fd);
 		return false;
 	}
-	_cleanup_free_ char *named_prefix = xasprintf("slurm-%u-", ji->job), *step_prefix = xasprintf("slurm-%u.", ji->job);
+	_cleanup_free_ char *named_prefix = xasprintf("slurm-%u-", ji->job),
+			    *step_prefix = xasprintf("slurm-%u.", ji->job);
 	size_t before = launch_strv_len(*argv);
 	for (struct dirent *de; (de = readdir(d));) {
 		size_t l = strlen(de->d_name);

@@ -326,7 +326,10 @@ static char *info_field(const char *text, const char *key)
 	return NULL;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static int read_gpu(int gpusfd, const char *bus, const char *where, struct launch_gpu *g, bool *excluded,
 		    struct launch_error **err)
@@ -354,8 +357,9 @@ int launch_gpus_read(const char *driver_root, struct launch_gpus *gpus, struct l
 	_cleanup_free_ char *where = in_root(driver_root, "/proc/driver/nvidia/gpus");
 	int fd = launch_resolve_in_root(rootfd, "/proc/driver/nvidia/gpus", O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
-		return launch_error_msg(err, "the NVIDIA driver is not loaded on this node (%s: %s): run without --gpu "
-					     "or on a GPU node",
+		return launch_error_msg(err,
+					"the NVIDIA driver is not loaded on this node (%s: %s): run without --gpu "
+					"or on a GPU node",
 					where, strerror(errno));
 	DIR *d = fdopendir(fd);
 	if (!d) {
@@ -418,8 +422,8 @@ static char *describe_gpus(const struct launch_gpus *gpus)
 	return s;
 }
 
-int launch_gpus_select(const struct launch_gpus *gpus, const struct launch_gpu_request *req, size_t **sel,
-		       size_t *n, struct launch_error **err)
+int launch_gpus_select(const struct launch_gpus *gpus, const struct launch_gpu_request *req, size_t **sel, size_t *n,
+		       struct launch_error **err)
 {
 	*sel = NULL;
 	*n = 0;
@@ -515,13 +519,14 @@ int launch_gpu_driver_version(const char *driver_root, const struct launch_ldcac
 	_cleanup_free_ char *real = e ? real_file(rootfd, e) : NULL;
 	static const char prefix[] = "libnvidia-ml.so.";
 	const char *name = real ? base_name(real) : "";
-	if (!strncmp(name, prefix, sizeof(prefix) - 1) && is_version(name + sizeof(prefix) - 1,
-									strlen(name + sizeof(prefix) - 1))) {
+	if (!strncmp(name, prefix, sizeof(prefix) - 1) &&
+	    is_version(name + sizeof(prefix) - 1, strlen(name + sizeof(prefix) - 1))) {
 		*version = xstrdup(name + sizeof(prefix) - 1);
 		return 0;
 	}
-	return launch_error_msg(err, "cannot tell the NVIDIA driver's version: %s has no \"NVRM version\" line and "
-				     "libnvidia-ml.so.1 in the linker cache of %s is not named libnvidia-ml.so.VERSION",
+	return launch_error_msg(err,
+				"cannot tell the NVIDIA driver's version: %s has no \"NVRM version\" line and "
+				"libnvidia-ml.so.1 in the linker cache of %s is not named libnvidia-ml.so.VERSION",
 				where, driver_root);
 }
 
@@ -551,8 +556,8 @@ int launch_gpu_libs_pick(const struct launch_ldcache *cache, const char *driver_
 		return launch_error_set(err, errno, "cannot open the driver root %s (NVIDIA_DRIVER_ROOT)", driver_root);
 	for (size_t b = 0; bases && bases[b]; b++) {
 		const char *base = bases[b];
-		_cleanup_free_ char *want = xasprintf("%s.so.%s", base, version),
-				    *devlink = xasprintf("%s.so", base), *other = NULL;
+		_cleanup_free_ char *want = xasprintf("%s.so.%s", base, version), *devlink = xasprintf("%s.so", base),
+				    *other = NULL;
 		bool found = false;
 		for (size_t i = 0; i < cache->n; i++) {
 			const struct launch_ldcache_entry *e = &cache->v[i];
@@ -595,13 +600,15 @@ int launch_gpu_libs_pick(const struct launch_ldcache *cache, const char *driver_
 			continue;
 		_cleanup_free_ char *cachefile = in_root(driver_root, "/etc/ld.so.cache");
 		if (other)
-			launch_error_msg(err, "%s of the NVIDIA driver %s is not in the linker cache %s, only %s: the "
-					      "driver's kernel module and its libraries are of different versions "
-					      "(reboot the node or reload the nvidia module)",
+			launch_error_msg(err,
+					 "%s of the NVIDIA driver %s is not in the linker cache %s, only %s: the "
+					 "driver's kernel module and its libraries are of different versions "
+					 "(reboot the node or reload the nvidia module)",
 					 want, version, cachefile, other);
 		else
-			launch_error_msg(err, "%s of the NVIDIA driver %s is not in the linker cache %s: are the "
-					      "driver's libraries installed (and ldconfig run)?",
+			launch_error_msg(err,
+					 "%s of the NVIDIA driver %s is not in the linker cache %s: are the "
+					 "driver's libraries installed (and ldconfig run)?",
 					 want, version, cachefile);
 		launch_gpu_libs_clear(libs);
 		return -1;
@@ -695,9 +702,10 @@ static int plan_devices(struct plan *p, int rootfd, const char *driver_root, con
 			return -1;
 		if (r == 0 && !strcmp(optional_devices[i], "nvidia-uvm")) {
 			_cleanup_free_ char *where = in_root(driver_root, "/dev/nvidia-uvm");
-			launch_warn("%s is missing: CUDA programs will fail to initialise (ask your admin to load "
-				    "nvidia-uvm and create its nodes, e.g. nvidia-modprobe -u -c 0)",
-				    where);
+			launch_warn(
+				"%s is missing: CUDA programs will fail to initialise (ask your admin to load "
+				"nvidia-uvm and create its nodes, e.g. nvidia-modprobe -u -c 0)",
+				where);
 		}
 	}
 	for (size_t i = 0; i < n_sel; i++) {
@@ -760,8 +768,10 @@ static int put_symlink(struct launch_inject *inj, const char *target, const char
 			if (!strcmp(buf, target))
 				return 0;
 			if (unlinkat(dfd, name, 0) < 0)
-				return launch_error_set(err, errno, "cannot replace the symlink %s -> %s in the "
-							"container", dst, buf);
+				return launch_error_set(err, errno,
+							"cannot replace the symlink %s -> %s in the "
+							"container",
+							dst, buf);
 		}
 	}
 	return launch_inject_symlink(inj, target, dst, err);

@@ -24,7 +24,7 @@
 /* The hook's configuration, from its own environment (hook.env). */
 struct launch_gpu_config {
 	char *driver_root; /* NVIDIA_DRIVER_ROOT, default "/" */
-	char *ldconfig;    /* LDCONFIG_PATH, default /sbin/ldconfig */
+	char *ldconfig;	   /* LDCONFIG_PATH, default /sbin/ldconfig */
 	char **libraries;  /* base names (libcuda, ...): LAUNCH_GPU_LIBRARIES or the default list */
 	char **binaries;   /* LAUNCH_GPU_BINARIES or the default list */
 };
@@ -40,9 +40,9 @@ enum launch_gpu_mode {
 };
 struct launch_gpu_request {
 	enum launch_gpu_mode mode;
-	char **ids;      /* LIST: indices ("1") and UUIDs ("GPU-..."), as given, without duplicates */
+	char **ids;	 /* LIST: indices ("1") and UUIDs ("GPU-..."), as given, without duplicates */
 	const char *var; /* the variable that decided (static), NULL when none was set */
-	char *value;     /* its value */
+	char *value;	 /* its value */
 };
 /* Parse VALUE of variable VAR (one of the four above: the keywords differ). */
 int launch_gpu_request_parse(const char *var, const char *value, struct launch_gpu_request *req,
@@ -69,8 +69,8 @@ int launch_gpus_read(const char *driver_root, struct launch_gpus *gpus, struct l
 void launch_gpus_clear(struct launch_gpus *gpus);
 /* The indices (into GPUS) REQ selects, in the order asked, each once. An
  * unknown index or UUID is an error listing the node's GPUs. */
-int launch_gpus_select(const struct launch_gpus *gpus, const struct launch_gpu_request *req, size_t **sel,
-		       size_t *n, struct launch_error **err);
+int launch_gpus_select(const struct launch_gpus *gpus, const struct launch_gpu_request *req, size_t **sel, size_t *n,
+		       struct launch_error **err);
 
 /* The version in the text of /proc/driver/nvidia/version ("535.104.05"), or
  * NULL (malloc'ed). */

@@ -53,8 +53,9 @@ static int path_list(const char *var, const char *value, char ***out, struct lau
 			char *e = xstrndup(p, (size_t)(colon - p));
 			launch_strv_push(&v, e);
 			if (e[0] != '/')
-				return launch_error_msg(err, "%s: %s is not an absolute path (fix %s in the hook file's hook.env)",
-							var, e, var);
+				return launch_error_msg(
+					err, "%s: %s is not an absolute path (fix %s in the hook file's hook.env)", var,
+					e, var);
 		}
 		p = *colon ? colon + 1 : colon;
 	}
@@ -69,8 +70,9 @@ int launch_mpi_compat_parse(const char *s, enum launch_mpi_compat *c, struct lau
 			*c = (enum launch_mpi_compat)i;
 			return 0;
 		}
-	return launch_error_msg(err, "MPI_COMPATIBILITY_TYPE=%s is not one of major, full, strict (fix it in the hook "
-				     "file's hook.env)",
+	return launch_error_msg(err,
+				"MPI_COMPATIBILITY_TYPE=%s is not one of major, full, strict (fix it in the hook "
+				"file's hook.env)",
 				s);
 }
 
@@ -87,8 +89,9 @@ int launch_mpi_config_load(struct launch_mpi_config *c, char *const *envp, struc
 	    path_list("BIND_MOUNTS", env_get(envp, "BIND_MOUNTS"), &c->binds, err) < 0)
 		goto fail;
 	if (!c->libs[0]) {
-		launch_error_msg(err, "MPI_LIBS is not set in the hook's environment (list the host's MPI libraries, "
-				      "colon-separated, in the hook file's hook.env)");
+		launch_error_msg(err,
+				 "MPI_LIBS is not set in the hook's environment (list the host's MPI libraries, "
+				 "colon-separated, in the hook file's hook.env)");
 		goto fail;
 	}
 	const char *ldconfig = env_get(envp, "LDCONFIG_PATH");
@@ -183,12 +186,12 @@ static char *version_str(const struct launch_mpi_libname *ln)
 /* --- host libraries --- */
 
 struct hostlib {
-	const char *var;   /* the variable that named it */
-	char *real;        /* the file, symlinks resolved */
-	char *soname;      /* DT_SONAME, else the name it was given */
-	struct launch_mpi_libname ln; /* MPI_LIBS only */
+	const char *var;		 /* the variable that named it */
+	char *real;			 /* the file, symlinks resolved */
+	char *soname;			 /* DT_SONAME, else the name it was given */
+	struct launch_mpi_libname ln;	 /* MPI_LIBS only */
 	struct launch_elf_version glibc; /* the highest GLIBC_x.y it needs */
-	char *glibc_name;  /* that version's name; NULL: needs none */
+	char *glibc_name;		 /* that version's name; NULL: needs none */
 };
 
 static void hostlib_clear(struct hostlib *h)
@@ -233,12 +236,14 @@ static int hostlib_load(const char *var, const char *path, bool mpi, struct host
 	if (fd < 0)
 		return launch_error_set(err, errno, "%s: cannot open %s", var, h->real);
 	if (!launch_elf_is_native(fd))
-		return launch_error_msg(err, "%s: %s is not a shared library for this machine (fix the hook file's "
-					     "hook.env)",
+		return launch_error_msg(err,
+					"%s: %s is not a shared library for this machine (fix the hook file's "
+					"hook.env)",
 					var, h->real);
 	if (mpi && mpi_name(path, h->real, &h->ln) < 0)
-		return launch_error_msg(err, "%s: cannot tell the version of %s: the file name must be "
-					     "libNAME.so.MAJOR[.MINOR[.PATCH]] (fix the hook file's hook.env)",
+		return launch_error_msg(err,
+					"%s: cannot tell the version of %s: the file name must be "
+					"libNAME.so.MAJOR[.MINOR[.PATCH]] (fix the hook file's hook.env)",
 					var, path);
 	if (launch_elf_soname(fd, &h->soname, err) < 0 ||
 	    launch_elf_max_version(fd, true, "GLIBC_", &h->glibc, &h->glibc_name, err) < 0)
@@ -333,8 +338,8 @@ static int plan_add(struct ctx *x, const struct hostlib *h, struct launch_error 
 	bool need_link = strcmp(base, h->soname) != 0;
 	const struct action *a = plan_find(x, dst), *l = need_link ? plan_find(x, link) : NULL;
 	if (a && (!a->src || strcmp(a->src, h->real)))
-		return launch_error_msg(err, "%s: two host libraries are named %s (fix the hook file's hook.env)", h->var,
-					base);
+		return launch_error_msg(err, "%s: two host libraries are named %s (fix the hook file's hook.env)",
+					h->var, base);
 	if (l && (!l->target || strcmp(l->target, base)))
 		return launch_error_msg(err, "%s: two host libraries have the soname %s (fix the hook file's hook.env)",
 					h->var, h->soname);
@@ -372,14 +377,16 @@ static int incompatible(const struct ctx *x, const struct hostlib *h, const char
 {
 	const char *type = launch_mpi_compat_name(x->c->compat);
 	if (h->ln.v[0] != iv[0])
-		return launch_error_msg(err, "the host's %s cannot replace the image's %s: MPI_COMPATIBILITY_TYPE=%s "
-					     "needs equal major versions (use an image whose MPI has ABI version %d, "
-					     "or run without --mpi)",
+		return launch_error_msg(err,
+					"the host's %s cannot replace the image's %s: MPI_COMPATIBILITY_TYPE=%s "
+					"needs equal major versions (use an image whose MPI has ABI version %d, "
+					"or run without --mpi)",
 					base_name(h->real), image, type, h->ln.v[0]);
 	_cleanup_free_ char *hv = version_str(&h->ln);
 	bool full = x->c->compat == LAUNCH_MPI_COMPAT_FULL;
-	return launch_error_msg(err, "the host's %s cannot replace the image's %s: MPI_COMPATIBILITY_TYPE=%s needs %s "
-				     "(use an image whose %s is version %s%s, or run without --mpi)",
+	return launch_error_msg(err,
+				"the host's %s cannot replace the image's %s: MPI_COMPATIBILITY_TYPE=%s needs %s "
+				"(use an image whose %s is version %s%s, or run without --mpi)",
 				base_name(h->real), image, type,
 				full ? "a host version at least the image's" : "the same version", h->ln.name, hv,
 				full ? " or older" : "");
@@ -408,7 +415,8 @@ static int plan_mpi_lib(struct ctx *x, const struct hostlib *h, bool *found, cha
 			continue;
 		}
 		/* The real file's name carries the full version; the soname only the major. */
-		bool named = launch_mpi_libname_parse(file, &rn) == 0 && !strcmp(rn.name, en.name) && rn.v[0] == en.v[0];
+		bool named =
+			launch_mpi_libname_parse(file, &rn) == 0 && !strcmp(rn.name, en.name) && rn.v[0] == en.v[0];
 		const int *iv = named ? rn.v : en.v;
 		int r = 0;
 		if (iv[0] != h->ln.v[0]) {
@@ -453,8 +461,9 @@ static int check_glibc(const struct ctx *x, const struct launch_libc *libc, stru
 	if (!worst || launch_elf_version_cmp(&worst->glibc, &have) <= 0)
 		return 0;
 	const char *need = worst->glibc_name + strlen("GLIBC_");
-	return launch_error_msg(err, "the host's %s needs %s, but the image's glibc is %d.%d: use an image with glibc "
-				     "%s or newer (or a host MPI built for glibc %d.%d), or run without --mpi",
+	return launch_error_msg(err,
+				"the host's %s needs %s, but the image's glibc is %d.%d: use an image with glibc "
+				"%s or newer (or a host MPI built for glibc %d.%d), or run without --mpi",
 				base_name(worst->real), worst->glibc_name, libc->major, libc->minor, need, libc->major,
 				libc->minor);
 }
@@ -522,9 +531,10 @@ static int make_plan(struct ctx *x, struct launch_error **err)
 			free(names);
 			names = s;
 		}
-		r = launch_error_msg(err, "the image has no MPI in its linker cache (looked for %s): use an image "
-					  "with an MPICH-ABI MPI installed where ldconfig finds it, or run without "
-					  "--mpi",
+		r = launch_error_msg(err,
+				     "the image has no MPI in its linker cache (looked for %s): use an image "
+				     "with an MPICH-ABI MPI installed where ldconfig finds it, or run without "
+				     "--mpi",
 				     names);
 	}
 	for (size_t i = 0; i < x->nmpi && r == 0; i++)
@@ -575,8 +585,9 @@ static int carry_out(struct ctx *x, struct launch_error **err)
 static int inject(struct ctx *x, struct launch_error **err)
 {
 	if (access(x->c->ldconfig, X_OK) < 0)
-		return launch_error_set(err, errno, "LDCONFIG_PATH: cannot run %s (set LDCONFIG_PATH in the hook file "
-						    "to the host's ldconfig)",
+		return launch_error_set(err, errno,
+					"LDCONFIG_PATH: cannot run %s (set LDCONFIG_PATH in the hook file "
+					"to the host's ldconfig)",
 					x->c->ldconfig);
 	if (load_libs(x, err) < 0)
 		return -1;
@@ -590,14 +601,16 @@ static int inject(struct ctx *x, struct launch_error **err)
 	if (launch_elf_libc(x->root, NULL, &libc) < 0)
 		return launch_error_set(err, errno, "cannot open the container root %s", x->root);
 	if (libc.kind && !strcmp(libc.kind, "musl"))
-		return launch_error_msg(err, "the image uses musl libc: a host MPI built for glibc cannot be injected; "
-					     "use an image based on a glibc distribution (Debian, Ubuntu, RHEL, ...), "
-					     "or run without --mpi");
+		return launch_error_msg(err,
+					"the image uses musl libc: a host MPI built for glibc cannot be injected; "
+					"use an image based on a glibc distribution (Debian, Ubuntu, RHEL, ...), "
+					"or run without --mpi");
 	struct stat st;
 	_cleanup_close_ int cache = launch_resolve_in_root(x->rootfd, "/etc/ld.so.cache", O_PATH);
 	if (cache < 0 || fstat(cache, &st) < 0 || !S_ISREG(st.st_mode))
-		return launch_error_msg(err, "the image has no linker cache (/etc/ld.so.cache), so its MPI cannot be "
-					     "found: run ldconfig in the image when building it, or run without --mpi");
+		return launch_error_msg(err,
+					"the image has no linker cache (/etc/ld.so.cache), so its MPI cannot be "
+					"found: run ldconfig in the image when building it, or run without --mpi");
 	if (launch_ldcache_read(x->c->ldconfig, x->root, &x->cache, err) < 0)
 		return launch_error_wrap(err, "reading the image's linker cache");
 	const struct launch_ldcache_entry *cached = launch_ldcache_find(&x->cache, "libc.so.6");

@@ -20,15 +20,15 @@
 /* MPI_COMPATIBILITY_TYPE: how the host's version must relate to the image's. */
 enum launch_mpi_compat {
 	LAUNCH_MPI_COMPAT_MAJOR,  /* majors equal (the MPICH ABI promise) */
-	LAUNCH_MPI_COMPAT_FULL,   /* majors equal, host (minor, patch) >= image's */
+	LAUNCH_MPI_COMPAT_FULL,	  /* majors equal, host (minor, patch) >= image's */
 	LAUNCH_MPI_COMPAT_STRICT, /* all three equal */
 };
 
 struct launch_mpi_config {
-	char **libs;     /* MPI_LIBS: absolute host paths, at least one */
-	char **deps;     /* MPI_DEPENDENCY_LIBS */
-	char **binds;    /* BIND_MOUNTS */
-	char *ldconfig;  /* LDCONFIG_PATH */
+	char **libs;	/* MPI_LIBS: absolute host paths, at least one */
+	char **deps;	/* MPI_DEPENDENCY_LIBS */
+	char **binds;	/* BIND_MOUNTS */
+	char *ldconfig; /* LDCONFIG_PATH */
 	enum launch_mpi_compat compat;
 };
 
@@ -47,7 +47,7 @@ bool launch_mpi_compatible(enum launch_mpi_compat c, const int host[3], const in
 struct launch_mpi_libname {
 	char *name; /* libNAME */
 	int v[3];   /* missing numbers are 0 */
-	int n;      /* how many numbers the name has, 1 to 3 */
+	int n;	    /* how many numbers the name has, 1 to 3 */
 };
 /* Parse the last component of FILE; -1 when it has no such form. */
 int launch_mpi_libname_parse(const char *file, struct launch_mpi_libname *ln);

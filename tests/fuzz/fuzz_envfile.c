@@ -57,8 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		/* (only inputs over the 4 MiB limit cannot be read) */
 		if (strstr(err->msg, "cannot read env file") == NULL) {
-			if (sscanf(err->msg + strlen(path), ":%lu: expected NAME=VALUE%n", &line, &used) != 1 || !used ||
-			    line < 1 || line > lines)
+			if (sscanf(err->msg + strlen(path), ":%lu: expected NAME=VALUE%n", &line, &used) != 1 ||
+			    !used || line < 1 || line > lines)
 				abort();
 		}
 	}

@@ -216,7 +216,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 		abort(); /* failure without one, or one that names no layer */
 	uint64_t entries = launch_flatten_entries(f);
 	if (getenv("LAUNCH_FUZZ_VERBOSE")) /* what a seed does */
-		fprintf(stderr, "%d layer(s): %s (%llu entries)\n", n, r == 1 ? "not a tar" : r == 0 ? "ok" : err->msg,
+		fprintf(stderr, "%d layer(s): %s (%llu entries)\n", n,
+			r == 1	 ? "not a tar"
+			: r == 0 ? "ok"
+				 : err->msg,
 			(unsigned long long)entries);
 	launch_flatten_free(f);
 	/* close, not fail: it pads what an entry cut short lacks (the sink's

@@ -129,13 +129,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			if (*pointer && !is_member) {
 				char c = *pos;
-				int ok = json_is_object(v)    ? c == '{'
-					 : json_is_array(v)   ? c == '['
-					 : json_is_string(v)  ? c == '"'
-					 : json_is_true(v)    ? c == 't'
-					 : json_is_false(v)   ? c == 'f'
-					 : json_is_null(v)    ? c == 'n'
-							      : (c == '-' || (c >= '0' && c <= '9'));
+				int ok = json_is_object(v)   ? c == '{'
+					 : json_is_array(v)  ? c == '['
+					 : json_is_string(v) ? c == '"'
+					 : json_is_true(v)   ? c == 't'
+					 : json_is_false(v)  ? c == 'f'
+					 : json_is_null(v)   ? c == 'n'
+							     : (c == '-' || (c >= '0' && c <= '9'));
 				if (!ok)
 					abort();
 			}

@@ -55,19 +55,20 @@ static void test_defaults(void)
 
 static void test_all_keys(void)
 {
-	_cleanup_free_ char *path = tu_write(dir, "full.json",
-					     "{\n"
-					     "  \"_comment\": {\"anything\": [\"goes\"]},\n"
-					     "  \"comment\": \"so does this\",\n"
-					     "  \"allow_root\": false,\n"
-					     "  \"deny_mount_sources\": [\"/etc//shadow\", \"/root/\", \"/a/./b/../c\"],\n"
-					     "  \"deny_mount_destinations\": [\"/usr/../proc\"],\n"
-					     "  \"env_deny\": [\"SECRET\", \"TOKEN\"],\n"
-					     "  \"fuse_threads\": 16,\n"
-					     "  \"mounts\": [\"/scratch\", \"/opt//apps:/apps:ro\", \"/data:/mnt/data/:rw\"],\n"
-					     "  \"private_tmp\": true,\n"
-					     "  \"runtime_dir\": \"/run/launch/$USER\"\n"
-					     "}\n");
+	_cleanup_free_ char *path =
+		tu_write(dir, "full.json",
+			 "{\n"
+			 "  \"_comment\": {\"anything\": [\"goes\"]},\n"
+			 "  \"comment\": \"so does this\",\n"
+			 "  \"allow_root\": false,\n"
+			 "  \"deny_mount_sources\": [\"/etc//shadow\", \"/root/\", \"/a/./b/../c\"],\n"
+			 "  \"deny_mount_destinations\": [\"/usr/../proc\"],\n"
+			 "  \"env_deny\": [\"SECRET\", \"TOKEN\"],\n"
+			 "  \"fuse_threads\": 16,\n"
+			 "  \"mounts\": [\"/scratch\", \"/opt//apps:/apps:ro\", \"/data:/mnt/data/:rw\"],\n"
+			 "  \"private_tmp\": true,\n"
+			 "  \"runtime_dir\": \"/run/launch/$USER\"\n"
+			 "}\n");
 	struct launch_config c;
 	struct launch_error *err = NULL;
 	launch_config_init(&c);
@@ -185,34 +186,38 @@ static void test_errors(void)
 	REFUSED("{\"fuse_threads\": 257}", "1:2: ", "\"fuse_threads\" must be an integer from 1 to 256");
 	REFUSED("{\"fuse_threads\": 4294967304}", "1:2: ", "\"fuse_threads\" must be an integer from 1 to 256");
 	REFUSED("{\"runtime_dir\": 5}", "1:2: ", "\"runtime_dir\" must be a string, not an integer");
-	REFUSED("{\"runtime_dir\": \"run/launch\"}", "1:2: ", "\"runtime_dir\" must be an absolute path, not `run/launch`");
+	REFUSED("{\"runtime_dir\": \"run/launch\"}",
+		"1:2: ", "\"runtime_dir\" must be an absolute path, not `run/launch`");
 	REFUSED("{\"runtime_dir\": \"\"}", "1:2: ", "\"runtime_dir\" must be an absolute path, not ``");
 	REFUSED("{\"env_deny\": \"SECRET\"}", "1:2: ", "\"env_deny\" must be an array of strings, not a string");
 	REFUSED("{\"env_deny\": {}}", "1:2: ", "\"env_deny\" must be an array of strings, not an object");
-	REFUSED("{\"deny_mount_sources\": true}", "1:2: ", "\"deny_mount_sources\" must be an array of strings, not a boolean");
-	REFUSED("{\"deny_mount_destinations\": 1.5}", "1:2: ",
-		"\"deny_mount_destinations\" must be an array of strings, not a number");
+	REFUSED("{\"deny_mount_sources\": true}",
+		"1:2: ", "\"deny_mount_sources\" must be an array of strings, not a boolean");
+	REFUSED("{\"deny_mount_destinations\": 1.5}",
+		"1:2: ", "\"deny_mount_destinations\" must be an array of strings, not a number");
 	REFUSED("{\"mounts\": \"/scratch\"}", "1:2: ", "\"mounts\" must be an array of strings, not a string");
 	/* wrong entries, at the entry */
-	REFUSED("{\"env_deny\": [\"A\",\n               5]}", "2:16: ", "\"env_deny\" entries must be strings, not an integer");
-	REFUSED("{\n  \"deny_mount_sources\": [\n    \"/ok\",\n    \"relative/path\"\n  ]\n}", "4:5: ",
-		"\"deny_mount_sources\" entry `relative/path` must be an absolute path");
-	REFUSED("{\"deny_mount_destinations\": [\"\"]}", "1:30: ",
-		"\"deny_mount_destinations\" entry `` must be an absolute path");
-	REFUSED("{\"deny_mount_destinations\": [[\"/x\"]]}", "1:30: ",
-		"\"deny_mount_destinations\" entries must be strings, not an array");
+	REFUSED("{\"env_deny\": [\"A\",\n               5]}",
+		"2:16: ", "\"env_deny\" entries must be strings, not an integer");
+	REFUSED("{\n  \"deny_mount_sources\": [\n    \"/ok\",\n    \"relative/path\"\n  ]\n}",
+		"4:5: ", "\"deny_mount_sources\" entry `relative/path` must be an absolute path");
+	REFUSED("{\"deny_mount_destinations\": [\"\"]}",
+		"1:30: ", "\"deny_mount_destinations\" entry `` must be an absolute path");
+	REFUSED("{\"deny_mount_destinations\": [[\"/x\"]]}",
+		"1:30: ", "\"deny_mount_destinations\" entries must be strings, not an array");
 	REFUSED("{\"mounts\": [\"/a\", null]}", "1:19: ", "\"mounts\" entries must be strings, not null");
 
 	/* site mounts: the short syntax, errors at the entry */
-	REFUSED("{\n  \"mounts\": [\n    \"/a\",\n    \"relative:/x\"\n  ]\n}", "4:5: ",
-		"site mount `relative:/x` must start with an absolute host path");
+	REFUSED("{\n  \"mounts\": [\n    \"/a\",\n    \"relative:/x\"\n  ]\n}",
+		"4:5: ", "site mount `relative:/x` must start with an absolute host path");
 	REFUSED("{\"mounts\": [\":/x\"]}", "1:13: ", "site mount `:/x` must start with an absolute host path");
-	REFUSED("{\"mounts\": [\"/a\", \"/b:c\"]}", "1:19: ",
-		"invalid mount `/b:c`: the destination `c` must be an absolute path");
+	REFUSED("{\"mounts\": [\"/a\", \"/b:c\"]}",
+		"1:19: ", "invalid mount `/b:c`: the destination `c` must be an absolute path");
 	REFUSED("{\"mounts\": [\n\"/a:/b:xx\"]}", "2:1: ", "invalid mount `/a:/b:xx`: unknown option `xx`");
 	REFUSED("{\"mounts\": [\"/a:/b:ro:x\"]}", "1:13: ", "invalid mount `/a:/b:ro:x`: too many `:`");
 	REFUSED("{\"mounts\": [\"/a:\"]}", "1:13: ", "invalid mount `/a:`: the destination path is empty");
-	REFUSED("{\"mounts\": [\"/\"]}", "1:13: ", "invalid mount `/`: cannot mount over the container's root directory");
+	REFUSED("{\"mounts\": [\"/\"]}",
+		"1:13: ", "invalid mount `/`: cannot mount over the container's root directory");
 
 	/* not an object, bad JSON */
 	REFUSED("\n  [1, 2]\n", "2:3: ", "the site config must be a JSON object");
@@ -417,27 +422,28 @@ static void test_user_merge(void)
 {
 	struct launch_config c;
 	struct launch_error *err = NULL;
-	int r = load_both("{\n"
-			  "  \"mounts\": [\"/scratch\"],\n"
-			  "  \"env\": [\"SITE=1\", \"BOTH=site\"],\n"
-			  "  \"private_tmp\": true,\n"
-			  "  \"fuse_threads\": 4,\n"
-			  "  \"pull_jobs\": 2,\n"
-			  "  \"allow_root\": false\n"
-			  "}\n",
-			  "{\n"
-			  "  \"_comment\": \"mine\",\n"
-			  "  \"mounts\": [\"/home/u/data:/data:ro\", \"/opt/x\"],\n"
-			  "  \"env\": [\"BOTH=user\", \"USER_ONLY=a=b\", \"EMPTY=\"],\n"
-			  "  \"private_tmp\": false,\n"
-			  "  \"fuse_threads\": 32,\n"
-			  "  \"pull_on_run\": false,\n"
-			  "  \"pull_retries\": 0,\n"
-			  "  \"gpu_auto\": true,\n"
-			  "  \"default_registry\": \"nvcr.io\",\n"
-			  "  \"store\": \"/scratch/$USER/images\"\n"
-			  "}\n",
-			  &c, &err);
+	int r = load_both(
+		"{\n"
+		"  \"mounts\": [\"/scratch\"],\n"
+		"  \"env\": [\"SITE=1\", \"BOTH=site\"],\n"
+		"  \"private_tmp\": true,\n"
+		"  \"fuse_threads\": 4,\n"
+		"  \"pull_jobs\": 2,\n"
+		"  \"allow_root\": false\n"
+		"}\n",
+		"{\n"
+		"  \"_comment\": \"mine\",\n"
+		"  \"mounts\": [\"/home/u/data:/data:ro\", \"/opt/x\"],\n"
+		"  \"env\": [\"BOTH=user\", \"USER_ONLY=a=b\", \"EMPTY=\"],\n"
+		"  \"private_tmp\": false,\n"
+		"  \"fuse_threads\": 32,\n"
+		"  \"pull_on_run\": false,\n"
+		"  \"pull_retries\": 0,\n"
+		"  \"gpu_auto\": true,\n"
+		"  \"default_registry\": \"nvcr.io\",\n"
+		"  \"store\": \"/scratch/$USER/images\"\n"
+		"}\n",
+		&c, &err);
 	CHECK_INTEQ(r, 0);
 	CHECK_NO_ERROR(err);
 	CHECK(c.path && c.user_path);
@@ -494,7 +500,7 @@ static void test_user_merge(void)
 	CHECK_INTEQ(launch_env_build(&env, host, NULL, image, args, &e), 0);
 	CHECK_NO_ERROR(e);
 	CHECK_STREQ(launch_env_get(&env, "HOSTONLY"), "h");
-	CHECK_STREQ(launch_env_get(&env, "SITE"), "1");          /* the config over the image and host */
+	CHECK_STREQ(launch_env_get(&env, "SITE"), "1");	       /* the config over the image and host */
 	CHECK_STREQ(launch_env_get(&env, "USER_ONLY"), "a=b"); /* the user's file over the image */
 	CHECK_STREQ(launch_env_get(&env, "BOTH"), "cli");      /* --env over the config */
 	CHECK_STREQ(launch_env_get(&env, "EMPTY"), "");
@@ -520,8 +526,8 @@ static void test_user_merge(void)
 
 /* The user's file USER over the site file SITE must be refused with an
  * error "USERFILE:WHERE" that names every one of the strings that follow. */
-static void user_refused(const char *site, const char *user, const char *where, const char *what,
-			 const char *what2, int srcline)
+static void user_refused(const char *site, const char *user, const char *where, const char *what, const char *what2,
+			 int srcline)
 {
 	static int n;
 	_cleanup_free_ char *name = xasprintf("ubad%d.json", n++);
@@ -559,10 +565,9 @@ static void test_user_refusals(void)
 {
 	/* every key of the site's policy, named, with the site file */
 	static const char *const policy[] = {
-		"allow_root",	     "root_subids",	    "root_seccomp",	   "deny_mount_sources",
-		"deny_mount_destinations", "hooks_dirs",   "hook_timeout",	   "runtime_dir",
-		"site_stores",	     "insecure_registries", "registry_ca_file", "env_deny",
-		"locked",
+		"allow_root",	    "root_subids",  "root_seccomp", "deny_mount_sources", "deny_mount_destinations",
+		"hooks_dirs",	    "hook_timeout", "runtime_dir",  "site_stores",	  "insecure_registries",
+		"registry_ca_file", "env_deny",	    "locked",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(policy); i++) {
 		_cleanup_free_ char *text = xasprintf("{\n  \"private_tmp\": true,\n  \"%s\": 1\n}", policy[i]);
@@ -571,28 +576,28 @@ static void test_user_refusals(void)
 		USER_REFUSED("{}", text, "3:3: ", what, "SITE");
 		CHECK(launch_config_key_known(policy[i]) && !launch_config_key_user(policy[i]));
 	}
-	static const char *const user_keys[] = { "mounts",    "env",	     "private_tmp", "fuse_threads", "store",
-						 "pull_on_run", "pull_retries", "pull_jobs",   "gpu_auto",
+	static const char *const user_keys[] = { "mounts",	    "env",	 "private_tmp",
+						 "fuse_threads",    "store",	 "pull_on_run",
+						 "pull_retries",    "pull_jobs", "gpu_auto",
 						 "default_registry" };
 	for (size_t i = 0; i < ARRAY_SIZE(user_keys); i++)
 		CHECK(launch_config_key_user(user_keys[i]));
 	CHECK(!launch_config_key_known("nope") && !launch_config_key_user("nope"));
-	USER_REFUSED(NULL, "{\"default_registry\": \"docker://nvcr.io\"}", "1:2: ",
-		     "\"default_registry\" must be a registry's HOST or HOST:PORT", "without docker://");
+	USER_REFUSED(NULL, "{\"default_registry\": \"docker://nvcr.io\"}",
+		     "1:2: ", "\"default_registry\" must be a registry's HOST or HOST:PORT", "without docker://");
 
 	/* locked by the site: named, with the site file */
 	USER_REFUSED("{\"locked\": [\"private_tmp\", \"mounts\"]}", "{\"fuse_threads\": 2,\n \"mounts\": [\"/x\"]}",
 		     "2:2: ", "\"mounts\" is locked by the site config", "SITE");
-	USER_REFUSED("{\"locked\": [\"private_tmp\"]}", "{\"private_tmp\": false}", "1:2: ",
-		     "\"private_tmp\" is locked by the site config", "SITE");
+	USER_REFUSED("{\"locked\": [\"private_tmp\"]}", "{\"private_tmp\": false}",
+		     "1:2: ", "\"private_tmp\" is locked by the site config", "SITE");
 	/* a site's store is its policy */
-	USER_REFUSED("{\"store\": \"/scratch/$USER\"}", "{\"store\": \"/home/u/img\"}", "1:2: ",
-		     "\"store\" is set by the site config", "SITE");
+	USER_REFUSED("{\"store\": \"/scratch/$USER\"}", "{\"store\": \"/home/u/img\"}",
+		     "1:2: ", "\"store\" is set by the site config", "SITE");
 	/* the rest as in the site's file */
 	USER_REFUSED(NULL, "{\"bogus\": 1}", "1:2: ", "unknown key \"bogus\"", NULL);
 	USER_REFUSED(NULL, "{\"private_tmp\": \"yes\"}", "1:2: ", "\"private_tmp\" must be true or false", NULL);
-	USER_REFUSED(NULL, "{\"fuse_threads\": 0}", "1:2: ", "\"fuse_threads\" must be an integer from 1 to 256",
-		     NULL);
+	USER_REFUSED(NULL, "{\"fuse_threads\": 0}", "1:2: ", "\"fuse_threads\" must be an integer from 1 to 256", NULL);
 	USER_REFUSED(NULL, "{\"mounts\": [\"data:/data\"]}", "1:13: ", "mount `data:/data` must start with an absolute",
 		     NULL);
 	USER_REFUSED(NULL, "{\"mounts\": [\"/a:b\"]}", "1:13: ", "invalid mount `/a:b`", NULL);
@@ -740,7 +745,7 @@ static void test_load_user(void)
 
 	/* an error in the user's file fails the load, at its position */
 	setenv("XDG_CONFIG_HOME", xdg, 1);
-	_cleanup_free_ char *bad = tu_write(xdg, "launch/launch.json", "{\n  \"hook_timeout\": 5\n}");
+	free(tu_write(xdg, "launch/launch.json", "{\n  \"hook_timeout\": 5\n}"));
 	launch_config_init(&c);
 	CHECK(launch_config_load(&c, LAUNCH_CONFIG_HONOR_ENV, &err) < 0);
 	_cleanup_free_ char *at = xasprintf("%s:2:3: \"hook_timeout\" is site policy", xdg_file);

@@ -12,7 +12,10 @@
 #include "testutil.h"
 #include "util.h"
 
-static bool valid(const char *name) { return launch_env_name_valid(name, strlen(name)); }
+static bool valid(const char *name)
+{
+	return launch_env_name_valid(name, strlen(name));
+}
 
 static void test_names(void)
 {
@@ -82,8 +85,8 @@ static void test_from_host(void)
 		"LD_LIBRARY_PATH=/opt/lib",
 		"LD_AUDIT=x",
 		"XDG_RUNTIME_DIR=/run/user/1000",
-		"LD_PRELOAD_NOT=kept",   /* deny lists match whole names */
-		"SECRET_TOKEN=hunter2",  /* site-denied */
+		"LD_PRELOAD_NOT=kept",	/* deny lists match whole names */
+		"SECRET_TOKEN=hunter2", /* site-denied */
 		"SECRET=kept",
 		"TOKEN=also-denied",
 		"9BAD=x",

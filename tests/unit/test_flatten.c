@@ -93,14 +93,20 @@ static void file_o(struct layer *l, const char *path, mode_t perm, int uid, int 
 	put_entry(l, e, content);
 }
 
-static void file(struct layer *l, const char *path, const char *content) { file_o(l, path, 0644, 0, 0, content); }
+static void file(struct layer *l, const char *path, const char *content)
+{
+	file_o(l, path, 0644, 0, 0, content);
+}
 
 static void dir_o(struct layer *l, const char *path, mode_t perm, int uid, int gid)
 {
 	put_entry(l, new_entry(path, AE_IFDIR, perm, uid, gid), NULL);
 }
 
-static void dir(struct layer *l, const char *path) { dir_o(l, path, 0755, 0, 0); }
+static void dir(struct layer *l, const char *path)
+{
+	dir_o(l, path, 0755, 0, 0);
+}
 
 static void symlink_(struct layer *l, const char *path, const char *target)
 {
@@ -117,10 +123,16 @@ static void hardlink(struct layer *l, const char *path, const char *target)
 	put_entry(l, e, NULL);
 }
 
-static void fifo(struct layer *l, const char *path) { put_entry(l, new_entry(path, AE_IFIFO, 0600, 0, 0), NULL); }
+static void fifo(struct layer *l, const char *path)
+{
+	put_entry(l, new_entry(path, AE_IFIFO, 0600, 0, 0), NULL);
+}
 
 /* A whiteout or opaque marker: an empty regular file. */
-static void wh(struct layer *l, const char *path) { file_o(l, path, 0000, 0, 0, ""); }
+static void wh(struct layer *l, const char *path)
+{
+	file_o(l, path, 0000, 0, 0, "");
+}
 
 /* A header claiming SIZE bytes, then the end of the archive: no data. */
 static void huge(struct layer *l, const char *path, la_int64_t size)
@@ -195,7 +207,10 @@ static void raw_header(struct layer *l, const char *name, char typeflag, const c
 	}
 }
 
-static void raw_end(struct layer *l) { l->used += 1024; /* zeros: the buffer was cleared */ }
+static void raw_end(struct layer *l)
+{
+	l->used += 1024; /* zeros: the buffer was cleared */
+}
 
 /* --- reading layers and the result --- */
 
@@ -230,7 +245,10 @@ static void reclose_layer(void *arg, void *handle)
 	archive_read_free(handle);
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 /* The sorted listing of the archive in BUF, one line per entry. */
 static char *listing(const char *buf, size_t len, size_t *n_entries)
@@ -247,12 +265,23 @@ static char *listing(const char *buf, size_t len, size_t *n_entries)
 		_cleanup_free_ char *extra = NULL;
 		const char *hl = archive_entry_hardlink(e);
 		switch (archive_entry_filetype(e)) {
-		case AE_IFDIR: type = 'd'; break;
-		case AE_IFLNK: type = 'l'; break;
-		case AE_IFREG: type = 'f'; break;
-		case AE_IFIFO: type = 'p'; break;
-		case AE_IFCHR: type = 'c'; break;
-		default: break;
+		case AE_IFDIR:
+			type = 'd';
+			break;
+		case AE_IFLNK:
+			type = 'l';
+			break;
+		case AE_IFREG:
+			type = 'f';
+			break;
+		case AE_IFIFO:
+			type = 'p';
+			break;
+		case AE_IFCHR:
+			type = 'c';
+			break;
+		default:
+			break;
 		}
 		if (hl) {
 			type = 'h';
@@ -275,9 +304,9 @@ static char *listing(const char *buf, size_t len, size_t *n_entries)
 		size_t nl = strlen(name);
 		if (type == 'd' && nl > 1 && name[nl - 1] == '/' && strcmp(name, "./") != 0)
 			name[nl - 1] = '\0';
-		launch_strv_push(&lines, xasprintf("%s %c %04o %lld %lld %s", name, type,
-						   (unsigned)archive_entry_perm(e), (long long)archive_entry_uid(e),
-						   (long long)archive_entry_gid(e), extra));
+		launch_strv_push(&lines,
+				 xasprintf("%s %c %04o %lld %lld %s", name, type, (unsigned)archive_entry_perm(e),
+					   (long long)archive_entry_uid(e), (long long)archive_entry_gid(e), extra));
 	}
 	if (r != ARCHIVE_EOF)
 		die("reading the result", a);
@@ -297,9 +326,9 @@ static char *listing(const char *buf, size_t len, size_t *n_entries)
 
 struct result {
 	int rc;
-	char *list;           /* NULL on failure */
+	char *list; /* NULL on failure */
 	struct launch_error *err;
-	int opens, closes;    /* layers re-read */
+	int opens, closes; /* layers re-read */
 };
 
 /* Flatten LAYERS[0..N) (0 the bottom); REOPEN: give the flattener a way to
@@ -332,8 +361,9 @@ static struct result flatten(struct layer *layers, int n, bool reopen)
 			die("archive_write_close", out);
 		size_t listed = 0;
 		res.list = listing(buf, used, &listed);
-		check_record_(listed == entries, __FILE__, __LINE__, "launch_flatten_entries is %llu, the result has %zu",
-			      (unsigned long long)entries, listed);
+		check_record_(listed == entries, __FILE__, __LINE__,
+			      "launch_flatten_entries is %llu, the result has %zu", (unsigned long long)entries,
+			      listed);
 	} else {
 		archive_write_close(out); /* pads what an entry cut short lacks; frees the writer's state */
 	}
@@ -373,27 +403,27 @@ static void clear_layers(void)
 		layer_free(&L[i]);
 }
 
-#define EXPECT_TREE(n, reopen, want)                                                                            \
-	do {                                                                                                    \
-		end(n);                                                                                         \
-		struct result r_ = flatten(L, (n), (reopen));                                                   \
-		check_record_(r_.rc == 0, __FILE__, __LINE__, "flattening succeeds (error: %s)",                \
-			      r_.err ? r_.err->msg : "none");                                                   \
-		if (r_.list)                                                                                    \
-			check_record_(!strcmp(r_.list, (want)), __FILE__, __LINE__,                              \
-				      "flattened tree\n--- got:\n%s--- expected:\n%s", r_.list, (want));        \
-		result_clear(&r_);                                                                              \
-		clear_layers();                                                                                 \
+#define EXPECT_TREE(n, reopen, want)                                                                     \
+	do {                                                                                             \
+		end(n);                                                                                  \
+		struct result r_ = flatten(L, (n), (reopen));                                            \
+		check_record_(r_.rc == 0, __FILE__, __LINE__, "flattening succeeds (error: %s)",         \
+			      r_.err ? r_.err->msg : "none");                                            \
+		if (r_.list)                                                                             \
+			check_record_(!strcmp(r_.list, (want)), __FILE__, __LINE__,                      \
+				      "flattened tree\n--- got:\n%s--- expected:\n%s", r_.list, (want)); \
+		result_clear(&r_);                                                                       \
+		clear_layers();                                                                          \
 	} while (0)
 
-#define EXPECT_ERROR(n, reopen, ...)                                                                         \
-	do {                                                                                                 \
-		end(n);                                                                                      \
-		struct result r_ = flatten(L, (n), (reopen));                                                \
-		check_record_(r_.rc == -1, __FILE__, __LINE__, "flattening fails (returned %d)", r_.rc);     \
-		CHECK_ERROR(r_.err, __VA_ARGS__);                                                            \
-		result_clear(&r_);                                                                           \
-		clear_layers();                                                                              \
+#define EXPECT_ERROR(n, reopen, ...)                                                                     \
+	do {                                                                                             \
+		end(n);                                                                                  \
+		struct result r_ = flatten(L, (n), (reopen));                                            \
+		check_record_(r_.rc == -1, __FILE__, __LINE__, "flattening fails (returned %d)", r_.rc); \
+		CHECK_ERROR(r_.err, __VA_ARGS__);                                                        \
+		result_clear(&r_);                                                                       \
+		clear_layers();                                                                          \
 	} while (0)
 
 /* --- the cases --- */
@@ -672,7 +702,8 @@ static void test_root_and_names(void)
 	begin(1);
 	_cleanup_free_ char *deep = xasprintf("a/%s/b", name);
 	file(&L[0], deep, "x");
-	EXPECT_ERROR(1, false, "layer 1: entry `a/nnnn", "has a name component that is too long (256 bytes, the limit is 255)");
+	EXPECT_ERROR(1, false, "layer 1: entry `a/nnnn",
+		     "has a name component that is too long (256 bytes, the limit is 255)");
 
 	path[PATH_MAX - 1] = 'q';
 	path[PATH_MAX] = '\0';
@@ -710,7 +741,8 @@ static void test_hostile(void)
 	begin(1);
 	symlink_(&L[0], "a", "/etc");
 	file(&L[0], "a/passwd", "root::0:0::/:/bin/sh");
-	EXPECT_ERROR(1, false, "layer 1: entry a/passwd goes through a symlink at a, which the same layer made a symlink");
+	EXPECT_ERROR(1, false,
+		     "layer 1: entry a/passwd goes through a symlink at a, which the same layer made a symlink");
 
 	/* the same with a relative escape and a deeper entry */
 	begin(1);
@@ -839,8 +871,9 @@ static void test_hardlinks(void)
 	struct result r = flatten(L, 2, true);
 	CHECK_INTEQ(r.rc, 0);
 	CHECK_NO_ERROR(r.err);
-	CHECK_STREQ(r.list, "h f 0644 0 0 =old\n"
-			    "t f 0644 0 0 =new\n");
+	CHECK_STREQ(r.list,
+		    "h f 0644 0 0 =old\n"
+		    "t f 0644 0 0 =new\n");
 	CHECK_INTEQ(r.opens, 1);
 	CHECK_INTEQ(r.closes, 1);
 	result_clear(&r);
@@ -872,8 +905,9 @@ static void test_hardlinks(void)
 	begin(2);
 	hardlink(&L[0], "h", "t");
 	file(&L[1], "t", "new");
-	EXPECT_ERROR(2, true, "layer 1: hardlink h -> t: a higher layer replaced or deleted the target, and layer 1 does not "
-			      "hold its data");
+	EXPECT_ERROR(2, true,
+		     "layer 1: hardlink h -> t: a higher layer replaced or deleted the target, and layer 1 does not "
+		     "hold its data");
 	/* ... a loop of links in the link's layer */
 	begin(2);
 	hardlink(&L[0], "a", "b");
@@ -888,11 +922,13 @@ static void test_hardlinks(void)
 	begin(1);
 	file(&L[0], "etc/shadow", "x");
 	hardlink(&L[0], "evil", "/etc/shadow");
-	EXPECT_ERROR(1, false, "layer 1: hardlink evil -> /etc/shadow: the target is outside the image (an absolute path;");
+	EXPECT_ERROR(1, false,
+		     "layer 1: hardlink evil -> /etc/shadow: the target is outside the image (an absolute path;");
 	begin(1);
 	file(&L[0], "etc/shadow", "x");
 	hardlink(&L[0], "evil", "../../etc/shadow");
-	EXPECT_ERROR(1, false, "layer 1: hardlink evil -> ../../etc/shadow: the target is outside the image (a `..` path)");
+	EXPECT_ERROR(1, false,
+		     "layer 1: hardlink evil -> ../../etc/shadow: the target is outside the image (a `..` path)");
 	begin(1);
 	hardlink(&L[0], "evil", "no/such/file");
 	EXPECT_ERROR(1, false, "layer 1: hardlink evil -> no/such/file: the target is missing from the image");

@@ -110,17 +110,17 @@ static void decides(char **env, const char *var, enum launch_gpu_mode mode, cons
 	launch_error_free(err);
 	if (r < 0)
 		return;
-	check_record_(var ? req.var && !strcmp(req.var, var) : req.var == NULL, __FILE__, line,
-		      "decided by %s, got %s", check_str_(var), check_str_(req.var));
+	check_record_(var ? req.var && !strcmp(req.var, var) : req.var == NULL, __FILE__, line, "decided by %s, got %s",
+		      check_str_(var), check_str_(req.var));
 	check_record_(req.mode == mode, __FILE__, line, "mode %d, got %d", mode, req.mode);
-	check_record_(first ? req.ids && req.ids[0] && !strcmp(req.ids[0], first) : !req.ids || !req.ids[0],
-		      __FILE__, line, "first id %s", check_str_(first));
+	check_record_(first ? req.ids && req.ids[0] && !strcmp(req.ids[0], first) : !req.ids || !req.ids[0], __FILE__,
+		      line, "first id %s", check_str_(first));
 	launch_gpu_request_clear(&req);
 }
-#define DECIDES(var, mode, first, ...)                                 \
-	do {                                                           \
-		char *env_[] = { "PATH=/bin", __VA_ARGS__, NULL };     \
-		decides(env_, var, mode, first, __LINE__);             \
+#define DECIDES(var, mode, first, ...)                             \
+	do {                                                       \
+		char *env_[] = { "PATH=/bin", __VA_ARGS__, NULL }; \
+		decides(env_, var, mode, first, __LINE__);         \
 	} while (0)
 
 static void test_request_env(void)
@@ -152,10 +152,11 @@ static void write_gpu(const char *root, const char *bus, int minor, const char *
 {
 	_cleanup_free_ char *dir = xasprintf("proc/driver/nvidia/gpus/%s", bus);
 	tu_mkdir(root, dir);
-	_cleanup_free_ char *text = xasprintf("Model: \t\t NVIDIA A100-SXM4-40GB\nIRQ:   \t\t 0\nGPU UUID: \t %s\n"
-					      "Bus Type: \t PCIe\nBus Location: \t %s\nDevice Minor: \t %d\n"
-					      "GPU Excluded:\t %s\n",
-					      uuid, bus, minor, excluded ? "Yes" : "No");
+	_cleanup_free_ char *text = xasprintf(
+		"Model: \t\t NVIDIA A100-SXM4-40GB\nIRQ:   \t\t 0\nGPU UUID: \t %s\n"
+		"Bus Type: \t PCIe\nBus Location: \t %s\nDevice Minor: \t %d\n"
+		"GPU Excluded:\t %s\n",
+		uuid, bus, minor, excluded ? "Yes" : "No");
 	_cleanup_free_ char *file = xasprintf("%s/information", dir);
 	free(tu_write(root, file, text));
 }
@@ -189,8 +190,8 @@ static void selects(const struct launch_gpus *gpus, const char *var, const char 
 		free(got);
 		got = j;
 	}
-	check_record_(r < 0 || !strcmp(got, minors), __FILE__, line, "%s=%s: minors [%s], got [%s]", var, value,
-		      minors, got);
+	check_record_(r < 0 || !strcmp(got, minors), __FILE__, line, "%s=%s: minors [%s], got [%s]", var, value, minors,
+		      got);
 	launch_gpu_request_clear(&req);
 }
 #define SELECTS(var, value, minors) selects(gpus, var, value, minors, __LINE__)
@@ -237,8 +238,8 @@ static void test_gpus(const char *dir)
 	CHECK_ERROR(err, "CUDA_VISIBLE_DEVICES=0,3: this node has no GPU 3; its 3 GPUs are 0: 0000:01:00.0 " UUID_01,
 		    ", 1: 0000:41:00.0 " UUID_41, ", 2: 0000:81:00.0 " UUID_81);
 	launch_gpu_request_clear(&req);
-	CHECK_INTEQ(launch_gpu_request_parse("NVIDIA_VISIBLE_DEVICES", "GPU-11111111-2222-3333-4444-0000000000c1",
-					     &req, &err),
+	CHECK_INTEQ(launch_gpu_request_parse("NVIDIA_VISIBLE_DEVICES", "GPU-11111111-2222-3333-4444-0000000000c1", &req,
+					     &err),
 		    0);
 	CHECK(launch_gpus_select(&g, &req, &sel, &n, &err) < 0); /* the excluded one */
 	CHECK_ERROR(err, "this node has no GPU GPU-11111111-2222-3333-4444-0000000000c1");
@@ -260,17 +261,17 @@ static void test_gpus(const char *dir)
 
 static void test_version(const char *dir)
 {
-	_cleanup_free_ char *a = launch_gpu_version_parse(
-		"NVRM version: NVIDIA UNIX x86_64 Kernel Module  " V "  Sat Aug 19 01:15:15 UTC 2023\n"
-		"GCC version:  gcc version 12.2.0 (Debian 12.2.0-14)\n");
+	_cleanup_free_ char *a = launch_gpu_version_parse("NVRM version: NVIDIA UNIX x86_64 Kernel Module  " V
+							  "  Sat Aug 19 01:15:15 UTC 2023\n"
+							  "GCC version:  gcc version 12.2.0 (Debian 12.2.0-14)\n");
 	CHECK_STREQ(a, V);
 	_cleanup_free_ char *b = launch_gpu_version_parse(
 		"NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  550.54.14  Release Build  "
 		"(dvs-builder@U16-T02-35-3)  Mon Feb 19 20:18:25 UTC 2024\nGCC version:  gcc version 11.4.0\n");
 	CHECK_STREQ(b, "550.54.14");
-	_cleanup_free_ char *c =
-		launch_gpu_version_parse("GCC version:  gcc version 12.2.0\nNVRM version: NVIDIA UNIX aarch64 Kernel "
-					 "Module  470.42  Tue Jun 15 2021\n");
+	_cleanup_free_ char *c = launch_gpu_version_parse(
+		"GCC version:  gcc version 12.2.0\nNVRM version: NVIDIA UNIX aarch64 Kernel "
+		"Module  470.42  Tue Jun 15 2021\n");
 	CHECK_STREQ(c, "470.42");
 	CHECK_NULL(launch_gpu_version_parse("GCC version:  gcc version 12.2.0 (Debian 12.2.0-14)\n"));
 	CHECK_NULL(launch_gpu_version_parse("NVRM version: NVIDIA UNIX x86_64 Kernel Module 535..1 x\n"));
@@ -328,7 +329,7 @@ static void test_libraries(const char *dir)
 	tu_mkdir(root, "usr/lib/x86_64-linux-gnu");
 	tu_mkdir(root, "usr/lib/nvidia-530");
 	const char *L = "usr/lib/x86_64-linux-gnu";
-	const char *files[] = { "libcuda.so." V, "libnvidia-ml.so." V, "libnvidia-gpucomp.so." V,
+	const char *files[] = { "libcuda.so." V,       "libnvidia-ml.so." V,	       "libnvidia-gpucomp.so." V,
 				"libnvidia-cfg.so." V, "libcudadebugger.so.530.30.02", "libnvidia-unrelated.so.1" };
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		_cleanup_free_ char *rel = xasprintf("%s/%s", L, files[i]);
@@ -357,8 +358,9 @@ static void test_libraries(const char *dir)
 		{ "libcuda.so.1", "/usr/lib/x86_64-linux-gnu/libcuda.so.1" },
 	};
 	struct launch_ldcache cache = { v, ARRAY_SIZE(v) };
-	char *bases[] = { "libnvidia-ml", "libnvidia-cfg", "libcuda", "libcudadebugger", "libnvidia-opencl",
-			  "libnvidia-gpucomp", "libnvidia-nscq", "libnvidia", NULL };
+	char *bases[] = { "libnvidia-ml",    "libnvidia-cfg",	 "libcuda",
+			  "libcudadebugger", "libnvidia-opencl", "libnvidia-gpucomp",
+			  "libnvidia-nscq",  "libnvidia",	 NULL };
 	struct launch_gpu_libs libs;
 	struct launch_error *err = NULL;
 	CHECK_INTEQ(launch_gpu_libs_pick(&cache, root, V, bases, &libs, &err), 0);

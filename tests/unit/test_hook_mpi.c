@@ -134,9 +134,12 @@ static void test_config(void)
 	CHECK(c.compat == LAUNCH_MPI_COMPAT_MAJOR);
 	launch_mpi_config_clear(&c);
 
-	char *env2[] = { "MPI_LIBS=/a/libmpi.so.12", "MPI_DEPENDENCY_LIBS=/a/libfabric.so.1:/a/libcxi.so.1:",
-			 "BIND_MOUNTS=/dev/cxi0:/var/spool/slurmd", "LDCONFIG_PATH=/usr/sbin/ldconfig",
-			 "MPI_COMPATIBILITY_TYPE=strict", NULL };
+	char *env2[] = { "MPI_LIBS=/a/libmpi.so.12",
+			 "MPI_DEPENDENCY_LIBS=/a/libfabric.so.1:/a/libcxi.so.1:",
+			 "BIND_MOUNTS=/dev/cxi0:/var/spool/slurmd",
+			 "LDCONFIG_PATH=/usr/sbin/ldconfig",
+			 "MPI_COMPATIBILITY_TYPE=strict",
+			 NULL };
 	CHECK(launch_mpi_config_load(&c, env2, &err) == 0);
 	CHECK_NO_ERROR(err);
 	CHECK_INTEQ(launch_strv_len(c.deps), 2);
@@ -445,7 +448,8 @@ static void test_libc_roots(void)
 	tu_mkdir(deb, dir);
 	_cleanup_free_ char *real = xasprintf("%s/%s/libc-only-in-root.so", deb, dir);
 	copy_file(host_libc, real);
-	_cleanup_free_ char *link = xasprintf("%s/libc.so.6", dir), *target = xasprintf("/%s/libc-only-in-root.so", dir);
+	_cleanup_free_ char *link = xasprintf("%s/libc.so.6", dir),
+			    *target = xasprintf("/%s/libc-only-in-root.so", dir);
 	tu_symlink(deb, link, target);
 	CHECK(launch_hook_libc(deb, &libc) == 0);
 	CHECK_STREQ(libc.kind, "glibc");

@@ -36,13 +36,14 @@ static void test_parse_good(void)
 {
 	struct launch_error *err = NULL;
 	struct launch_hook h;
-	CHECK(parse_text("{\"version\": \"1.0.0\",\n"
-			 " \"hook\": {\"path\": \"/usr/libexec/h\", \"args\": [\"h\", \"--x\"], \"env\": [\"A=1\", \"B=\"],"
-			 " \"timeout\": 5},\n"
-			 " \"when\": {\"always\": true, \"annotations\": {\"^k$\": \"^v$\"}, \"commands\": [\"sh\"],"
-			 " \"hasBindMounts\": true},\n"
-			 " \"stages\": [\"prestart\", \"poststop\", \"createContainer\"]}",
-			 &h, &err) == 0);
+	CHECK(parse_text(
+		      "{\"version\": \"1.0.0\",\n"
+		      " \"hook\": {\"path\": \"/usr/libexec/h\", \"args\": [\"h\", \"--x\"], \"env\": [\"A=1\", \"B=\"],"
+		      " \"timeout\": 5},\n"
+		      " \"when\": {\"always\": true, \"annotations\": {\"^k$\": \"^v$\"}, \"commands\": [\"sh\"],"
+		      " \"hasBindMounts\": true},\n"
+		      " \"stages\": [\"prestart\", \"poststop\", \"createContainer\"]}",
+		      &h, &err) == 0);
 	CHECK_NO_ERROR(err);
 	CHECK_STREQ(h.path, "/usr/libexec/h");
 	CHECK_INTEQ(launch_strv_len(h.args), 2);
@@ -53,8 +54,8 @@ static void test_parse_good(void)
 	CHECK_STREQ(h.ann_keys[0], "^k$");
 	CHECK_STREQ(h.ann_values[0], "^v$");
 	CHECK_STREQ(h.commands[0], "sh");
-	CHECK_INTEQ(h.stages, (1u << LAUNCH_HOOK_PRESTART) | (1u << LAUNCH_HOOK_POSTSTOP) |
-				      (1u << LAUNCH_HOOK_CREATE_CONTAINER));
+	CHECK_INTEQ(h.stages,
+		    (1u << LAUNCH_HOOK_PRESTART) | (1u << LAUNCH_HOOK_POSTSTOP) | (1u << LAUNCH_HOOK_CREATE_CONTAINER));
 	launch_hook_clear(&h);
 
 	CHECK(parse_text("{\"version\": \"1.0.0\", \"hook\": {\"path\": \"/h\"}, \"when\": {\"commands\": [\"x\"]},"
@@ -136,9 +137,9 @@ static void test_parse_errors(void)
 
 static struct launch_hook when_hook(const char *when)
 {
-	_cleanup_free_ char *text =
-		xasprintf("{\"version\": \"1.0.0\", \"hook\": {\"path\": \"/h\"}, \"when\": %s, \"stages\": [\"prestart\"]}",
-			  when);
+	_cleanup_free_ char *text = xasprintf(
+		"{\"version\": \"1.0.0\", \"hook\": {\"path\": \"/h\"}, \"when\": %s, \"stages\": [\"prestart\"]}",
+		when);
 	struct launch_hook h;
 	struct launch_error *err = NULL;
 	if (parse_text(text, &h, &err) < 0) {
@@ -209,7 +210,7 @@ static void test_load(void)
 	write_hook("a", "10-y.json", "poststop");
 	write_hook("b", "20-x.json", "poststart"); /* masked by a/20-x.json */
 	write_hook("b", "15-z.json", "prestart");
-	write_hook("b", "README", "prestart");      /* not *.json */
+	write_hook("b", "README", "prestart");	     /* not *.json */
 	write_hook("b", ".hidden.json", "prestart"); /* hidden */
 	_cleanup_free_ char *a = xasprintf("%s/a", dir), *b = xasprintf("%s/b", dir), *none = xasprintf("%s/none", dir);
 	char *dirs[] = { a, none, b, NULL };
@@ -234,7 +235,9 @@ static void test_load(void)
 	launch_hooks_clear(&hooks);
 
 	/* an invalid file anywhere is an error with its position */
-	_cleanup_free_ char *bad = tu_write(b, "30-bad.json", "{\"version\": \"1.0.0\",\n  \"hook\": 1, \"when\": {\"always\": true}, \"stages\": [\"prestart\"]}");
+	_cleanup_free_ char *bad = tu_write(
+		b, "30-bad.json",
+		"{\"version\": \"1.0.0\",\n  \"hook\": 1, \"when\": {\"always\": true}, \"stages\": [\"prestart\"]}");
 	CHECK(launch_hooks_load(&hooks, dirs, &err) < 0);
 	CHECK_ERROR(err, bad, ":2:3:", "\"hook\" must be an object");
 	unlink(bad);
@@ -262,7 +265,9 @@ static void test_load(void)
 static void test_state_json(void)
 {
 	char *ann[] = { "launch.gpu=true", "a=b=c", NULL };
-	struct launch_hook_run run = { .id = "job-1", .status = "creating", .pid = 42, .bundle = "/b", .annotations = ann };
+	struct launch_hook_run run = {
+		.id = "job-1", .status = "creating", .pid = 42, .bundle = "/b", .annotations = ann
+	};
 	_cleanup_free_ char *s = launch_hook_state_json(&run);
 	CHECK_CONTAINS(s, "\"ociVersion\":\"1.0.2\"");
 	CHECK_CONTAINS(s, "\"id\":\"job-1\"");
@@ -281,8 +286,9 @@ static struct launch_hooks one_hook(const char *script, int timeout, unsigned st
 {
 	_cleanup_free_ char *path = tu_write(dir, "hook.sh", script);
 	chmod(path, 0755);
-	struct launch_hook h = { .path = path, .name = "t", .file = "t.json", .timeout = timeout,
-				 .stages = 1u << stage };
+	struct launch_hook h = {
+		.path = path, .name = "t", .file = "t.json", .timeout = timeout, .stages = 1u << stage
+	};
 	char *env[] = { "PATH=/usr/bin:/bin", "MARK=from-the-file", NULL };
 	h.env = env;
 	struct launch_hooks hooks = { 0 };
@@ -293,10 +299,12 @@ static struct launch_hooks one_hook(const char *script, int timeout, unsigned st
 static void test_run(void)
 {
 	_cleanup_free_ char *out = xasprintf("%s/hook.out", dir);
-	_cleanup_free_ char *script = xasprintf("#!/bin/sh\ncat > %s\necho \"MARK=$MARK HOME=${HOME:-unset}\" >> %s\n",
-						out, out);
+	_cleanup_free_ char *script =
+		xasprintf("#!/bin/sh\ncat > %s\necho \"MARK=$MARK HOME=${HOME:-unset}\" >> %s\n", out, out);
 	struct launch_hooks hooks = one_hook(script, 0, LAUNCH_HOOK_PRESTART);
-	struct launch_hook_run run = { .id = "c1", .status = "creating", .pid = 1, .bundle = dir, .default_timeout = 10 };
+	struct launch_hook_run run = {
+		.id = "c1", .status = "creating", .pid = 1, .bundle = dir, .default_timeout = 10
+	};
 	struct launch_error *err = NULL;
 	CHECK(launch_hooks_run_stage(&hooks, LAUNCH_HOOK_PRESTART, &run, &err) == 0);
 	CHECK_NO_ERROR(err);
@@ -317,8 +325,9 @@ static void test_run(void)
 
 	/* a hook that exits without reading its stdin: no SIGPIPE for us */
 	for (int i = 0; i < 20; i++) {
-		struct launch_hook quick = { .path = "/bin/true", .name = "quick", .file = "quick.json",
-					     .stages = 1u << LAUNCH_HOOK_PRESTART };
+		struct launch_hook quick = {
+			.path = "/bin/true", .name = "quick", .file = "quick.json", .stages = 1u << LAUNCH_HOOK_PRESTART
+		};
 		char *qenv[] = { NULL };
 		quick.env = qenv;
 		struct launch_hooks q = { 0 };
@@ -356,8 +365,9 @@ static void test_run(void)
 	launch_hooks_clear(&hooks);
 
 	/* a hook that cannot be executed */
-	struct launch_hook h = { .path = "/nonexistent/hook", .name = "gone", .file = "gone.json",
-				 .stages = 1u << LAUNCH_HOOK_PRESTART };
+	struct launch_hook h = {
+		.path = "/nonexistent/hook", .name = "gone", .file = "gone.json", .stages = 1u << LAUNCH_HOOK_PRESTART
+	};
 	char *env[] = { NULL };
 	h.env = env;
 	launch_hooks_push(&hooks, &h);
@@ -369,12 +379,13 @@ static void test_run(void)
 static void test_ldcache_parse(void)
 {
 	struct launch_ldcache c;
-	CHECK(launch_ldcache_parse("3 libs found in cache `/etc/ld.so.cache'\n"
-				   "\tlibmpi.so.12 (libc6,x86-64) => /usr/lib/x86_64-linux-gnu/libmpi.so.12\n"
-				   "\tlibmpi.so.12 (libc6) => /usr/lib/i386-linux-gnu/libmpi.so.12\n"
-				   "\tlibc.so.6 (libc6,x86-64, OS ABI: Linux 3.2.0) => /lib/x86_64-linux-gnu/libc.so.6\n"
-				   "Cache generated by: ldconfig (GNU libc) stable release version 2.36\n",
-				   &c) == 0);
+	CHECK(launch_ldcache_parse(
+		      "3 libs found in cache `/etc/ld.so.cache'\n"
+		      "\tlibmpi.so.12 (libc6,x86-64) => /usr/lib/x86_64-linux-gnu/libmpi.so.12\n"
+		      "\tlibmpi.so.12 (libc6) => /usr/lib/i386-linux-gnu/libmpi.so.12\n"
+		      "\tlibc.so.6 (libc6,x86-64, OS ABI: Linux 3.2.0) => /lib/x86_64-linux-gnu/libc.so.6\n"
+		      "Cache generated by: ldconfig (GNU libc) stable release version 2.36\n",
+		      &c) == 0);
 #if defined(__x86_64__)
 	CHECK_INTEQ(c.n, 2);
 #endif

@@ -16,8 +16,8 @@ static void at(const char *text, const char *ptr, int line, int col, int srcline
 {
 	int l = -7, c = -7;
 	int r = launch_json_locate(text, ptr, &l, &c);
-	check_record_(r == 0 && l == line && c == col, __FILE__, srcline, "locate \"%s\": got %d (%d:%d), expected %d:%d",
-		      ptr, r, l, c, line, col);
+	check_record_(r == 0 && l == line && c == col, __FILE__, srcline,
+		      "locate \"%s\": got %d (%d:%d), expected %d:%d", ptr, r, l, c, line, col);
 }
 #define AT(text, ptr, line, col) at(text, ptr, line, col, __LINE__)
 
@@ -30,16 +30,17 @@ static void missing(const char *text, const char *ptr, int srcline)
 }
 #define MISSING(text, ptr) missing(text, ptr, __LINE__)
 
-static const char doc1[] = "{\n"
-			   "  \"a\": {\"b\": [1, {\"c\": \"x\"}, 3]},\n"
-			   "  \"s\": \"he said \\\"}{][\\\" ok\",\n"
-			   "  \"after\": true,\n"
-			   "\t\"t\": [ [], {}, \"x\\\\\", [1, [2, 3]] ],\n"
-			   "  \"ab\": 1, \"a b\": 2,\n"
-			   "  \"last\"\n"
-			   "    :\n"
-			   "    \"v\"\n"
-			   "}\n";
+static const char doc1[] =
+	"{\n"
+	"  \"a\": {\"b\": [1, {\"c\": \"x\"}, 3]},\n"
+	"  \"s\": \"he said \\\"}{][\\\" ok\",\n"
+	"  \"after\": true,\n"
+	"\t\"t\": [ [], {}, \"x\\\\\", [1, [2, 3]] ],\n"
+	"  \"ab\": 1, \"a b\": 2,\n"
+	"  \"last\"\n"
+	"    :\n"
+	"    \"v\"\n"
+	"}\n";
 
 static void test_locate(void)
 {
@@ -58,7 +59,7 @@ static void test_locate(void)
 	AT(doc1, "/a/b/2", 2, 30);
 	AT(doc1, "/s", 3, 3);
 	AT(doc1, "/after", 4, 3); /* after a string with \" } { ] [ in it */
-	AT(doc1, "/t", 5, 2);     /* a tab is one column */
+	AT(doc1, "/t", 5, 2);	  /* a tab is one column */
 	AT(doc1, "/t/0", 5, 9);
 	AT(doc1, "/t/1", 5, 13);
 	AT(doc1, "/t/2", 5, 17);
@@ -178,8 +179,9 @@ static void test_doc(const char *dir)
 				CHECK_INTEQ(col, bad[i].col);
 			CHECK(col >= 0);
 		} else {
-			check_record_(false, __FILE__, __LINE__, "bad[%zu]: message \"%s\" is not FILE:LINE:COL: invalid JSON",
-				      i, err ? err->msg : "(none)");
+			check_record_(false, __FILE__, __LINE__,
+				      "bad[%zu]: message \"%s\" is not FILE:LINE:COL: invalid JSON", i,
+				      err ? err->msg : "(none)");
 		}
 		CHECK_ERROR(err, bad[i].what);
 		launch_json_doc_clear(&doc); /* frees the text even after a failure */
@@ -211,10 +213,10 @@ static void test_doc(const char *dir)
 
 static void test_type_names(void)
 {
-	json_t *v[] = { json_object(), json_array(), json_string("s"), json_integer(1), json_real(1.5),
-			json_true(), json_false(), json_null() };
-	const char *names[] = { "an object", "an array", "a string", "an integer", "a number",
-				"a boolean", "a boolean", "null" };
+	json_t *v[] = { json_object(),	json_array(), json_string("s"), json_integer(1),
+			json_real(1.5), json_true(),  json_false(),	json_null() };
+	const char *names[] = { "an object", "an array",  "a string",  "an integer",
+				"a number",  "a boolean", "a boolean", "null" };
 	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
 		CHECK_STREQ(launch_json_type_name(v[i]), names[i]);
 		json_decref(v[i]);

@@ -68,7 +68,10 @@ static void put_n(struct mem_source *s, const char *name, const char *data, size
 	m->len = len;
 }
 
-static void put(struct mem_source *s, const char *name, const char *text) { put_n(s, name, text, strlen(text)); }
+static void put(struct mem_source *s, const char *name, const char *text)
+{
+	put_n(s, name, text, strlen(text));
+}
 
 static void source_clear(struct mem_source *s)
 {
@@ -134,10 +137,11 @@ static char *config_json(const char *arch, const char *variant, size_t n_layers)
 		diff = n;
 	}
 	_cleanup_free_ char *var = variant ? xasprintf("\"variant\":\"%s\",", variant) : xstrdup("");
-	char *c = xasprintf("{\"architecture\":\"%s\",%s\"os\":\"linux\",\n"
-			    " \"config\":{\"Env\":[\"PATH=/usr/bin\"],\"Cmd\":[\"sh\"],\"WorkingDir\":\"/w\"},\n"
-			    " \"rootfs\":{\"type\":\"layers\",\"diff_ids\":[%s]}}",
-			    arch, var, diff);
+	char *c = xasprintf(
+		"{\"architecture\":\"%s\",%s\"os\":\"linux\",\n"
+		" \"config\":{\"Env\":[\"PATH=/usr/bin\"],\"Cmd\":[\"sh\"],\"WorkingDir\":\"/w\"},\n"
+		" \"rootfs\":{\"type\":\"layers\",\"diff_ids\":[%s]}}",
+		arch, var, diff);
 	free(diff);
 	return c;
 }
@@ -154,8 +158,8 @@ static char *manifest_json(struct mem_source *s, const char *config, size_t n_la
 		free(layers);
 		layers = n;
 	}
-	char *m = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\n \"config\":%s,\n \"layers\":[%s]}", OCI_MANIFEST,
-			    cd, layers);
+	char *m = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\n \"config\":%s,\n \"layers\":[%s]}",
+			    OCI_MANIFEST, cd, layers);
 	free(layers);
 	return m;
 }
@@ -188,9 +192,10 @@ static void test_docker_classic(void)
 	launch_sha256_buf(cfg, strlen(cfg), cd);
 	_cleanup_free_ char *cname = xasprintf("%s.json", cd + 7);
 	put(&s, cname, cfg);
-	_cleanup_free_ char *m = xasprintf("[{\"Config\":\"%s\",\"RepoTags\":[\"lab/x:1\",7,\"lab/x:latest\"],\n"
-					   "  \"Layers\":[\"abc/layer.tar\",\"./def//layer.tar\"]}]",
-					   cname);
+	_cleanup_free_ char *m = xasprintf(
+		"[{\"Config\":\"%s\",\"RepoTags\":[\"lab/x:1\",7,\"lab/x:latest\"],\n"
+		"  \"Layers\":[\"abc/layer.tar\",\"./def//layer.tar\"]}]",
+		cname);
 	put(&s, "manifest.json", m);
 	CHECK_INTEQ(parse(&s, NULL, &p, &err), 0);
 	CHECK_NO_ERROR(err);
@@ -255,9 +260,10 @@ static void test_docker_oci_style(void)
 	_cleanup_free_ char *cfg = config_json("amd64", NULL, 1);
 	_cleanup_free_ char *cd = blob(&s, cfg);
 	_cleanup_free_ char *ld = fake_digest(3);
-	_cleanup_free_ char *m = xasprintf("[{\"Config\":\"blobs/sha256/%s\",\"RepoTags\":null,\n"
-					   "  \"Layers\":[\"blobs/sha256/%s\"]}]",
-					   cd + 7, ld + 7);
+	_cleanup_free_ char *m = xasprintf(
+		"[{\"Config\":\"blobs/sha256/%s\",\"RepoTags\":null,\n"
+		"  \"Layers\":[\"blobs/sha256/%s\"]}]",
+		cd + 7, ld + 7);
 	put(&s, "manifest.json", m);
 	put(&s, "index.json", "not even JSON: manifest.json comes first");
 	CHECK_INTEQ(parse(&s, NULL, &p, &err), 0);
@@ -294,25 +300,28 @@ static void test_docker_errors(void)
 		{ "{}", "manifest.json:1:1: manifest.json must be an array of images", NULL },
 		{ "[{\"Config\":\"c.json\",\"Layers\":[\"l.tar\"]},\n {\"Config\":\"c.json\",\"Layers\":[\"l.tar\"]}]",
 		  "manifest.json:2:2: the archive holds 2 images", "save them one by one" },
-		{ "[{\"Config\":\"c.json\",\n  \"Layers\":[\"../x\"]}]", "manifest.json:2:13: path `../x` is outside the archive",
+		{ "[{\"Config\":\"c.json\",\n  \"Layers\":[\"../x\"]}]",
+		  "manifest.json:2:13: path `../x` is outside the archive", NULL },
+		{ "[{\"Config\":\"c.json\",\"Layers\":[\"a/../../x\"]}]", "path `a/../../x` is outside the archive",
 		  NULL },
-		{ "[{\"Config\":\"c.json\",\"Layers\":[\"a/../../x\"]}]", "path `a/../../x` is outside the archive", NULL },
-		{ "[{\"Config\":\"c.json\",\"Layers\":[\"/etc/passwd\"]}]", "path `/etc/passwd` is outside the archive", NULL },
+		{ "[{\"Config\":\"c.json\",\"Layers\":[\"/etc/passwd\"]}]", "path `/etc/passwd` is outside the archive",
+		  NULL },
 		{ "[{\"Config\":\"c.json\",\"Layers\":[\"./\"]}]", "path `./` is outside the archive", NULL },
-		{ "[{\"Config\":\"../c.json\",\"Layers\":[\"l.tar\"]}]", "manifest.json:1:3: path `../c.json` is outside",
-		  NULL },
+		{ "[{\"Config\":\"../c.json\",\"Layers\":[\"l.tar\"]}]",
+		  "manifest.json:1:3: path `../c.json` is outside", NULL },
 		{ "[{\"Layers\":[\"l.tar\"]}]", "manifest.json: /0/Config is missing (expected a path string)", NULL },
-		{ "[{\"Config\":7,\"Layers\":[\"l.tar\"]}]", "manifest.json:1:3: expected a path string, not an integer",
-		  NULL },
+		{ "[{\"Config\":7,\"Layers\":[\"l.tar\"]}]",
+		  "manifest.json:1:3: expected a path string, not an integer", NULL },
 		{ "[{\"Config\":\"c.json\",\"Layers\":[]}]", "\"Layers\" must be an array of 1 to 1000 paths", NULL },
 		{ "[{\"Config\":\"c.json\",\"Layers\":\"l.tar\"}]", "\"Layers\" must be an array", NULL },
-		{ "[{\"Config\":\"c.json\",\"Layers\":[\"l.tar\",{}]}]", "expected a path string, not an object", NULL },
+		{ "[{\"Config\":\"c.json\",\"Layers\":[\"l.tar\",{}]}]", "expected a path string, not an object",
+		  NULL },
 		{ "[\"x\"]", "manifest.json: /0/Config is missing", NULL },
 		{ "[{\"Config\":\"c.json\",\"Layers\":[\"a.tar\",\"b.tar\"]}]",
 		  "image config:3:28: the image config lists 1 diff_ids for 2 layers", NULL },
 		{ "[{\"Config\":\"c.json\",\n\"Layers\":[\"a.tar\",]}]", "manifest.json:2:", "invalid JSON" },
-		{ "[{\"Config\":\"c.json\",\"Config\":\"d.json\",\"Layers\":[\"a.tar\"]}]", "manifest.json:1:",
-		  "duplicate object key" },
+		{ "[{\"Config\":\"c.json\",\"Config\":\"d.json\",\"Layers\":[\"a.tar\"]}]",
+		  "manifest.json:1:", "duplicate object key" },
 		{ "", "manifest.json:", "invalid JSON" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -331,21 +340,25 @@ static void test_docker_errors(void)
 		const char *config, *error1, *error2;
 	} configs[] = {
 		{ "[]", "image config:1:1: the image config must be a JSON object", NULL },
-		{ "{\"architecture\":\"amd64\",\"os\":\"linux\"}", "image config:1:1: the image config has no rootfs.diff_ids "
-								  "array",
+		{ "{\"architecture\":\"amd64\",\"os\":\"linux\"}",
+		  "image config:1:1: the image config has no rootfs.diff_ids "
+		  "array",
 		  NULL },
-		{ "{\"rootfs\":{\"diff_ids\":[\"sha256:abc\"]}}", "image config: diff_id 1: invalid digest `sha256:abc`",
-		  NULL },
+		{ "{\"rootfs\":{\"diff_ids\":[\"sha256:abc\"]}}",
+		  "image config: diff_id 1: invalid digest `sha256:abc`", NULL },
 		{ "{\"rootfs\":{\"diff_ids\":[7]}}", "image config: diff_id 1: invalid digest `(missing)`", NULL },
-		{ "{\"rootfs\":{\"diff_ids\":[\"sha512:00\"]}}", "sha512 digests are not supported (only sha256)", NULL },
+		{ "{\"rootfs\":{\"diff_ids\":[\"sha512:00\"]}}", "sha512 digests are not supported (only sha256)",
+		  NULL },
 		{ "{\"rootfs\":{\"diff_ids\":[\"sha256:0000000000000000000000000000000000000000000000000000000000000000\"]},\n"
 		  " \"config\":[]}",
 		  "image config:2:2: \"config\" must be an object", NULL },
 		{ "{\"rootfs\":{\"diff_ids\":[\"sha256:0000000000000000000000000000000000000000000000000000000000000000\"]},\n"
 		  " \"os\":\"linux\",\"architecture\":\"arm64\"}",
-		  "the image is for linux/arm64, not linux/amd64 (import it anyway with --platform linux/arm64)", NULL },
+		  "the image is for linux/arm64, not linux/amd64 (import it anyway with --platform linux/arm64)",
+		  NULL },
 		{ "{\"rootfs\":{\"diff_ids\":[\"sha256:0000000000000000000000000000000000000000000000000000000000000000\"]},\n"
-		  " \"os\":\"linux\",\"architecture\":\"amd64\"", "image config:", "invalid JSON" },
+		  " \"os\":\"linux\",\"architecture\":\"amd64\"",
+		  "image config:", "invalid JSON" },
 	};
 	put(&s, "manifest.json", "[{\"Config\":\"c.json\",\"Layers\":[\"l.tar\"]}]");
 	for (size_t i = 0; i < ARRAY_SIZE(configs); i++) {
@@ -359,18 +372,21 @@ static void test_docker_errors(void)
 	}
 
 	/* a null config object is allowed; so is a config with no platform */
-	put(&s, "c.json", "{\"rootfs\":{\"diff_ids\":[\"sha256:0000000000000000000000000000000000000000000000000000000000000000\"]},"
-			  "\"config\":null}");
+	put(&s, "c.json",
+	    "{\"rootfs\":{\"diff_ids\":[\"sha256:0000000000000000000000000000000000000000000000000000000000000000\"]},"
+	    "\"config\":null}");
 	CHECK_INTEQ(parse(&s, NULL, &p, &err), 0);
 	CHECK_NO_ERROR(err);
 	CHECK_NULL(p.platform);
 	launch_plan_clear(&p);
 
 	/* another platform: with --platform, and with a variant-less ask */
-	put(&s, "c.json", "{\"rootfs\":{\"diff_ids\":[\"sha256:0000000000000000000000000000000000000000000000000000000000000000\"]},"
-			  "\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v7\"}");
+	put(&s, "c.json",
+	    "{\"rootfs\":{\"diff_ids\":[\"sha256:0000000000000000000000000000000000000000000000000000000000000000\"]},"
+	    "\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v7\"}");
 	CHECK_INTEQ(parse(&s, NULL, &p, &err), -1);
-	CHECK_ERROR(err, "the image is for linux/arm/v7, not linux/amd64 (import it anyway with --platform linux/arm/v7)");
+	CHECK_ERROR(err,
+		    "the image is for linux/arm/v7, not linux/amd64 (import it anyway with --platform linux/arm/v7)");
 	CHECK_INTEQ(parse(&s, "linux/arm/v7", &p, &err), 0);
 	CHECK_NO_ERROR(err);
 	CHECK_STREQ(p.platform, "linux/arm/v7");
@@ -388,7 +404,8 @@ static void test_docker_errors(void)
 
 	/* neither layout */
 	CHECK_INTEQ(parse(&s, NULL, &p, &err), -1);
-	CHECK_ERROR(err, "neither a docker-archive (no manifest.json) nor an OCI image layout (no index.json)", "--rootfs");
+	CHECK_ERROR(err, "neither a docker-archive (no manifest.json) nor an OCI image layout (no index.json)",
+		    "--rootfs");
 }
 
 /* --- OCI layouts --- */
@@ -402,8 +419,8 @@ static void test_oci_simple(void)
 	char cd[LAUNCH_DIGEST_LEN + 1];
 	launch_sha256_buf(cfg, strlen(cfg), cd);
 	_cleanup_free_ char *man = manifest_json(&s, cfg, 2, OCI_LAYER_GZ);
-	_cleanup_free_ char *md = desc(&s, OCI_MANIFEST, man,
-				       ",\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"}");
+	_cleanup_free_ char *md =
+		desc(&s, OCI_MANIFEST, man, ",\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"}");
 	_cleanup_free_ char *idx = xasprintf("{\"schemaVersion\":2,\"manifests\":[%s]}", md);
 	put(&s, "index.json", idx);
 	CHECK_INTEQ(parse(&s, NULL, &p, &err), 0);
@@ -429,12 +446,13 @@ static void test_oci_simple(void)
 	/* Docker's media types, descriptors without mediaType or size */
 	_cleanup_free_ char *cd2 = blob(&s, cfg);
 	_cleanup_free_ char *l0 = fake_digest(0), *l1 = fake_digest(1);
-	_cleanup_free_ char *man2 = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"digest\":\"%s\"},"
-					      "\"layers\":[{\"mediaType\":\"%s\",\"digest\":\"%s\"},{\"digest\":\"%s\"}]}",
-					      DOCKER_MANIFEST, cd2, DOCKER_LAYER, l0, l1);
+	_cleanup_free_ char *man2 = xasprintf(
+		"{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"digest\":\"%s\"},"
+		"\"layers\":[{\"mediaType\":\"%s\",\"digest\":\"%s\"},{\"digest\":\"%s\"}]}",
+		DOCKER_MANIFEST, cd2, DOCKER_LAYER, l0, l1);
 	_cleanup_free_ char *md2 = desc(&s, DOCKER_MANIFEST, man2, NULL);
-	_cleanup_free_ char *list = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":[%s]}",
-					      DOCKER_LIST, md2);
+	_cleanup_free_ char *list =
+		xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":[%s]}", DOCKER_LIST, md2);
 	_cleanup_free_ char *ld = desc(&s, DOCKER_LIST, list, NULL);
 	_cleanup_free_ char *idx2 = xasprintf("{\"schemaVersion\":2,\"manifests\":[%s]}", ld);
 	put(&s, "index.json", idx2);
@@ -474,11 +492,12 @@ static void build_multiarch(struct mem_source *s, char digests[3][LAUNCH_DIGEST_
 		"{\"mediaType\":\"%s\",\"digest\":\"sha256:%064d\",\"size\":1,\"platform\":{\"architecture\":\"unknown\","
 		"\"os\":\"unknown\"}}",
 		OCI_MANIFEST, 0);
-	_cleanup_free_ char *nested =
-		xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":[%s,\n  %s]}", OCI_INDEX, entries, att);
+	_cleanup_free_ char *nested = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":[%s,\n  %s]}",
+						OCI_INDEX, entries, att);
 	free(entries);
 	_cleanup_free_ char *nd = desc(s, OCI_INDEX, nested, NULL);
-	_cleanup_free_ char *idx = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":[%s]}", OCI_INDEX, nd);
+	_cleanup_free_ char *idx =
+		xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":[%s]}", OCI_INDEX, nd);
 	put(s, "index.json", idx);
 }
 
@@ -509,8 +528,9 @@ static void test_oci_platforms(void)
 		launch_plan_clear(&p);
 	}
 	CHECK_INTEQ(parse(&s, "linux/ppc64le", &p, &err), -1);
-	CHECK_ERROR(err, "no image for linux/ppc64le (it has: linux/arm64, linux/amd64, linux/arm/v7, unknown/unknown); "
-			 "choose one with --platform");
+	CHECK_ERROR(err,
+		    "no image for linux/ppc64le (it has: linux/arm64, linux/amd64, linux/arm/v7, unknown/unknown); "
+		    "choose one with --platform");
 	CHECK_INTEQ(parse(&s, "linux/arm/v6", &p, &err), -1);
 	CHECK_ERROR(err, "no image for linux/arm/v6");
 	CHECK_INTEQ(parse(&s, "linux/arm64/v8", &p, &err), -1);
@@ -534,9 +554,10 @@ static void test_oci_platforms(void)
 
 	/* unknown entries (signatures, attestations) are skipped */
 	_cleanup_free_ char *e1b = desc(&s, OCI_MANIFEST, m1, NULL);
-	_cleanup_free_ char *idx2 = xasprintf("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/"
-					      "vnd.in-toto+json\",\"digest\":\"sha256:%064d\",\"size\":3},%s]}",
-					      0, e1b);
+	_cleanup_free_ char *idx2 = xasprintf(
+		"{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/"
+		"vnd.in-toto+json\",\"digest\":\"sha256:%064d\",\"size\":3},%s]}",
+		0, e1b);
 	put(&s, "index.json", idx2);
 	CHECK_INTEQ(parse(&s, NULL, &p, &err), 0);
 	CHECK_NO_ERROR(err);
@@ -573,8 +594,8 @@ static void build_nested(struct mem_source *s, int depth)
 	_cleanup_free_ char *man = manifest_json(s, cfg, 1, OCI_LAYER_GZ);
 	char *d = desc(s, OCI_MANIFEST, man, NULL);
 	for (int i = 0; i < depth; i++) {
-		_cleanup_free_ char *ix = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":[%s]}",
-						    OCI_INDEX, d);
+		_cleanup_free_ char *ix =
+			xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":[%s]}", OCI_INDEX, d);
 		free(d);
 		d = desc(s, OCI_INDEX, ix, NULL);
 	}
@@ -604,7 +625,8 @@ static void test_oci_errors(void)
 	_cleanup_free_ char *cfg = config_json("amd64", NULL, 1);
 	_cleanup_free_ char *cd = blob(&s, cfg);
 	_cleanup_free_ char *l0 = fake_digest(0);
-	_cleanup_free_ char *layer = xasprintf("{\"mediaType\":\"" OCI_LAYER_GZ "\",\"digest\":\"%s\",\"size\":10}", l0);
+	_cleanup_free_ char *layer =
+		xasprintf("{\"mediaType\":\"" OCI_LAYER_GZ "\",\"digest\":\"%s\",\"size\":10}", l0);
 	struct {
 		char *manifest;
 		const char *error1, *error2;
@@ -614,13 +636,16 @@ static void test_oci_errors(void)
 		  "image config: size mismatch: the descriptor says", NULL },
 		{ xasprintf("{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\"},\"layers\":[%s]}", l0, layer),
 		  "the image config (blobs/sha256/", "is missing from the source" },
-		{ xasprintf("{\"schemaVersion\":2,\"config\":{\"digest\":\"sha256:%.60s\"},\"layers\":[%s]}", cd + 7, layer),
+		{ xasprintf("{\"schemaVersion\":2,\"config\":{\"digest\":\"sha256:%.60s\"},\"layers\":[%s]}", cd + 7,
+			    layer),
 		  "manifest config: invalid digest `sha256:", "expected sha256: and 64 hex digits" },
-		{ xasprintf("{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\"},\"layers\":[%s,%s]}", cd, layer, layer),
+		{ xasprintf("{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\"},\"layers\":[%s,%s]}", cd, layer,
+			    layer),
 		  "the image config lists 1 diff_ids for 2 layers", NULL },
-		{ xasprintf("{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\"},\"layers\":[{\"digest\":\"sha256:../../"
-			    "etc/passwd\"}]}",
-			    cd),
+		{ xasprintf(
+			  "{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\"},\"layers\":[{\"digest\":\"sha256:../../"
+			  "etc/passwd\"}]}",
+			  cd),
 		  "manifest layer 1: invalid digest `sha256:../../etc/passwd`", NULL },
 		{ xasprintf("{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\"},\"layers\":[{\"digest\":\"%s\",\n"
 			    "\"mediaType\":\"application/x-foo\"}]}",
@@ -630,8 +655,8 @@ static void test_oci_errors(void)
 		  ":1:", "a layer must be a descriptor object" },
 		{ xasprintf("{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\"},\"layers\":[]}", cd),
 		  "\"layers\" must be an array of 1 to 1000 descriptors", NULL },
-		{ xasprintf("{\"schemaVersion\":2,\"layers\":[%s]}", layer), "the manifest has no \"config\" descriptor",
-		  NULL },
+		{ xasprintf("{\"schemaVersion\":2,\"layers\":[%s]}", layer),
+		  "the manifest has no \"config\" descriptor", NULL },
 		{ xasprintf("{\"schemaVersion\":1,\"config\":{\"digest\":\"%s\"},\"layers\":[%s]}", cd, layer),
 		  "not an image manifest (schemaVersion 2 expected)", NULL },
 		{ xasprintf("[{\"schemaVersion\":2}]"), "not an image manifest", NULL },
@@ -652,8 +677,8 @@ static void test_oci_errors(void)
 	}
 
 	/* a config blob changed after its digest was taken */
-	_cleanup_free_ char *man = xasprintf("{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\"},\"layers\":[%s]}", cd,
-					     layer);
+	_cleanup_free_ char *man =
+		xasprintf("{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\"},\"layers\":[%s]}", cd, layer);
 	_cleanup_free_ char *cname = xasprintf("blobs/sha256/%s", cd + 7);
 	put(&s, cname, "{\"rootfs\":{\"diff_ids\":[]}}");
 	_cleanup_free_ char *md = desc(&s, OCI_MANIFEST, man, NULL);
@@ -720,8 +745,8 @@ static void test_oci_errors(void)
 
 	/* a nested index: errors name it */
 	_cleanup_free_ char *nested = blob(&s, "{\n\"manifests\":[]}");
-	_cleanup_free_ char *top = xasprintf("{\"manifests\":[{\"mediaType\":\"%s\",\"digest\":\"%s\"}]}", OCI_INDEX,
-					     nested);
+	_cleanup_free_ char *top =
+		xasprintf("{\"manifests\":[{\"mediaType\":\"%s\",\"digest\":\"%s\"}]}", OCI_INDEX, nested);
 	put(&s, "index.json", top);
 	CHECK_INTEQ(parse(&s, NULL, &p, &err), -1);
 	_cleanup_free_ char *where = xasprintf("image index %.19s:2:1: the index lists no image", nested);
@@ -744,25 +769,31 @@ static void test_descriptor_types(void)
 	const struct {
 		const char *layer, *config, *error1, *error2, *config_digest;
 	} mcases[] = {
-		{ "\"size\":\"12\"", NULL, ":3:",
-		  "manifest layer 1: \"size\" must be a non-negative integer (bytes), not a string", NULL },
-		{ "\"size\":-1", NULL, ":3:", "manifest layer 1: \"size\" must be a non-negative integer (bytes), not -1", NULL },
+		{ "\"size\":\"12\"", NULL,
+		  ":3:", "manifest layer 1: \"size\" must be a non-negative integer (bytes), not a string", NULL },
+		{ "\"size\":-1", NULL,
+		  ":3:", "manifest layer 1: \"size\" must be a non-negative integer (bytes), not -1", NULL },
 		{ "\"size\":1.5", NULL, ":3:", "\"size\" must be a non-negative integer (bytes), not a number", NULL },
 		{ "\"size\":true", NULL, ":3:", "not a boolean", NULL },
 		{ "\"size\":null", NULL, ":3:", "not null", NULL },
-		{ "\"mediaType\":5", NULL, ":3:", "manifest layer 1: \"mediaType\" must be a string, not an integer", NULL },
-		{ NULL, "\"size\":\"12\"", ":2:",
-		  "manifest config: \"size\" must be a non-negative integer (bytes), not a string", NULL },
-		{ NULL, "\"size\":-5", ":2:", "manifest config: \"size\" must be a non-negative integer (bytes), not -5", NULL },
-		{ NULL, "\"mediaType\":[]", ":2:", "manifest config: \"mediaType\" must be a string, not an array", NULL },
+		{ "\"mediaType\":5", NULL, ":3:", "manifest layer 1: \"mediaType\" must be a string, not an integer",
+		  NULL },
+		{ NULL, "\"size\":\"12\"",
+		  ":2:", "manifest config: \"size\" must be a non-negative integer (bytes), not a string", NULL },
+		{ NULL, "\"size\":-5",
+		  ":2:", "manifest config: \"size\" must be a non-negative integer (bytes), not -5", NULL },
+		{ NULL, "\"mediaType\":[]", ":2:", "manifest config: \"mediaType\" must be a string, not an array",
+		  NULL },
 		{ NULL, "\"size\":1", ":2:", "manifest config: \"digest\" must be a string, not an object", "{}" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(mcases); i++) {
-		_cleanup_free_ char *cdj = mcases[i].config_digest ? xstrdup(mcases[i].config_digest) : xasprintf("\"%s\"", cd);
-		_cleanup_free_ char *man = xasprintf("{\"schemaVersion\":2,\n\"config\":{\"digest\":%s%s%s},\n"
-						     "\"layers\":[{\"digest\":\"%s\"%s%s}]}",
-						     cdj, mcases[i].config ? "," : "", mcases[i].config ? mcases[i].config : "",
-						     l0, mcases[i].layer ? "," : "", mcases[i].layer ? mcases[i].layer : "");
+		_cleanup_free_ char *cdj =
+			mcases[i].config_digest ? xstrdup(mcases[i].config_digest) : xasprintf("\"%s\"", cd);
+		_cleanup_free_ char *man = xasprintf(
+			"{\"schemaVersion\":2,\n\"config\":{\"digest\":%s%s%s},\n"
+			"\"layers\":[{\"digest\":\"%s\"%s%s}]}",
+			cdj, mcases[i].config ? "," : "", mcases[i].config ? mcases[i].config : "", l0,
+			mcases[i].layer ? "," : "", mcases[i].layer ? mcases[i].layer : "");
 		_cleanup_free_ char *md = desc(&s, OCI_MANIFEST, man, NULL);
 		_cleanup_free_ char *idx = xasprintf("{\"schemaVersion\":2,\"manifests\":[%s]}", md);
 		put(&s, "index.json", idx);
@@ -771,9 +802,10 @@ static void test_descriptor_types(void)
 		CHECK_ERROR(err, "manifest sha256:", mcases[i].error1, mcases[i].error2);
 	}
 	/* a size of 0 is a size (an empty blob): checked like any other */
-	_cleanup_free_ char *man0 = xasprintf("{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\",\"size\":0},"
-					      "\"layers\":[{\"digest\":\"%s\",\"size\":0}]}",
-					      cd, l0);
+	_cleanup_free_ char *man0 = xasprintf(
+		"{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\",\"size\":0},"
+		"\"layers\":[{\"digest\":\"%s\",\"size\":0}]}",
+		cd, l0);
 	_cleanup_free_ char *md0 = desc(&s, OCI_MANIFEST, man0, NULL);
 	_cleanup_free_ char *idx0 = xasprintf("{\"manifests\":[%s]}", md0);
 	put(&s, "index.json", idx0);
@@ -781,14 +813,18 @@ static void test_descriptor_types(void)
 	CHECK_ERROR(err, "image config: size mismatch: the descriptor says 0 bytes");
 
 	/* index entries: every one is checked, not only the one chosen */
-	_cleanup_free_ char *good = xasprintf("{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\"},\"layers\":[{\"digest\":"
-					      "\"%s\"}]}",
-					      cd, l0);
+	_cleanup_free_ char *good = xasprintf(
+		"{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\"},\"layers\":[{\"digest\":"
+		"\"%s\"}]}",
+		cd, l0);
 	_cleanup_free_ char *gd = blob(&s, good);
 	const struct {
 		const char *entry, *error;
 	} icases[] = {
-		{ "\"size\":\"12\"", "index.json:2:", },
+		{
+			"\"size\":\"12\"",
+			"index.json:2:",
+		},
 		{ "\"size\":-1", "index.json:2:" },
 		{ "\"size\":1.5", "index.json:2:" },
 	};
@@ -798,8 +834,8 @@ static void test_descriptor_types(void)
 		CHECK_INTEQ(parse(&s, NULL, &p, &err), -1);
 		CHECK_ERROR(err, icases[i].error, "index entry 1: \"size\" must be a non-negative integer (bytes)");
 	}
-	_cleanup_free_ char *idx_mt = xasprintf("{\"manifests\":[{\"digest\":\"%s\"},\n{\"mediaType\":7,\"digest\":\"%s\"}]}",
-					       gd, gd);
+	_cleanup_free_ char *idx_mt =
+		xasprintf("{\"manifests\":[{\"digest\":\"%s\"},\n{\"mediaType\":7,\"digest\":\"%s\"}]}", gd, gd);
 	put(&s, "index.json", idx_mt);
 	CHECK_INTEQ(parse(&s, NULL, &p, &err), -1);
 	CHECK_ERROR(err, "index.json:2:", "index entry 2: \"mediaType\" must be a string, not an integer");
@@ -918,13 +954,14 @@ static void test_source_files(void)
 static void test_runtime_config(void)
 {
 	json_error_t jerr;
-	json_t *img = json_loads("{\"architecture\":\"amd64\",\"config\":{"
-				 "\"Env\":[\"A=1\",\"B=2\"],\"Entrypoint\":[\"/init\"],\"Cmd\":[\"sh\",\"-c\",\"x\"],"
-				 "\"WorkingDir\":\"/w\",\"User\":\"1000:1000\",\"Labels\":{\"a\":\"1\",\"n\":2,\"b\":\"\"},"
-				 "\"ExposedPorts\":{\"80/tcp\":{}},\"Volumes\":{\"/v\":{}},\"StopSignal\":\"SIGTERM\","
-				 "\"Healthcheck\":{\"Test\":[\"x\"]},\"OnBuild\":[\"RUN x\"],\"Shell\":[\"/bin/sh\"]},"
-				 "\"rootfs\":{}}",
-				 0, &jerr);
+	json_t *img = json_loads(
+		"{\"architecture\":\"amd64\",\"config\":{"
+		"\"Env\":[\"A=1\",\"B=2\"],\"Entrypoint\":[\"/init\"],\"Cmd\":[\"sh\",\"-c\",\"x\"],"
+		"\"WorkingDir\":\"/w\",\"User\":\"1000:1000\",\"Labels\":{\"a\":\"1\",\"n\":2,\"b\":\"\"},"
+		"\"ExposedPorts\":{\"80/tcp\":{}},\"Volumes\":{\"/v\":{}},\"StopSignal\":\"SIGTERM\","
+		"\"Healthcheck\":{\"Test\":[\"x\"]},\"OnBuild\":[\"RUN x\"],\"Shell\":[\"/bin/sh\"]},"
+		"\"rootfs\":{}}",
+		0, &jerr);
 	CHECK(img != NULL);
 	json_t *rc = launch_plan_runtime_config(img);
 	CHECK(json_is_object(rc));
@@ -946,9 +983,10 @@ static void test_runtime_config(void)
 	json_decref(img);
 
 	/* wrong types are left out, not errors */
-	img = json_loads("{\"config\":{\"Env\":\"A=1\",\"Entrypoint\":[\"/init\",3],\"Cmd\":null,"
-			 "\"WorkingDir\":\"\",\"User\":7,\"Labels\":[\"a\"]}}",
-			 0, &jerr);
+	img = json_loads(
+		"{\"config\":{\"Env\":\"A=1\",\"Entrypoint\":[\"/init\",3],\"Cmd\":null,"
+		"\"WorkingDir\":\"\",\"User\":7,\"Labels\":[\"a\"]}}",
+		0, &jerr);
 	CHECK(img != NULL);
 	rc = launch_plan_runtime_config(img);
 	CHECK(json_is_object(rc) && json_object_size(rc) == 0);
@@ -968,7 +1006,8 @@ static void test_runtime_config(void)
 	/* empty lists are kept (an empty Entrypoint clears the image's) */
 	img = json_loads("{\"config\":{\"Entrypoint\":[],\"Labels\":{}}}", 0, &jerr);
 	rc = launch_plan_runtime_config(img);
-	CHECK(json_is_array(json_object_get(rc, "Entrypoint")) && json_array_size(json_object_get(rc, "Entrypoint")) == 0);
+	CHECK(json_is_array(json_object_get(rc, "Entrypoint")) &&
+	      json_array_size(json_object_get(rc, "Entrypoint")) == 0);
 	CHECK(json_is_object(json_object_get(rc, "Labels")));
 	json_decref(rc);
 	json_decref(img);
@@ -981,18 +1020,18 @@ static void test_member_normalize(void)
 	const struct {
 		const char *in, *out;
 	} cases[] = {
-		{ "a", "a" },           { "./a", "a" },        { "a//b", "a/b" },   { "./a/./b/", "a/b" },
-		{ ".//a", "a" },        { ".", "" },           { "", "" },          { "a/..b", "a/..b" },
-		{ "...", "..." },       { "/a", NULL },        { "..", NULL },      { "a/../b", NULL },
-		{ "a/..", NULL },       { "./../a", NULL },    { "//a", NULL },
+		{ "a", "a" },	{ "./a", "a" },	    { "a//b", "a/b" },	  { "./a/./b/", "a/b" }, { ".//a", "a" },
+		{ ".", "" },	{ "", "" },	    { "a/..b", "a/..b" }, { "...", "..." },	 { "/a", NULL },
+		{ "..", NULL }, { "a/../b", NULL }, { "a/..", NULL },	  { "./../a", NULL },	 { "//a", NULL },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		char *n = launch_member_normalize(cases[i].in);
 		if (cases[i].out)
 			CHECK_STREQ(n, cases[i].out);
 		else
-			check_record_(n == NULL, __FILE__, __LINE__, "launch_member_normalize(\"%s\") is NULL (got \"%s\")",
-				      cases[i].in, check_str_(n));
+			check_record_(n == NULL, __FILE__, __LINE__,
+				      "launch_member_normalize(\"%s\") is NULL (got \"%s\")", cases[i].in,
+				      check_str_(n));
 		free(n);
 	}
 }

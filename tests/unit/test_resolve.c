@@ -30,7 +30,7 @@ struct rcase {
 	const char *path;
 	int flags;
 	const char *want; /* path relative to the root ("." is the root), or NULL */
-	int err;          /* errno expected when WANT is NULL */
+	int err;	  /* errno expected when WANT is NULL */
 };
 
 static const struct rcase cases[] = {
@@ -163,7 +163,8 @@ static void build_tree(void)
 	const int lens[] = { 30, 40, 41 };
 	for (size_t l = 0; l < ARRAY_SIZE(lens); l++) {
 		for (int i = 1; i <= lens[l]; i++) {
-			_cleanup_free_ char *name = i == 1 ? xasprintf("long%d", lens[l]) : xasprintf("long%d.%d", lens[l], i);
+			_cleanup_free_ char *name =
+				i == 1 ? xasprintf("long%d", lens[l]) : xasprintf("long%d.%d", lens[l], i);
 			_cleanup_free_ char *target =
 				i == lens[l] ? xstrdup("/file") : xasprintf("long%d.%d", lens[l], i + 1);
 			tu_symlink(root, name, target);
@@ -204,8 +205,8 @@ static void run_case(const struct rcase *c, const char *mode, struct stat *out, 
 	check_record_(fdflags >= 0 && (fdflags & FD_CLOEXEC), __FILE__, __LINE__, "[%s] \"%s\": fd is close-on-exec",
 		      mode, c->path);
 	if (!c->want) {
-		check_record_(false, __FILE__, __LINE__, "[%s] \"%s\" (flags %#x): succeeded, expected %s", mode, c->path,
-			      c->flags, strerror(c->err));
+		check_record_(false, __FILE__, __LINE__, "[%s] \"%s\" (flags %#x): succeeded, expected %s", mode,
+			      c->path, c->flags, strerror(c->err));
 		close(fd);
 		return;
 	}
@@ -215,13 +216,14 @@ static void run_case(const struct rcase *c, const char *mode, struct stat *out, 
 	check_record_(out->st_dev == want.st_dev && out->st_ino == want.st_ino, __FILE__, __LINE__,
 		      "[%s] \"%s\" (flags %#x): not %s in the tree", mode, c->path, c->flags, c->want);
 	/* never the same-named file outside the tree */
-	const char *escapes[] = { "/etc/hostname", "/etc/passwd", "/etc", "/", "../etc/hostname", "../etc/passwd",
-				  "../etc", ".." };
+	const char *escapes[] = { "/etc/hostname",   "/etc/passwd",   "/etc",	"/",
+				  "../etc/hostname", "../etc/passwd", "../etc", ".." };
 	for (size_t i = 0; i < ARRAY_SIZE(escapes); i++) {
 		struct stat host;
 		if (fstatat(rootfd, escapes[i], &host, 0) == 0 && out->st_dev == host.st_dev &&
 		    out->st_ino == host.st_ino)
-			check_record_(false, __FILE__, __LINE__, "[%s] \"%s\" escaped to %s", mode, c->path, escapes[i]);
+			check_record_(false, __FILE__, __LINE__, "[%s] \"%s\" escaped to %s", mode, c->path,
+				      escapes[i]);
 	}
 	/* an O_PATH fd for a path whose last component is a symlink is the target */
 	CHECK(!S_ISLNK(out->st_mode));

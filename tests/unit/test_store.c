@@ -25,7 +25,7 @@
 struct ref_case {
 	const char *in;
 	const char *name, *tag, *digest; /* expected fields; all NULL: invalid */
-	const char *error;               /* expected error text when invalid */
+	const char *error;		 /* expected error text when invalid */
 };
 
 static void test_ref_parse(void)
@@ -85,8 +85,8 @@ static void test_ref_parse(void)
 		struct launch_error *err = NULL;
 		int rc = launch_ref_parse(c->in, &r, &err);
 		bool valid = c->name || c->digest;
-		check_record_(rc == (valid ? 0 : -1), __FILE__, __LINE__, "launch_ref_parse(\"%.40s\") returns %d (got %d)",
-			      c->in, valid ? 0 : -1, rc);
+		check_record_(rc == (valid ? 0 : -1), __FILE__, __LINE__,
+			      "launch_ref_parse(\"%.40s\") returns %d (got %d)", c->in, valid ? 0 : -1, rc);
 		if (valid) {
 			CHECK_NO_ERROR(err);
 			if (c->name) {
@@ -202,7 +202,10 @@ static char *mkdigest(const char *hex)
 	return xasprintf("sha256:%s", buf);
 }
 
-static bool exists(const char *path) { return access(path, F_OK) == 0; }
+static bool exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
 
 static int count_entries(const char *dir)
 {
@@ -704,9 +707,10 @@ static void test_space_hint(void)
 	launch_error_set(&err, ENOSPC, "cannot write x");
 	CHECK_INTEQ(launch_store_space_hint(&s, &err), -1);
 	CHECK_INTEQ(launch_store_space_hint(&s, &err), -1);
-	CHECK_STREQ(err->msg, "cannot write x: No space left on device (free space in /somewhere/launch: 'launch rmi' "
-			      "removes images, even on a full disk; or move your image store to a larger file system: "
-			      "XDG_DATA_HOME, or \"store\" in the site config)");
+	CHECK_STREQ(err->msg,
+		    "cannot write x: No space left on device (free space in /somewhere/launch: 'launch rmi' "
+		    "removes images, even on a full disk; or move your image store to a larger file system: "
+		    "XDG_DATA_HOME, or \"store\" in the site config)");
 	CHECK_INTEQ(err->errno_, ENOSPC);
 	launch_error_free(err);
 	err = NULL;

@@ -260,7 +260,7 @@ static void test_edit_distance(void)
 	CHECK_INTEQ(launch_closest("rm", cmds, n), 3);
 	CHECK_INTEQ(launch_closest("run", cmds, n), 0);
 	CHECK_INTEQ(launch_closest("frobnicate", cmds, n), n);
-	CHECK_INTEQ(launch_closest("xyz", cmds, n), n); /* 3 edits from run: no hint */
+	CHECK_INTEQ(launch_closest("xyz", cmds, n), n);	     /* 3 edits from run: no hint */
 	CHECK_INTEQ(launch_closest("imagesxx", cmds, n), 2); /* 8 characters: 2 edits */
 	CHECK_INTEQ(launch_closest("", cmds, n), n);
 	const char *const tags[] = { "busybox:latest", "lab/tools:1.2" };
