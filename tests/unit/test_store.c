@@ -693,6 +693,7 @@ static void test_entry_without_file(const char *dir)
 	CHECK(launch_read_file_at(AT_FDCWD, index, 1 << 20, &text, NULL) == 0);
 	CHECK(text && strstr(text, d1) && !strstr(text, d2) && !strstr(text, "kept:1"));
 	free(steal_pointer(&text));
+	free(x);
 	x = digest_of(&s, "gone:2");
 	CHECK_STREQ(x, d1);
 	free(x);
