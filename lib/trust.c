@@ -50,7 +50,10 @@ static int mkdir_parents(const char *path, mode_t mode)
 	return mkdir(p, mode) < 0 && errno != EEXIST ? -1 : 0;
 }
 
-int launch_trust_ancestors(int fd, const char *path, uid_t uid, const char *what, struct launch_error **err)
+/* Each directory above directory FD (opened from PATH, named in messages)
+ * is root's or UID's, and not writable by group or others without the
+ * sticky bit. */
+static int check_ancestors(int fd, const char *path, uid_t uid, const char *what, struct launch_error **err)
 {
 	char link[64], real[PATH_MAX];
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
@@ -138,14 +141,7 @@ int launch_trust_dir(const char *path, uid_t uid, mode_t mode, unsigned flags, c
 		_cleanup_free_ char *l = label(what, path);
 		return launch_error_set(err, errno, "cannot make %s private", l);
 	}
-	if (launch_trust_ancestors(fd, path, uid, what, err) < 0)
+	if (check_ancestors(fd, path, uid, what, err) < 0)
 		return -1;
 	return steal_fd(&fd);
-}
-
-int launch_trust_create(int dirfd, const char *name, mode_t mode)
-{
-	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
-		return -1;
-	return openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 }

@@ -40,14 +40,4 @@ enum launch_trust_flags {
 int launch_trust_dir(const char *path, uid_t uid, mode_t mode, unsigned flags, const char *what, const char *hint,
 		     struct launch_error **err);
 
-/* The ancestors' part of the check, for directory FD (opened from PATH,
- * named in messages): each directory above it is root's or UID's, and not
- * writable by group or others without the sticky bit. */
-int launch_trust_ancestors(int fd, const char *path, uid_t uid, const char *what, struct launch_error **err);
-
-/* A new file NAME in directory DIRFD, created O_EXCL|O_NOFOLLOW with MODE
- * (a leftover of the same name is removed first); returns its fd, opened
- * O_WRONLY|O_CLOEXEC. For write-then-rename updates. */
-int launch_trust_create(int dirfd, const char *name, mode_t mode);
-
 #endif
