@@ -559,11 +559,13 @@ static bool denied(char *const *list, const char *path, const char **which)
 	return false;
 }
 
-/* A denied path below PATH (PATH would give access to it). */
-static bool contains_denied(char *const *list, const char *path, const char **which)
+/* A denied path below PATH (PATH would give access to it). HOST: the list
+ * holds host paths, whose real paths count too (deny_mount_sources); not
+ * for container paths (deny_mount_destinations). */
+static bool contains_denied(char *const *list, const char *path, bool host, const char **which)
 {
 	for (size_t i = 0; list && list[i]; i++) {
-		_cleanup_free_ char *real = realpath(list[i], NULL);
+		_cleanup_free_ char *real = host ? realpath(list[i], NULL) : NULL;
 		if (launch_path_is_under(list[i], path) || (real && launch_path_is_under(real, path))) {
 			*which = list[i];
 			return true;
@@ -584,12 +586,20 @@ static int check_source(const struct builder *b, const char *given, const struct
 		return launch_error_msg(err,
 					"mount source %s is not allowed by the site config (deny_mount_sources: %s)",
 					given, which);
-	if (contains_denied(deny, given, &which) || contains_denied(deny, s->real, &which))
+	if (contains_denied(deny, given, true, &which) || contains_denied(deny, s->real, true, &which))
 		return launch_error_msg(err,
 					"mount source %s contains %s, which the site config does not allow "
 					"(deny_mount_sources): mount a directory beside it instead",
 					given, which);
 	return 0;
+}
+
+/* deny_mount_destinations for container path DST: denied, below a denied
+ * path, or above one (a mount there would cover it). */
+static bool destination_denied(const struct builder *b, const char *dst, const char **which)
+{
+	char *const *deny = b->spec->config ? b->spec->config->deny_mount_destinations : NULL;
+	return denied(deny, dst, which) || contains_denied(deny, dst, false, which);
 }
 
 /* A user's destination DST (a path inside the root, as given or as an image
@@ -602,8 +612,7 @@ static int check_destination(const struct builder *b, const char *given, const c
 	const struct launch_config *c = b->spec->config;
 	const char *which = NULL;
 	const char *via = strcmp(given, dst) ? " (where the image's symlinks lead it)" : "";
-	if (c && (denied(c->deny_mount_destinations, dst, &which) ||
-		  contains_denied(c->deny_mount_destinations, dst, &which)))
+	if (destination_denied(b, dst, &which))
 		return launch_error_msg(err,
 					"mount destination %s%s%s%s is not allowed by the site config "
 					"(deny_mount_destinations: %s)",
@@ -690,15 +699,12 @@ out:
  * /home is a common one). */
 static int home_mount(struct builder *b, const char *home, struct launch_error **err)
 {
-	const struct launch_config *c = b->spec->config;
 	struct source s;
 	const char *which = NULL;
 	int r = source_open(home, &s, err);
 	if (r == 0)
 		r = check_source(b, home, &s, err);
-	if (r == 0 && c &&
-	    (denied(c->deny_mount_destinations, home, &which) ||
-	     contains_denied(c->deny_mount_destinations, home, &which)))
+	if (r == 0 && destination_denied(b, home, &which))
 		r = launch_error_msg(err,
 				     "home directory %s may not be mounted: the site config does not allow "
 				     "mounts on %s (deny_mount_destinations)",
