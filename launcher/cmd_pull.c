@@ -56,14 +56,6 @@ static const char logout_help[] =
 
 enum { OPT_USERNAME = 1000, OPT_PASSWORD_STDIN };
 
-/* "docker.io" and friends are Docker Hub's registry */
-static const char *registry_host(const char *r)
-{
-	if (!strcmp(r, "docker.io") || !strcmp(r, "index.docker.io") || !strcmp(r, "hub.docker.com"))
-		return "registry-1.docker.io";
-	return r;
-}
-
 int cmd_pull(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -201,7 +193,7 @@ int cmd_login(int argc, char **argv)
 		launch_error_msg(&err, "usage: launch login [--username USER] [--password-stdin] REGISTRY");
 		return launcher_fail(err);
 	}
-	const char *registry = registry_host(argv[optind]);
+	const char *registry = launch_registry_host(argv[optind]);
 	if (!user) {
 		if (from_stdin || !isatty(STDIN_FILENO)) {
 			launch_error_msg(&err, "give --username USER with --password-stdin");
@@ -255,7 +247,7 @@ int cmd_logout(int argc, char **argv)
 		launch_error_msg(&err, "usage: launch logout REGISTRY");
 		return launcher_fail(err);
 	}
-	int r = launch_auth_remove(registry_host(argv[optind]), &err);
+	int r = launch_auth_remove(launch_registry_host(argv[optind]), &err);
 	if (r < 0)
 		return launcher_fail(err);
 	if (launch_log_level() >= LAUNCH_LOG_WARN)

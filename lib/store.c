@@ -229,9 +229,8 @@ int launch_registry_ref_parse_with(const char *s, const char *default_registry, 
 		out->registry = xstrndup(rest, (size_t)(slash - rest));
 		path = slash + 1;
 	} else {
-		bool hub = !default_registry || !*default_registry || !strcmp(default_registry, "docker.io") ||
-			   !strcmp(default_registry, "index.docker.io");
-		out->registry = xstrdup(hub ? DOCKER_HUB : default_registry);
+		out->registry = xstrdup(default_registry && *default_registry ? launch_registry_host(default_registry)
+									      : DOCKER_HUB);
 	}
 	_cleanup_free_ char *repo = xstrdup(path);
 	char *colon = strrchr(repo, ':');
@@ -281,6 +280,13 @@ char *launch_registry_ref_local_name(const struct launch_registry_ref *r)
 	_cleanup_free_ char *pinned = r->digest ? xasprintf("sha256-%s", r->digest + 7) : NULL;
 	const char *tag = pinned ? pinned : r->tag ? r->tag : "latest";
 	return hub ? xasprintf("%s:%s", repo, tag) : xasprintf("%s/%s:%s", r->registry, repo, tag);
+}
+
+const char *launch_registry_host(const char *r)
+{
+	if (!strcmp(r, "docker.io") || !strcmp(r, "index.docker.io") || !strcmp(r, "hub.docker.com"))
+		return DOCKER_HUB;
+	return r;
 }
 
 bool launch_registry_ref_is(const char *s)

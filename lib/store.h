@@ -71,6 +71,10 @@ char *launch_registry_ref_string(const struct launch_registry_ref *r);
  * REPO:sha256-HEX for a reference pinned by digest. */
 char *launch_registry_ref_local_name(const struct launch_registry_ref *r);
 
+/* The host to reach for registry R: Docker Hub's other names (docker.io,
+ * index.docker.io, hub.docker.com) are registry-1.docker.io. */
+const char *launch_registry_host(const char *r);
+
 /* Is S a registry reference (starts with docker://)? */
 bool launch_registry_ref_is(const char *s);
 /* Is TAG (the part after NAME:) the one an image pulled by digest gets,
