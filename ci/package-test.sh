@@ -7,7 +7,10 @@
 # the plugin is where plugstack.conf.example says, the hook files name
 # programs that exist, the man pages and the completion are found; then purge
 # the packages and check that nothing of them is left, and that what the
-# admin put in /etc/launch stays. The machine is left as it was found: the
+# admin put in /etc/launch stays. An /etc/launch that is already here (an
+# install from source, an admin's files) is moved aside for the test, so
+# dpkg meets no conffile of another origin, and put back afterwards. The
+# machine is left as it was found: the
 # packages apt pulled in for ours are purged too, and every file made here
 # is removed, also when a check fails.
 # Environment: LAUNCH_TEST_USER (default launchtest).
@@ -47,11 +50,15 @@ check() { # check WHAT CMD...
 
 installed_packages() { dpkg-query -W -f='${db:Status-Status} ${Package}\n' | awk '$1 == "installed" { print $2 }' | sort; }
 before_pkgs=$(installed_packages)
-had_etc=0
-[ -d /etc/launch ] && had_etc=1
-before_etc=$(find /etc/launch -printf '%p %m %s %T@\n' 2>/dev/null | sort || true)
 T=$(mktemp -d /var/tmp/launch-package-test.XXXXXX)
 chmod 0755 "$T"
+saved_etc=
+if [ -e /etc/launch ] || [ -L /etc/launch ]; then
+	saved_etc=/etc/.launch.moved-aside-by-package-test.$$
+	before_etc=$(find /etc/launch -printf '%p %m %s %T@\n' 2>/dev/null | sort || true)
+	mv -T /etc/launch "$saved_etc"
+	echo "package-test.sh: /etc/launch moved aside to $saved_etc for the test"
+fi
 
 # Purge ours and whatever apt installed for them, remove what the test made.
 purged=0
@@ -74,9 +81,19 @@ purge() {
 			fail "apt-get purge $extra"
 	fi
 }
+# The test's /etc/launch goes; the one moved aside, if any, comes back.
+etc_restored=0
+restore_etc() {
+	[ "$etc_restored" = 1 ] && return 0
+	etc_restored=1
+	rm -rf /etc/launch
+	if [ -n "$saved_etc" ]; then
+		mv -T "$saved_etc" /etc/launch
+	fi
+}
 cleanup() {
 	purge || true
-	[ "$had_etc" = 0 ] && rm -rf /etc/launch
+	restore_etc
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -102,7 +119,7 @@ debs=()
 for p in "${pkgs[@]}"; do
 	debs+=("$(ls dist/"${p}"_*.deb)")
 done
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends "${debs[@]/#/./}" >"$T/install.log" 2>&1 || {
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends "${debs[@]/#/./}" </dev/null >"$T/install.log" 2>&1 || {
 	cat "$T/install.log"
 	echo "FAIL: apt-get install ./dist/*.deb"
 	exit 1
@@ -139,9 +156,7 @@ check "the completion is in $bcdir and defines it for launch" \
 
 echo "== purge"
 # What an admin makes in /etc/launch is theirs: it must survive the purge.
-if [ "$had_etc" = 0 ]; then
-	echo '{}' >/etc/launch/launch.json
-fi
+echo '{}' >/etc/launch/launch.json
 purge
 for p in "${pkgs[@]}"; do
 	check "$p is purged" eval "! pkg_present $p"
@@ -149,12 +164,12 @@ done
 left=$(ls -d /usr/bin/launch /usr/libexec/launch /usr/share/launch /usr/share/man/man1/launch*.1 \
 	"$bcdir/launch" "$plugin" /usr/share/doc/launch 2>/dev/null || true)
 check "nothing of the packages is left [$left]" test -z "$left"
-if [ "$had_etc" = 0 ]; then
-	left=$(find /etc/launch -mindepth 1 -printf '%P ' 2>&1)
-	check "/etc/launch keeps only the admin's launch.json [$left]" test "$left" = "launch.json "
-else
+left=$(find /etc/launch -mindepth 1 -printf '%P ' 2>&1)
+check "/etc/launch keeps only the admin's launch.json [$left]" test "$left" = "launch.json "
+if [ -n "$saved_etc" ]; then
+	restore_etc
 	after_etc=$(find /etc/launch -printf '%p %m %s %T@\n' 2>/dev/null | sort || true)
-	check "/etc/launch is as it was" test "$before_etc" = "$after_etc"
+	check "/etc/launch that was here is back as it was" test "$before_etc" = "$after_etc"
 fi
 check "the installed packages are those from before" test "$before_pkgs" = "$(installed_packages)"
 
