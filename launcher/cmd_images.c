@@ -59,7 +59,8 @@ static int load(struct launch_config *c, struct launch_store **stores, size_t *n
 	return launch_stores(c, stores, n, err);
 }
 
-/* getopt for commands with only -v/-q/-h and a few long options. */
+/* getopt for commands with only -v/-q/-h and a few long options. Their
+ * operands are image names, so options may come before or after them. */
 static int simple_opts(int argc, char **argv, const char *help, const struct option *extra, int (*on)(int, void *),
 		       void *arg)
 {
@@ -70,7 +71,7 @@ static int simple_opts(int argc, char **argv, const char *help, const struct opt
 	for (size_t i = 0; extra && extra[i].name && n < ARRAY_SIZE(opts) - 1; i++)
 		opts[n++] = extra[i];
 	int c;
-	while ((c = getopt_long(argc, argv, "+vqh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vqh", opts, NULL)) != -1) {
 		if (launcher_verbosity_option(c))
 			continue;
 		if (c == 'h') {

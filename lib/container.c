@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "console.h"
 #include "fakeroot.h"
 #include "hooks.h"
 #include "instance.h"
@@ -371,8 +372,9 @@ static int decode_status(int wstatus)
 	return LAUNCH_EXIT_FAILURE;
 }
 
-/* Forward signals and reap until no descendant is left. */
-static int supervise(pid_t child, pid_t helper, int sfd, pid_t parent, int *status)
+/* Forward signals and reap until no descendant is left; relay CONSOLE's
+ * terminal meanwhile (NULL: none). */
+static int supervise(pid_t child, pid_t helper, int sfd, pid_t parent, int *status, struct launch_console *console)
 {
 	bool main_done = false, termed = false;
 	int64_t kill_at = -1;
@@ -408,9 +410,14 @@ static int supervise(pid_t child, pid_t helper, int sfd, pid_t parent, int *stat
 				timeout = (int)left;
 			}
 		}
-		struct pollfd pfd = { .fd = sfd, .events = POLLIN };
-		int r = poll(&pfd, 1, timeout);
+		struct pollfd pfd[4] = { { .fd = sfd, .events = POLLIN } };
+		int nc = console ? launch_console_pollfds(console, pfd + 1) : 0;
+		int r = poll(pfd, (nfds_t)(1 + nc), timeout);
 		if (r <= 0)
+			continue;
+		if (nc)
+			launch_console_relay(console, pfd + 1, nc);
+		if (!pfd[0].revents)
 			continue;
 		struct signalfd_siginfo si;
 		if (read(sfd, &si, sizeof(si)) != sizeof(si))
@@ -424,6 +431,16 @@ static int supervise(pid_t child, pid_t helper, int sfd, pid_t parent, int *stat
 					;
 			_exit(128 + SIGKILL);
 		}
+		/* The container's terminal gets the user's window size; a hangup
+		 * of the user's terminal hangs it up. */
+		if (console && si.ssi_signo == SIGWINCH) {
+			launch_console_resize(console);
+			continue;
+		}
+		if (console && si.ssi_signo == SIGHUP && si.ssi_code == SI_KERNEL) {
+			launch_console_hangup(console);
+			continue;
+		}
 		/* Signals the terminal sent to the whole foreground process group
 		 * already reached the container: forward only those sent to us. */
 		if (si.ssi_code == SI_KERNEL)
@@ -434,14 +451,17 @@ static int supervise(pid_t child, pid_t helper, int sfd, pid_t parent, int *stat
 }
 
 /* The command's process, forked with vfork by the container init: only
- * async-signal-safe calls until execve. It gets descriptors 0-2 and KEEP
- * (PMI_FD's, or -1). A failed execve sends its errno on ERR_FD. */
-static void __attribute__((noreturn))
-exec_command(const char *path, char *const *argv, char *const *envp, int keep, int err_fd)
+ * async-signal-safe calls until execve. It gets descriptors 0-2 (the
+ * console's terminal for those that were the user's, when CONSOLE has one)
+ * and KEEP (PMI_FD's, or -1). A failed execve sends its errno on ERR_FD. */
+static void __attribute__((noreturn)) exec_command(const char *path, char *const *argv, char *const *envp, int keep,
+						   int err_fd, const struct launch_console *console)
 {
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (console)
+		launch_console_attach(console);
 	launch_fds_close_on_exec(&keep, keep >= 0 ? 1 : 0);
 	execve(path, argv, envp);
 	int e = errno;
@@ -519,6 +539,75 @@ static int exec_error(struct launch_error **err, int e, const char *path, const 
 	return code;
 }
 
+/* vfork lives in a function of its own, whose frame holds nothing the child
+ * could clobber. */
+static pid_t __attribute__((noinline))
+spawn_command(const char *path, char *const *argv, char *const *envp, int err_fd, const struct launch_console *console)
+{
+	int keep = launch_fds_pmi(envp);
+	pid_t pid = vfork();
+	if (pid == 0)
+		exec_command(path, argv, envp, keep, err_fd, console);
+	return pid;
+}
+
+static void close_pair(int p[2])
+{
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0) {
+			close(p[i]);
+			p[i] = -1;
+		}
+}
+
+/* launch exec in the foreground of a terminal: the command gets a console
+ * of the instance's devpts, and this process stays to relay it, forward
+ * signals, and exit with the command's status. */
+static int exec_with_console(const char *path, char *const *argv, char *const *envp, struct launch_error **err)
+{
+	struct launch_console cons = LAUNCH_CONSOLE_INIT;
+	struct termios saved;
+	if (tcgetattr(0, &saved) < 0)
+		return launch_error_set(err, errno, "cannot read the terminal's settings");
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaddset(&mask, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	_cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	int ep[2] = { -1, -1 };
+	if (sfd < 0 || pipe2(ep, O_CLOEXEC) < 0)
+		return launch_error_set(err, errno, "cannot set up the command's terminal");
+	if (launch_console_open(&cons, err) < 0) {
+		close_pair(ep);
+		launch_console_finish(&cons);
+		return -1;
+	}
+	pid_t cmd = spawn_command(path, argv, envp, ep[1], &cons);
+	close(ep[1]);
+	int e = 0;
+	if (cmd < 0)
+		e = errno;
+	else if (read(ep[0], &e, sizeof(e)) != sizeof(e))
+		e = 0; /* EOF: the command runs */
+	close(ep[0]);
+	if (e) {
+		if (cmd > 0)
+			waitpid(cmd, NULL, 0);
+		launch_console_finish(&cons);
+		exec_error(err, e, path, argv[0]);
+		return -1;
+	}
+	launch_console_started(&cons);
+	int status = LAUNCH_EXIT_FAILURE;
+	supervise(cmd, 0, sfd, 0, &status, &cons);
+	launch_console_finish(&cons);
+	launch_console_restore(&saved);
+	fflush(NULL);
+	_exit(status);
+}
+
 int launch_container_exec(const struct launch_spec *spec, const char *cwd, struct launch_error **err)
 {
 	struct launch_env env = { launch_strv_copy(spec->env.vars) };
@@ -534,6 +623,11 @@ int launch_container_exec(const struct launch_spec *spec, const char *cwd, struc
 			(*err)->exit_code = LAUNCH_EXIT_NOT_FOUND;
 		return -1;
 	}
+	if (launch_console_wanted()) {
+		int r = exec_with_console(path, argv, env.vars, err);
+		launch_env_clear(&env);
+		return r;
+	}
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -544,17 +638,6 @@ int launch_container_exec(const struct launch_spec *spec, const char *cwd, struc
 	launch_env_clear(&env);
 	exec_error(err, e, path, argv[0]);
 	return -1;
-}
-
-/* vfork lives in a function of its own, whose frame holds nothing the child
- * could clobber. */
-static pid_t __attribute__((noinline)) spawn_command(const char *path, char *const *argv, char *const *envp, int err_fd)
-{
-	int keep = launch_fds_pmi(envp);
-	pid_t pid = vfork();
-	if (pid == 0)
-		exec_command(path, argv, envp, keep, err_fd);
-	return pid;
 }
 
 /* --- hooks (hooks.h) --- */
@@ -654,15 +737,6 @@ static int hooks_created(struct hook_ctx *h, pid_t child, struct launch_error **
 	return 0;
 }
 
-static void close_pair(int p[2])
-{
-	for (int i = 0; i < 2; i++)
-		if (p[i] >= 0) {
-			close(p[i]);
-			p[i] = -1;
-		}
-}
-
 /* The container init: builds the tree, drops every privilege, starts the
  * command, and stays as its subreaper. When the supervisor dies, even by
  * SIGKILL, the parent-death signal makes it kill every process of the
@@ -670,7 +744,7 @@ static void close_pair(int p[2])
  * Never returns: exits with the command's status (128+N for signal N). */
 static void __attribute__((noreturn))
 container_init(const struct launch_spec *spec, const char *root, const char *stage, int report_fd, int parent_sfd,
-	       struct hook_ctx *hk)
+	       struct hook_ctx *hk, bool console)
 {
 	struct launch_error *err = NULL;
 	pid_t supervisor = getppid();
@@ -682,7 +756,7 @@ container_init(const struct launch_spec *spec, const char *root, const char *sta
 	launch_debug("%lld us: container init started", (long long)now_us());
 	if ((spec->writable || spec->overlay) && mount_overlay(spec, stage, root, &err) < 0)
 		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
-	if (launch_rootfs_build(spec, root, stage, &err) < 0)
+	if (launch_rootfs_build(spec, root, stage, console, &err) < 0)
 		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
 	if (hk->ready[1] >= 0) {
 		/* the supervisor runs the hooks that come before pivot_root */
@@ -742,13 +816,16 @@ container_init(const struct launch_spec *spec, const char *root, const char *sta
 		child_fail(report_fd, LAUNCH_EXIT_NOT_FOUND, err);
 	}
 
+	struct launch_console cons = LAUNCH_CONSOLE_INIT;
+	if (console && launch_console_open(&cons, &err) < 0)
+		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
 	int ep[2];
 	if (pipe2(ep, O_CLOEXEC) < 0) {
 		launch_error_set(&err, errno, "cannot set up the container init");
 		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
 	}
 	launch_debug("%lld us: exec %s", (long long)now_us(), path);
-	pid_t cmd = spawn_command(path, argv, env.vars, ep[1]);
+	pid_t cmd = spawn_command(path, argv, env.vars, ep[1], console ? &cons : NULL);
 	close(ep[1]);
 	int e = 0;
 	if (cmd < 0)
@@ -764,8 +841,10 @@ container_init(const struct launch_spec *spec, const char *root, const char *sta
 	}
 	close(report_fd); /* the supervisor now knows the command started */
 	launch_env_clear(&env);
+	launch_console_started(&cons);
 	int status = LAUNCH_EXIT_FAILURE;
-	supervise(cmd, 0, sfd, supervisor, &status);
+	supervise(cmd, 0, sfd, supervisor, &status, console ? &cons : NULL);
+	launch_console_finish(&cons);
 	_exit(status);
 }
 
@@ -791,6 +870,10 @@ int launch_container_run_with(const struct launch_spec *spec, const struct launc
 	_cleanup_free_ char *hk_bundle = xasprintf("%s/bundle", stage);
 	hk.id = hk_id;
 	hk.bundle = hk_bundle;
+	/* the user's terminal, saved: the container init puts it in raw mode
+	 * for the console, and may not live to restore it */
+	struct termios saved;
+	bool console = !spec->instance && launch_console_wanted() && tcgetattr(0, &saved) == 0;
 
 	launch_debug("%lld us: setting up namespaces", (long long)now_us());
 	if (mkdir(stage, 0700) < 0 && errno != EEXIST)
@@ -844,7 +927,7 @@ int launch_container_run_with(const struct launch_spec *spec, const struct launc
 	}
 	if (child == 0) {
 		close(report[0]);
-		container_init(spec, root, stage, report[1], sfd, &hk);
+		container_init(spec, root, stage, report[1], sfd, &hk, console);
 	}
 	close(report[1]);
 	report[1] = -1;
@@ -868,7 +951,7 @@ int launch_container_run_with(const struct launch_spec *spec, const struct launc
 	if (hk.ready[0] >= 0 && hooks_created(&hk, child, err) < 0) {
 		kill(child, SIGKILL);
 		int ignored;
-		supervise(child, launch_sqfs_helper_pid(sq), sfd, 0, &ignored);
+		supervise(child, launch_sqfs_helper_pid(sq), sfd, 0, &ignored, NULL);
 		goto out_mask;
 	}
 	close_pair(hk.ready);
@@ -890,11 +973,11 @@ int launch_container_run_with(const struct launch_spec *spec, const struct launc
 	if (n != (ssize_t)sizeof(rep) && cb && cb->started && cb->started(cb->arg, child, err) < 0) {
 		kill(child, SIGTERM);
 		int ignored;
-		supervise(child, launch_sqfs_helper_pid(sq), sfd, 0, &ignored);
+		supervise(child, launch_sqfs_helper_pid(sq), sfd, 0, &ignored, NULL);
 		goto out_mask;
 	}
 	int st = 0;
-	supervise(child, launch_sqfs_helper_pid(sq), sfd, 0, &st);
+	supervise(child, launch_sqfs_helper_pid(sq), sfd, 0, &st, NULL);
 	launch_debug("%lld us: all container processes ended", (long long)now_us());
 	if (n == (ssize_t)sizeof(rep)) {
 		launch_error_msg(err, "%s", rep.msg);
@@ -910,6 +993,8 @@ out_mask:
 		launch_hooks_run_stage(&spec->hooks, LAUNCH_HOOK_POSTSTOP, &run, NULL);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (console && child > 0)
+		launch_console_restore(&saved);
 out:
 	close_pair(hk.ready);
 	close_pair(hk.go);

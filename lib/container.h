@@ -27,7 +27,9 @@ int launch_container_run_with(const struct launch_spec *spec, const struct launc
 
 /* In the container already (namespaces joined, privileges dropped, CWD
  * entered): exec SPEC's command with its environment. Returns only on
- * failure, with the exit code (126/127) in the error. */
+ * failure, with the exit code (126/127) in the error. In the foreground of
+ * a terminal, the command gets a console (console.h) and the calling
+ * process exits with its status once it ended. */
 int launch_container_exec(const struct launch_spec *spec, const char *cwd, struct launch_error **err);
 
 /* Move the caller into a new user and mount namespace with ID's id maps

@@ -51,6 +51,7 @@ struct builder {
 	 * lives in the container's mount namespace, and the directory was
 	 * read-only anyway */
 	bool shadow_any;
+	bool console;	   /* the command gets a console: no /dev/console */
 	char **site_dests; /* where the site mounts landed, inside the root */
 	/* file systems launch mounted itself (shadows, /dev, a private /tmp):
 	 * entries made there stay in the container */
@@ -453,15 +454,16 @@ static int setup_dev(struct builder *b, struct launch_error **err)
 	/* A devpts instance of the container's own, with /dev/ptmx pointing into
 	 * it: the host's /dev/ptmx node, bound alone, finds no "pts" beside it
 	 * (the kernel looks in the same mount), and the host's pts/ptmx is mode
-	 * 0000. The terminal launch was started from works through the
-	 * inherited descriptors; its name is not in this /dev/pts. */
+	 * 0000. A command run in the foreground of a terminal gets one of
+	 * these as its console (console.h). */
 	if (mount_fs(b, "devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620", err) < 0 ||
 	    bind(b, "/dev/shm", "/dev/shm", false, err) < 0)
 		return -1;
-	/* That terminal gets a name all the same, as a console: /dev/console
-	 * is its node, which ttyname() finds by device and inode (`tty`,
-	 * pinentry, job control of shells). */
-	for (int fd = 0; fd <= 2; fd++) {
+	/* Otherwise a terminal among descriptors 0-2 (output to a terminal
+	 * with input from a file, a job in the background) gets a name all
+	 * the same: /dev/console is its node, which ttyname() finds by device
+	 * and inode. */
+	for (int fd = 0; fd <= 2 && !b->console; fd++) {
 		/* by its path: a bind needs a source in this mount namespace, and
 		 * the descriptor's mount is the host's */
 		struct stat st, at;
@@ -756,9 +758,10 @@ static void builder_clear(struct builder *b)
 		close(b->rootfd);
 }
 
-int launch_rootfs_build(const struct launch_spec *spec, const char *root, const char *stage, struct launch_error **err)
+int launch_rootfs_build(const struct launch_spec *spec, const char *root, const char *stage, bool console,
+			struct launch_error **err)
 {
-	struct builder b = { .spec = spec, .root = root, .stage = stage, .rootfd = -1 };
+	struct builder b = { .spec = spec, .root = root, .stage = stage, .rootfd = -1, .console = console };
 	int ret = -1;
 	if (reopen_root(&b, err) < 0)
 		return -1;

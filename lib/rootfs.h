@@ -9,8 +9,12 @@
 #include "error.h"
 #include "spec.h"
 
-/* STAGE is a private scratch directory (a tmpfs) for generated files. */
-int launch_rootfs_build(const struct launch_spec *spec, const char *root, const char *stage, struct launch_error **err);
+/* STAGE is a private scratch directory (a tmpfs) for generated files.
+ * CONSOLE: the command gets a terminal of the container's devpts
+ * (console.h); otherwise the user's terminal, if any, is bound at
+ * /dev/console. */
+int launch_rootfs_build(const struct launch_spec *spec, const char *root, const char *stage, bool console,
+			struct launch_error **err);
 /* pivot_root into ROOT and detach the old root. */
 int launch_rootfs_pivot(const char *root, struct launch_error **err);
 /* After pivot_root: --workdir, else the image's WorkingDir if it exists,

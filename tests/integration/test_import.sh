@@ -169,6 +169,9 @@ assert_eq 1 "$(printf '%s\n' "$out" | wc -l)" "and prints the header alone (lab 
 li images --format json lab/tool
 assert_eq "bb:latest lab/other:1 lab/tool:2.0 lab/tool:2.1" "$(json_tags "$out")" \
 	"images --format json lab/tool: the one image with a matching tag, all its tags"
+li images lab/tool --format json
+assert_eq "bb:latest lab/other:1 lab/tool:2.0 lab/tool:2.1" "$(json_tags "$out")" \
+	"images lab/tool --format json: options may follow the name"
 li images --format json nothing-here
 assert_eq "[]" "$out" "images --format json with no match prints an empty array"
 li images a b

@@ -64,6 +64,12 @@ assert_eq "launch-test-image
 $TU_UID" "$out" "the task runs in the image, as the user"
 host_mnt=$(readlink /proc/self/ns/mnt)
 
+say "# srun --pty launch run: the command gets a terminal of the container (/dev/pts/N)"
+js script -qec "srun --pty '$L' run '$SQFS' sh -c 'tty; echo tty-done'" /dev/null
+out=$(printf '%s\n' "$out" | tr -d '\r\000' | sed 's/\^@//g')
+assert_contains "$out" "tty-done" "srun --pty launch run runs the command"
+assert_match "$out" '^/dev/pts/[0-9]+$' "tty prints /dev/pts/N in launch run under srun --pty"
+
 say "# --container-gpu and --container-mpi that no site hook serves are not silent"
 js srun --container-image="$SQFS" --container-gpu true
 assert_eq 0 "$rc" "the step runs"
