@@ -12,7 +12,8 @@
 # dpkg meets no conffile of another origin, and put back afterwards. The
 # machine is left as it was found: the
 # packages apt pulled in for ours are purged too, and every file made here
-# is removed, also when a check fails.
+# is removed, also when a check fails. Where launch's packages are installed
+# already, the built ones are installed over them (an upgrade) and stay.
 # Environment: LAUNCH_TEST_USER (default launchtest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,12 +30,19 @@ id -u "$user" >/dev/null 2>&1 || {
 }
 # known to dpkg in any state but not-installed (config-files included)
 pkg_present() { dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qv '^not-installed$'; }
+# Where the site runs launch from its packages already, the test upgrades
+# them to the ones built here and leaves them installed: the purge and what
+# it must leave are not checked then (they are on a machine without them).
+upgrade=0
 for p in "${pkgs[@]}"; do
 	if pkg_present "$p"; then
-		echo "package-test.sh: package $p is installed here: this test would purge it; remove it first" >&2
-		exit 1
+		upgrade=1
 	fi
 done
+if [ "$upgrade" = 1 ]; then
+	echo "package-test.sh: launch's packages are installed here: testing an upgrade to the ones built now," \
+		"which stay installed (no purge)"
+fi
 
 failures=0
 fail() {
@@ -53,7 +61,7 @@ before_pkgs=$(installed_packages)
 T=$(mktemp -d /var/tmp/launch-package-test.XXXXXX)
 chmod 0755 "$T"
 saved_etc=
-if [ -e /etc/launch ] || [ -L /etc/launch ]; then
+if [ "$upgrade" = 0 ] && { [ -e /etc/launch ] || [ -L /etc/launch ]; }; then
 	saved_etc=/etc/.launch.moved-aside-by-package-test.$$
 	before_etc=$(find /etc/launch -printf '%p %m %s %T@\n' 2>/dev/null | sort || true)
 	mv -T /etc/launch "$saved_etc"
@@ -63,7 +71,7 @@ fi
 # Purge ours and whatever apt installed for them, remove what the test made.
 purged=0
 purge() {
-	[ "$purged" = 1 ] && return 0
+	[ "$purged" = 1 ] || [ "$upgrade" = 1 ] && return 0
 	purged=1
 	local ours=() p extra
 	for p in "${pkgs[@]}"; do
@@ -84,7 +92,7 @@ purge() {
 # The test's /etc/launch goes; the one moved aside, if any, comes back.
 etc_restored=0
 restore_etc() {
-	[ "$etc_restored" = 1 ] && return 0
+	[ "$etc_restored" = 1 ] || [ "$upgrade" = 1 ] && return 0
 	etc_restored=1
 	rm -rf /etc/launch
 	if [ -n "$saved_etc" ]; then
@@ -119,7 +127,9 @@ debs=()
 for p in "${pkgs[@]}"; do
 	debs+=("$(ls dist/"${p}"_*.deb)")
 done
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends "${debs[@]/#/./}" </dev/null >"$T/install.log" 2>&1 || {
+# an upgrade keeps the site's changes to the example files (confold)
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends \
+	-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${debs[@]/#/./}" </dev/null >"$T/install.log" 2>&1 || {
 	cat "$T/install.log"
 	echo "FAIL: apt-get install ./dist/*.deb"
 	exit 1
@@ -153,6 +163,15 @@ check "man launch-logout shows launch-login(1)" \
 bcdir=$(pkg-config --variable=completionsdir bash-completion 2>/dev/null || echo /usr/share/bash-completion/completions)
 check "the completion is in $bcdir and defines it for launch" \
 	bash -c ". '$bcdir/launch' && complete -p launch | grep -q _launch"
+
+if [ "$upgrade" = 1 ]; then
+	if [ "$failures" -gt 0 ]; then
+		echo "package-test.sh: $failures checks failed"
+		exit 1
+	fi
+	echo "package-test.sh: all checks passed (an upgrade: the packages stay installed)"
+	exit 0
+fi
 
 echo "== purge"
 # What an admin makes in /etc/launch is theirs: it must survive the purge.
