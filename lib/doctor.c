@@ -19,6 +19,7 @@
 #include "hooks.h"
 #include "ids.h"
 #include "paths.h"
+#include "proc.h"
 #include "sqfs.h"
 #include "util.h"
 
@@ -37,34 +38,29 @@ static long read_long(const char *path)
 	return strtol(t, NULL, 10);
 }
 
+struct userns_ctx {
+	int (*fn)(const char *dir);
+	const char *dir;
+};
+
+static int userns_child(void *arg, int report)
+{
+	(void)report;
+	const struct userns_ctx *c = arg;
+	struct launch_identity id = { .uid = getuid(), .gid = getgid() };
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 || launch_idmap_write(0, &id, NULL) < 0)
+		return errno ? errno : EPERM;
+	return c->fn ? c->fn(c->dir) : 0;
+}
+
 /* Run FN in a child inside a fresh user+mount namespace; returns the errno
- * it failed with (0 on success). */
+ * it failed with (0 on success), which the child exits with. */
 static int in_userns(int (*fn)(const char *dir), const char *dir)
 {
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return errno;
-	pid_t pid = fork();
-	if (pid < 0)
-		return errno;
-	if (pid == 0) {
-		close(p[0]);
-		int e = 0;
-		struct launch_identity id = { .uid = getuid(), .gid = getgid() };
-		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 || launch_idmap_write(0, &id, NULL) < 0)
-			e = errno ? errno : EPERM;
-		else if (fn)
-			e = fn(dir);
-		ssize_t w = write(p[1], &e, sizeof(e));
-		(void)w;
-		_exit(0);
-	}
-	close(p[1]);
-	int e = EIO;
-	ssize_t r = read(p[0], &e, sizeof(e));
-	close(p[0]);
-	waitpid(pid, NULL, 0);
-	return r == sizeof(e) ? e : EIO;
+	struct userns_ctx c = { fn, dir };
+	struct launch_proc_spec spec = { .child = userns_child, .arg = &c, .what = "a user namespace check" };
+	int r = launch_proc_run(&spec, NULL, 0, NULL);
+	return r < 0 || r >= 128 ? EIO : r;
 }
 
 static int try_overlay(const char *dir)

@@ -26,6 +26,7 @@
 #include "config.h"
 #include "hookapi.h"
 #include "log.h"
+#include "proc.h"
 #include "trust.h"
 #include "util.h"
 
@@ -636,32 +637,27 @@ static void raise_ambient(void)
 	cap_free(caps);
 }
 
-static void __attribute__((noreturn))
-hook_child(const struct launch_hook *h, const struct launch_hook_run *run, int in, int out)
+struct hook_child_ctx {
+	const struct launch_hook *h;
+	const struct launch_hook_run *run;
+};
+
+/* In the hook's process, before its exec. */
+static int hook_child(void *arg, int report)
 {
-	sigset_t none;
-	sigemptyset(&none);
+	const struct hook_child_ctx *c = arg;
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	setpgid(0, 0);
-	dup2(in, STDIN_FILENO);
-	dup2(out, STDOUT_FILENO);
-	dup2(out, STDERR_FILENO);
 	struct launch_error *e = NULL;
-	if (run->enter_pid > 0 && launch_hook_enter(run->enter_pid, &e) < 0) {
-		dprintf(STDERR_FILENO, "%s\n", e->msg);
-		_exit(126);
+	if (c->run->enter_pid > 0 && launch_hook_enter(c->run->enter_pid, &e) < 0) {
+		dprintf(report, "%s", e->msg);
+		return 126;
 	}
-	if (run->bundle && chdir(run->bundle) < 0 && chdir("/") < 0)
-		_exit(126);
+	if (c->run->bundle && chdir(c->run->bundle) < 0 && chdir("/") < 0)
+		return 126;
 	raise_ambient();
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	char *const dflt[] = { h->path, NULL };
-	launch_fds_close_on_exec(NULL, 0);
-	execve(h->path, h->args ? h->args : dflt, h->env);
-	dprintf(STDERR_FILENO, "cannot execute %s: %s\n", h->path, strerror(errno));
-	_exit(127);
+	return 0;
 }
 
 /* The last lines of OUT, at most about 1500 bytes, on one line each. */
@@ -678,110 +674,59 @@ static int run_one(const struct launch_hook *h, enum launch_hook_stage stage, co
 		   const char *state, struct launch_error **err)
 {
 	int timeout = h->timeout > 0 ? h->timeout : run->default_timeout;
-	int in[2], out[2];
-	if (pipe2(in, O_CLOEXEC) < 0)
-		return launch_error_set(err, errno, "pipe");
-	if (pipe2(out, O_CLOEXEC) < 0) {
-		close(in[0]), close(in[1]);
-		return launch_error_set(err, errno, "pipe");
-	}
 	int64_t t0 = now_us();
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		close(in[0]), close(in[1]), close(out[0]), close(out[1]);
-		return launch_error_set(err, e, "cannot fork hook %s", h->name);
-	}
-	if (pid == 0)
-		hook_child(h, run, in[0], out[1]);
-	close(in[0]);
-	close(out[1]);
-	/* The state fits in the pipe: a hook that never reads it cannot block
-	 * us. One that exited already (/bin/true) makes the write fail with
-	 * EPIPE, and SIGPIPE, blocked here, is taken back before it kills us. */
-	fcntl(in[1], F_SETFL, O_NONBLOCK);
-	sigset_t pipe_set, old_mask;
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
-	ssize_t w = write(in[1], state, strlen(state));
-	if (w < 0 && errno == EPIPE && !sigismember(&old_mask, SIGPIPE)) {
-		struct timespec zero = { 0, 0 };
-		sigtimedwait(&pipe_set, NULL, &zero);
-	}
-	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
-	close(in[1]);
-
-	/* Read its output until it exits (not until EOF: a child it left in
-	 * the background may hold the pipe), or kill its process group at
-	 * the deadline, while its pid still names the group. */
-	size_t n = 0, cap = 8192;
-	char *buf = xmalloc(cap);
-	bool timed_out = false, exited = false;
-	int st = 0;
-	int64_t deadline = t0 + (int64_t)timeout * 1000000;
-	fcntl(out[0], F_SETFL, O_NONBLOCK);
-	for (;;) {
-		if (n + 1 >= cap) { /* keep the end */
-			memmove(buf, buf + cap / 2, n - cap / 2);
-			n -= cap / 2;
-		}
-		ssize_t got = read(out[0], buf + n, cap - 1 - n);
-		if (got > 0) {
-			n += (size_t)got;
-			continue;
-		}
-		if (got < 0 && errno == EINTR)
-			continue;
-		/* at EOF or nothing there for now */
-		if (exited)
-			break; /* what it wrote before it exited is read */
-		if (waitpid(pid, &st, WNOHANG) == pid) {
-			exited = true;
-			continue;
-		}
-		int64_t left = deadline - now_us();
-		if (left <= 0) {
-			timed_out = true;
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
-			while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-				;
-			break;
-		}
-		if (got == 0) {
-			/* EOF: it is exiting (or closed its output and runs on) */
-			struct timespec ms = { 0, 1000 * 1000 };
-			nanosleep(&ms, NULL);
-		} else {
-			struct pollfd p = { .fd = out[0], .events = POLLIN };
-			poll(&p, 1, left / 1000 < 50 ? (int)(left / 1000) + 1 : 50);
-		}
-	}
-	close(out[0]);
-	buf[n] = '\0';
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
+	char *const dflt[] = { h->path, NULL };
+	struct hook_child_ctx ctx = { h, run };
+	/* its own process group: killed whole at the deadline */
+	struct launch_proc_spec spec = { .path = h->path,
+					 .argv = h->args ? h->args : dflt,
+					 .envp = h->env,
+					 .child = hook_child,
+					 .arg = &ctx,
+					 .in = LAUNCH_PROC_PIPE,
+					 .out = LAUNCH_PROC_PIPE,
+					 .err = LAUNCH_PROC_STDOUT,
+					 .new_pgrp = true,
+					 .what = h->path };
+	/* Its output is read until it exits, not until EOF: a child it left in
+	 * the background may hold the pipe. */
+	struct launch_proc_io io = { .input = state, .input_len = strlen(state), .max = 8192 };
+	struct launch_error *e = NULL;
+	struct launch_proc proc;
+	int st = launch_proc_spawn(&spec, &proc, &e);
+	if (st == 0)
+		st = launch_proc_wait(&proc, &io, timeout * 1000, &e);
+	bool signalled = st > 0 && proc.reaped && WIFSIGNALED(proc.status);
+	launch_proc_close(&proc);
+	const char *out = io.out ? io.out : "";
+	size_t n = strlen(out);
 	int64_t us = now_us() - t0;
 	launch_info("hook %s (%s): %lld.%03lld ms%s%s", h->name, stage_names[stage], (long long)(us / 1000),
-		    (long long)(us % 1000), n && !timed_out && WIFEXITED(st) && !WEXITSTATUS(st) ? ": " : "",
-		    n && !timed_out && WIFEXITED(st) && !WEXITSTATUS(st) ? tail(buf) : "");
+		    (long long)(us % 1000), n && !io.timed_out && st == 0 ? ": " : "",
+		    n && !io.timed_out && st == 0 ? tail(out) : "");
 	int ret = 0;
-	if (timed_out) {
+	if (st < 0) {
+		/* it could not start, or not be run (exec failed, or its set-up
+		 * in the child: joining the container) */
+		ret = launch_error_msg(err, "hook %s (%s, %s) failed (exit status %d): %s", h->name,
+				       h->file ? h->file : h->path, stage_names[stage],
+				       e->exit_code ? e->exit_code : 127, e->msg);
+	} else if (io.timed_out) {
 		ret = launch_error_msg(err, "hook %s (%s, %s) timed out after %d s%s%s", h->name,
 				       h->file ? h->file : h->path, stage_names[stage], timeout, n ? ": " : "",
-				       tail(buf));
-	} else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+				       tail(out));
+	} else if (st != 0) {
 		char how[64];
-		if (WIFSIGNALED(st))
-			snprintf(how, sizeof(how), "was killed by signal %d", WTERMSIG(st));
+		if (signalled)
+			snprintf(how, sizeof(how), "was killed by signal %d", st - 128);
 		else
-			snprintf(how, sizeof(how), "failed (exit status %d)", WEXITSTATUS(st));
+			snprintf(how, sizeof(how), "failed (exit status %d)", st);
 		ret = launch_error_msg(err, "hook %s (%s, %s) %s%s%s", h->name, h->file ? h->file : h->path,
-				       stage_names[stage], how, n ? ": " : "", tail(buf));
+				       stage_names[stage], how, n ? ": " : "", tail(out));
 	}
-	free(buf);
+	launch_error_free(e);
+	free(io.out);
+	free(io.err);
 	return ret;
 }
 

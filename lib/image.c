@@ -12,11 +12,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "env.h"
 #include "log.h"
 #include "paths.h"
+#include "proc.h"
 #include "sqfs.h"
 #include "store.h"
 #include "util.h"
+
+extern char **environ;
 
 /* Here rather than in sqfs_*.c: the SPANK plugin links image.c, not FUSE. */
 bool launch_sqfs_is_image(int fd)
@@ -140,23 +144,17 @@ static int pull_with_helper(const char *ref, struct launch_error **err)
 					"cannot pull %s: the launch-image helper is not installed (reinstall launch)",
 					ref);
 	launch_info("%s is not in your store: pulling it", ref);
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0)
-		return launch_error_set(err, errno, "cannot pull %s", ref);
-	if (pid == 0) {
-		char level[8];
-		snprintf(level, sizeof(level), "%d", launch_log_level());
-		setenv("LAUNCH_LOG_LEVEL", level, 1);
-		launch_fds_close_on_exec(NULL, 0);
-		execl(helper, helper, "pull", ref, (char *)NULL);
-		_exit(127);
-	}
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return launch_error_set(err, errno, "cannot pull %s", ref);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+	char level[16];
+	snprintf(level, sizeof(level), "%d", launch_log_level());
+	struct launch_env env = { launch_strv_copy(environ) };
+	launch_env_set(&env, "LAUNCH_LOG_LEVEL", level);
+	char *argv[] = { helper, (char *)"pull", (char *)ref, NULL };
+	struct launch_proc_spec spec = { .path = helper, .argv = argv, .envp = env.vars, .what = "launch-image pull" };
+	int st = launch_proc_run(&spec, NULL, 0, err);
+	launch_env_clear(&env);
+	if (st < 0)
+		return -1;
+	if (st != 0)
 		return launch_error_msg(err, "cannot run %s: pulling it failed (the reason is above)", ref);
 	return 0;
 }

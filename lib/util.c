@@ -12,6 +12,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "proc.h"
+
 static void oom(void)
 {
 	static const char msg[] = "launch: out of memory\n";
@@ -387,38 +389,14 @@ char *launch_read_tail(int fd, size_t max)
 
 int launch_run_capture(char *const *argv, bool with_stderr, size_t max, char **out)
 {
-	*out = NULL;
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		close(p[0]);
-		close(p[1]);
-		errno = e;
-		return -1;
-	}
-	if (pid == 0) {
-		dup2(p[1], STDOUT_FILENO);
-		if (with_stderr)
-			dup2(p[1], STDERR_FILENO);
-		launch_fds_close_on_exec(NULL, 0);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	char *buf = launch_read_tail(p[0], max);
-	size_t n = strlen(buf);
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	close(p[0]);
-	*out = buf;
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	struct launch_proc_spec spec = { .path = argv[0],
+					 .argv = argv,
+					 .out = LAUNCH_PROC_PIPE,
+					 .err = with_stderr ? LAUNCH_PROC_STDOUT : LAUNCH_PROC_INHERIT };
+	struct launch_proc_io io = { .max = max };
+	int r = launch_proc_run(&spec, &io, 0, NULL);
+	*out = io.out ? io.out : xstrdup("");
+	return r < 0 ? 127 : r; /* could not run */
 }
 
 #ifndef CLOSE_RANGE_CLOEXEC

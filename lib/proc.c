@@ -1,0 +1,602 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Child processes (proc.h). */
+#define _GNU_SOURCE
+#include "proc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+extern char **environ;
+
+/* The report channel's write end, in a child of launch_proc_spawn. */
+static int child_report = -1;
+
+/* An exec failure on the report channel: this byte, then the errno. */
+#define EXEC_FAILED 'X'
+
+static int pidfd_open_(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int launch_proc_status(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return 255;
+}
+
+void launch_proc_exec(const char *path, char *const *argv, char *const *envp)
+{
+	char *const dflt[] = { (char *)path, NULL };
+	char *const *av = argv ? argv : dflt;
+	char *const *ev = envp ? envp : environ;
+	if (strchr(path, '/'))
+		execve(path, av, ev);
+	else
+		execvpe(path, av, ev);
+	int e = errno;
+	if (child_report >= 0) {
+		char msg[1 + sizeof(int)];
+		msg[0] = EXEC_FAILED;
+		memcpy(msg + 1, &e, sizeof(e));
+		launch_write_all(child_report, msg, sizeof(msg));
+	}
+	_exit(127);
+}
+
+/* Make FD the child's descriptor TARGET. */
+static void child_fd(int fd, int target, int null)
+{
+	if (fd == LAUNCH_PROC_INHERIT)
+		return;
+	if (fd == LAUNCH_PROC_NULL)
+		fd = null;
+	if (fd == target)
+		fcntl(fd, F_SETFD, 0);
+	else if (fd >= 0)
+		dup2(fd, target);
+}
+
+static void __attribute__((noreturn))
+child_main(const struct launch_proc_spec *s, const int fds[3], int null, int report, pid_t parent)
+{
+	child_report = report;
+	if (s->die_with_parent) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+	}
+	if (s->new_session)
+		setsid();
+	else if (s->new_pgrp)
+		setpgid(0, 0);
+	for (int i = 0; i < 3; i++)
+		child_fd(fds[i] == LAUNCH_PROC_STDOUT ? 1 : fds[i], i, null);
+	int keep[16];
+	size_t n = 0;
+	for (size_t i = 0; i < s->n_keep && n < ARRAY_SIZE(keep) - 1; i++)
+		keep[n++] = s->keep[i];
+	launch_fds_close_on_exec(keep, n);
+	if (!s->keep_signal_mask) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+	}
+	if (s->dir && chdir(s->dir) < 0) {
+		dprintf(report, "cannot enter %s: %s", s->dir, strerror(errno));
+		_exit(126);
+	}
+	if (s->child) {
+		int r = s->child(s->arg, report);
+		if (r != 0 || !s->path)
+			_exit(r);
+	}
+	launch_proc_exec(s->path, s->argv, s->envp);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* The error of a failed exec read from the report channel, if that is
+ * what it holds. */
+static bool exec_failed(const char *buf, size_t n, int *e)
+{
+	if (n != 1 + sizeof(int) || buf[0] != EXEC_FAILED)
+		return false;
+	memcpy(e, buf + 1, sizeof(int));
+	return true;
+}
+
+static int exec_error(struct launch_error **err, int e, const char *what)
+{
+	launch_error_set(err, e, "cannot execute %s", what);
+	if (err && *err)
+		(*err)->exit_code = 127;
+	return -1;
+}
+
+int launch_proc_spawn(const struct launch_proc_spec *s, struct launch_proc *p, struct launch_error **err)
+{
+	*p = (struct launch_proc)LAUNCH_PROC_INIT;
+	const char *what = s->what ? s->what : s->path ? s->path : "child process";
+	int pipes[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } }, rep[2] = { -1, -1 }, null = -1;
+	int fds[3] = { s->in, s->out, s->err };
+	int ret = -1;
+	for (int i = 0; i < 3; i++) {
+		if (fds[i] == LAUNCH_PROC_PIPE) {
+			if (pipe2(pipes[i], O_CLOEXEC) < 0)
+				goto fail;
+			fds[i] = pipes[i][i == 0 ? 0 : 1];
+		} else if (fds[i] == LAUNCH_PROC_NULL && null < 0) {
+			null = open("/dev/null", O_RDWR | O_CLOEXEC);
+			if (null < 0)
+				goto fail;
+		}
+	}
+	if (pipe2(rep, O_CLOEXEC) < 0)
+		goto fail;
+	pid_t parent = getpid();
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		goto fail;
+	if (pid == 0)
+		child_main(s, fds, null, rep[1], parent);
+	p->pid = pid;
+	p->pidfd = pidfd_open_(pid);
+	p->group = s->new_session || s->new_pgrp;
+	p->what = xstrdup(what);
+	p->in = pipes[0][1];
+	p->out = pipes[1][0];
+	p->err = pipes[2][0];
+	pipes[0][1] = pipes[1][0] = pipes[2][0] = -1;
+	p->report = rep[0];
+	rep[0] = -1;
+	ret = 0;
+fail:
+	if (ret < 0)
+		launch_error_set(err, errno, "cannot start %s", what);
+	for (int i = 0; i < 3; i++) {
+		close_fd(&pipes[i][0]);
+		close_fd(&pipes[i][1]);
+	}
+	close_fd(&rep[1]);
+	close_fd(&rep[0]);
+	close_fd(&null);
+	if (ret < 0 || s->child || !s->path)
+		return ret;
+	/* A plain exec: its failure is known as soon as the channel closes. */
+	char buf[1 + sizeof(int)];
+	ssize_t n;
+	do
+		n = read(p->report, buf, sizeof(buf));
+	while (n < 0 && errno == EINTR);
+	int e;
+	if (n > 0 && exec_failed(buf, (size_t)n, &e)) {
+		launch_proc_close(p);
+		return exec_error(err, e, what);
+	}
+	close_fd(&p->report);
+	return 0;
+}
+
+/* A bounded buffer that keeps the end of what it is given. */
+struct tail {
+	char *buf;
+	size_t n, max;
+};
+
+static void tail_read(struct tail *t, int *fd)
+{
+	char chunk[8192];
+	for (;;) {
+		ssize_t r = read(*fd, chunk, sizeof(chunk));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0 || errno != EAGAIN)
+				close_fd(fd);
+			return;
+		}
+		if (!t->buf)
+			continue; /* not wanted: drained only */
+		size_t add = (size_t)r;
+		const char *from = chunk;
+		if (add > t->max) {
+			from += add - t->max;
+			add = t->max;
+		}
+		if (t->n + add > t->max) {
+			size_t drop = t->n + add - t->max;
+			memmove(t->buf, t->buf + drop, t->n - drop);
+			t->n -= drop;
+		}
+		memcpy(t->buf + t->n, from, add);
+		t->n += add;
+	}
+}
+
+static char *tail_take(struct tail *t)
+{
+	if (!t->buf)
+		return NULL;
+	t->buf[t->n] = '\0';
+	while (t->n && (t->buf[t->n - 1] == '\n' || t->buf[t->n - 1] == ' '))
+		t->buf[--t->n] = '\0';
+	char *r = t->buf;
+	t->buf = NULL;
+	return r;
+}
+
+static bool reap(struct launch_proc *p, bool block)
+{
+	if (p->reaped)
+		return true;
+	int st;
+	pid_t r;
+	do
+		r = waitpid(p->pid, &st, block ? 0 : WNOHANG);
+	while (r < 0 && errno == EINTR);
+	if (r < 0 && errno == ECHILD) { /* reaped elsewhere: its status is lost */
+		p->reaped = true;
+		p->status = 255 << 8;
+		return true;
+	}
+	if (r != p->pid)
+		return false;
+	p->reaped = true;
+	p->status = st;
+	return true;
+}
+
+int launch_proc_wait(struct launch_proc *p, struct launch_proc_io *io, int timeout_ms, struct launch_error **err)
+{
+	size_t max = io && io->max ? io->max : 64u << 10;
+	struct tail out = { NULL, 0, max }, errt = { NULL, 0, max };
+	if (io) {
+		out.buf = p->out >= 0 ? xmalloc(max + 1) : NULL;
+		errt.buf = p->err >= 0 ? xmalloc(max + 1) : NULL;
+		io->timed_out = false;
+	}
+	const char *input = io ? io->input : NULL;
+	size_t left = io && io->input ? io->input_len : 0;
+	if (!left)
+		close_fd(&p->in);
+	/* a child that exits before reading its input must not kill us */
+	sigset_t pipe_set, old_mask;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
+	int fds[3] = { p->in, p->out, p->err };
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
+	while (!reap(p, false)) {
+		struct pollfd pfd[4];
+		nfds_t n = 0;
+		if (p->pidfd >= 0)
+			pfd[n++] = (struct pollfd){ .fd = p->pidfd, .events = POLLIN };
+		if (p->in >= 0)
+			pfd[n++] = (struct pollfd){ .fd = p->in, .events = POLLOUT };
+		if (p->out >= 0)
+			pfd[n++] = (struct pollfd){ .fd = p->out, .events = POLLIN };
+		if (p->err >= 0)
+			pfd[n++] = (struct pollfd){ .fd = p->err, .events = POLLIN };
+		int wait = -1;
+		if (deadline >= 0) {
+			int64_t l = deadline - now_ms();
+			if (l <= 0) {
+				launch_proc_kill(p, SIGKILL);
+				reap(p, true);
+				if (io)
+					io->timed_out = true;
+				break;
+			}
+			wait = (int)l;
+		}
+		/* without a pidfd (before Linux 5.3), look again now and then */
+		if (p->pidfd < 0 && (wait < 0 || wait > 10))
+			wait = 10;
+		if (poll(pfd, n, wait) < 0 && errno != EINTR)
+			break;
+		if (p->in >= 0) {
+			ssize_t w = write(p->in, input, left);
+			if (w > 0) {
+				input += w;
+				left -= (size_t)w;
+			}
+			if (!left || (w < 0 && errno != EAGAIN && errno != EINTR))
+				close_fd(&p->in);
+		}
+		if (p->out >= 0)
+			tail_read(&out, &p->out);
+		if (p->err >= 0)
+			tail_read(&errt, &p->err);
+	}
+	reap(p, true);
+	/* what it wrote before it exited; not what its background children
+	 * may write later */
+	if (p->out >= 0)
+		tail_read(&out, &p->out);
+	if (p->err >= 0)
+		tail_read(&errt, &p->err);
+	int e = 0;
+	if (pthread_sigmask(SIG_SETMASK, &old_mask, NULL) == 0 && !sigismember(&old_mask, SIGPIPE)) {
+		struct timespec zero = { 0, 0 };
+		while (sigtimedwait(&pipe_set, NULL, &zero) > 0)
+			;
+	}
+	if (io) {
+		free(io->out);
+		free(io->err);
+		io->out = tail_take(&out);
+		io->err = tail_take(&errt);
+	}
+	int status = launch_proc_status(p->status);
+	if (p->report >= 0) {
+		char msg[1024];
+		size_t got = 0;
+		ssize_t r;
+		fcntl(p->report, F_SETFL, O_NONBLOCK);
+		while (got < sizeof(msg) - 1 && (r = read(p->report, msg + got, sizeof(msg) - 1 - got)) != 0)
+			if (r > 0)
+				got += (size_t)r;
+			else if (errno != EINTR)
+				break;
+		msg[got] = '\0';
+		close_fd(&p->report);
+		if (exec_failed(msg, got, &e))
+			return exec_error(err, e, p->what);
+		if (got && status != 0) {
+			launch_error_msg(err, "%s", msg);
+			if (err && *err)
+				(*err)->exit_code = status;
+			return -1;
+		}
+	}
+	return status;
+}
+
+int launch_proc_run(const struct launch_proc_spec *s, struct launch_proc_io *io, int timeout_ms,
+		    struct launch_error **err)
+{
+	struct launch_proc p;
+	if (launch_proc_spawn(s, &p, err) < 0)
+		return -1;
+	int r = launch_proc_wait(&p, io, timeout_ms, err);
+	launch_proc_close(&p);
+	return r;
+}
+
+void launch_proc_kill(struct launch_proc *p, int sig)
+{
+	if (p->pid <= 0 || p->reaped)
+		return;
+	if (p->group)
+		kill(-p->pid, sig);
+	kill(p->pid, sig);
+}
+
+void launch_proc_close(struct launch_proc *p)
+{
+	if (p->pid > 0 && !p->reaped) {
+		launch_proc_kill(p, SIGKILL);
+		reap(p, true);
+	}
+	close_fd(&p->in);
+	close_fd(&p->out);
+	close_fd(&p->err);
+	close_fd(&p->report);
+	close_fd(&p->pidfd);
+	free(p->what);
+	p->what = NULL;
+}
+
+bool launch_proc_wait_gone(pid_t pid, int timeout_ms)
+{
+	int fd = pidfd_open_(pid);
+	if (fd < 0 && errno == ESRCH)
+		return true;
+	if (fd >= 0) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r;
+		do
+			r = poll(&p, 1, timeout_ms);
+		while (r < 0 && errno == EINTR);
+		close(fd);
+		return r > 0;
+	}
+	/* no pidfd (before Linux 5.3): look every 10 ms */
+	int64_t deadline = now_ms() + timeout_ms;
+	while (kill(pid, 0) == 0 || errno != ESRCH) {
+		if (timeout_ms >= 0 && now_ms() >= deadline)
+			return false;
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return true;
+}
+
+/* Is PID a process that has not exited (a zombie has)? */
+static bool running(pid_t pid)
+{
+	char path[64], *text = NULL;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (launch_read_file_at(AT_FDCWD, path, 4096, &text, NULL) < 0)
+		return false;
+	const char *close = strrchr(text, ')');
+	bool r = close && close[1] == ' ' && close[2] != 'Z' && close[2] != 'X';
+	free(text);
+	return r;
+}
+
+int launch_proc_walk(pid_t root, const char *mnt_ns, pid_t except, void (*fn)(pid_t pid, void *arg), void *arg)
+{
+	int n = 0;
+	pid_t self = getpid();
+	if (root > 0) {
+		/* down the tree from ROOT, through each thread's children */
+		pid_t stack[4096];
+		size_t top = 0;
+		stack[top++] = root;
+		while (top > 0) {
+			pid_t p = stack[--top];
+			char path[64];
+			snprintf(path, sizeof(path), "/proc/%d/task", (int)p);
+			DIR *d = opendir(path);
+			if (!d)
+				continue;
+			for (struct dirent *de; (de = readdir(d));) {
+				if (de->d_name[0] == '.')
+					continue;
+				char cpath[300];
+				snprintf(cpath, sizeof(cpath), "/proc/%d/task/%s/children", (int)p, de->d_name);
+				_cleanup_free_ char *text = NULL;
+				if (launch_read_file_at(AT_FDCWD, cpath, 1u << 20, &text, NULL) < 0)
+					continue;
+				char *save = NULL;
+				for (char *tok = strtok_r(text, " \n", &save); tok;
+				     tok = strtok_r(NULL, " \n", &save)) {
+					pid_t c = (pid_t)atoi(tok);
+					if (c <= 0 || c == except || c == self)
+						continue;
+					if (running(c)) {
+						fn(c, arg);
+						n++;
+					}
+					if (top < ARRAY_SIZE(stack))
+						stack[top++] = c;
+				}
+			}
+			closedir(d);
+		}
+		return n;
+	}
+	/* every process of the machine, by its mount namespace */
+	DIR *d = mnt_ns ? opendir("/proc") : NULL;
+	if (!d)
+		return n;
+	for (struct dirent *de; (de = readdir(d));) {
+		pid_t pid = (pid_t)atoi(de->d_name);
+		if (pid <= 0 || pid == self || pid == except)
+			continue;
+		char link[64], target[64];
+		snprintf(link, sizeof(link), "/proc/%d/ns/mnt", (int)pid);
+		ssize_t len = readlink(link, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		if (strcmp(target, mnt_ns) == 0) {
+			fn(pid, arg);
+			n++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+struct signal_ctx {
+	int sig;
+	int *pidfds;
+	size_t n;
+};
+
+static void signal_one(pid_t pid, void *arg)
+{
+	struct signal_ctx *c = arg;
+	if (!c->pidfds) {
+		kill(pid, c->sig);
+		return;
+	}
+	/* through a pidfd: a pid reused since the walk is not signalled */
+	int fd = pidfd_open_(pid);
+	if (fd < 0) {
+		kill(pid, c->sig);
+		return;
+	}
+#ifdef SYS_pidfd_send_signal
+	if (syscall(SYS_pidfd_send_signal, fd, c->sig, NULL, 0) < 0) {
+		close(fd);
+		return;
+	}
+#else
+	kill(pid, c->sig);
+#endif
+	c->pidfds = xrealloc(c->pidfds, (c->n + 1) * sizeof(int));
+	c->pidfds[c->n++] = fd;
+}
+
+int launch_proc_signal(pid_t root, const char *mnt_ns, pid_t except, int sig)
+{
+	struct signal_ctx c = { sig, NULL, 0 };
+	return launch_proc_walk(root, mnt_ns, except, signal_one, &c);
+}
+
+int launch_proc_kill_all(pid_t root, const char *mnt_ns, pid_t except, int sig, int timeout_ms)
+{
+	int64_t deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : -1;
+	for (;;) {
+		struct signal_ctx c = { sig, xmalloc(sizeof(int)), 0 };
+		int found = launch_proc_walk(root, mnt_ns, except, signal_one, &c);
+		/* wait for those signalled; reap ours on the way (a child's
+		 * pidfd is readable once it is a zombie) */
+		for (size_t i = 0; i < c.n; i++) {
+			int wait = -1;
+			if (deadline >= 0) {
+				int64_t l = deadline - now_ms();
+				wait = l > 0 ? (int)l : 0;
+			}
+			struct pollfd p = { .fd = c.pidfds[i], .events = POLLIN };
+			while (poll(&p, 1, wait) < 0 && errno == EINTR)
+				;
+			close(c.pidfds[i]);
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+		}
+		free(c.pidfds);
+		if (found == 0)
+			return 0;
+		if (deadline >= 0 && now_ms() >= deadline)
+			return launch_proc_walk(root, mnt_ns, except, signal_one, &(struct signal_ctx){ 0, NULL, 0 });
+		if ((size_t)found > c.n) {
+			/* some had no pidfd (before Linux 5.3): look again soon */
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+}
