@@ -40,6 +40,7 @@
 #include "layer.h"
 #include "log.h"
 #include "paths.h"
+#include "proc.h"
 #include "sqfswrite.h"
 #include "store.h"
 #include "upper.h"
@@ -266,95 +267,80 @@ static int join_ns(pid_t pid, struct launch_error **err)
 	return 0;
 }
 
-/* Start the walker of U writing to a pipe; *PIPE_FD gets the read end,
- * *ERR_FD the end where a failing child writes its message. */
-static pid_t start_walker(const struct upper_src *u, int *pipe_fd, int *err_fd, struct launch_error **err)
+static int walker_main(void *arg, int report)
 {
-	int data[2], msg[2];
-	if (pipe2(data, O_CLOEXEC) < 0 || pipe2(msg, O_CLOEXEC) < 0) {
-		launch_error_set(err, errno, "pipe");
-		return -1;
+	const struct upper_src *u = arg;
+	struct launch_error *e = NULL;
+	int r = u->join > 0 ? join_ns(u->join, &e) : launch_container_enter_userns(u->id, &e);
+	if (r == 0)
+		r = launch_commit_write_upper(u->path, u->mountpoints, STDOUT_FILENO, &e);
+	if (r < 0) {
+		launch_write_all(report, e->msg, strlen(e->msg));
+		return 1;
 	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		launch_error_set(err, errno, "fork");
-		return -1;
-	}
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(data[0]);
-		close(msg[0]);
-		struct launch_error *e = NULL;
-		int r = u->join > 0 ? join_ns(u->join, &e) : launch_container_enter_userns(u->id, &e);
-		if (r == 0)
-			r = launch_commit_write_upper(u->path, u->mountpoints, data[1], &e);
-		if (r < 0) {
-			launch_write_all(msg[1], e->msg, strlen(e->msg));
-			_exit(1);
-		}
-		_exit(0);
-	}
-	close(data[1]);
-	close(msg[1]);
-	*pipe_fd = data[0];
-	*err_fd = msg[0];
-	return pid;
+	return 0;
 }
 
-/* sqfs2tar IMAGE on a pipe, its stderr to another. */
-static pid_t start_sqfs2tar(const char *image, int *pipe_fd, int *err_fd, struct launch_error **err)
+/* Start the walker of U writing to a pipe; *PIPE_FD gets the read end. A
+ * failure's message comes back through P's report channel. */
+static int start_walker(const struct upper_src *u, struct launch_proc *p, int *pipe_fd, struct launch_error **err)
 {
-	int data[2], msg[2];
-	if (pipe2(data, O_CLOEXEC) < 0 || pipe2(msg, O_CLOEXEC) < 0) {
-		launch_error_set(err, errno, "pipe");
+	struct launch_proc_spec spec = { .child = walker_main,
+					 .arg = (void *)u,
+					 .out = LAUNCH_PROC_PIPE,
+					 .die_with_parent = true,
+					 .what = "the writable layer's reader" };
+	if (launch_proc_spawn(&spec, p, err) < 0)
 		return -1;
-	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		launch_error_set(err, errno, "fork");
-		return -1;
-	}
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(data[1], STDOUT_FILENO);
-		dup2(msg[1], STDERR_FILENO);
-		launch_fds_close_on_exec(NULL, 0);
-		execlp("sqfs2tar", "sqfs2tar", "--root-becomes", ".", image, (char *)NULL);
-		dprintf(STDERR_FILENO, "cannot run sqfs2tar: %s (install squashfs-tools-ng)", strerror(errno));
-		_exit(127);
-	}
-	close(data[1]);
-	close(msg[1]);
-	*pipe_fd = data[0];
-	*err_fd = msg[0];
-	return pid;
+	*pipe_fd = p->out;
+	p->out = -1;
+	return 0;
 }
 
-/* Wait for PID; a failure's message is what it wrote on ERR_FD. */
-static int finish_child(pid_t pid, int err_fd, const char *what, struct launch_error **err)
+/* sqfs2tar IMAGE on a pipe (*PIPE_FD), its stderr kept in P. */
+static int start_sqfs2tar(const char *image, struct launch_proc *p, int *pipe_fd, struct launch_error **err)
 {
-	char msg[1024];
-	size_t n = 0;
-	ssize_t r;
-	while ((r = read(err_fd, msg + n, sizeof(msg) - 1 - n)) > 0 || (r < 0 && errno == EINTR))
-		if (r > 0)
-			n += (size_t)r;
-	msg[n] = '\0';
-	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-		msg[--n] = '\0';
-	close(err_fd);
-	int st = 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+	char *argv[] = { (char *)"sqfs2tar", (char *)"--root-becomes", (char *)".", (char *)image, NULL };
+	struct launch_proc_spec spec = { .path = "sqfs2tar",
+					 .argv = argv,
+					 .out = LAUNCH_PROC_PIPE,
+					 .err = LAUNCH_PROC_PIPE,
+					 .die_with_parent = true };
+	struct launch_error *e = NULL;
+	if (launch_proc_spawn(&spec, p, &e) < 0) {
+		launch_error_msg(err, "%s (install squashfs-tools-ng)", e->msg);
+		launch_error_free(e);
+		return -1;
+	}
+	*pipe_fd = p->out;
+	p->out = -1;
+	return 0;
+}
+
+/* Wait for P (nothing when it is done already); a failure's message is
+ * what it reported or wrote on its stderr. */
+static int finish_child(struct launch_proc *p, const char *what, struct launch_error **err)
+{
+	if (p->pid <= 0)
 		return 0;
-	return launch_error_msg(err, "%s: %s", what, n ? msg : "failed");
+	struct launch_proc_io io = { .max = 1024 };
+	struct launch_error *e = NULL;
+	int st = launch_proc_wait(p, &io, 0, &e);
+	launch_proc_close(p);
+	p->pid = -1;
+	int ret = 0;
+	if (st != 0)
+		ret = launch_error_msg(err, "%s: %s", what, e ? e->msg : io.err && *io.err ? io.err : "failed");
+	launch_error_free(e);
+	free(io.out);
+	free(io.err);
+	return ret;
 }
 
 struct base_ctx {
 	const char *image;
-	pid_t pid;
-	int err_fd;
+	struct launch_proc s2t;
+	struct launch_layer_reader *reader;
 };
 
 static struct archive *reopen_base(void *arg, int k, void **handle, struct launch_error **err)
@@ -364,30 +350,29 @@ static struct archive *reopen_base(void *arg, int k, void **handle, struct launc
 		launch_error_msg(err, "the writable layer cannot be read twice");
 		return NULL;
 	}
-	int fd, efd;
-	pid_t pid = start_sqfs2tar(b->image, &fd, &efd, err);
-	if (pid < 0)
-		return NULL;
-	struct launch_layer_reader *r;
-	if (launch_layer_open_fd(fd, b->image, &r, err) < 0) {
-		kill(pid, SIGKILL);
-		finish_child(pid, efd, "sqfs2tar", NULL);
+	struct base_ctx *h = xcalloc(1, sizeof(*h));
+	int fd;
+	if (start_sqfs2tar(b->image, &h->s2t, &fd, err) < 0) {
+		free(h);
 		return NULL;
 	}
-	struct base_ctx *h = xcalloc(1, sizeof(*h));
-	h->pid = pid;
-	h->err_fd = efd;
-	h->image = (const char *)r; /* the reader, for close */
+	if (launch_layer_open_fd(fd, b->image, &h->reader, err) < 0) {
+		launch_proc_kill(&h->s2t, SIGKILL);
+		finish_child(&h->s2t, "sqfs2tar", NULL);
+		free(h);
+		return NULL;
+	}
 	*handle = h;
-	return launch_layer_tar(r);
+	return launch_layer_tar(h->reader);
 }
 
 static void reclose_base(void *arg, void *handle)
 {
+	(void)arg;
 	struct base_ctx *h = handle;
-	launch_layer_close((struct launch_layer_reader *)h->image);
-	kill(h->pid, SIGKILL);
-	finish_child(h->pid, h->err_fd, "sqfs2tar", NULL);
+	launch_layer_close(h->reader);
+	launch_proc_kill(&h->s2t, SIGKILL);
+	finish_child(&h->s2t, "sqfs2tar", NULL);
 	free(h);
 }
 
@@ -457,8 +442,7 @@ int launch_commit(const struct launch_config *c, const struct launch_commit_opts
 	_cleanup_close_ int tmp_fd = -1;
 	_cleanup_strv_ char **mps = NULL;
 	json_t *cfg = NULL;
-	pid_t walker = -1, s2t = -1;
-	int walker_err = -1, s2t_err = -1;
+	struct launch_proc walker = LAUNCH_PROC_INIT, s2t = LAUNCH_PROC_INIT;
 	int ret = -1;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -526,11 +510,9 @@ int launch_commit(const struct launch_config *c, const struct launch_commit_opts
 	    launch_store_tmpfile(&stores[0], ".sqfs", &tmp, &tmp_fd, err) < 0)
 		goto out;
 	int top_fd, bottom_fd;
-	walker = start_walker(&u, &top_fd, &walker_err, err);
-	if (walker < 0)
+	if (start_walker(&u, &walker, &top_fd, err) < 0)
 		goto out;
-	s2t = start_sqfs2tar(base_path, &bottom_fd, &s2t_err, err);
-	if (s2t < 0) {
+	if (start_sqfs2tar(base_path, &s2t, &bottom_fd, err) < 0) {
 		close(top_fd);
 		goto out;
 	}
@@ -542,7 +524,7 @@ int launch_commit(const struct launch_config *c, const struct launch_commit_opts
 		goto out;
 	if (launch_sqfs_writer_start(tmp, o->compressor, 0, &w, err) < 0)
 		goto out;
-	struct base_ctx bc = { base_path, 0, -1 };
+	struct base_ctx bc = { .image = base_path };
 	struct launch_flatten_layers again = { reopen_base, reclose_base, &bc };
 	f = launch_flatten_new(launch_sqfs_writer_archive(w), 2, &again);
 	char diff[LAUNCH_DIGEST_LEN + 1];
@@ -556,13 +538,8 @@ int launch_commit(const struct launch_config *c, const struct launch_commit_opts
 		launch_error_wrap(err, "the base image %s", base_path);
 		goto out;
 	}
-	int wr = finish_child(walker, walker_err, "cannot read the writable layer", err);
-	walker = -1;
-	if (wr < 0)
-		goto out;
-	int sr = finish_child(s2t, s2t_err, "cannot read the base image (sqfs2tar)", err);
-	s2t = -1;
-	if (sr < 0)
+	if (finish_child(&walker, "cannot read the writable layer", err) < 0 ||
+	    finish_child(&s2t, "cannot read the base image (sqfs2tar)", err) < 0)
 		goto out;
 	if (launch_sqfs_writer_finish(steal_pointer(&w), err) < 0)
 		goto out;
@@ -593,19 +570,17 @@ out:
 	launch_layer_close(bottom);
 	launch_sqfs_writer_abort(w, err);
 	/* the readers are closed: the children see EOF or EPIPE and end */
-	if (walker > 0) {
+	if (walker.pid > 0) {
 		struct launch_error *we = NULL;
-		if (finish_child(walker, walker_err, "cannot read the writable layer", &we) < 0 && ret < 0 && err &&
+		if (finish_child(&walker, "cannot read the writable layer", &we) < 0 && ret < 0 && err &&
 		    !strstr(we->msg, "Broken pipe")) {
 			launch_error_free(*err); /* the walker's own failure came first */
 			*err = steal_pointer(&we);
 		}
 		launch_error_free(we);
 	}
-	if (s2t > 0) {
-		kill(s2t, SIGKILL);
-		finish_child(s2t, s2t_err, "sqfs2tar", NULL);
-	}
+	launch_proc_kill(&s2t, SIGKILL);
+	finish_child(&s2t, "sqfs2tar", NULL);
 	if (tmp)
 		unlink(tmp);
 	if (ret < 0 && n_stores)

@@ -23,11 +23,12 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "proc.h"
 #include "util.h"
 
 struct launch_sqfs_writer {
 	char *output;
-	pid_t pid;
+	struct launch_proc proc;
 	int in_fd;
 	int err_fd;
 	struct archive *a;
@@ -104,14 +105,6 @@ int launch_sqfs_writer_start(const char *output, const char *compressor, int job
 		jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (jobs <= 0)
 		jobs = 1;
-	int in[2], er[2];
-	if (pipe2(in, O_CLOEXEC) < 0)
-		return launch_error_set(err, errno, "pipe");
-	if (pipe2(er, O_CLOEXEC) < 0) {
-		close(in[0]);
-		close(in[1]);
-		return launch_error_set(err, errno, "pipe");
-	}
 	char jobs_s[16];
 	snprintf(jobs_s, sizeof(jobs_s), "%d", jobs);
 	/* NAME[:LEVEL], checked by the caller (launch_sqfs_compressor_valid) */
@@ -128,35 +121,22 @@ int launch_sqfs_writer_start(const char *output, const char *compressor, int job
 		argv[argc++] = extra;
 	}
 	argv[argc++] = output;
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		close(in[0]);
-		close(in[1]);
-		close(er[0]);
-		close(er[1]);
-		return launch_error_set(err, e, "cannot start tar2sqfs");
-	}
-	if (pid == 0) {
-		/* nothing must outlive an import killed with SIGKILL */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		dup2(in[0], STDIN_FILENO);
-		dup2(er[1], STDOUT_FILENO);
-		dup2(er[1], STDERR_FILENO);
-		launch_fds_close_on_exec(NULL, 0);
-		execv(bin, (char *const *)argv);
-		dprintf(STDERR_FILENO, "cannot execute %s: %s\n", bin, strerror(errno));
-		_exit(127);
-	}
-	close(in[0]);
-	close(er[1]);
+	/* its output and errors on one pipe, drained by a thread; nothing
+	 * must outlive an import killed with SIGKILL */
+	struct launch_proc_spec spec = { .path = bin,
+					 .argv = (char *const *)argv,
+					 .in = LAUNCH_PROC_PIPE,
+					 .out = LAUNCH_PROC_PIPE,
+					 .err = LAUNCH_PROC_STDOUT,
+					 .die_with_parent = true,
+					 .what = "tar2sqfs" };
+	struct launch_proc proc;
+	if (launch_proc_spawn(&spec, &proc, err) < 0)
+		return -1;
 	struct launch_sqfs_writer *w = xcalloc(1, sizeof(*w));
-	w->pid = pid;
-	w->in_fd = in[1];
-	w->err_fd = er[0];
+	w->proc = proc;
+	w->in_fd = steal_fd(&w->proc.in);
+	w->err_fd = steal_fd(&w->proc.out);
 	if (pthread_create(&w->reader, NULL, drain, w) == 0)
 		w->reader_started = true;
 	w->output = xstrdup(output);
@@ -179,11 +159,9 @@ struct archive *launch_sqfs_writer_archive(struct launch_sqfs_writer *w)
 
 static int wait_child(struct launch_sqfs_writer *w)
 {
-	int st = 0;
-	pid_t r;
-	do
-		r = waitpid(w->pid, &st, 0);
-	while (r < 0 && errno == EINTR);
+	launch_proc_wait(&w->proc, NULL, 0, NULL);
+	int st = w->proc.status;
+	launch_proc_close(&w->proc);
 	if (w->reader_started)
 		pthread_join(w->reader, NULL);
 	close(w->err_fd);
@@ -261,7 +239,7 @@ void launch_sqfs_writer_abort(struct launch_sqfs_writer *w, struct launch_error 
 	 * our "Write error" */
 	bool broken = archive_errno(w->a) == EPIPE;
 	if (!broken)
-		kill(w->pid, SIGKILL);
+		launch_proc_kill(&w->proc, SIGKILL);
 	close(w->in_fd);
 	int st = wait_child(w);
 	if (broken && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))

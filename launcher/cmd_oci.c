@@ -28,6 +28,7 @@
 #include "log.h"
 #include "oci.h"
 #include "paths.h"
+#include "proc.h"
 #include "trust.h"
 #include "util.h"
 
@@ -313,14 +314,16 @@ static int oci_delete(const char *dir, int argc, char **argv)
 		return force ? 0 : launcher_fail(err);
 	pid_t pid = (pid_t)json_integer_value(json_object_get(j, "pid"));
 	json_decref(j);
+	/* opened before the lock says PID is the container's still: a pid used
+	 * again is never signalled or waited on */
+	_cleanup_close_ int pidfd = launch_proc_open(pid);
 	if (running(dir, id)) {
 		if (!force) {
 			launch_error_msg(&err, "container %s is running (kill it, or delete --force)", id);
 			return launcher_fail(err);
 		}
 		kill(pid, SIGKILL);
-		for (int k = 0; k < 500 && running(dir, id); k++)
-			usleep(10000);
+		launch_proc_wait_pid(pid, pidfd, 5000);
 	}
 	_cleanup_free_ char *js = state_path(dir, id, "json"), *lk = state_path(dir, id, "lock");
 	unlink(js);

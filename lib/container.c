@@ -42,6 +42,7 @@
 #include "hooks.h"
 #include "instance.h"
 #include "log.h"
+#include "proc.h"
 #include "rootfs.h"
 #include "sqfs.h"
 #include "trust.h"
@@ -77,62 +78,57 @@ static int unshare_error(int e, struct launch_error **err)
  * outside the new namespace (a setuid program started inside it would not
  * gain root), so a helper forked before unshare writes them on a signal and
  * reports back. */
+struct idmap_helper {
+	const struct launch_identity *id;
+	pid_t target;
+	int go[2]; /* a byte once the namespace exists */
+};
+
+static int idmap_helper(void *arg, int report)
+{
+	const struct idmap_helper *h = arg;
+	close(h->go[1]);
+	char c;
+	if (read(h->go[0], &c, 1) != 1)
+		return 1; /* unshare failed */
+	struct launch_error *e = NULL;
+	if (launch_idmap_write_subids(h->target, h->id, &e) < 0) {
+		launch_write_all(report, e->msg, strlen(e->msg));
+		return 1;
+	}
+	return 0;
+}
+
 static int unshare_with_subids(const struct launch_identity *id, struct launch_error **err)
 {
-	int go[2], done[2];
+	int go[2];
 	if (pipe2(go, O_CLOEXEC) < 0)
 		return launch_error_set(err, errno, "pipe");
-	if (pipe2(done, O_CLOEXEC) < 0) {
-		close(go[0]);
-		close(go[1]);
-		return launch_error_set(err, errno, "pipe");
-	}
-	pid_t self = getpid();
-	pid_t helper = fork();
-	if (helper < 0) {
-		int e = errno;
-		close(go[0]), close(go[1]), close(done[0]), close(done[1]);
-		return launch_error_set(err, e, "cannot fork the id map helper");
-	}
-	if (helper == 0) {
-		close(go[1]);
-		close(done[0]);
-		char c;
-		if (read(go[0], &c, 1) != 1)
-			_exit(1); /* unshare failed */
-		struct launch_error *e = NULL;
-		if (launch_idmap_write_subids(self, id, &e) < 0) {
-			launch_write_all(done[1], e->msg, strlen(e->msg));
-			_exit(1);
-		}
-		_exit(0);
+	struct idmap_helper h = { id, getpid(), { go[0], go[1] } };
+	struct launch_proc_spec spec = {
+		.child = idmap_helper, .arg = &h, .keep_signal_mask = true, .what = "the id map helper"
+	};
+	struct launch_proc helper;
+	if (launch_proc_spawn(&spec, &helper, err) < 0) {
+		close(go[0]), close(go[1]);
+		return -1;
 	}
 	close(go[0]);
-	close(done[1]);
 	int ret = 0;
-	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
 		ret = unshare_error(errno, err);
-		close(go[1]);
-	} else {
+	else
 		launch_write_all(go[1], "g", 1);
-		close(go[1]);
-	}
-	char msg[600];
-	size_t n = 0;
-	ssize_t r;
-	while ((r = read(done[0], msg + n, sizeof(msg) - 1 - n)) > 0 || (r < 0 && errno == EINTR))
-		if (r > 0)
-			n += (size_t)r;
-	msg[n] = '\0';
-	close(done[0]);
-	int st = 0;
-	while (waitpid(helper, &st, 0) < 0 && errno == EINTR)
-		;
-	if (ret == 0 && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))
+	close(go[1]);
+	struct launch_error *e = NULL;
+	int st = launch_proc_wait(&helper, NULL, 0, &e);
+	launch_proc_close(&helper);
+	if (ret == 0 && st != 0)
 		ret = launch_error_msg(err,
 				       "cannot map your subordinate ids into the user namespace: %s (see 'launch "
 				       "doctor')",
-				       n ? msg : "the id map helper failed");
+				       e ? e->msg : "the id map helper failed");
+	launch_error_free(e);
 	return ret;
 }
 
@@ -328,48 +324,7 @@ static char *find_command(const char *cmd, const char *path)
  * process of the container still alive). Returns how many were signalled. */
 static int signal_descendants(pid_t self, int sig, pid_t except)
 {
-	int n = 0;
-	pid_t stack[4096];
-	size_t top = 0;
-	stack[top++] = self;
-	while (top > 0) {
-		pid_t p = stack[--top];
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%d/task", p);
-		DIR *d = opendir(path);
-		if (!d)
-			continue;
-		for (struct dirent *de; (de = readdir(d));) {
-			if (de->d_name[0] == '.')
-				continue;
-			char cpath[300];
-			snprintf(cpath, sizeof(cpath), "/proc/%d/task/%s/children", p, de->d_name);
-			_cleanup_free_ char *text = NULL;
-			if (launch_read_file_at(AT_FDCWD, cpath, 1u << 20, &text, NULL) < 0)
-				continue;
-			char *save = NULL;
-			for (char *tok = strtok_r(text, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
-				pid_t c = (pid_t)atoi(tok);
-				if (c <= 0 || c == except)
-					continue;
-				if (kill(c, sig) == 0)
-					n++;
-				if (top < ARRAY_SIZE(stack))
-					stack[top++] = c;
-			}
-		}
-		closedir(d);
-	}
-	return n;
-}
-
-static int decode_status(int wstatus)
-{
-	if (WIFEXITED(wstatus))
-		return WEXITSTATUS(wstatus);
-	if (WIFSIGNALED(wstatus))
-		return 128 + WTERMSIG(wstatus);
-	return LAUNCH_EXIT_FAILURE;
+	return launch_proc_signal(self, NULL, except, sig);
 }
 
 /* Forward signals and reap until no descendant is left; relay CONSOLE's
@@ -384,7 +339,7 @@ static int supervise(pid_t child, pid_t helper, int sfd, pid_t parent, int *stat
 		while ((p = waitpid(-1, &wstatus, WNOHANG)) > 0) {
 			if (p == child) {
 				main_done = true;
-				*status = decode_status(wstatus);
+				*status = launch_proc_status(wstatus);
 			}
 		}
 		if (p < 0 && errno == ECHILD)
@@ -426,9 +381,7 @@ static int supervise(pid_t child, pid_t helper, int sfd, pid_t parent, int *stat
 			continue;
 		if (parent > 0 && (int)si.ssi_signo == SIGRTMIN && getppid() != parent) {
 			/* the supervisor died: nothing may outlive it */
-			while (signal_descendants(getpid(), SIGKILL, 0) > 0)
-				while (waitpid(-1, NULL, WNOHANG) > 0)
-					;
+			launch_proc_kill_all(getpid(), NULL, 0, SIGKILL, -1);
 			_exit(128 + SIGKILL);
 		}
 		/* The container's terminal gets the user's window size; a hangup
@@ -450,38 +403,6 @@ static int supervise(pid_t child, pid_t helper, int sfd, pid_t parent, int *stat
 	}
 }
 
-/* The command's process, forked with vfork by the container init: only
- * async-signal-safe calls until execve. It gets descriptors 0-2 (the
- * console's terminal for those that were the user's, when CONSOLE has one)
- * and KEEP (PMI_FD's, or -1). A failed execve sends its errno on ERR_FD. */
-static void __attribute__((noreturn)) exec_command(const char *path, char *const *argv, char *const *envp, int keep,
-						   int err_fd, const struct launch_console *console)
-{
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (console)
-		launch_console_attach(console);
-	launch_fds_close_on_exec(&keep, keep >= 0 ? 1 : 0);
-	execve(path, argv, envp);
-	int e = errno;
-	ssize_t w = write(err_fd, &e, sizeof(e));
-	(void)w;
-	_exit(LAUNCH_EXIT_CANNOT_EXEC);
-}
-
-/* Signal every process of mount namespace NS, waiting (reaping our own
- * children on the way) until none is left. */
-static void kill_ns(const char *ns, int sig)
-{
-	while (launch_instance_signal_ns(ns, sig) > 0) {
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-}
-
 /* An instance's init: no command of its own; processes join its namespaces
  * (launch exec). Told to stop (SIGTERM from the supervisor), it ends them
  * all: SIGTERM, then SIGKILL after the grace period. When the supervisor
@@ -500,21 +421,14 @@ static void __attribute__((noreturn)) instance_loop(int sfd, pid_t supervisor)
 		int sig = (int)si.ssi_signo;
 		bool orphaned = getppid() != supervisor;
 		if (sig == SIGRTMIN && orphaned) {
-			kill_ns(ns, SIGKILL);
+			launch_proc_kill_all(0, ns, 0, SIGKILL, -1);
 			_exit(128 + SIGKILL);
 		}
 		if (sig != SIGTERM && sig != SIGINT && sig != SIGHUP && sig != SIGQUIT)
 			continue;
-		if (launch_instance_signal_ns(ns, SIGTERM) > 0) {
-			int64_t until = now_ms() + LAUNCH_KILL_GRACE_S * 1000;
-			while (now_ms() < until && launch_instance_signal_ns(ns, 0) > 0) {
-				while (waitpid(-1, NULL, WNOHANG) > 0)
-					;
-				struct timespec ts = { 0, 10 * 1000 * 1000 };
-				nanosleep(&ts, NULL);
-			}
-			kill_ns(ns, SIGKILL);
-		}
+		/* SIGTERM, and what is left after the grace period gets SIGKILL */
+		if (launch_proc_kill_all(0, ns, 0, SIGTERM, LAUNCH_KILL_GRACE_S * 1000) > 0)
+			launch_proc_kill_all(0, ns, 0, SIGKILL, -1);
 		_exit(0);
 	}
 }
@@ -539,16 +453,18 @@ static int exec_error(struct launch_error **err, int e, const char *path, const 
 	return code;
 }
 
-/* vfork lives in a function of its own, whose frame holds nothing the child
- * could clobber. */
-static pid_t __attribute__((noinline))
-spawn_command(const char *path, char *const *argv, char *const *envp, int err_fd, const struct launch_console *console)
+/* The command, started the fast way (vfork); the console, if any, becomes
+ * its terminal. A failed execve sends its errno on ERR_FD. */
+static void attach_console(const void *console)
 {
-	int keep = launch_fds_pmi(envp);
-	pid_t pid = vfork();
-	if (pid == 0)
-		exec_command(path, argv, envp, keep, err_fd, console);
-	return pid;
+	launch_console_attach(console);
+}
+
+static pid_t spawn_command(const char *path, char *const *argv, char *const *envp, int err_fd,
+			   const struct launch_console *console)
+{
+	return launch_proc_vspawn(path, argv, envp, launch_fds_pmi(envp), err_fd, console ? attach_console : NULL,
+				  console);
 }
 
 static void close_pair(int p[2])

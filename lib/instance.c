@@ -26,6 +26,7 @@
 #include "container.h" /* LAUNCH_KILL_GRACE_S */
 #include "ids.h"
 #include "log.h"
+#include "proc.h"
 #include "rootfs.h"
 #include "util.h"
 
@@ -176,30 +177,6 @@ void launch_instances_gc(const char *runtime_dir)
 
 /* --- processes of an instance --- */
 
-int launch_instance_signal_ns(const char *ns_link, int sig)
-{
-	DIR *d = opendir("/proc");
-	if (!d)
-		return 0;
-	int n = 0;
-	pid_t self = getpid();
-	for (struct dirent *de; (de = readdir(d));) {
-		pid_t pid = (pid_t)atoi(de->d_name);
-		if (pid <= 0 || pid == self)
-			continue;
-		char path[64], link[64];
-		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
-		ssize_t l = readlink(path, link, sizeof(link) - 1);
-		if (l <= 0)
-			continue;
-		link[l] = '\0';
-		if (!strcmp(link, ns_link) && kill(pid, sig) == 0)
-			n++;
-	}
-	closedir(d);
-	return n;
-}
-
 /* --- join --- */
 
 int launch_instance_ns_link(pid_t pid, const char *ns, char *buf, size_t size)
@@ -272,7 +249,7 @@ int launch_instance_list(const char *runtime_dir, struct launch_instance_info **
 			_cleanup_free_ char *name = xstrndup(names[i]->d_name, l - 5);
 			struct launch_instance_info info;
 			if (read_info(dir, name, &info, NULL) == 0) {
-				int procs = launch_instance_signal_ns(info.mnt_ns, 0);
+				int procs = launch_proc_signal(0, info.mnt_ns, 0, 0);
 				info.processes = procs > 0 ? procs - 1 : 0; /* not the init */
 				*out = xrealloc(*out, (*n + 1) * sizeof(**out));
 				(*out)[(*n)++] = info;
@@ -292,21 +269,20 @@ int launch_instance_stop(const char *runtime_dir, const char *name, struct launc
 		return launch_error_msg(err, "instance %s not found (see 'launch ps')", name);
 	if (read_info(dir, name, &info, err) < 0)
 		return -1;
-	if (alive(dir, name))
-		kill(info.holder, SIGTERM);
-	/* The supervisor ends the processes (SIGTERM, then SIGKILL after the
-	 * grace period), unmounts and removes the state. */
-	for (int i = 0; i < (LAUNCH_KILL_GRACE_S + 8) * 100 && alive(dir, name); i++) {
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
+	/* The supervisor (the holder of the lock) ends the processes: SIGTERM,
+	 * then SIGKILL after the grace period; it unmounts and removes the
+	 * state. Waited for through a pidfd, opened before the lock says it is
+	 * the holder still, so a pid used again is never waited on. */
+	int pidfd = launch_proc_open(info.holder);
 	if (alive(dir, name)) {
-		kill(info.holder, SIGKILL); /* its init then kills what is left */
-		for (int i = 0; i < 500 && alive(dir, name); i++) {
-			struct timespec ts = { 0, 10 * 1000 * 1000 };
-			nanosleep(&ts, NULL);
+		kill(info.holder, SIGTERM);
+		if (!launch_proc_wait_pid(info.holder, pidfd, (LAUNCH_KILL_GRACE_S + 8) * 1000)) {
+			kill(info.holder, SIGKILL); /* its init then kills what is left */
+			launch_proc_wait_pid(info.holder, pidfd, 5000);
 		}
 	}
+	if (pidfd >= 0)
+		close(pidfd);
 	launch_instance_remove_state(dir, name);
 	launch_instance_info_clear(&info);
 	return 0;

@@ -63,9 +63,6 @@ int launch_instance_start(struct launch_spec *spec, const char *name, bool reuse
  * what `launch exec` and the SPANK plugin's tasks do before exec. */
 int launch_instance_join(const struct launch_instance_info *info, const struct launch_spec *spec, const char **cwd,
 			 struct launch_error **err);
-/* Signal every process whose mount namespace is NS_LINK (the text of a
- * /proc/PID/ns/mnt link), except the caller; how many there were. */
-int launch_instance_signal_ns(const char *ns_link, int sig);
 
 /* For instance.c and instance_run.c. */
 int launch_instance_dir(const char *runtime_dir, char **out, struct launch_error **err);

@@ -20,6 +20,7 @@
 
 #include "container.h"
 #include "log.h"
+#include "proc.h"
 #include "util.h"
 
 #define NAME_MAX_LEN 64
@@ -126,6 +127,56 @@ static int take_lock(const char *dir, const char *name, struct launch_error **er
 	return launch_error_msg(err, "cannot lock %s: it keeps being replaced", lock);
 }
 
+/* The instance's supervisor: runs the container until it ends, then
+ * removes the instance's state. */
+static int supervisor_main(void *arg, int report)
+{
+	(void)report;
+	struct start_ctx *ctx = arg;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	_cleanup_free_ char *log = launch_instance_file(ctx->dir, ctx->name, "log");
+	int logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	dup2(null, STDIN_FILENO);
+	dup2(null, STDOUT_FILENO);
+	if (logfd >= 0)
+		dup2(logfd, STDERR_FILENO);
+	struct launch_container_callbacks cb = { started, ctx };
+	struct launch_error *e = NULL;
+	int status = 0;
+	if (launch_container_run_with(ctx->spec, &cb, &status, &e) < 0) {
+		if (ctx->ready_fd >= 0) {
+			char bad = 'E';
+			launch_write_all(ctx->ready_fd, &bad, 1);
+			launch_write_all(ctx->ready_fd, e->msg, strlen(e->msg));
+		}
+		launch_log(LAUNCH_LOG_ERROR, "%s", e->msg);
+		launch_error_free(e);
+	}
+	/* unlinked while still locked: a new instance of the name locks a new file */
+	_cleanup_free_ char *lockpath = launch_instance_file(ctx->dir, ctx->name, "lock");
+	unlink(lockpath);
+	launch_instance_remove_state(ctx->dir, ctx->name);
+	return 0;
+}
+
+/* Detach: in a session of its own, start the supervisor, which is then
+ * not our child (the caller may be a short-lived CLI or a slurmstepd
+ * helper), and exit. */
+static int detach_main(void *arg, int report)
+{
+	(void)report;
+	struct start_ctx *ctx = arg;
+	struct launch_proc_spec sup = { .child = supervisor_main, .arg = ctx, .what = "the instance supervisor" };
+	struct launch_proc p;
+	struct launch_error *e = NULL;
+	if (launch_proc_spawn(&sup, &p, &e) < 0) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "E%s", e->msg);
+		launch_write_all(ctx->ready_fd, msg, strlen(msg));
+	}
+	return 0; /* the supervisor goes on, without us */
+}
+
 int launch_instance_start(struct launch_spec *spec, const char *name, bool reuse, char **out_name,
 			  struct launch_error **err)
 {
@@ -161,52 +212,16 @@ int launch_instance_start(struct launch_spec *spec, const char *name, bool reuse
 	spec->instance = true;
 	free(spec->container_id);
 	spec->container_id = xstrdup(name);
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
+	struct start_ctx ctx = { spec, dir, name, ready[1] };
+	struct launch_proc_spec detach = {
+		.child = detach_main, .arg = &ctx, .new_session = true, .what = "the instance supervisor"
+	};
+	struct launch_proc first;
+	if (launch_proc_spawn(&detach, &first, err) < 0) {
 		close(lock);
-		return launch_error_set(err, errno, "cannot start the instance supervisor");
-	}
-	if (pid == 0) {
-		/* Detach: a session of its own, and not our child (the caller
-		 * may be a short-lived CLI or a slurmstepd helper). */
 		close(ready[0]);
-		setsid();
-		pid_t sup = fork();
-		if (sup != 0) {
-			if (sup < 0) {
-				int e = errno;
-				char msg[200];
-				snprintf(msg, sizeof(msg), "Ecannot start the instance supervisor: %s", strerror(e));
-				launch_write_all(ready[1], msg, strlen(msg));
-			}
-			_exit(0);
-		}
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		_cleanup_free_ char *log = launch_instance_file(dir, name, "log");
-		int logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		if (logfd >= 0)
-			dup2(logfd, STDERR_FILENO);
-		struct start_ctx ctx = { spec, dir, name, ready[1] };
-		struct launch_container_callbacks cb = { started, &ctx };
-		struct launch_error *e = NULL;
-		int status = 0;
-		if (launch_container_run_with(spec, &cb, &status, &e) < 0) {
-			if (ctx.ready_fd >= 0) {
-				char bad = 'E';
-				launch_write_all(ctx.ready_fd, &bad, 1);
-				launch_write_all(ctx.ready_fd, e->msg, strlen(e->msg));
-			}
-			launch_log(LAUNCH_LOG_ERROR, "%s", e->msg);
-			launch_error_free(e);
-		}
-		/* unlinked while still locked: a new instance of the name locks a new file */
-		_cleanup_free_ char *lockpath = launch_instance_file(dir, name, "lock");
-		unlink(lockpath);
-		launch_instance_remove_state(dir, name);
-		_exit(0);
+		close(ready[1]);
+		return -1;
 	}
 	close(ready[1]);
 	close(lock);
@@ -222,7 +237,8 @@ int launch_instance_start(struct launch_spec *spec, const char *name, bool reuse
 			break;
 	}
 	close(ready[0]);
-	waitpid(pid, NULL, 0);
+	launch_proc_wait(&first, NULL, 0, NULL);
+	launch_proc_close(&first);
 	if (got > 0 && buf[0] == 'R') {
 		*out_name = xstrdup(name);
 		return 0;

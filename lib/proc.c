@@ -214,6 +214,33 @@ fail:
 	return 0;
 }
 
+static void __attribute__((noreturn)) vchild(const char *path, char *const *argv, char *const *envp, int keep,
+					     int err_fd, void (*setup)(const void *), const void *arg)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (setup)
+		setup(arg);
+	launch_fds_close_on_exec(&keep, keep >= 0 ? 1 : 0);
+	execve(path, argv, envp);
+	int e = errno;
+	ssize_t w = write(err_fd, &e, sizeof(e));
+	(void)w;
+	_exit(127);
+}
+
+/* vfork lives in a function of its own, whose frame holds nothing the child
+ * could clobber. */
+pid_t __attribute__((noinline)) launch_proc_vspawn(const char *path, char *const *argv, char *const *envp, int keep,
+						   int err_fd, void (*setup)(const void *arg), const void *arg)
+{
+	pid_t pid = vfork();
+	if (pid == 0)
+		vchild(path, argv, envp, keep, err_fd, setup, arg);
+	return pid;
+}
+
 /* A bounded buffer that keeps the end of what it is given. */
 struct tail {
 	char *buf;
@@ -409,6 +436,14 @@ void launch_proc_kill(struct launch_proc *p, int sig)
 		return;
 	if (p->group)
 		kill(-p->pid, sig);
+#ifdef SYS_pidfd_send_signal
+	/* through the pidfd where there is one: P may have been reaped by a
+	 * waitpid(-1) elsewhere, and its pid used again */
+	if (p->pidfd >= 0) {
+		syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0);
+		return;
+	}
+#endif
 	kill(p->pid, sig);
 }
 
@@ -427,18 +462,19 @@ void launch_proc_close(struct launch_proc *p)
 	p->what = NULL;
 }
 
-bool launch_proc_wait_gone(pid_t pid, int timeout_ms)
+int launch_proc_open(pid_t pid)
 {
-	int fd = pidfd_open_(pid);
-	if (fd < 0 && errno == ESRCH)
-		return true;
-	if (fd >= 0) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+	return pidfd_open_(pid);
+}
+
+bool launch_proc_wait_pid(pid_t pid, int pidfd, int timeout_ms)
+{
+	if (pidfd >= 0) {
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
 		int r;
 		do
 			r = poll(&p, 1, timeout_ms);
 		while (r < 0 && errno == EINTR);
-		close(fd);
 		return r > 0;
 	}
 	/* no pidfd (before Linux 5.3): look every 10 ms */

@@ -94,6 +94,15 @@ int launch_proc_wait(struct launch_proc *p, struct launch_proc_io *io, int timeo
 int launch_proc_run(const struct launch_proc_spec *s, struct launch_proc_io *io, int timeout_ms,
 		    struct launch_error **err);
 
+/* The fast path for a container's command, where every microsecond of a
+ * start counts: vfork, and in the child only async-signal-safe calls:
+ * SETUP(ARG) when not NULL, every signal unblocked, every descriptor but
+ * 0-2 and KEEP (-1: none) closed at exec, execve. A failed execve writes
+ * its errno on ERR_FD (a close-on-exec pipe: end-of-file means the command
+ * runs). Returns the pid, -1 with errno when vfork failed. */
+pid_t launch_proc_vspawn(const char *path, char *const *argv, char *const *envp, int keep, int err_fd,
+			 void (*setup)(const void *arg), const void *arg);
+
 /* Send SIG to P (its group too when it leads one). */
 void launch_proc_kill(struct launch_proc *p, int sig);
 
@@ -103,9 +112,14 @@ void launch_proc_close(struct launch_proc *p);
 /* Exit status of wait status ST: the code, or 128+N for signal N. */
 int launch_proc_status(int st);
 
-/* Wait until process PID (not necessarily a child) has exited, at most
- * TIMEOUT_MS (< 0: no limit). True when it has. */
-bool launch_proc_wait_gone(pid_t pid, int timeout_ms);
+/* A pidfd of process PID (not necessarily a child), -1 where the kernel
+ * has none (before Linux 5.3) or PID is gone. */
+int launch_proc_open(pid_t pid);
+/* Wait until process PID has exited, at most TIMEOUT_MS (< 0: no limit),
+ * through PIDFD (from launch_proc_open, opened while PID was known to be
+ * the process meant); without one, PID is looked at every 10 ms. True when
+ * it has exited. */
+bool launch_proc_wait_pid(pid_t pid, int pidfd, int timeout_ms);
 
 /* The one walker over processes: FN is called with each process that has
  * not exited and is a descendant of ROOT (ROOT > 0: down the tree through

@@ -10,16 +10,15 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "proc.h"
 #include "sqfs.h"
 #include "util.h"
 
@@ -30,14 +29,13 @@
 struct launch_sqfs {
 	char *image;
 	char *mountpoint;
-	pid_t pid;
-	int pidfd;
+	struct launch_proc helper;
 	bool all_root;
 };
 
 pid_t launch_sqfs_helper_pid(const struct launch_sqfs *s)
 {
-	return s ? s->pid : 0;
+	return s && !s->helper.reaped ? s->helper.pid : 0;
 }
 
 const char *launch_sqfs_backend(void)
@@ -59,8 +57,21 @@ int launch_sqfs_open(const char *image, int threads, struct launch_sqfs **out, s
 		return launch_error_msg(err, "%s is not a squashfs image (no squashfs magic at its start)", image);
 	struct launch_sqfs *s = xcalloc(1, sizeof(*s));
 	s->image = xstrdup(image);
-	s->pidfd = -1;
+	s->helper = (struct launch_proc)LAUNCH_PROC_INIT;
 	*out = s;
+	return 0;
+}
+
+/* In the helper: CAP_SYS_ADMIN as an ambient capability, so that libfuse
+ * mounts directly (see above). */
+static int pass_sys_admin(void *arg, int report)
+{
+	(void)arg, (void)report;
+	cap_t caps = cap_get_proc();
+	cap_value_t admin = CAP_SYS_ADMIN;
+	if (caps && cap_set_flag(caps, CAP_INHERITABLE, 1, &admin, CAP_SET) == 0 && cap_set_proc(caps) == 0)
+		prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_SYS_ADMIN, 0, 0);
+	cap_free(caps);
 	return 0;
 }
 
@@ -73,42 +84,40 @@ int launch_sqfs_mount(struct launch_sqfs *s, const char *mountpoint, struct laun
 	struct stat before;
 	if (stat(mountpoint, &before) < 0)
 		return launch_error_set(err, errno, "cannot stat %s", mountpoint);
-	pid_t helper = fork();
-	if (helper < 0)
-		return launch_error_set(err, errno, "fork");
-	if (helper == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		cap_t caps = cap_get_proc();
-		cap_value_t admin = CAP_SYS_ADMIN;
-		if (caps && cap_set_flag(caps, CAP_INHERITABLE, 1, &admin, CAP_SET) == 0 && cap_set_proc(caps) == 0)
-			prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_SYS_ADMIN, 0, 0);
-		int null = open("/dev/null", O_RDWR);
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDOUT_FILENO);
-		}
-		launch_fds_close_on_exec(NULL, 0);
-		execlp(LAUNCH_SQUASHFUSE_BIN, LAUNCH_SQUASHFUSE_BIN, "-f", "-o",
-		       s->all_root ? "ro,allow_other,default_permissions,uid=0,gid=0"
-				   : "ro,allow_other,default_permissions",
-		       s->image, mountpoint, (char *)NULL);
-		_exit(127);
-	}
-	s->pid = helper;
-	s->pidfd = (int)syscall(SYS_pidfd_open, helper, 0);
-	/* The mount is there once the mount point's device changes. */
-	for (int i = 0; i < 2000; i++) {
+	char *argv[] = { (char *)LAUNCH_SQUASHFUSE_BIN,
+			 (char *)"-f",
+			 (char *)"-o",
+			 s->all_root ? (char *)"ro,allow_other,default_permissions,uid=0,gid=0"
+				     : (char *)"ro,allow_other,default_permissions",
+			 s->image,
+			 (char *)mountpoint,
+			 NULL };
+	struct launch_proc_spec spec = { .path = LAUNCH_SQUASHFUSE_BIN,
+					 .argv = argv,
+					 .child = pass_sys_admin,
+					 .in = LAUNCH_PROC_NULL,
+					 .out = LAUNCH_PROC_NULL,
+					 .die_with_parent = true };
+	_cleanup_close_ int mounts = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	if (launch_proc_spawn(&spec, &s->helper, err) < 0)
+		return -1;
+	/* The mount is there once the mount point's device changes: looked at
+	 * each time the mount table changes (POLLPRI on mountinfo), until the
+	 * helper exits or 10 s have passed. */
+	for (int i = 0; i < 1000; i++) {
 		struct stat now;
 		if (stat(mountpoint, &now) == 0 && now.st_dev != before.st_dev) {
 			s->mountpoint = xstrdup(mountpoint);
 			return 0;
 		}
-		if (waitpid(helper, NULL, WNOHANG) == helper) {
-			s->pid = 0;
+		if (launch_proc_wait_pid(s->helper.pid, s->helper.pidfd, 0))
 			break; /* the helper exited */
-		}
-		struct timespec ts = { 0, 5 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
+		struct pollfd p[2] = { { .fd = mounts, .events = POLLPRI },
+				       { .fd = s->helper.pidfd, .events = POLLIN } };
+		if (mounts < 0 || s->helper.pidfd < 0)
+			poll(NULL, 0, 10); /* without either: look again soon */
+		else
+			poll(p, 2, 10000);
 	}
 	return launch_error_msg(err, "%s could not mount %s (is squashfuse installed? see 'launch doctor')",
 				LAUNCH_SQUASHFUSE_BIN, s->image);
@@ -124,12 +133,7 @@ void launch_sqfs_stop(struct launch_sqfs *s)
 {
 	if (!s)
 		return;
-	if (s->pidfd >= 0) {
-		syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
-		close(s->pidfd);
-	}
-	if (s->pid > 0)
-		waitpid(s->pid, NULL, 0);
+	launch_proc_close(&s->helper); /* SIGKILL, and reaped */
 	free(s->mountpoint);
 	free(s->image);
 	free(s);

@@ -35,6 +35,7 @@
 #include "mountspec.h"
 #include "paths.h"
 #include "plugin.h"
+#include "proc.h"
 #include "spec.h"
 #include "trust.h"
 #include "util.h"
@@ -160,55 +161,55 @@ static int run_launch(const struct user *u, char **argv, char **envp, bool ignor
 	return run_launch_with(u, argv, envp, ignore_term, NULL, NULL, msg);
 }
 
+struct launch_child {
+	const struct user *u;
+	char **argv, **envp;
+	bool ignore_term;
+	argv_fn fn;
+	void *arg;
+};
+
+/* In the child: become the user, then run launch. */
+static int launch_child(void *arg, int report)
+{
+	struct launch_child *c = arg;
+	become(c->u);
+	if (chdir(c->u->home) < 0 && chdir("/") < 0)
+		return 126;
+	/* slurmstepd may signal the step's processes while a stop runs */
+	if (c->ignore_term)
+		signal(SIGTERM, SIG_IGN);
+	if (c->fn && !c->fn(c->u, &c->argv, c->arg))
+		return 0;
+	launch_proc_exec(c->argv[0], c->argv, c->envp);
+	(void)report;
+}
+
 static int run_launch_with(const struct user *u, char **argv, char **envp, bool ignore_term, argv_fn fn, void *arg,
 			   char **msg)
 {
-	int p[2];
 	*msg = NULL;
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return -1;
+	struct launch_child c = { u, argv, envp, ignore_term, fn, arg };
+	/* nothing of slurmstepd's descriptors reaches launch */
+	struct launch_proc_spec spec = { .child = launch_child,
+					 .arg = &c,
+					 .in = LAUNCH_PROC_NULL,
+					 .out = LAUNCH_PROC_NULL,
+					 .err = LAUNCH_PROC_PIPE,
+					 .what = argv[0] };
+	struct launch_proc_io io = { .max = 64u << 10 };
+	struct launch_error *e = NULL;
+	int st = launch_proc_run(&spec, &io, 0, &e);
+	if (st < 0 && e && e->exit_code == 127) {
+		/* launch itself could not run */
+		free(io.err);
+		io.err = xasprintf("launch: %s (check the plugstack.conf launch= argument)", e->msg);
+		st = 127;
 	}
-	if (pid == 0) {
-		become(u);
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDOUT_FILENO);
-		}
-		dup2(p[1], STDERR_FILENO);
-		if (chdir(u->home) < 0 && chdir("/") < 0)
-			_exit(126);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* slurmstepd may signal the step's processes while a stop runs */
-		if (ignore_term)
-			signal(SIGTERM, SIG_IGN);
-		if (fn && !fn(u, &argv, arg))
-			_exit(0);
-		/* nothing of slurmstepd's reaches launch */
-		launch_fds_close_on_exec(NULL, 0);
-		execve(argv[0], argv, envp);
-		dprintf(STDERR_FILENO, "launch: cannot run %s: %s (check the plugstack.conf launch= argument)\n",
-			argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(p[1]);
-	char *buf = launch_read_tail(p[0], 64u << 10);
-	close(p[0]);
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR) {
-			free(buf);
-			return -1;
-		}
-	*msg = buf;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	launch_error_free(e);
+	free(io.out);
+	*msg = io.err ? io.err : xstrdup("");
+	return st;
 }
 
 /* Print the warnings of a launch that succeeded on the job's stderr, line
