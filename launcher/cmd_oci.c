@@ -215,20 +215,9 @@ static int oci_run(const char *dir, int argc, char **argv)
 	if (launch_privs_verify(&err) < 0 || launch_config_load(&config, LAUNCH_CONFIG_HONOR_ENV, &err) < 0 ||
 	    launch_oci_load(abs, &config, &spec, &err) < 0)
 		goto fail;
-	if (spec.id.root && !config.allow_root) {
-		launch_error_msg(&err, "the bundle runs as uid 0, and --root is disabled on this system (allow_root)");
-		goto fail;
-	}
-	launch_identity_choose_mode(&spec.id, config.root_subids, config.root_seccomp, NULL);
-	spec.config = &config;
 	spec.container_id = xstrdup(id);
-	if (launch_spec_add_site_hooks(&spec, &err) < 0)
-		goto fail;
-	char cwd[PATH_MAX];
-	if (getcwd(cwd, sizeof(cwd)))
-		spec.host_cwd = xstrdup(cwd);
-	if (launch_runtime_dir(&config, &spec.runtime_dir, NULL, &err) < 0 ||
-	    write_state(dir, id, abs, getpid(), "running", &err) < 0)
+	if (launch_spec_apply_policy(&spec, &config, "the bundle's process.user (uid 0)", &err) < 0 ||
+	    launch_spec_add_site_hooks(&spec, &err) < 0 || write_state(dir, id, abs, getpid(), "running", &err) < 0)
 		goto fail;
 	int status = 0;
 	int r = launch_container_run(&spec, &status, &err);

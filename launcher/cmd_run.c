@@ -141,8 +141,6 @@ static const char exec_help[] =
 	"Exit status: the command's; 125 when launch failed (e.g. no such instance);\n"
 	"126 when the command cannot be executed; 127 when it is not found.\n";
 
-enum mode { MODE_RUN, MODE_START, MODE_EXEC, MODE_HOOKS };
-
 /* tmpfs size= syntax: digits, then k/m/g (either case) or %. */
 /* A tmpfs size: bytes with an optional k, m or g suffix (at most 1 EiB:
  * tmpfs reads a larger one, or 0, as "no limit"), or 1-100% of RAM. */
@@ -199,25 +197,6 @@ enum {
 	OPT_VOLUME
 };
 
-/* Is option C one that MODE takes? exec joins a container that exists:
- * none of the options that make one; -i, -t and --rm are docker habits,
- * accepted where docker takes them (start is detached: it has no stdin). */
-static bool option_available(int c, enum mode mode)
-{
-	bool container_option = c == 'm' || c == OPT_MOUNT || c == OPT_VOLUME || c == OPT_NO_HOME ||
-				c == OPT_PRIVATE_TMP || c == OPT_WRITABLE || c == OPT_WRITABLE_SIZE ||
-				c == OPT_OVERLAY || c == OPT_ANNOTATION || c == OPT_MPI || c == OPT_GPU || c == OPT_RM;
-	if (mode == MODE_EXEC && container_option)
-		return false;
-	if (c == 'n' || c == OPT_REUSE)
-		return mode == MODE_START;
-	if (c == OPT_ENTRYPOINT)
-		return mode == MODE_RUN || mode == MODE_HOOKS;
-	if (c == OPT_FORMAT)
-		return mode == MODE_HOOKS;
-	return mode != MODE_START || (c != 'i' && c != 't' && c != OPT_RM);
-}
-
 /* Does S, given after -v, mean a docker volume (SRC:DST, DST absolute)
  * rather than the IMAGE? An image name can hold both `:` and `/`
  * (lab/tool:2.0, docker://...), but never `:` followed by a single `/`. */
@@ -225,36 +204,6 @@ static bool docker_volume(const char *s)
 {
 	const char *p = strstr(s, ":/");
 	return p && p[2] != '/';
-}
-
-static void annotate(char ***annotations, const char *key, const char *value)
-{
-	size_t n = strlen(key);
-	for (size_t i = 0; *annotations && (*annotations)[i]; i++)
-		if (!strncmp((*annotations)[i], key, n) && (*annotations)[i][n] == '=') {
-			free((*annotations)[i]);
-			(*annotations)[i] = xasprintf("%s=%s", key, value);
-			return;
-		}
-	launch_strv_push(annotations, xasprintf("%s=%s", key, value));
-}
-
-/* The GPU variables that mean "GPUs wanted": set, and not empty, "void",
- * or CUDA's "no GPU" values ("-1", "NoDevFiles"), which jobs use to force
- * the CPU. */
-static bool gpu_requested(const struct launch_env *env)
-{
-	static const char *const vars[] = { "NVIDIA_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES" };
-	static const char *const none[] = { "", "void", "-1", "NoDevFiles" };
-	for (size_t i = 0; i < ARRAY_SIZE(vars); i++) {
-		const char *v = launch_env_get(env, vars[i]);
-		bool off = !v;
-		for (size_t k = 0; v && k < ARRAY_SIZE(none); k++)
-			off = off || !strcmp(v, none[k]);
-		if (!off)
-			return true;
-	}
-	return false;
 }
 
 /* `launch hooks`: every hook of the site, whether it would run for SPEC,
@@ -306,323 +255,336 @@ static int list_hooks(const struct launch_spec *spec, bool json, struct launch_e
 	return 0;
 }
 
-/* run, start and exec share their options and the way the spec is built */
-static int run_like(int argc, char **argv, enum mode mode)
+#define K_RUN (1u << LAUNCH_REQUEST_RUN)
+#define K_START (1u << LAUNCH_REQUEST_START)
+#define K_EXEC (1u << LAUNCH_REQUEST_EXEC)
+#define K_HOOKS (1u << LAUNCH_REQUEST_HOOKS)
+#define K_ALL (K_RUN | K_START | K_EXEC | K_HOOKS)
+#define K_MAKE (K_RUN | K_START | K_HOOKS) /* the commands that make a container */
+
+/* The options of run, start, exec and hooks, and the commands that take
+ * each: exec joins a container that exists, so none of the options that
+ * make one; -i, -t and --rm are docker habits, accepted where docker takes
+ * them (start is detached: it has no stdin). */
+static const struct run_option {
+	struct option o;
+	unsigned kinds;
+} run_options[] = {
+	{ { "root", no_argument, NULL, 'r' }, K_ALL },
+	{ { "bind", required_argument, NULL, 'm' }, K_MAKE },
+	{ { "mount", required_argument, NULL, OPT_MOUNT }, K_MAKE },
+	{ { "workdir", required_argument, NULL, 'w' }, K_ALL },
+	{ { "env", required_argument, NULL, 'e' }, K_ALL },
+	{ { "env-file", required_argument, NULL, OPT_ENV_FILE }, K_ALL },
+	{ { "no-home", no_argument, NULL, OPT_NO_HOME }, K_MAKE },
+	{ { "private-tmp", no_argument, NULL, OPT_PRIVATE_TMP }, K_MAKE },
+	{ { "writable", no_argument, NULL, OPT_WRITABLE }, K_MAKE },
+	{ { "writable-size", required_argument, NULL, OPT_WRITABLE_SIZE }, K_MAKE },
+	{ { "overlay", required_argument, NULL, OPT_OVERLAY }, K_MAKE },
+	{ { "entrypoint", required_argument, NULL, OPT_ENTRYPOINT }, K_RUN | K_HOOKS },
+	{ { "reuse", no_argument, NULL, OPT_REUSE }, K_START },
+	{ { "annotation", required_argument, NULL, OPT_ANNOTATION }, K_MAKE },
+	{ { "mpi", no_argument, NULL, OPT_MPI }, K_MAKE },
+	{ { "gpu", no_argument, NULL, OPT_GPU }, K_MAKE },
+	{ { "interactive", no_argument, NULL, 'i' }, K_RUN | K_EXEC | K_HOOKS },
+	{ { "tty", no_argument, NULL, 't' }, K_RUN | K_EXEC | K_HOOKS },
+	{ { "rm", no_argument, NULL, OPT_RM }, K_RUN | K_HOOKS },
+	{ { "volume", required_argument, NULL, OPT_VOLUME }, K_MAKE },
+	{ { "format", required_argument, NULL, OPT_FORMAT }, K_HOOKS },
+	{ { "name", required_argument, NULL, 'n' }, K_START },
+	{ { "verbose", no_argument, NULL, 'v' }, K_ALL },
+	{ { "quiet", no_argument, NULL, 'q' }, K_ALL },
+	{ { "help", no_argument, NULL, 'h' }, K_ALL },
+};
+
+static const char *const kind_names[] = { "run", "start", "exec", "hooks" };
+
+/* Does command KIND take option C? */
+static bool option_available(int c, enum launch_request_kind kind)
 {
-	static const struct option opts[] = {
-		{ "root", no_argument, NULL, 'r' },
-		{ "bind", required_argument, NULL, 'm' },
-		{ "mount", required_argument, NULL, OPT_MOUNT },
-		{ "workdir", required_argument, NULL, 'w' },
-		{ "env", required_argument, NULL, 'e' },
-		{ "env-file", required_argument, NULL, OPT_ENV_FILE },
-		{ "no-home", no_argument, NULL, OPT_NO_HOME },
-		{ "private-tmp", no_argument, NULL, OPT_PRIVATE_TMP },
-		{ "writable", no_argument, NULL, OPT_WRITABLE },
-		{ "writable-size", required_argument, NULL, OPT_WRITABLE_SIZE },
-		{ "overlay", required_argument, NULL, OPT_OVERLAY },
-		{ "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
-		{ "reuse", no_argument, NULL, OPT_REUSE },
-		{ "annotation", required_argument, NULL, OPT_ANNOTATION },
-		{ "mpi", no_argument, NULL, OPT_MPI },
-		{ "gpu", no_argument, NULL, OPT_GPU },
-		{ "interactive", no_argument, NULL, 'i' },
-		{ "tty", no_argument, NULL, 't' },
-		{ "rm", no_argument, NULL, OPT_RM },
-		{ "volume", required_argument, NULL, OPT_VOLUME },
-		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "name", required_argument, NULL, 'n' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	static const char *const names[] = { "run", "start", "exec", "hooks" };
-	const char *helps[] = { help, start_help, exec_help, hooks_help };
+	for (size_t i = 0; i < ARRAY_SIZE(run_options); i++)
+		if (run_options[i].o.val == c)
+			return run_options[i].kinds & (1u << kind);
+	return false;
+}
+
+/* What the command line asked for, besides what goes into the spec
+ * directly. */
+struct run_args {
+	struct launch_request req;
+	char *instance;	  /* start --name */
+	bool reuse;	  /* start --reuse */
+	bool json;	  /* hooks --format json */
+	char *entrypoint; /* owned copy for req.entrypoint */
+};
+
+static void run_args_clear(struct run_args *a)
+{
+	launch_strv_free(a->req.env_args);
+	free(a->instance);
+	free(a->entrypoint);
+}
+
+/* Options that change the spec itself. Returns 1 when C is not one. */
+static int spec_option(int c, const char *arg, struct launch_spec *spec, struct launch_error **err)
+{
+	struct launch_mount m;
+	switch (c) {
+	case 'm':
+	case OPT_MOUNT:
+		if ((c == 'm' ? launch_mountspec_parse_short(arg, &m, err)
+			      : launch_mountspec_parse_long(arg, &m, err)) < 0)
+			return -1;
+		launch_mounts_push(&spec->mounts, &m);
+		return 0;
+	case 'w':
+		if (arg[0] != '/')
+			return launch_error_msg(err,
+						"invalid --workdir `%s`: it must be an absolute path in the container",
+						arg);
+		free(spec->workdir);
+		spec->workdir = launch_path_normalize(arg);
+		return 0;
+	case OPT_WRITABLE:
+		spec->writable = true;
+		return 0;
+	case OPT_WRITABLE_SIZE:
+		if (!size_valid(arg))
+			return launch_error_msg(
+				err,
+				"invalid --writable-size `%s`: give a size above 0 with an optional k, "
+				"m or g suffix (at most 1 EiB), or a percentage of RAM from 1%% to 100%% "
+				"(leave it out for half the RAM)",
+				arg);
+		free(spec->writable_size);
+		spec->writable_size = xstrdup(arg);
+		spec->writable = true;
+		return 0;
+	case OPT_OVERLAY:
+		if (!*arg)
+			return launch_error_msg(err, "--overlay needs a directory (e.g. --overlay ./layer)");
+		free(spec->overlay);
+		spec->overlay = absolute_path(arg);
+		return 0;
+	case OPT_ANNOTATION: {
+		const char *eq = strchr(arg, '=');
+		if (!eq || eq == arg)
+			return launch_error_msg(err, "invalid --annotation `%s`: give KEY=VALUE", arg);
+		_cleanup_free_ char *key = xstrndup(arg, (size_t)(eq - arg));
+		launch_spec_annotate(&spec->annotations, key, eq + 1);
+		return 0;
+	}
+	case OPT_MPI:
+		launch_spec_annotate(&spec->annotations, LAUNCH_ANNOTATION_MPI, "true");
+		return 0;
+	case OPT_GPU:
+		launch_spec_annotate(&spec->annotations, LAUNCH_ANNOTATION_GPU, "true");
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* The other options: into A. Returns 1 when C is not one of them. */
+static int request_option(int c, const char *arg, struct run_args *a, struct launch_error **err)
+{
+	switch (c) {
+	case 'n':
+		free(a->instance);
+		a->instance = xstrdup(arg);
+		return 0;
+	case 'r':
+		a->req.root = true;
+		return 0;
+	case 'i':
+	case 't':
+	case OPT_RM:
+		return 0; /* what docker needs them for, launch always does */
+	case OPT_VOLUME:
+		return launch_error_msg(err, "launch has no --volume: to bind-mount %s, use -m %s", arg, arg);
+	case 'e':
+		launch_strv_push(&a->req.env_args, xasprintf("e:%s", arg));
+		return 0;
+	case OPT_ENV_FILE:
+		launch_strv_push(&a->req.env_args, xasprintf("f:%s", arg));
+		return 0;
+	case OPT_NO_HOME:
+		a->req.no_home = true;
+		return 0;
+	case OPT_PRIVATE_TMP:
+		a->req.private_tmp = true;
+		return 0;
+	case OPT_REUSE:
+		a->reuse = true;
+		return 0;
+	case OPT_ENTRYPOINT:
+		free(a->entrypoint);
+		a->entrypoint = xstrdup(arg);
+		a->req.entrypoint = a->entrypoint;
+		return 0;
+	case OPT_FORMAT:
+		if (strcmp(arg, "json") != 0 && strcmp(arg, "table") != 0)
+			return launch_error_msg(err, "invalid --format `%s`: use json or table", arg);
+		a->json = !strcmp(arg, "json");
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* The options of command KIND. Returns 0, 1 after --help, -1 with *ERR,
+ * or -2 when getopt said what was wrong. */
+static int parse_options(int argc, char **argv, enum launch_request_kind kind, struct run_args *a,
+			 struct launch_spec *spec, struct launch_error **err)
+{
+	static const char *const helps[] = { help, start_help, exec_help, hooks_help };
+	struct option opts[ARRAY_SIZE(run_options) + 1] = { { 0 } };
+	for (size_t i = 0; i < ARRAY_SIZE(run_options); i++)
+		opts[i] = run_options[i].o;
+	int c, long_index;
+	while ((long_index = -1, c = getopt_long(argc, argv, "+rm:w:e:n:vqhit", opts, &long_index)) != -1) {
+		if (c == 'v' && kind != LAUNCH_REQUEST_EXEC && !strcmp(argv[optind - 1], "-v") && optind < argc &&
+		    docker_volume(argv[optind]))
+			return launch_error_msg(err, "-v means --verbose in launch: to bind-mount %s, use -m %s",
+						argv[optind], argv[optind]);
+		if (launcher_verbosity_option(c))
+			continue;
+		if (c == '?')
+			return -2;
+		if (!option_available(c, kind)) {
+			/* named as given: -i may be part of a group (-it), --name followed by its value */
+			if (long_index >= 0)
+				return launch_error_msg(
+					err, "launch %s: option --%s is not available here (see 'launch %s --help')",
+					kind_names[kind], opts[long_index].name, kind_names[kind]);
+			return launch_error_msg(err,
+						"launch %s: option -%c is not available here (see 'launch %s --help')",
+						kind_names[kind], c, kind_names[kind]);
+		}
+		if (c == 'h') {
+			fputs(helps[kind], stdout);
+			return 1;
+		}
+		int r = spec_option(c, optarg, spec, err);
+		if (r == 1)
+			r = request_option(c, optarg, a, err);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* IMAGE (or exec's NAME) and the command after it. */
+static int parse_operands(int argc, char **argv, enum launch_request_kind kind, struct run_args *a,
+			  struct launch_error **err)
+{
+	if (optind >= argc) {
+		if (kind == LAUNCH_REQUEST_EXEC)
+			return launch_error_msg(err, "missing NAME (usage: launch exec [OPTIONS] NAME COMMAND...)");
+		return launch_error_msg(err, "missing IMAGE (usage: launch %s [OPTIONS] IMAGE%s)", kind_names[kind],
+					kind == LAUNCH_REQUEST_RUN ? " [COMMAND...]" : "");
+	}
+	a->req.target = argv[optind++];
+	if (optind < argc && !strcmp(argv[optind], "--"))
+		optind++;
+	a->req.command = argv + optind;
+	if (kind == LAUNCH_REQUEST_START && optind < argc)
+		return launch_error_msg(
+			err, "launch start takes no command: run commands in the instance with 'launch exec'");
+	if (kind == LAUNCH_REQUEST_EXEC && optind >= argc)
+		return launch_error_msg(err, "missing COMMAND (usage: launch exec [OPTIONS] NAME COMMAND...)");
+	return 0;
+}
+
+/* start --reuse NAME of a running instance: it is taken as it is, no image
+ * needed. True when it was. */
+static bool reuse_running(const struct run_args *a, const struct launch_config *config)
+{
+	if (a->req.kind != LAUNCH_REQUEST_START || !a->reuse || !a->instance)
+		return false;
+	_cleanup_free_ char *rd = NULL;
+	struct launch_instance_info have;
+	if (launch_runtime_dir(config, &rd, NULL, NULL) < 0 || launch_instance_get(rd, a->instance, &have, NULL) < 0)
+		return false;
+	launch_instance_info_clear(&have);
+	printf("%s\n", a->instance);
+	return true;
+}
+
+/* What command KIND does with SPEC. Returns the exit status, -1 with *ERR. */
+static int dispatch(const struct run_args *a, struct launch_spec *spec, struct launch_instance_info *info,
+		    struct launch_error **err)
+{
+	if (a->req.kind == LAUNCH_REQUEST_EXEC) {
+		launch_instance_exec(info, spec, a->req.root, err);
+		return -1; /* returns only on failure */
+	}
+	if (a->req.kind == LAUNCH_REQUEST_HOOKS)
+		return list_hooks(spec, a->json, err);
+	if (launch_spec_add_site_hooks(spec, err) < 0)
+		return -1;
+	for (size_t i = 0; i < spec->hooks.n; i++)
+		launch_info("hook %s (%s) will run", spec->hooks.v[i].name, spec->hooks.v[i].file);
+	launch_info("image %s (%s), %s mode, runtime directory %s", spec->image.path,
+		    launch_image_kind_name(spec->image.kind), a->req.root ? "root" : "user", spec->runtime_dir);
+	if (spec->image.kind == LAUNCH_IMAGE_SQUASHFS)
+		launch_info("squashfs served by %s", launch_sqfs_backend());
+	if (a->req.kind == LAUNCH_REQUEST_START) {
+		_cleanup_free_ char *started = NULL;
+		if (launch_instance_start(spec, a->instance, a->reuse, &started, err) < 0)
+			return -1;
+		printf("%s\n", started);
+		return 0;
+	}
+	launch_instances_gc(spec->runtime_dir);
+	int status = 0;
+	if (launch_container_run(spec, &status, err) < 0)
+		return -1;
+	return status;
+}
+
+/* run, start, exec and hooks: options into a request, the request into a
+ * spec (launch_spec_build), the spec to what the command does */
+static int run_like(int argc, char **argv, enum launch_request_kind kind)
+{
 	struct launch_error *err = NULL;
 	struct launch_config config;
 	struct launch_spec spec = { 0 };
-	_cleanup_free_ char *note = NULL, *instance = NULL, *entrypoint = NULL, *why = NULL;
 	struct launch_instance_info info = { 0 };
-	_cleanup_strv_ char **env_args = NULL; /* "e:..." or "f:...", applied in order */
-	bool root = false, no_home = false, private_tmp = false, private_tmp_set = false, reuse = false, json = false;
-	int ret = LAUNCH_EXIT_FAILURE, c, long_index = -1;
+	struct run_args a = { .req = { .kind = kind, .host_env = environ } };
+	int ret = LAUNCH_EXIT_FAILURE;
 
 	launch_config_init(&config);
-	while ((long_index = -1, c = getopt_long(argc, argv, "+rm:w:e:n:vqhit", opts, &long_index)) != -1) {
-		if (c == 'v' && mode != MODE_EXEC && !strcmp(argv[optind - 1], "-v") && optind < argc &&
-		    docker_volume(argv[optind])) {
-			launch_error_msg(&err, "-v means --verbose in launch: to bind-mount %s, use -m %s",
-					 argv[optind], argv[optind]);
-			goto fail;
-		}
-		if (launcher_verbosity_option(c))
-			continue;
-		struct launch_mount m;
-		if (!option_available(c, mode)) {
-			/* named as given: -i may be part of a group (-it), --name followed by its value */
-			if (long_index >= 0)
-				launch_error_msg(
-					&err, "launch %s: option --%s is not available here (see 'launch %s --help')",
-					names[mode], opts[long_index].name, names[mode]);
-			else
-				launch_error_msg(&err,
-						 "launch %s: option -%c is not available here (see 'launch %s --help')",
-						 names[mode], c, names[mode]);
-			goto fail;
-		}
-		switch (c) {
-		case 'h':
-			fputs(helps[mode], stdout);
-			ret = 0;
-			goto out;
-		case 'n':
-			free(instance);
-			instance = xstrdup(optarg);
-			break;
-		case 'r':
-			root = true;
-			break;
-		case 'i':
-		case 't':
-		case OPT_RM:
-			break; /* what docker needs them for, launch always does */
-		case OPT_VOLUME:
-			launch_error_msg(&err, "launch has no --volume: to bind-mount %s, use -m %s", optarg, optarg);
-			goto fail;
-		case 'm':
-		case OPT_MOUNT:
-			if ((c == 'm' ? launch_mountspec_parse_short(optarg, &m, &err)
-				      : launch_mountspec_parse_long(optarg, &m, &err)) < 0)
-				goto fail;
-			launch_mounts_push(&spec.mounts, &m);
-			break;
-		case 'w':
-			if (optarg[0] != '/') {
-				launch_error_msg(&err,
-						 "invalid --workdir `%s`: it must be an absolute path in the container",
-						 optarg);
-				goto fail;
-			}
-			free(spec.workdir);
-			spec.workdir = launch_path_normalize(optarg);
-			break;
-		case 'e':
-			launch_strv_push(&env_args, xasprintf("e:%s", optarg));
-			break;
-		case OPT_ENV_FILE:
-			launch_strv_push(&env_args, xasprintf("f:%s", optarg));
-			break;
-		case OPT_NO_HOME:
-			no_home = true;
-			break;
-		case OPT_PRIVATE_TMP:
-			private_tmp = private_tmp_set = true;
-			break;
-		case OPT_REUSE:
-			reuse = true;
-			break;
-		case OPT_ENTRYPOINT:
-			free(entrypoint);
-			entrypoint = xstrdup(optarg);
-			break;
-		case OPT_WRITABLE:
-			spec.writable = true;
-			break;
-		case OPT_ANNOTATION: {
-			const char *eq = strchr(optarg, '=');
-			if (!eq || eq == optarg) {
-				launch_error_msg(&err, "invalid --annotation `%s`: give KEY=VALUE", optarg);
-				goto fail;
-			}
-			_cleanup_free_ char *key = xstrndup(optarg, (size_t)(eq - optarg));
-			annotate(&spec.annotations, key, eq + 1);
-			break;
-		}
-		case OPT_MPI:
-			annotate(&spec.annotations, LAUNCH_ANNOTATION_MPI, "true");
-			break;
-		case OPT_GPU:
-			annotate(&spec.annotations, LAUNCH_ANNOTATION_GPU, "true");
-			break;
-		case OPT_FORMAT:
-			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "table") != 0) {
-				launch_error_msg(&err, "invalid --format `%s`: use json or table", optarg);
-				goto fail;
-			}
-			json = !strcmp(optarg, "json");
-			break;
-		case OPT_WRITABLE_SIZE:
-			if (!size_valid(optarg)) {
-				launch_error_msg(
-					&err,
-					"invalid --writable-size `%s`: give a size above 0 with an optional k, "
-					"m or g suffix (at most 1 EiB), or a percentage of RAM from 1%% to 100%% "
-					"(leave it out for half the RAM)",
-					optarg);
-				goto fail;
-			}
-			free(spec.writable_size);
-			spec.writable_size = xstrdup(optarg);
-			spec.writable = true;
-			break;
-		case OPT_OVERLAY:
-			if (!*optarg) {
-				launch_error_msg(&err, "--overlay needs a directory (e.g. --overlay ./layer)");
-				goto fail;
-			}
-			free(spec.overlay);
-			spec.overlay = absolute_path(optarg);
-			break;
-		default:
-			fprintf(stderr, "Try 'launch %s --help'.\n", names[mode]);
-			goto out;
-		}
+	int r = parse_options(argc, argv, kind, &a, &spec, &err);
+	if (r == 1 || r == -2) {
+		if (r == -2)
+			fprintf(stderr, "Try 'launch %s --help'.\n", kind_names[kind]);
+		ret = r == 1 ? 0 : LAUNCH_EXIT_FAILURE;
+		goto out;
 	}
-	if (optind >= argc) {
-		if (mode == MODE_EXEC)
-			launch_error_msg(&err, "missing NAME (usage: launch exec [OPTIONS] NAME COMMAND...)");
-		else
-			launch_error_msg(&err, "missing IMAGE (usage: launch %s [OPTIONS] IMAGE%s)", names[mode],
-					 mode == MODE_RUN ? " [COMMAND...]" : "");
+	if (r < 0 || parse_operands(argc, argv, kind, &a, &err) < 0)
 		goto fail;
-	}
-	const char *target = argv[optind++];
-	if (optind < argc && !strcmp(argv[optind], "--"))
-		optind++;
-	if (mode == MODE_START && optind < argc) {
-		launch_error_msg(&err,
-				 "launch start takes no command: run commands in the instance with 'launch exec'");
-		goto fail;
-	}
-	if (mode == MODE_EXEC && optind >= argc) {
-		launch_error_msg(&err, "missing COMMAND (usage: launch exec [OPTIONS] NAME COMMAND...)");
-		goto fail;
-	}
-
 	if (spec.overlay && spec.writable) {
 		launch_error_msg(&err,
 				 "--overlay and --writable exclude each other: --overlay DIR already makes the "
 				 "image writable");
 		goto fail;
 	}
-	if (launch_privs_verify(&err) < 0)
+	if (launch_privs_verify(&err) < 0 || launch_config_load(&config, LAUNCH_CONFIG_HONOR_ENV, &err) < 0)
 		goto fail;
-	if (launch_config_load(&config, LAUNCH_CONFIG_HONOR_ENV, &err) < 0)
-		goto fail;
-	if (root && !config.allow_root) {
-		launch_error_msg(&err, "--root is disabled on this system (allow_root is false in %s)", config.path);
-		goto fail;
-	}
-	launch_config_run_args(&config, &spec.mounts, &env_args);
-	if (mode == MODE_START && reuse && instance) {
-		/* a running instance of that name is taken as it is: no image needed */
-		_cleanup_free_ char *rd = NULL;
-		if (launch_runtime_dir(&config, &rd, NULL, &err) < 0)
-			goto fail;
-		struct launch_instance_info have;
-		if (launch_instance_get(rd, instance, &have, NULL) == 0) {
-			launch_instance_info_clear(&have);
-			printf("%s\n", instance);
-			ret = 0;
-			goto out;
-		}
-	}
-	spec.config = &config;
-	spec.no_home = no_home;
-	spec.private_tmp = private_tmp_set ? private_tmp : config.private_tmp;
-	launch_identity_init(&spec.id, root, NULL);
-	launch_identity_choose_mode(&spec.id, config.root_subids, config.root_seccomp, &why);
-	if (root && mode != MODE_EXEC) {
-		char buf[160];
-		launch_info("--root: %s", launch_idmap_mode_describe(&spec.id, buf, sizeof(buf)));
-		if (why && spec.id.mode != LAUNCH_IDMAP_SUBIDS)
-			launch_info("--root: no subordinate ids: %s", why);
-	}
-	if (mode != MODE_EXEC && launch_image_resolve(target, &config, &spec.image, &err) < 0)
-		goto fail;
-	if (spec.image.user)
-		launch_info("the image's User (%s) is not used: the container runs as you%s", spec.image.user,
-			    root ? ", as root inside (--root)" : " (or as root inside with --root)");
-
-	if (launch_runtime_dir(&config, &spec.runtime_dir, &note, &err) < 0)
-		goto fail;
-	if (note)
-		launch_info("%s: using %s", note, spec.runtime_dir);
-	if (mode == MODE_EXEC) {
-		if (launch_instance_get(spec.runtime_dir, target, &info, &err) < 0)
-			goto fail;
-		if (!spec.workdir && info.workdir)
-			spec.workdir = xstrdup(info.workdir);
-		if (info.image_workdir)
-			spec.image.workdir = xstrdup(info.image_workdir);
-	}
-	if (launch_env_build(&spec.env, environ, config.env_deny, mode == MODE_EXEC ? info.env : spec.image.env,
-			     env_args, &err) < 0)
-		goto fail;
-	if (mode == MODE_START) {
-		struct launch_env host = { NULL };
-		launch_env_from_host(&host, environ, config.env_deny);
-		spec.env_set = launch_env_diff(&spec.env, &host);
-		launch_env_clear(&host);
-	}
-
-	/* Entrypoint + Cmd, docker's way: a command given here replaces Cmd,
-	 * --entrypoint replaces Entrypoint ("" removes it). */
-	if (mode == MODE_RUN || mode == MODE_HOOKS) {
-		char **ep = entrypoint ? (*entrypoint ? (char *[]){ entrypoint, NULL } : NULL) : spec.image.entrypoint;
-		char *const *cmd = optind < argc ? argv + optind : (entrypoint ? NULL : spec.image.cmd);
-		spec.argv = launch_strv_copy(ep);
-		for (size_t i = 0; cmd && cmd[i]; i++)
-			launch_strv_push(&spec.argv, xstrdup(cmd[i]));
-		if (!spec.argv[0]) {
-			launch_strv_free(spec.argv);
-			spec.argv = NULL; /* the default shell */
-		}
-	} else if (optind < argc) {
-		spec.argv = launch_strv_copy(argv + optind);
-	}
-	char cwd[PATH_MAX];
-	if (getcwd(cwd, sizeof(cwd)))
-		spec.host_cwd = xstrdup(cwd);
-	if (mode == MODE_EXEC) {
-		launch_instance_exec(&info, &spec, root, &err);
-		goto fail; /* returns only on failure */
-	}
-	if (config.gpu_auto && gpu_requested(&spec.env))
-		annotate(&spec.annotations, LAUNCH_ANNOTATION_GPU, "true");
-	spec.instance = mode == MODE_START;
-	if (mode == MODE_HOOKS) {
-		if (list_hooks(&spec, json, &err) < 0)
-			goto fail;
+	if (reuse_running(&a, &config)) {
 		ret = 0;
 		goto out;
 	}
-	if (launch_spec_add_site_hooks(&spec, &err) < 0)
+	if (launch_spec_build(&a.req, &config, &spec, &info, &err) < 0)
 		goto fail;
-	for (size_t i = 0; i < spec.hooks.n; i++)
-		launch_info("hook %s (%s) will run", spec.hooks.v[i].name, spec.hooks.v[i].file);
-	launch_info("image %s (%s), %s mode, runtime directory %s", spec.image.path,
-		    launch_image_kind_name(spec.image.kind), root ? "root" : "user", spec.runtime_dir);
-	if (spec.image.kind == LAUNCH_IMAGE_SQUASHFS)
-		launch_info("squashfs served by %s", launch_sqfs_backend());
-	if (mode == MODE_START) {
-		_cleanup_free_ char *started = NULL;
-		if (launch_instance_start(&spec, instance, reuse, &started, &err) < 0)
-			goto fail;
-		printf("%s\n", started);
-		ret = 0;
+	ret = dispatch(&a, &spec, &info, &err);
+	if (ret >= 0)
 		goto out;
-	}
-	launch_instances_gc(spec.runtime_dir);
-	int status = 0;
-	if (launch_container_run(&spec, &status, &err) < 0)
-		goto fail;
-	ret = status;
-	goto out;
 fail:
 	ret = launcher_fail(err);
 out:
+	run_args_clear(&a);
 	launch_instance_info_clear(&info);
 	launch_spec_clear(&spec);
 	launch_config_clear(&config);
@@ -631,17 +593,17 @@ out:
 
 int cmd_run(int argc, char **argv)
 {
-	return run_like(argc, argv, MODE_RUN);
+	return run_like(argc, argv, LAUNCH_REQUEST_RUN);
 }
 int cmd_start(int argc, char **argv)
 {
-	return run_like(argc, argv, MODE_START);
+	return run_like(argc, argv, LAUNCH_REQUEST_START);
 }
 int cmd_exec(int argc, char **argv)
 {
-	return run_like(argc, argv, MODE_EXEC);
+	return run_like(argc, argv, LAUNCH_REQUEST_EXEC);
 }
 int cmd_hooks(int argc, char **argv)
 {
-	return run_like(argc, argv, MODE_HOOKS);
+	return run_like(argc, argv, LAUNCH_REQUEST_HOOKS);
 }

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Releasing a launch_spec (see spec.h). */
+/* Building a launch_spec from a request under the site's policy, and
+ * releasing it (see spec.h). */
 #include "spec.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "instance.h"
 #include "log.h"
+#include "paths.h"
 #include "util.h"
 
 void launch_spec_clear(struct launch_spec *s)
@@ -103,4 +108,125 @@ int launch_spec_add_site_hooks(struct launch_spec *s, struct launch_error **err)
 	}
 	launch_hooks_clear(&all);
 	return ret;
+}
+
+void launch_spec_annotate(char ***annotations, const char *key, const char *value)
+{
+	size_t n = strlen(key);
+	for (size_t i = 0; *annotations && (*annotations)[i]; i++)
+		if (!strncmp((*annotations)[i], key, n) && (*annotations)[i][n] == '=') {
+			free((*annotations)[i]);
+			(*annotations)[i] = xasprintf("%s=%s", key, value);
+			return;
+		}
+	launch_strv_push(annotations, xasprintf("%s=%s", key, value));
+}
+
+/* The GPU variables that mean "GPUs wanted": set, and not empty, "void",
+ * or CUDA's "no GPU" values ("-1", "NoDevFiles"), which jobs use to force
+ * the CPU. */
+static bool gpu_requested(const struct launch_env *env)
+{
+	static const char *const vars[] = { "NVIDIA_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES" };
+	static const char *const none[] = { "", "void", "-1", "NoDevFiles" };
+	for (size_t i = 0; i < ARRAY_SIZE(vars); i++) {
+		const char *v = launch_env_get(env, vars[i]);
+		bool off = !v;
+		for (size_t k = 0; v && k < ARRAY_SIZE(none); k++)
+			off = off || !strcmp(v, none[k]);
+		if (!off)
+			return true;
+	}
+	return false;
+}
+
+int launch_spec_apply_policy(struct launch_spec *spec, const struct launch_config *config, const char *root_origin,
+			     struct launch_error **err)
+{
+	if (spec->id.root && !config->allow_root)
+		return launch_error_msg(err,
+					"%s: running as root in the container is disabled on this system "
+					"(allow_root is false in %s)",
+					root_origin, config->path);
+	_cleanup_free_ char *why = NULL;
+	launch_identity_choose_mode(&spec->id, config->root_subids, config->root_seccomp, &why);
+	if (spec->id.root) {
+		char buf[160];
+		launch_info("%s: %s", root_origin, launch_idmap_mode_describe(&spec->id, buf, sizeof(buf)));
+		if (why && spec->id.mode != LAUNCH_IDMAP_SUBIDS)
+			launch_info("%s: no subordinate ids: %s", root_origin, why);
+	}
+	spec->config = config;
+	char cwd[PATH_MAX];
+	if (!spec->host_cwd && getcwd(cwd, sizeof(cwd)))
+		spec->host_cwd = xstrdup(cwd);
+	_cleanup_free_ char *note = NULL;
+	if (!spec->runtime_dir && launch_runtime_dir(config, &spec->runtime_dir, &note, err) < 0)
+		return -1;
+	if (note)
+		launch_info("%s: using %s", note, spec->runtime_dir);
+	return 0;
+}
+
+/* Entrypoint + Cmd, docker's way: a command given replaces Cmd,
+ * --entrypoint replaces Entrypoint ("" removes it); nothing at all: the
+ * default shell (NULL). */
+static char **command_line(const struct launch_request *req, const struct launch_image *image)
+{
+	const char *ep1[] = { req->entrypoint, NULL };
+	char *const *ep = req->entrypoint ? (*req->entrypoint ? (char *const *)ep1 : NULL) : image->entrypoint;
+	bool given = req->command && req->command[0];
+	char *const *cmd = given ? req->command : (req->entrypoint ? NULL : image->cmd);
+	char **argv = launch_strv_copy(ep);
+	for (size_t i = 0; cmd && cmd[i]; i++)
+		launch_strv_push(&argv, xstrdup(cmd[i]));
+	if (!argv[0]) {
+		launch_strv_free(argv);
+		return NULL;
+	}
+	return argv;
+}
+
+int launch_spec_build(const struct launch_request *req, const struct launch_config *config, struct launch_spec *spec,
+		      struct launch_instance_info *info, struct launch_error **err)
+{
+	bool exec = req->kind == LAUNCH_REQUEST_EXEC;
+	_cleanup_strv_ char **env_args = launch_strv_copy(req->env_args);
+	launch_config_run_args(config, &spec->mounts, &env_args);
+	spec->no_home = req->no_home;
+	spec->private_tmp = req->private_tmp || config->private_tmp;
+	launch_identity_init(&spec->id, req->root, NULL); /* what it cannot read stays unset */
+	if (launch_spec_apply_policy(spec, config, "--root", err) < 0)
+		return -1;
+	if (!exec && launch_image_resolve(req->target, config, &spec->image, err) < 0)
+		return -1;
+	if (spec->image.user)
+		launch_info("the image's User (%s) is not used: the container runs as you%s", spec->image.user,
+			    req->root ? ", as root inside (--root)" : " (or as root inside with --root)");
+	if (exec) {
+		if (launch_instance_get(spec->runtime_dir, req->target, info, err) < 0)
+			return -1;
+		if (!spec->workdir && info->workdir)
+			spec->workdir = xstrdup(info->workdir);
+		if (info->image_workdir)
+			spec->image.workdir = xstrdup(info->image_workdir);
+	}
+	if (launch_env_build(&spec->env, req->host_env, config->env_deny, exec ? info->env : spec->image.env, env_args,
+			     err) < 0)
+		return -1;
+	if (req->kind == LAUNCH_REQUEST_START) {
+		/* what the instance sets over the host's environment, for exec */
+		struct launch_env host = { NULL };
+		launch_env_from_host(&host, req->host_env, config->env_deny);
+		spec->env_set = launch_env_diff(&spec->env, &host);
+		launch_env_clear(&host);
+	}
+	if (req->kind == LAUNCH_REQUEST_RUN || req->kind == LAUNCH_REQUEST_HOOKS)
+		spec->argv = command_line(req, &spec->image);
+	else if (req->command && req->command[0])
+		spec->argv = launch_strv_copy(req->command);
+	if (!exec && config->gpu_auto && gpu_requested(&spec->env))
+		launch_spec_annotate(&spec->annotations, LAUNCH_ANNOTATION_GPU, "true");
+	spec->instance = req->kind == LAUNCH_REQUEST_START;
+	return 0;
 }
