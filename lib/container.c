@@ -769,31 +769,28 @@ int launch_container_run(const struct launch_spec *spec, int *status, struct lau
 	return launch_container_run_with(spec, NULL, status, err);
 }
 
-int launch_container_run_with(const struct launch_spec *spec, const struct launch_container_callbacks *cb, int *status,
-			      struct launch_error **err)
-{
-	int ret = -1;
-	struct launch_sqfs *sq = NULL;
-	_cleanup_free_ char *stage = xasprintf("%s/mnt", spec->runtime_dir);
-	_cleanup_free_ char *root = xasprintf("%s/root", stage);
-	_cleanup_close_ int sfd = -1;
-	int report[2] = { -1, -1 };
-	sigset_t mask, old;
-	pid_t child = -1;
-	struct hook_ctx hk = { .spec = spec, .ready = { -1, -1 }, .go = { -1, -1 } };
-	_cleanup_free_ char *hk_id =
-		spec->container_id ? xstrdup(spec->container_id) : xasprintf("launch-%d", (int)getpid());
-	_cleanup_free_ char *hk_bundle = xasprintf("%s/bundle", stage);
-	hk.id = hk_id;
-	hk.bundle = hk_bundle;
-	/* the user's terminal, saved: the container init puts it in raw mode
-	 * for the console, and may not live to restore it */
+/* One `launch run` in the supervisor, from the namespaces to the end. */
+struct run_ctx {
+	const struct launch_spec *spec;
+	char *stage, *root, *hk_id, *hk_bundle;
+	struct launch_sqfs *sq;
+	struct hook_ctx hk;
+	int sfd;
+	int report[2]; /* the container init's child_report, or EOF once the command runs */
+	bool masked;
+	sigset_t old;
+	pid_t child;
+	bool console; /* the user's terminal is saved in SAVED: the init puts it in raw mode */
 	struct termios saved;
-	bool console = !spec->instance && launch_console_wanted() && tcgetattr(0, &saved) == 0;
+};
 
+/* The user and mount namespaces, the staging tmpfs, the image mounted. */
+static int run_prepare(struct run_ctx *x, struct launch_error **err)
+{
+	const struct launch_spec *spec = x->spec;
 	launch_debug("%lld us: setting up namespaces", (long long)now_us());
-	if (mkdir(stage, 0700) < 0 && errno != EEXIST)
-		return launch_error_set(err, errno, "cannot create %s", stage);
+	if (mkdir(x->stage, 0700) < 0 && errno != EEXIST)
+		return launch_error_set(err, errno, "cannot create %s", x->stage);
 	if (spec->overlay) {
 		/* The upper layer becomes the container's files: nobody else may
 		 * have put anything there (trust.h). Checked before the user
@@ -807,118 +804,143 @@ int launch_container_run_with(const struct launch_spec *spec, const struct launc
 	}
 	if (unshare_user_ns(&spec->id, err) < 0)
 		return -1;
-	if (mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700,size=16m") < 0)
-		return launch_error_set(err, errno, "cannot mount the staging tmpfs on %s", stage);
-	if (mkdir(root, 0755) < 0)
-		return launch_error_set(err, errno, "cannot create %s", root);
-	if (mount_image(spec, stage, root, &sq, err) < 0)
-		goto out;
-	if (spec->hooks.n && write_bundle(spec, hk.bundle, root, err) < 0)
-		goto out;
-	if (hooks_before_pivot(spec) && (pipe2(hk.ready, O_CLOEXEC) < 0 || pipe2(hk.go, O_CLOEXEC) < 0)) {
-		launch_error_set(err, errno, "cannot set up the hooks");
-		goto out;
-	}
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
-		launch_error_set(err, errno, "cannot become the container's subreaper");
-		goto out;
-	}
+	if (mount("tmpfs", x->stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700,size=16m") < 0)
+		return launch_error_set(err, errno, "cannot mount the staging tmpfs on %s", x->stage);
+	if (mkdir(x->root, 0755) < 0)
+		return launch_error_set(err, errno, "cannot create %s", x->root);
+	if (mount_image(spec, x->stage, x->root, &x->sq, err) < 0)
+		return -1;
+	if (spec->hooks.n && write_bundle(spec, x->hk.bundle, x->root, err) < 0)
+		return -1;
+	if (hooks_before_pivot(spec) && (pipe2(x->hk.ready, O_CLOEXEC) < 0 || pipe2(x->hk.go, O_CLOEXEC) < 0))
+		return launch_error_set(err, errno, "cannot set up the hooks");
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		return launch_error_set(err, errno, "cannot become the container's subreaper");
+	return 0;
+}
 
+/* Signals to a signalfd, and the container init forked: the one fork of
+ * the container's own (proc.h has the others). */
+static int run_fork(struct run_ctx *x, struct launch_error **err)
+{
+	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
 		sigaddset(&mask, forwarded[i]);
-	sigprocmask(SIG_BLOCK, &mask, &old);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	if (sfd < 0 || pipe2(report, O_CLOEXEC) < 0) {
-		launch_error_set(err, errno, "cannot set up signal handling");
-		goto out_mask;
-	}
-
+	sigprocmask(SIG_BLOCK, &mask, &x->old);
+	x->masked = true;
+	x->sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (x->sfd < 0 || pipe2(x->report, O_CLOEXEC) < 0)
+		return launch_error_set(err, errno, "cannot set up signal handling");
 	fflush(NULL);
-	child = fork();
-	if (child < 0) {
-		launch_error_set(err, errno, "cannot fork the container process");
-		goto out_mask;
+	x->child = fork();
+	if (x->child < 0)
+		return launch_error_set(err, errno, "cannot fork the container process");
+	if (x->child == 0) {
+		close(x->report[0]);
+		container_init(x->spec, x->root, x->stage, x->report[1], x->sfd, &x->hk, x->console);
 	}
-	if (child == 0) {
-		close(report[0]);
-		container_init(spec, root, stage, report[1], sfd, &hk, console);
+	close(x->report[1]);
+	x->report[1] = -1;
+	if (x->hk.ready[1] >= 0) {
+		close(x->hk.ready[1]);
+		close(x->hk.go[0]);
+		x->hk.ready[1] = x->hk.go[0] = -1;
 	}
-	close(report[1]);
-	report[1] = -1;
-	if (hk.ready[1] >= 0) {
-		close(hk.ready[1]);
-		close(hk.go[0]);
-		hk.ready[1] = hk.go[0] = -1;
-	}
+	return 0;
+}
 
+/* Serve the image, run the hooks of the start, and supervise until every
+ * process of the container ended; *STATUS gets the command's. */
+static int run_supervise(struct run_ctx *x, const struct launch_container_callbacks *cb, int *status,
+			 struct launch_error **err)
+{
+	const struct launch_spec *spec = x->spec;
+	pid_t helper = launch_sqfs_helper_pid(x->sq);
+	int ignored;
 	/* FUSE threads start after the fork, which then copied a single thread. */
-	if (sq && launch_sqfs_serve(sq, err) < 0) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
-		goto out_mask;
+	if (x->sq && launch_sqfs_serve(x->sq, err) < 0) {
+		kill(x->child, SIGKILL);
+		waitpid(x->child, NULL, 0);
+		return -1;
 	}
-
-	if (sq && !spec->instance)
-		launch_sqfs_prefetch(sq, spec->argv && spec->argv[0] ? spec->argv[0] : "/bin/sh",
+	if (x->sq && !spec->instance)
+		launch_sqfs_prefetch(x->sq, spec->argv && spec->argv[0] ? spec->argv[0] : "/bin/sh",
 				     launch_env_get(&spec->env, "PATH"));
-
-	if (hk.ready[0] >= 0 && hooks_created(&hk, child, err) < 0) {
-		kill(child, SIGKILL);
-		int ignored;
-		supervise(child, launch_sqfs_helper_pid(sq), sfd, 0, &ignored, NULL);
-		goto out_mask;
+	if (x->hk.ready[0] >= 0 && hooks_created(&x->hk, x->child, err) < 0) {
+		kill(x->child, SIGKILL);
+		supervise(x->child, helper, x->sfd, 0, &ignored, NULL);
+		return -1;
 	}
-	close_pair(hk.ready);
-	close_pair(hk.go);
+	close_pair(x->hk.ready);
+	close_pair(x->hk.go);
 
 	struct child_report rep;
 	ssize_t n;
 	do
-		n = read(report[0], &rep, sizeof(rep));
+		n = read(x->report[0], &rep, sizeof(rep));
 	while (n < 0 && errno == EINTR);
-
+	bool failed = n == (ssize_t)sizeof(rep);
 	launch_debug("%lld us: container started", (long long)now_us());
 	/* before the start is announced (an instance's `launch start` returns
 	 * once poststart ran, as runc's `start` does) */
-	if (n != (ssize_t)sizeof(rep) && launch_hooks_have_stage(&spec->hooks, LAUNCH_HOOK_POSTSTART)) {
-		struct launch_hook_run run = hook_run(&hk, "running", child, 0);
+	if (!failed && launch_hooks_have_stage(&spec->hooks, LAUNCH_HOOK_POSTSTART)) {
+		struct launch_hook_run run = hook_run(&x->hk, "running", x->child, 0);
 		launch_hooks_run_stage(&spec->hooks, LAUNCH_HOOK_POSTSTART, &run, NULL);
 	}
-	if (n != (ssize_t)sizeof(rep) && cb && cb->started && cb->started(cb->arg, child, err) < 0) {
-		kill(child, SIGTERM);
-		int ignored;
-		supervise(child, launch_sqfs_helper_pid(sq), sfd, 0, &ignored, NULL);
-		goto out_mask;
+	if (!failed && cb && cb->started && cb->started(cb->arg, x->child, err) < 0) {
+		kill(x->child, SIGTERM);
+		supervise(x->child, helper, x->sfd, 0, &ignored, NULL);
+		return -1;
 	}
 	int st = 0;
-	supervise(child, launch_sqfs_helper_pid(sq), sfd, 0, &st, NULL);
+	supervise(x->child, helper, x->sfd, 0, &st, NULL);
 	launch_debug("%lld us: all container processes ended", (long long)now_us());
-	if (n == (ssize_t)sizeof(rep)) {
+	if (failed) {
 		launch_error_msg(err, "%s", rep.msg);
 		(*err)->exit_code = rep.exit_code;
-		goto out_mask;
+		return -1;
 	}
 	*status = st;
-	ret = 0;
+	return 0;
+}
 
-out_mask:
-	if (child > 0 && launch_hooks_have_stage(&spec->hooks, LAUNCH_HOOK_POSTSTOP)) {
-		struct launch_hook_run run = hook_run(&hk, "stopped", 0, 0);
+int launch_container_run_with(const struct launch_spec *spec, const struct launch_container_callbacks *cb, int *status,
+			      struct launch_error **err)
+{
+	struct run_ctx x = { .spec = spec, .sfd = -1, .report = { -1, -1 }, .child = -1 };
+	x.stage = xasprintf("%s/mnt", spec->runtime_dir);
+	x.root = xasprintf("%s/root", x.stage);
+	x.hk_id = spec->container_id ? xstrdup(spec->container_id) : xasprintf("launch-%d", (int)getpid());
+	x.hk_bundle = xasprintf("%s/bundle", x.stage);
+	x.hk = (struct hook_ctx){
+		.spec = spec, .id = x.hk_id, .bundle = x.hk_bundle, .ready = { -1, -1 }, .go = { -1, -1 }
+	};
+	x.console = !spec->instance && launch_console_wanted() && tcgetattr(0, &x.saved) == 0;
+
+	int ret = -1;
+	if (run_prepare(&x, err) == 0 && run_fork(&x, err) == 0)
+		ret = run_supervise(&x, cb, status, err);
+
+	if (x.child > 0 && launch_hooks_have_stage(&spec->hooks, LAUNCH_HOOK_POSTSTOP)) {
+		struct launch_hook_run run = hook_run(&x.hk, "stopped", 0, 0);
 		launch_hooks_run_stage(&spec->hooks, LAUNCH_HOOK_POSTSTOP, &run, NULL);
 	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (console && child > 0)
-		launch_console_restore(&saved);
-out:
-	close_pair(hk.ready);
-	close_pair(hk.go);
-	if (report[0] >= 0)
-		close(report[0]);
-	if (report[1] >= 0)
-		close(report[1]);
-	launch_sqfs_stop(sq);
+	if (x.masked)
+		sigprocmask(SIG_SETMASK, &x.old, NULL);
+	if (x.console && x.child > 0)
+		launch_console_restore(&x.saved);
+	close_pair(x.hk.ready);
+	close_pair(x.hk.go);
+	close_pair(x.report);
+	if (x.sfd >= 0)
+		close(x.sfd);
+	launch_sqfs_stop(x.sq);
 	launch_debug("%lld us: stopped", (long long)now_us());
+	free(x.stage);
+	free(x.root);
+	free(x.hk_id);
+	free(x.hk_bundle);
 	return ret;
 }
