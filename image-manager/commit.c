@@ -36,6 +36,7 @@
 #include "flatten.h"
 #include "ids.h"
 #include "image.h"
+#include "import.h"
 #include "instance.h"
 #include "layer.h"
 #include "log.h"
@@ -378,14 +379,6 @@ static void reclose_base(void *arg, void *handle)
 
 /* --- commit --- */
 
-static json_t *strv_json(char **v)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; v && v[i]; i++)
-		json_array_append_new(a, json_string(v[i]));
-	return a;
-}
-
 /* The base's config from the store (a stored image), plus the overrides. */
 static json_t *commit_config(const struct launch_config *c, const char *digest, const struct launch_commit_opts *o)
 {
@@ -402,27 +395,7 @@ static json_t *commit_config(const struct launch_config *c, const char *digest, 
 	}
 	if (!cfg)
 		cfg = json_object();
-	if (o->env) {
-		json_t *env = json_object_get(cfg, "Env"), *out = json_array(), *e;
-		size_t i;
-		json_array_foreach (env, i, e) {
-			const char *kv = json_string_value(e), *eq = kv ? strchr(kv, '=') : NULL;
-			bool replaced = false;
-			for (size_t j = 0; eq && o->env[j]; j++)
-				replaced |= !strncmp(o->env[j], kv, (size_t)(eq - kv) + 1);
-			if (!replaced)
-				json_array_append(out, e);
-		}
-		for (size_t j = 0; o->env[j]; j++)
-			json_array_append_new(out, json_string(o->env[j]));
-		json_object_set_new(cfg, "Env", out);
-	}
-	if (o->entrypoint)
-		json_object_set_new(cfg, "Entrypoint", strv_json(o->entrypoint));
-	if (o->cmd)
-		json_object_set_new(cfg, "Cmd", strv_json(o->cmd));
-	if (o->workdir)
-		json_object_set_new(cfg, "WorkingDir", json_string(o->workdir));
+	launch_import_override_config(cfg, o->env, o->entrypoint, o->cmd, o->workdir);
 	return cfg;
 }
 

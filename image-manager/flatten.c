@@ -70,10 +70,10 @@ uint64_t launch_flatten_entries(const struct launch_flatten *f)
 static int normalize(const char *name, int layer, const char *what, char **out, struct launch_error **err)
 {
 	if (name[0] == '/')
-		return launch_error_msg(err,
-					"layer %d: %s `%.200s` is an absolute path (an image may only name paths "
-					"inside itself)",
-					layer + 1, what, name);
+		return launch_error_kind_msg(err, LAUNCH_ERR_OUTSIDE,
+					     "layer %d: %s `%.200s` is an absolute path (an image may only name paths "
+					     "inside itself)",
+					     layer + 1, what, name);
 	size_t n = strlen(name);
 	if (n >= PATH_MAX)
 		return launch_error_msg(err, "layer %d: %s `%.60s...` is too long (%zu bytes, the limit is %d)",
@@ -92,10 +92,11 @@ static int normalize(const char *name, int layer, const char *what, char **out, 
 		}
 		if (l == 2 && p[0] == '.' && p[1] == '.') {
 			free(r);
-			return launch_error_msg(err,
-						"layer %d: %s `%.200s` has a `..` component (an image may only name "
-						"paths inside itself)",
-						layer + 1, what, name);
+			return launch_error_kind_msg(
+				err, LAUNCH_ERR_OUTSIDE,
+				"layer %d: %s `%.200s` has a `..` component (an image may only name "
+				"paths inside itself)",
+				layer + 1, what, name);
 		}
 		if (l > NAME_MAX) {
 			free(r);
@@ -294,9 +295,9 @@ static int hardlink(struct launch_flatten *f, int k, struct archive_entry *e, co
 					k + 1, path, hl);
 	struct launch_error *e2 = NULL;
 	if (normalize(hl, k, "hardlink target", &target, &e2) < 0) {
-		bool dotdot = strstr(e2->msg, "`..`") != NULL;
+		bool outside = launch_error_is(e2, LAUNCH_ERR_OUTSIDE); /* `..`: absolute names were refused above */
 		launch_error_free(e2);
-		if (dotdot)
+		if (outside)
 			return launch_error_msg(err,
 						"layer %d: hardlink %s -> %.200s: the target is outside the image (a "
 						"`..` path)",

@@ -108,7 +108,7 @@ static void reclose(void *arg, void *handle)
 
 /* --- the config --- */
 
-static json_t *strv_to_json(char **v)
+static json_t *strv_to_json(char *const *v)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; v && v[i]; i++)
@@ -116,32 +116,30 @@ static json_t *strv_to_json(char **v)
 	return a;
 }
 
-/* Apply the command line's --env/--entrypoint/--cmd/--workdir to the
- * runtime config C. */
-static void override(json_t *c, const struct launch_import_opts *o)
+void launch_import_override_config(json_t *c, char *const *env, char *const *entrypoint, char *const *cmd,
+				   const char *workdir)
 {
-	if (o->env) {
-		json_t *env = json_object_get(c, "Env");
+	if (env) {
 		json_t *out = json_array(), *e;
 		size_t i;
-		json_array_foreach (env, i, e) {
-			const char *kv = json_string_value(e), *eq = strchr(kv, '=');
+		json_array_foreach (json_object_get(c, "Env"), i, e) {
+			const char *kv = json_string_value(e), *eq = kv ? strchr(kv, '=') : NULL;
 			bool replaced = false;
-			for (size_t j = 0; eq && o->env[j]; j++)
-				replaced |= !strncmp(o->env[j], kv, (size_t)(eq - kv) + 1);
+			for (size_t j = 0; eq && env[j]; j++)
+				replaced |= !strncmp(env[j], kv, (size_t)(eq - kv) + 1);
 			if (!replaced)
 				json_array_append(out, e);
 		}
-		for (size_t j = 0; o->env[j]; j++)
-			json_array_append_new(out, json_string(o->env[j]));
+		for (size_t j = 0; env[j]; j++)
+			json_array_append_new(out, json_string(env[j]));
 		json_object_set_new(c, "Env", out);
 	}
-	if (o->entrypoint)
-		json_object_set_new(c, "Entrypoint", strv_to_json(o->entrypoint));
-	if (o->cmd)
-		json_object_set_new(c, "Cmd", strv_to_json(o->cmd));
-	if (o->workdir)
-		json_object_set_new(c, "WorkingDir", json_string(o->workdir));
+	if (entrypoint)
+		json_object_set_new(c, "Entrypoint", strv_to_json(entrypoint));
+	if (cmd)
+		json_object_set_new(c, "Cmd", strv_to_json(cmd));
+	if (workdir)
+		json_object_set_new(c, "WorkingDir", json_string(workdir));
 }
 
 /* The digest of a config we make ourselves (rootfs and squashfs imports):
@@ -297,7 +295,7 @@ int launch_import_plan(const struct launch_store *store, const struct launch_sou
 	    launch_sqfs_writer_finish(steal_pointer(&w), err) < 0)
 		goto out;
 	runtime = launch_plan_runtime_config(plan->config);
-	override(runtime, o);
+	launch_import_override_config(runtime, o->env, o->entrypoint, o->cmd, o->workdir);
 	progress_end(&pr);
 	if (store_result(store, tmp, tmp_fd, plan->digest, runtime, source, o->tags, digest_out, err) < 0)
 		goto out;
@@ -362,7 +360,7 @@ int launch_import(const struct launch_config *c, const struct launch_import_opts
 		if (copy_squashfs(abs, tmp_fd, &pr, content, err) < 0)
 			goto out;
 		runtime = json_object();
-		override(runtime, o);
+		launch_import_override_config(runtime, o->env, o->entrypoint, o->cmd, o->workdir);
 		made_config_digest(runtime, content, o->platform, digest);
 	} else {
 		char diff_id[LAUNCH_DIGEST_LEN + 1];
@@ -371,7 +369,7 @@ int launch_import(const struct launch_config *c, const struct launch_import_opts
 		    launch_sqfs_writer_finish(steal_pointer(&w), err) < 0)
 			goto out;
 		runtime = json_object();
-		override(runtime, o);
+		launch_import_override_config(runtime, o->env, o->entrypoint, o->cmd, o->workdir);
 		made_config_digest(runtime, diff_id, o->platform, digest);
 	}
 	source = xasprintf("%s:%s", sqfs ? "squashfs" : "rootfs", abs);

@@ -7,6 +7,7 @@
 #ifndef LAUNCH_IMPORT_H
 #define LAUNCH_IMPORT_H
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "config.h"
@@ -36,6 +37,13 @@ struct launch_image_plan;
 int launch_import_plan(const struct launch_store *store, const struct launch_source *src,
 		       const struct launch_image_plan *plan, const struct launch_import_opts *o, const char *source,
 		       char **digest, struct launch_error **err);
+
+/* Apply --env (NAME=VALUE entries added, replacing an entry of the same
+ * NAME), --entrypoint, --cmd and --workdir to the runtime config C (an
+ * image config's "config" object); a NULL argument leaves that part as it
+ * is. Entries of "Env" that are not NAME=VALUE strings are kept. */
+void launch_import_override_config(json_t *c, char *const *env, char *const *entrypoint, char *const *cmd,
+				   const char *workdir);
 
 /* *DIGEST (may be NULL) receives the stored image's digest. */
 int launch_import(const struct launch_config *c, const struct launch_import_opts *o, char **digest,

@@ -94,7 +94,7 @@ static int reader(void *arg, const char *name, char **data, size_t *len, struct 
 		 * of the repository's blobs (404), but a manifest */
 		struct launch_error *e = NULL;
 		if (launch_registry_blob(p->reg, p->ref->repo, digest, -1, p->cache, NULL, NULL, &e) < 0) {
-			bool unknown = strstr(e->msg, "not found") != NULL;
+			bool unknown = launch_error_is(e, LAUNCH_ERR_NOT_FOUND);
 			char *body = NULL, *mt = NULL;
 			size_t n = 0;
 			char got[LAUNCH_DIGEST_LEN + 1];

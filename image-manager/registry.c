@@ -651,10 +651,10 @@ static int http_error(const struct launch_registry *r, const char *what, const s
 	code = json_string_value(json_object_get(json_array_get(json_object_get(j, "errors"), 0), "code"));
 	int ret;
 	if (p->status == 404 || (code && (!strcmp(code, "MANIFEST_UNKNOWN") || !strcmp(code, "NAME_UNKNOWN"))))
-		ret = launch_error_msg(err, "%s not found in %s%s", what, r->host,
-				       code && !strcmp(code, "NAME_UNKNOWN")	   ? " (no such repository)"
-				       : code && !strcmp(code, "MANIFEST_UNKNOWN") ? " (no such tag or digest)"
-										   : "");
+		ret = launch_error_kind_msg(err, LAUNCH_ERR_NOT_FOUND, "%s not found in %s%s", what, r->host,
+					    code && !strcmp(code, "NAME_UNKNOWN")	? " (no such repository)"
+					    : code && !strcmp(code, "MANIFEST_UNKNOWN") ? " (no such tag or digest)"
+											: "");
 	else if (p->status == 401 || p->status == 403)
 		ret = r->user ? launch_error_msg(err, "authentication failed for %s: %s is not allowed to user %s",
 						 r->host, what, r->user)

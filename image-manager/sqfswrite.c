@@ -61,17 +61,7 @@ bool launch_sqfs_compressor_valid(const char *c)
 char *launch_sqfs_writer_find(void)
 {
 	const char *path = getenv("PATH");
-	_cleanup_free_ char *copy = xstrdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
-	char *next = copy;
-	for (char *dir; (dir = strsep(&next, ":"));) {
-		if (!*dir)
-			continue;
-		char *cand = xasprintf("%s/tar2sqfs", dir);
-		if (access(cand, X_OK) == 0)
-			return cand;
-		free(cand);
-	}
-	return NULL;
+	return launch_find_program("tar2sqfs", path && *path ? path : "/usr/local/bin:/usr/bin:/bin", NULL);
 }
 
 static void *drain(void *arg)

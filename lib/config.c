@@ -179,26 +179,8 @@ static const char *site_path(const struct launch_config *c)
 
 static int get_strv(struct ctx *x, json_t *v, bool abs_paths, char ***out, struct launch_error **err)
 {
-	const char *name = x->key->name;
-	if (!json_is_array(v))
-		return launch_json_error_at(err, x->doc, x->ptr, "\"%s\" must be an array of strings, not %s", name,
-					    launch_json_type_name(v));
-	size_t i;
-	json_t *e;
-	_cleanup_strv_ char **r = xcalloc(1, sizeof(char *));
-	json_array_foreach (v, i, e) {
-		_cleanup_free_ char *p = xasprintf("%s/%zu", x->ptr, i);
-		if (!json_is_string(e))
-			return launch_json_error_at(err, x->doc, p, "\"%s\" entries must be strings, not %s", name,
-						    launch_json_type_name(e));
-		const char *s = json_string_value(e);
-		if (abs_paths && s[0] != '/')
-			return launch_json_error_at(err, x->doc, p, "\"%s\" entry `%s` must be an absolute path", name,
-						    s);
-		launch_strv_push(&r, abs_paths ? launch_path_normalize(s) : xstrdup(s));
-	}
-	*out = steal_pointer(&r);
-	return 0;
+	_cleanup_free_ char *what = xasprintf("\"%s\"", x->key->name);
+	return launch_json_get_strv(x->doc, v, x->ptr, what, abs_paths ? LAUNCH_JSON_ABS_PATHS : 0, out, err);
 }
 
 static int set_mounts(struct ctx *x, json_t *v, struct launch_error **err)

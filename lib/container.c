@@ -293,33 +293,6 @@ static int64_t now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Search PATH like execvp, but tell "nowhere" (NULL) apart from "found but
- * not executable": execvp reports EACCES for a PATH entry it may not enter,
- * which would turn a missing command into "permission denied". */
-static char *find_command(const char *cmd, const char *path)
-{
-	if (strchr(cmd, '/'))
-		return xstrdup(cmd);
-	_cleanup_free_ char *copy = xstrdup(path ? path : "/usr/bin:/bin");
-	char *next = copy, *first = NULL;
-	for (char *dir; (dir = strsep(&next, ":"));) {
-		char *cand = xasprintf("%s/%s", *dir ? dir : ".", cmd);
-		struct stat st;
-		if (stat(cand, &st) == 0 && !S_ISDIR(st.st_mode)) {
-			if (access(cand, X_OK) == 0) {
-				free(first);
-				return cand;
-			}
-			if (!first) {
-				first = cand; /* reported (126) if nothing later is executable */
-				continue;
-			}
-		}
-		free(cand);
-	}
-	return first;
-}
-
 /* Signal every process below us (we are their subreaper, so that is every
  * process of the container still alive). Returns how many were signalled. */
 static int signal_descendants(pid_t self, int sig, pid_t except)
@@ -531,7 +504,7 @@ int launch_container_exec(const struct launch_spec *spec, const char *cwd, struc
 	launch_fakeroot_env(&env);
 	char *const default_argv[] = { (char *)"/bin/sh", NULL };
 	char *const *argv = spec->argv && spec->argv[0] ? spec->argv : default_argv;
-	_cleanup_free_ char *path = find_command(argv[0], launch_env_get(&env, "PATH"));
+	_cleanup_free_ char *path = launch_find_command(argv[0], launch_env_get(&env, "PATH"));
 	if (!path) {
 		launch_env_clear(&env);
 		launch_error_msg(err, "command not found in the container: %s", argv[0]);
@@ -726,7 +699,7 @@ container_init(const struct launch_spec *spec, const char *root, const char *sta
 	launch_fakeroot_env(&env);
 	char *const default_argv[] = { (char *)"/bin/sh", NULL };
 	char *const *argv = spec->argv && spec->argv[0] ? spec->argv : default_argv;
-	_cleanup_free_ char *path = find_command(argv[0], launch_env_get(&env, "PATH"));
+	_cleanup_free_ char *path = launch_find_command(argv[0], launch_env_get(&env, "PATH"));
 	if (!path) {
 		launch_error_msg(&err, "command not found in the container: %s", argv[0]);
 		child_fail(report_fd, LAUNCH_EXIT_NOT_FOUND, err);

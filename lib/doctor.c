@@ -83,19 +83,9 @@ static int try_overlay(const char *dir)
 static bool in_path(const char *prog)
 {
 	const char *path = getenv("PATH");
-	_cleanup_free_ char *copy = xstrdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
-	char *save = NULL;
-	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		_cleanup_free_ char *p = xasprintf("%s/%s", d, prog);
-		if (access(p, X_OK) == 0)
-			return true;
-	}
-	for (const char *d = "/usr/bin"; d; d = NULL) {
-		_cleanup_free_ char *p = xasprintf("%s/%s", d, prog);
-		if (access(p, X_OK) == 0)
-			return true;
-	}
-	return false;
+	_cleanup_free_ char *dirs = xasprintf("%s:/usr/bin", path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+	_cleanup_free_ char *found = launch_find_program(prog, dirs, NULL);
+	return found != NULL;
 }
 
 static void check_userns(struct launch_checks *cs)

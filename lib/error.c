@@ -41,6 +41,22 @@ int launch_error_msg(struct launch_error **err, const char *fmt, ...)
 	return -1;
 }
 
+int launch_error_kind_msg(struct launch_error **err, enum launch_error_kind kind, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	set(err, 0, fmt, ap);
+	va_end(ap);
+	if (err)
+		(*err)->kind = kind;
+	return -1;
+}
+
+bool launch_error_is(const struct launch_error *e, enum launch_error_kind kind)
+{
+	return e && e->kind == kind;
+}
+
 int launch_error_wrap(struct launch_error **err, const char *fmt, ...)
 {
 	if (!err || !*err)

@@ -103,27 +103,6 @@ static int check_keys(struct pctx *x, json_t *obj, const char *ptr, const char *
 	return 0;
 }
 
-static int get_strings(struct pctx *x, json_t *v, const char *ptr, const char *what, char ***out)
-{
-	if (!json_is_array(v))
-		return launch_json_error_at(x->err, x->doc, ptr, "%s must be an array of strings, not %s", what,
-					    launch_json_type_name(v));
-	char **r = xcalloc(1, sizeof(char *));
-	size_t i;
-	json_t *e;
-	json_array_foreach (v, i, e) {
-		if (!json_is_string(e)) {
-			_cleanup_free_ char *p = xasprintf("%s/%zu", ptr, i);
-			launch_strv_free(r);
-			return launch_json_error_at(x->err, x->doc, p, "%s entries must be strings, not %s", what,
-						    launch_json_type_name(e));
-		}
-		launch_strv_push(&r, xstrdup(json_string_value(e)));
-	}
-	*out = r;
-	return 0;
-}
-
 /* Whether PATTERN stacks repetition operators (`a++`, `a*{2}`): undefined
  * for POSIX extended expressions, and glibc's regcomp copies the expression
  * for each of them, so that a few dozen take gigabytes. */
@@ -225,7 +204,7 @@ static int parse_command(struct pctx *x, struct launch_hook *h, json_t *hk, cons
 	h->path = xstrdup(json_string_value(path));
 	json_t *v;
 	if ((v = json_object_get(hk, "args"))) {
-		if (get_strings(x, v, pa, "hook.args", &h->args) < 0)
+		if (launch_json_get_strv(x->doc, v, pa, "hook.args", 0, &h->args, x->err) < 0)
 			return -1;
 		if (!h->args[0])
 			return launch_json_error_at(x->err, x->doc, pa,
@@ -233,7 +212,7 @@ static int parse_command(struct pctx *x, struct launch_hook *h, json_t *hk, cons
 						    "(argv[0]); leave it out for just the path");
 	}
 	if ((v = json_object_get(hk, "env"))) {
-		if (get_strings(x, v, pe, "hook.env", &h->env) < 0)
+		if (launch_json_get_strv(x->doc, v, pe, "hook.env", 0, &h->env, x->err) < 0)
 			return -1;
 		for (size_t i = 0; h->env[i]; i++) {
 			const char *eq = strchr(h->env[i], '=');
@@ -294,7 +273,7 @@ static int parse_when(struct pctx *x, struct launch_hook *h, json_t *w)
 	}
 	json_t *c = json_object_get(w, "commands");
 	if (c) {
-		if (get_strings(x, c, "/when/commands", "when.commands", &h->commands) < 0)
+		if (launch_json_get_strv(x->doc, c, "/when/commands", "when.commands", 0, &h->commands, x->err) < 0)
 			return -1;
 		for (size_t i = 0; h->commands[i]; i++) {
 			_cleanup_free_ char *p = xasprintf("/when/commands/%zu", i);

@@ -105,23 +105,18 @@ int launch_subid_range(const char *file, const char *user, unsigned long id, uns
 	return -1;
 }
 
+/* Only a setuid root program can write the maps for us. */
+static bool setuid_root(const char *file, const struct stat *st)
+{
+	(void)file;
+	return S_ISREG(st->st_mode) && st->st_uid == 0 && (st->st_mode & S_ISUID);
+}
+
 static char *find_helper(const char *name)
 {
 	const char *path = getenv("PATH");
-	_cleanup_free_ char *copy = xasprintf("%s:/usr/bin:/bin:/usr/sbin:/sbin", path && *path ? path : "");
-	char *next = copy;
-	for (char *dir; (dir = strsep(&next, ":"));) {
-		if (!*dir)
-			continue;
-		char *cand = xasprintf("%s/%s", dir, name);
-		struct stat st;
-		/* only a setuid root program can write the maps for us */
-		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 && (st.st_mode & S_ISUID) &&
-		    access(cand, X_OK) == 0)
-			return cand;
-		free(cand);
-	}
-	return NULL;
+	_cleanup_free_ char *dirs = xasprintf("%s:/usr/bin:/bin:/usr/sbin:/sbin", path && *path ? path : "");
+	return launch_find_program(name, dirs, setuid_root);
 }
 
 void launch_identity_choose_mode(struct launch_identity *id, bool allow_subids, bool allow_seccomp, char **why)

@@ -109,7 +109,7 @@ static int resolve_stored(const char *ref, const struct launch_config *c, struct
 	}
 	struct launch_error *e = NULL;
 	if (launch_stores_find(stores, n, &r, &img, &e) < 0) {
-		*missing = !strstr(e->msg, "ambiguous");
+		*missing = !launch_error_is(e, LAUNCH_ERR_AMBIGUOUS);
 		if (err)
 			*err = e;
 		else

@@ -280,3 +280,27 @@ const char *launch_json_type_name(const json_t *v)
 		return "null";
 	}
 }
+
+int launch_json_get_strv(const struct launch_json_doc *doc, json_t *v, const char *pointer, const char *what,
+			 unsigned flags, char ***out, struct launch_error **err)
+{
+	if (!json_is_array(v))
+		return launch_json_error_at(err, doc, pointer, "%s must be an array of strings, not %s", what,
+					    launch_json_type_name(v));
+	bool abs_paths = flags & LAUNCH_JSON_ABS_PATHS;
+	_cleanup_strv_ char **r = xcalloc(1, sizeof(char *));
+	size_t i;
+	json_t *e;
+	json_array_foreach (v, i, e) {
+		_cleanup_free_ char *p = xasprintf("%s/%zu", pointer, i);
+		if (!json_is_string(e))
+			return launch_json_error_at(err, doc, p, "%s entries must be strings, not %s", what,
+						    launch_json_type_name(e));
+		const char *s = json_string_value(e);
+		if (abs_paths && s[0] != '/')
+			return launch_json_error_at(err, doc, p, "%s entry `%s` must be an absolute path", what, s);
+		launch_strv_push(&r, abs_paths ? launch_path_normalize(s) : xstrdup(s));
+	}
+	*out = steal_pointer(&r);
+	return 0;
+}

@@ -36,4 +36,18 @@ int launch_json_error_at(struct launch_error **err, const struct launch_json_doc
 
 const char *launch_json_type_name(const json_t *v);
 
+/* Flags of launch_json_get_strv. */
+enum {
+	LAUNCH_JSON_ABS_PATHS = 1 << 0, /* every entry an absolute path, stored normalised */
+};
+
+/* The array of strings V, the value at POINTER, as a new NULL-terminated
+ * vector in *OUT. WHAT names the value in messages, quoted as the caller's
+ * file format writes it ("\"env_deny\"", "hook.args"): "WHAT must be an
+ * array of strings, not an object", "WHAT entries must be strings, not
+ * null" (at the entry), "WHAT entry `x` must be an absolute path". *OUT is
+ * left alone on failure. */
+int launch_json_get_strv(const struct launch_json_doc *doc, json_t *v, const char *pointer, const char *what,
+			 unsigned flags, char ***out, struct launch_error **err);
+
 #endif

@@ -28,25 +28,6 @@ static bool has_option(json_t *opts, const char *o)
 	return false;
 }
 
-static int strv(const struct launch_json_doc *doc, const char *ptr, json_t *a, char ***out, struct launch_error **err)
-{
-	if (!json_is_array(a))
-		return launch_json_error_at(err, doc, ptr, "expected an array of strings");
-	char **v = xcalloc(1, sizeof(char *));
-	size_t i;
-	json_t *e;
-	json_array_foreach (a, i, e) {
-		if (!json_is_string(e)) {
-			launch_strv_free(v);
-			_cleanup_free_ char *p = xasprintf("%s/%zu", ptr, i);
-			return launch_json_error_at(err, doc, p, "expected a string");
-		}
-		launch_strv_push(&v, xstrdup(json_string_value(e)));
-	}
-	*out = v;
-	return 0;
-}
-
 int launch_oci_load(const char *bundle, const struct launch_config *c, struct launch_spec *spec,
 		    struct launch_error **err)
 {
@@ -76,13 +57,19 @@ int launch_oci_load(const char *bundle, const struct launch_config *c, struct la
 		launch_json_error_at(err, &doc, "", "no process: nothing to run");
 		goto out;
 	}
-	if (strv(&doc, "/process/args", json_object_get(proc, "args"), &spec->argv, err) < 0)
+	json_t *args = json_object_get(proc, "args");
+	if (!args) {
+		launch_json_error_at(err, &doc, "/process", "no process.args: nothing to run");
+		goto out;
+	}
+	if (launch_json_get_strv(&doc, args, "/process/args", "process.args", 0, &spec->argv, err) < 0)
 		goto out;
 	if (!spec->argv[0]) {
 		launch_json_error_at(err, &doc, "/process/args", "process.args is empty");
 		goto out;
 	}
-	if (json_object_get(proc, "env") && strv(&doc, "/process/env", json_object_get(proc, "env"), &env, err) < 0)
+	if (json_object_get(proc, "env") &&
+	    launch_json_get_strv(&doc, json_object_get(proc, "env"), "/process/env", "process.env", 0, &env, err) < 0)
 		goto out;
 	/* the bundle's environment is the process's, as for any OCI runtime */
 	if (launch_env_build(&spec->env, NULL, c ? c->env_deny : NULL, env, NULL, err) < 0)

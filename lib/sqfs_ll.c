@@ -8,7 +8,9 @@
  * opens its own instance of the image, and the library finds it through
  * fuse_req_userdata(), which the link wraps (-Wl,--wrap) to return the
  * calling thread's instance. A thread that cannot open one falls back to the
- * first instance under a lock.
+ * first instance under a lock. The FUSE session's own userdata is the
+ * struct launch_sqfs, which our operations read with the real
+ * fuse_req_userdata() before they hand over to squashfuse's.
  *
  * Per-thread instances would also mean per-thread data caches (squashfuse
  * keeps one decompressed block), so a block read by one worker would be
@@ -17,7 +19,13 @@
  * up under a mutex and filled outside it, so workers decompress in parallel
  * and every block is decompressed once. A block a worker is copying from is
  * pinned until that worker asks for its next block, as squashfuse's own
- * contract for sqfs_data_cache() expects. */
+ * contract for sqfs_data_cache() expects.
+ *
+ * Everything an image needs (instances, the shared cache, the all-root
+ * setting) is kept in its struct launch_sqfs. The wrapped functions, which
+ * squashfuse calls without it, find it through the calling thread: each
+ * FUSE worker, and the prefetch thread, works for one struct launch_sqfs
+ * only, recorded by enter() before squashfuse is called. */
 #define _GNU_SOURCE
 #include <squashfuse/ll.h>
 
@@ -40,14 +48,40 @@
 #include "sqfs.h"
 #include "util.h"
 
+/* A decompressed data or fragment block of the shared cache. */
+struct cblock {
+	sqfs_off_t pos; /* where the compressed block starts: its identity */
+	sqfs_block *block;
+	unsigned refs; /* pins by workers */
+	uint64_t used; /* LRU clock */
+	bool shared;   /* in the table (false: a private overflow copy) */
+};
+
+#define SHARED_CACHE_BYTES (16u << 20)
+#define SHARED_CACHE_SLOTS 256
+
 struct launch_sqfs {
 	char *image;
+	bool all_root; /* every file shown as owned by 0 */
 	pthread_t prefetch;
 	bool prefetching;
 	char *prefetch_cmd;
 	char *prefetch_path;
 	int threads;
+	/* The first instance, opened by launch_sqfs_open; a thread that cannot
+	 * open one of its own uses it under primary_lock. */
 	sqfs_ll *primary;
+	pthread_mutex_t primary_lock;
+	/* The threads' own instances, freed at the end. */
+	pthread_mutex_t instances_lock;
+	sqfs_ll **instances;
+	size_t n_instances;
+	/* The shared block cache: a fixed array, since workers keep pointers
+	 * to their pinned slots. */
+	pthread_mutex_t cache_lock;
+	struct cblock cache_v[SHARED_CACHE_SLOTS];
+	size_t cache_n, cache_bytes;
+	uint64_t cache_clock;
 	struct fuse_session *se;
 	char *mountpoint;
 	int fuse_fd;
@@ -55,11 +89,8 @@ struct launch_sqfs {
 	bool serving;
 };
 
-static pthread_mutex_t instances_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t primary_lock = PTHREAD_MUTEX_INITIALIZER;
-static sqfs_ll **instances;
-static size_t n_instances;
-static struct launch_sqfs *current;
+/* The calling thread's image and instance of it (see above). */
+static __thread struct launch_sqfs *thread_sqfs;
 static __thread sqfs_ll *thread_ll;
 static __thread bool thread_locked;
 
@@ -77,29 +108,30 @@ void *__real_fuse_req_userdata(fuse_req_t req);
  * the caller, so that root in the container may write where the image's
  * owners (unmapped, shown as nobody) would lock it out. squashfuse's stat.h,
  * which declares sqfs_stat, is not installed: its declaration is repeated. */
-static bool all_root;
 sqfs_err sqfs_stat(sqfs *fs, sqfs_inode *inode, struct stat *st);
 sqfs_err __real_sqfs_stat(sqfs *fs, sqfs_inode *inode, struct stat *st);
 sqfs_err __wrap_sqfs_stat(sqfs *fs, sqfs_inode *inode, struct stat *st);
 sqfs_err __wrap_sqfs_stat(sqfs *fs, sqfs_inode *inode, struct stat *st)
 {
 	sqfs_err r = __real_sqfs_stat(fs, inode, st);
-	if (r == SQFS_OK && all_root)
+	if (r == SQFS_OK && thread_sqfs && thread_sqfs->all_root)
 		st->st_uid = st->st_gid = 0;
 	return r;
 }
 
 void launch_sqfs_set_all_root(struct launch_sqfs *s, bool on)
 {
-	(void)s;
-	all_root = on;
+	s->all_root = on;
 }
 
+/* squashfuse's operations run only inside ours, after enter(): the
+ * instance they ask for is the calling thread's. */
 void *__wrap_fuse_req_userdata(fuse_req_t req);
 
 void *__wrap_fuse_req_userdata(fuse_req_t req)
 {
-	return thread_ll ? thread_ll : __real_fuse_req_userdata(req);
+	(void)req;
+	return thread_ll;
 }
 
 /* --- gzip blocks through libdeflate --- */
@@ -133,28 +165,12 @@ int __wrap_uncompress(unsigned char *dest, unsigned long *dest_len, const unsign
 
 /* --- the shared block cache --- */
 
-#define SHARED_CACHE_BYTES (16u << 20)
-
-struct cblock {
-	sqfs_off_t pos; /* where the compressed block starts: its identity */
-	sqfs_block *block;
-	unsigned refs; /* pins by workers */
-	uint64_t used; /* LRU clock */
-	bool shared;   /* in the table (false: a private overflow copy) */
-};
-
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-#define SHARED_CACHE_SLOTS 256
-/* A fixed array: workers keep pointers to their pinned slots. */
-static struct cblock cache_v[SHARED_CACHE_SLOTS];
-static size_t cache_n, cache_bytes;
-static uint64_t cache_clock;
-static __thread struct cblock *pinned[2]; /* [0] data block, [1] fragment block */
+static __thread struct cblock *pinned[2]; /* [0] data block, [1] fragment block, of thread_sqfs's cache */
 
 sqfs_err __real_sqfs_data_cache(sqfs *fs, sqfs_cache *cache, sqfs_off_t pos, uint32_t hdr, sqfs_block **block);
 sqfs_err __wrap_sqfs_data_cache(sqfs *fs, sqfs_cache *cache, sqfs_off_t pos, uint32_t hdr, sqfs_block **block);
 
-static void unpin(int kind)
+static void unpin(struct launch_sqfs *s, int kind)
 {
 	struct cblock *c = pinned[kind];
 	if (!c)
@@ -165,41 +181,41 @@ static void unpin(int kind)
 		free(c);
 		return;
 	}
-	pthread_mutex_lock(&cache_lock);
+	pthread_mutex_lock(&s->cache_lock);
 	c->refs--;
-	pthread_mutex_unlock(&cache_lock);
+	pthread_mutex_unlock(&s->cache_lock);
 }
 
-static struct cblock *cache_find(sqfs_off_t pos)
+static struct cblock *cache_find(struct launch_sqfs *s, sqfs_off_t pos)
 {
-	for (size_t i = 0; i < cache_n; i++)
-		if (cache_v[i].block && cache_v[i].pos == pos)
-			return &cache_v[i];
+	for (size_t i = 0; i < s->cache_n; i++)
+		if (s->cache_v[i].block && s->cache_v[i].pos == pos)
+			return &s->cache_v[i];
 	return NULL;
 }
 
 /* Under cache_lock: a free slot, evicting unpinned least-recently-used
  * blocks until NEED more bytes fit. NULL when everything is pinned. */
-static struct cblock *cache_slot(size_t need)
+static struct cblock *cache_slot(struct launch_sqfs *s, size_t need)
 {
 	for (;;) {
 		struct cblock *free_slot = NULL, *lru = NULL;
-		for (size_t i = 0; i < cache_n; i++) {
-			struct cblock *c = &cache_v[i];
+		for (size_t i = 0; i < s->cache_n; i++) {
+			struct cblock *c = &s->cache_v[i];
 			if (!c->block)
 				free_slot = free_slot ? free_slot : c;
 			else if (!c->refs && (!lru || c->used < lru->used))
 				lru = c;
 		}
-		if (cache_bytes + need <= SHARED_CACHE_BYTES && (free_slot || cache_n < SHARED_CACHE_SLOTS)) {
+		if (s->cache_bytes + need <= SHARED_CACHE_BYTES && (free_slot || s->cache_n < SHARED_CACHE_SLOTS)) {
 			if (free_slot)
 				return free_slot;
-			memset(&cache_v[cache_n], 0, sizeof(*cache_v));
-			return &cache_v[cache_n++];
+			memset(&s->cache_v[s->cache_n], 0, sizeof(*s->cache_v));
+			return &s->cache_v[s->cache_n++];
 		}
 		if (!lru)
 			return NULL;
-		cache_bytes -= lru->block->size;
+		s->cache_bytes -= lru->block->size;
 		sqfs_block_dispose(lru->block);
 		lru->block = NULL;
 	}
@@ -207,11 +223,11 @@ static struct cblock *cache_slot(size_t need)
 
 /* Under cache_lock, which it releases: pin C for this worker and hand out
  * its block. */
-static sqfs_err pin_and_unlock(struct cblock *c, int kind, sqfs_block **block)
+static sqfs_err pin_and_unlock(struct launch_sqfs *s, struct cblock *c, int kind, sqfs_block **block)
 {
 	c->refs++;
-	c->used = ++cache_clock;
-	pthread_mutex_unlock(&cache_lock);
+	c->used = ++s->cache_clock;
+	pthread_mutex_unlock(&s->cache_lock);
 	pinned[kind] = c;
 	*block = c->block;
 	return SQFS_OK;
@@ -219,32 +235,35 @@ static sqfs_err pin_and_unlock(struct cblock *c, int kind, sqfs_block **block)
 
 sqfs_err __wrap_sqfs_data_cache(sqfs *fs, sqfs_cache *cache, sqfs_off_t pos, uint32_t hdr, sqfs_block **block)
 {
+	struct launch_sqfs *s = thread_sqfs;
+	if (!s) /* not one of our threads: squashfuse's own cache of FS */
+		return __real_sqfs_data_cache(fs, cache, pos, hdr, block);
 	int kind = cache == &fs->frag_cache;
-	unpin(kind);
-	pthread_mutex_lock(&cache_lock);
-	struct cblock *c = cache_find(pos);
+	unpin(s, kind);
+	pthread_mutex_lock(&s->cache_lock);
+	struct cblock *c = cache_find(s, pos);
 	if (c)
-		return pin_and_unlock(c, kind, block);
-	pthread_mutex_unlock(&cache_lock);
+		return pin_and_unlock(s, c, kind, block);
+	pthread_mutex_unlock(&s->cache_lock);
 
 	sqfs_block *b = NULL;
 	sqfs_err e = sqfs_data_block_read(fs, pos, hdr, &b);
 	if (e != SQFS_OK)
 		return e;
-	pthread_mutex_lock(&cache_lock);
-	c = cache_find(pos); /* another worker may have been quicker */
+	pthread_mutex_lock(&s->cache_lock);
+	c = cache_find(s, pos); /* another worker may have been quicker */
 	if (c) {
 		sqfs_block_dispose(b);
-		return pin_and_unlock(c, kind, block);
+		return pin_and_unlock(s, c, kind, block);
 	}
-	if ((c = cache_slot(b->size))) {
+	if ((c = cache_slot(s, b->size))) {
 		c->pos = pos;
 		c->block = b;
 		c->shared = true;
-		cache_bytes += b->size;
-		return pin_and_unlock(c, kind, block);
+		s->cache_bytes += b->size;
+		return pin_and_unlock(s, c, kind, block);
 	}
-	pthread_mutex_unlock(&cache_lock);
+	pthread_mutex_unlock(&s->cache_lock);
 	c = xcalloc(1, sizeof(*c)); /* every slot pinned: a private copy */
 	c->pos = pos;
 	c->block = b;
@@ -253,17 +272,14 @@ sqfs_err __wrap_sqfs_data_cache(sqfs *fs, sqfs_cache *cache, sqfs_off_t pos, uin
 	return SQFS_OK;
 }
 
-static void cache_clear(void)
+static void cache_clear(struct launch_sqfs *s)
 {
-	for (size_t i = 0; i < cache_n; i++)
-		if (cache_v[i].block)
-			sqfs_block_dispose(cache_v[i].block);
-	memset(cache_v, 0, sizeof(cache_v));
-	cache_n = cache_bytes = 0;
+	for (size_t i = 0; i < s->cache_n; i++)
+		if (s->cache_v[i].block)
+			sqfs_block_dispose(s->cache_v[i].block);
+	memset(s->cache_v, 0, sizeof(s->cache_v));
+	s->cache_n = s->cache_bytes = 0;
 }
-
-static void enter(void);
-static void leave(void);
 
 /* squashfuse opens the image without O_CLOEXEC: no program launch starts
  * may inherit it (launch_fds_close_on_exec is the second line). */
@@ -275,22 +291,26 @@ static sqfs_ll *open_ll(const char *image)
 	return ll;
 }
 
-static void enter(void)
+/* Before squashfuse works for S in this thread: the thread's own
+ * instance, opened on its first call (and freed with S), else S's first
+ * instance under its lock until leave(). */
+static void enter(struct launch_sqfs *s)
 {
-	if (thread_ll)
+	if (thread_ll && thread_sqfs == s)
 		return;
-	sqfs_ll *ll = open_ll(current->image);
+	thread_sqfs = s;
+	sqfs_ll *ll = open_ll(s->image);
 	if (ll) {
-		pthread_mutex_lock(&instances_lock);
-		instances = xrealloc(instances, (n_instances + 1) * sizeof(*instances));
-		instances[n_instances++] = ll;
-		pthread_mutex_unlock(&instances_lock);
+		pthread_mutex_lock(&s->instances_lock);
+		s->instances = xrealloc(s->instances, (s->n_instances + 1) * sizeof(*s->instances));
+		s->instances[s->n_instances++] = ll;
+		pthread_mutex_unlock(&s->instances_lock);
 		thread_ll = ll;
 		return;
 	}
-	pthread_mutex_lock(&primary_lock);
+	pthread_mutex_lock(&s->primary_lock);
 	thread_locked = true;
-	thread_ll = current->primary;
+	thread_ll = s->primary;
 }
 
 static void leave(void)
@@ -298,16 +318,17 @@ static void leave(void)
 	if (thread_locked) {
 		thread_ll = NULL;
 		thread_locked = false;
-		pthread_mutex_unlock(&primary_lock);
+		pthread_mutex_unlock(&thread_sqfs->primary_lock);
 	}
 }
 
-#define WRAP(name, proto, args)         \
-	static void op_##name proto     \
-	{                               \
-		enter();                \
-		sqfs_ll_op_##name args; \
-		leave();                \
+/* R's session is that of a struct launch_sqfs: its userdata. */
+#define WRAP(name, proto, args)                     \
+	static void op_##name proto                 \
+	{                                           \
+		enter(__real_fuse_req_userdata(r)); \
+		sqfs_ll_op_##name args;             \
+		leave();                            \
 	}
 
 WRAP(getattr, (fuse_req_t r, fuse_ino_t i, struct fuse_file_info *fi), (r, i, fi))
@@ -326,7 +347,7 @@ WRAP(forget, (fuse_req_t r, fuse_ino_t i, unsigned long n), (r, i, n))
 
 static void op_statfs(fuse_req_t r, fuse_ino_t i)
 {
-	enter();
+	enter(__real_fuse_req_userdata(r));
 	stfs_ll_op_statfs(r, i);
 	leave();
 }
@@ -369,6 +390,9 @@ int launch_sqfs_open(const char *image, int threads, struct launch_sqfs **out, s
 	s->image = xstrdup(image);
 	s->threads = threads > 0 ? threads : 8;
 	s->primary = ll;
+	pthread_mutex_init(&s->primary_lock, NULL);
+	pthread_mutex_init(&s->instances_lock, NULL);
+	pthread_mutex_init(&s->cache_lock, NULL);
 	s->fuse_fd = -1;
 	*out = s;
 	return 0;
@@ -394,7 +418,7 @@ int launch_sqfs_mount(struct launch_sqfs *s, const char *mountpoint, struct laun
 	s->mountpoint = xstrdup(mountpoint);
 	char *argv[] = { (char *)"launch", NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(1, argv);
-	s->se = fuse_session_new(&args, &ops, sizeof(ops), s->primary);
+	s->se = fuse_session_new(&args, &ops, sizeof(ops), s);
 	if (!s->se)
 		return launch_error_msg(err, "cannot start the FUSE session for %s", s->image);
 	char devfd[32];
@@ -427,7 +451,6 @@ static void *loop_main(void *arg)
 
 int launch_sqfs_serve(struct launch_sqfs *s, struct launch_error **err)
 {
-	current = s;
 	int e = pthread_create(&s->loop, NULL, loop_main, s);
 	if (e)
 		return launch_error_set(err, e, "cannot start the FUSE server thread");
@@ -521,7 +544,7 @@ static void *prefetch_main(void *arg)
 	struct launch_sqfs *s = arg;
 	/* idle work: the workers answering the container come first */
 	setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
-	enter();
+	enter(s);
 	sqfs *fs = &thread_ll->fs;
 	sqfs_inode ino;
 	bool found = false;
@@ -542,8 +565,8 @@ static void *prefetch_main(void *arg)
 		if (interp[0] && image_lookup(fs, interp, &ino))
 			prefetch_file(fs, &ino, dummy, sizeof(dummy));
 	}
-	unpin(0);
-	unpin(1);
+	unpin(s, 0);
+	unpin(s, 1);
 	leave();
 	return NULL;
 }
@@ -578,15 +601,13 @@ void launch_sqfs_stop(struct launch_sqfs *s)
 	} else if (s->fuse_fd >= 0) {
 		close(s->fuse_fd);
 	}
-	for (size_t i = 0; i < n_instances; i++)
-		free_ll(instances[i]);
-	unpin(0);
-	unpin(1);
-	cache_clear();
-	free(instances);
-	instances = NULL;
-	n_instances = 0;
-	current = NULL;
+	for (size_t i = 0; i < s->n_instances; i++)
+		free_ll(s->instances[i]);
+	free(s->instances);
+	cache_clear(s);
+	pthread_mutex_destroy(&s->primary_lock);
+	pthread_mutex_destroy(&s->instances_lock);
+	pthread_mutex_destroy(&s->cache_lock);
 	free_ll(s->primary);
 	free(s->mountpoint);
 	free(s->image);

@@ -591,7 +591,7 @@ int launch_stores_find(const struct launch_store *stores, size_t n, const struct
 		}
 		json_decref(index);
 		if (why)
-			return launch_error_msg(err, "%s", why);
+			return launch_error_kind_msg(err, LAUNCH_ERR_AMBIGUOUS, "%s", why);
 	}
 	return not_found(stores, n, ref, err);
 }
@@ -854,7 +854,7 @@ int launch_store_tag(const struct launch_store *store, const struct launch_ref *
 	const char *digest = lookup(store, index, ref, &why);
 	if (!digest) {
 		if (why)
-			launch_error_msg(err, "%s", why);
+			launch_error_kind_msg(err, LAUNCH_ERR_AMBIGUOUS, "%s", why);
 		else
 			not_found(store, 1, ref, err);
 		goto out;
@@ -924,7 +924,7 @@ int launch_store_remove(const struct launch_store *store, const struct launch_re
 	const char *found = lookup(store, index, ref, &why);
 	if (!found) {
 		if (why)
-			launch_error_msg(err, "%s", why);
+			launch_error_kind_msg(err, LAUNCH_ERR_AMBIGUOUS, "%s", why);
 		else
 			not_found(store, 1, ref, err);
 		goto out;

@@ -163,6 +163,48 @@ char *launch_path_normalize(const char *path)
 	return out;
 }
 
+/* The one walk along PATH. PROGRAM: a program launch runs itself, which is
+ * only ever an executable file, and never from the working directory (an
+ * empty entry); otherwise a user's command, as execvp finds it, where the
+ * first file found that is not executable is kept for the caller's 126 in
+ * case no later entry has an executable one. Directories never match. */
+static char *path_search(const char *name, const char *path, bool program,
+			 bool (*accept)(const char *file, const struct stat *st))
+{
+	_cleanup_free_ char *copy = xstrdup(path);
+	char *next = copy, *first = NULL;
+	for (char *dir; (dir = strsep(&next, ":"));) {
+		if (program && !*dir)
+			continue;
+		char *cand = xasprintf("%s/%s", *dir ? dir : ".", name);
+		struct stat st;
+		if (stat(cand, &st) == 0 && !S_ISDIR(st.st_mode) && (!accept || accept(cand, &st))) {
+			if (access(cand, X_OK) == 0) {
+				free(first);
+				return cand;
+			}
+			if (!first && !program) {
+				first = cand;
+				continue;
+			}
+		}
+		free(cand);
+	}
+	return first;
+}
+
+char *launch_find_command(const char *cmd, const char *path)
+{
+	if (strchr(cmd, '/'))
+		return xstrdup(cmd);
+	return path_search(cmd, path ? path : "/usr/bin:/bin", false, NULL);
+}
+
+char *launch_find_program(const char *name, const char *path, bool (*accept)(const char *file, const struct stat *st))
+{
+	return path_search(name, path, true, accept);
+}
+
 static size_t min_size(size_t a, size_t b)
 {
 	return a < b ? a : b;

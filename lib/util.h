@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -76,6 +77,21 @@ bool launch_path_is_under(const char *path, const char *dir);
 /* Lexically normalise an absolute path: collapse "//", drop "." and resolve
  * ".." without leaving "/". Returns NULL when PATH is not absolute. */
 char *launch_path_normalize(const char *path);
+
+/* Search PATH (colon-separated; NULL: /usr/bin:/bin) for the command CMD
+ * as execvp does, an empty entry being the working directory, but tell
+ * "nowhere" (NULL) apart from "found but not executable": execvp reports
+ * EACCES for a PATH entry it may not enter, which would turn a missing
+ * command into "permission denied". Returns the first executable file
+ * DIR/CMD, else the first one found that is not executable (the caller's
+ * exec then fails with EACCES: 126), else NULL (127). Directories are
+ * skipped; a CMD with a '/' is returned as it is, unchecked. */
+char *launch_find_command(const char *cmd, const char *path);
+/* The first executable file DIR/NAME along PATH (colon-separated) that
+ * ACCEPT, when not NULL, approves, or NULL: for programs launch runs
+ * itself (tar2sqfs, newuidmap), which are never looked for in the working
+ * directory (empty entries are skipped). */
+char *launch_find_program(const char *name, const char *path, bool (*accept)(const char *file, const struct stat *st));
 
 /* The optimal string alignment distance of A and B: how many insertions,
  * deletions, substitutions and swaps of two adjacent characters turn one

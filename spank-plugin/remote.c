@@ -415,21 +415,6 @@ static void apply_env(spank_t sp, char *const *have, const struct launch_env *wa
 	}
 }
 
-static char *find_in_path(const char *cmd, const char *path)
-{
-	if (strchr(cmd, '/'))
-		return xstrdup(cmd);
-	_cleanup_free_ char *copy = xstrdup(path ? path : "/usr/bin:/bin");
-	char *next = copy;
-	for (char *dir; (dir = strsep(&next, ":"));) {
-		char *c = xasprintf("%s/%s", *dir ? dir : ".", cmd);
-		if (access(c, X_OK) == 0)
-			return c;
-		free(c);
-	}
-	return NULL;
-}
-
 int plugin_task_init(spank_t sp)
 {
 	if (!active_here)
@@ -501,7 +486,7 @@ int plugin_task_init(spank_t sp)
 		_cleanup_strv_ char **full = launch_strv_copy(info.entrypoint);
 		for (int i = 0; i < argc; i++)
 			launch_strv_push(&full, xstrdup(argv[i]));
-		_cleanup_free_ char *path = find_in_path(full[0], launch_env_get(&env, "PATH"));
+		_cleanup_free_ char *path = launch_find_command(full[0], launch_env_get(&env, "PATH"));
 		if (!path) {
 			slurm_error("launch: the image's entrypoint %s is not found in the container", full[0]);
 			goto out;

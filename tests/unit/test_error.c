@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lib/error.c: messages with and without errno text, wrapping
- * with context, replacing an earlier error, and a NULL error pointer. */
+ * with context, replacing an earlier error, error kinds, and a NULL error
+ * pointer. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
@@ -27,9 +28,28 @@ int main(void)
 		CHECK_STREQ(err->msg, "plain message 7");
 		CHECK_INTEQ(err->errno_, 0);
 		CHECK_INTEQ(err->exit_code, LAUNCH_EXIT_FAILURE);
+		CHECK(launch_error_is(err, LAUNCH_ERR_GENERIC));
 	}
 	launch_error_free(err);
 	err = NULL;
+
+	/* a kind, kept through context */
+	CHECK_INTEQ(launch_error_kind_msg(&err, LAUNCH_ERR_NOT_FOUND, "no %s", "blob"), -1);
+	CHECK_INTEQ(launch_error_wrap(&err, "pulling"), -1);
+	if (CHECK(err != NULL)) {
+		CHECK_STREQ(err->msg, "pulling: no blob");
+		CHECK_INTEQ(err->errno_, 0);
+		CHECK_INTEQ(err->exit_code, LAUNCH_EXIT_FAILURE);
+		CHECK(launch_error_is(err, LAUNCH_ERR_NOT_FOUND));
+		CHECK(!launch_error_is(err, LAUNCH_ERR_GENERIC));
+	}
+	/* a new error replaces it, kind and all */
+	launch_error_msg(&err, "other");
+	CHECK(launch_error_is(err, LAUNCH_ERR_GENERIC));
+	launch_error_free(err);
+	err = NULL;
+	CHECK(!launch_error_is(NULL, LAUNCH_ERR_GENERIC));
+	CHECK_INTEQ(launch_error_kind_msg(NULL, LAUNCH_ERR_AMBIGUOUS, "nowhere"), -1);
 
 	CHECK_INTEQ(launch_error_set(&err, ENOENT, "cannot open %s", "/x"), -1);
 	if (CHECK(err != NULL)) {

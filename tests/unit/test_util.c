@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lib/util.c: lexical path normalisation, component-wise
  * "is under", string vectors and prefixes, edit distance and "did you mean",
- * relative times, aligned tables, and the whole-file read and write helpers
- * with their size limit. */
+ * relative times, aligned tables, the whole-file read and write helpers
+ * with their size limit, and the PATH search. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -322,6 +323,71 @@ static void test_table(void)
 	CHECK(t.cells == NULL && t.nrows == 0);
 }
 
+static char *exe(const char *dir, const char *name, mode_t mode)
+{
+	char *path = tu_write(dir, name, "#!/bin/sh\n");
+	if (chmod(path, mode) < 0)
+		tu_die("chmod", path);
+	return path;
+}
+
+static bool not_in_c(const char *file, const struct stat *st)
+{
+	(void)st;
+	return !strstr(file, "/c/");
+}
+
+/* a/cmd not executable, b/cmd a directory, c/cmd and e/cmd executable */
+static void test_find_command(const char *top)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/path", top);
+	if (mkdir(dir, 0755) < 0)
+		tu_die("mkdir", dir);
+	const char *subs[] = { "a", "b", "c", "e" };
+	for (size_t i = 0; i < 4; i++)
+		tu_mkdir(dir, subs[i]);
+	_cleanup_free_ char *a = xasprintf("%s/a", dir), *b = xasprintf("%s/b", dir), *c = xasprintf("%s/c", dir),
+			    *e = xasprintf("%s/e", dir);
+	free(exe(a, "cmd", 0644));
+	tu_mkdir(b, "cmd");
+	free(exe(c, "cmd", 0755));
+	free(exe(e, "cmd", 0755));
+	_cleanup_free_ char *abc = xasprintf("%s:%s:%s", a, b, c), *ab = xasprintf("%s:%s", a, b),
+			    *ace = xasprintf("%s:%s:%s", a, c, e), *want_a = xasprintf("%s/cmd", a),
+			    *want_c = xasprintf("%s/cmd", c), *want_e = xasprintf("%s/cmd", e);
+	char *r;
+
+	CHECK_STREQ(r = launch_find_command("sub/cmd", "/nowhere"), "sub/cmd"); /* a '/': as it is */
+	free(r);
+	CHECK_STREQ(r = launch_find_command("cmd", abc), want_c); /* executable beats an earlier one that is not */
+	free(r);
+	CHECK_STREQ(r = launch_find_command("cmd", ab), want_a); /* only a non-executable: it, for 126 */
+	free(r);
+	CHECK_NULL(r = launch_find_command("cmd", b)); /* a directory is no command */
+	free(r);
+	CHECK_NULL(r = launch_find_command("missing", abc));
+	free(r);
+
+	CHECK_STREQ(r = launch_find_program("cmd", abc, NULL), want_c);
+	free(r);
+	CHECK_NULL(r = launch_find_program("cmd", ab, NULL)); /* never one that is not executable */
+	free(r);
+	CHECK_STREQ(r = launch_find_program("cmd", ace, not_in_c), want_e);
+	free(r);
+
+	/* an empty entry is the working directory for commands, never for programs */
+	int here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (here < 0 || chdir(c) < 0)
+		tu_die("chdir", c);
+	CHECK_STREQ(r = launch_find_command("cmd", ":/nowhere"), "./cmd");
+	free(r);
+	CHECK_NULL(r = launch_find_program("cmd", ":/nowhere", NULL));
+	free(r);
+	if (fchdir(here) < 0)
+		tu_die("fchdir", ".");
+	close(here);
+}
+
 int main(void)
 {
 	char *dir = tu_mkdtemp();
@@ -333,6 +399,7 @@ int main(void)
 	test_time_ago();
 	test_table();
 	test_files(dir);
+	test_find_command(dir);
 	tu_rm_rf(dir);
 	free(dir);
 	return check_done();
