@@ -426,18 +426,35 @@ static int exec_error(struct launch_error **err, int e, const char *path, const 
 	return code;
 }
 
-/* The command, started the fast way (vfork); the console, if any, becomes
- * its terminal. A failed execve sends its errno on ERR_FD. */
+/* In the command's process (launch_proc_vspawn): the console, if any,
+ * becomes its terminal. */
 static void attach_console(const void *console)
 {
 	launch_console_attach(console);
 }
 
-static pid_t spawn_command(const char *path, char *const *argv, char *const *envp, int err_fd,
-			   const struct launch_console *console)
+/* Start the command; returns its pid, or -1 with the errno of its failed
+ * execve (or of the vfork) in *E. */
+static pid_t start_command(const char *path, char *const *argv, char *const *envp, const struct launch_console *console,
+			   int *e)
 {
-	return launch_proc_vspawn(path, argv, envp, launch_fds_pmi(envp), err_fd, console ? attach_console : NULL,
-				  console);
+	int ep[2];
+	if (pipe2(ep, O_CLOEXEC) < 0) {
+		*e = errno;
+		return -1;
+	}
+	pid_t cmd = launch_proc_vspawn(path, argv, envp, launch_fds_pmi(envp), ep[1], console ? attach_console : NULL,
+				       console);
+	close(ep[1]);
+	*e = 0;
+	if (cmd < 0)
+		*e = errno;
+	else if (read(ep[0], e, sizeof(*e)) != sizeof(*e))
+		*e = 0; /* EOF: the command runs */
+	close(ep[0]);
+	if (*e && cmd > 0)
+		waitpid(cmd, NULL, 0);
+	return *e ? -1 : cmd;
 }
 
 static void close_pair(int p[2])
@@ -465,25 +482,15 @@ static int exec_with_console(const char *path, char *const *argv, char *const *e
 		sigaddset(&mask, forwarded[i]);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	_cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	int ep[2] = { -1, -1 };
-	if (sfd < 0 || pipe2(ep, O_CLOEXEC) < 0)
+	if (sfd < 0)
 		return launch_error_set(err, errno, "cannot set up the command's terminal");
 	if (launch_console_open(&cons, err) < 0) {
-		close_pair(ep);
 		launch_console_finish(&cons);
 		return -1;
 	}
-	pid_t cmd = spawn_command(path, argv, envp, ep[1], &cons);
-	close(ep[1]);
-	int e = 0;
-	if (cmd < 0)
-		e = errno;
-	else if (read(ep[0], &e, sizeof(e)) != sizeof(e))
-		e = 0; /* EOF: the command runs */
-	close(ep[0]);
-	if (e) {
-		if (cmd > 0)
-			waitpid(cmd, NULL, 0);
+	int e;
+	pid_t cmd = start_command(path, argv, envp, &cons, &e);
+	if (cmd < 0) {
 		launch_console_finish(&cons);
 		exec_error(err, e, path, argv[0]);
 		return -1;
@@ -708,23 +715,10 @@ container_init(const struct launch_spec *spec, const char *root, const char *sta
 	struct launch_console cons = LAUNCH_CONSOLE_INIT;
 	if (console && launch_console_open(&cons, &err) < 0)
 		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
-	int ep[2];
-	if (pipe2(ep, O_CLOEXEC) < 0) {
-		launch_error_set(&err, errno, "cannot set up the container init");
-		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
-	}
 	launch_debug("%lld us: exec %s", (long long)now_us(), path);
-	pid_t cmd = spawn_command(path, argv, env.vars, ep[1], console ? &cons : NULL);
-	close(ep[1]);
-	int e = 0;
-	if (cmd < 0)
-		e = errno;
-	else if (read(ep[0], &e, sizeof(e)) != sizeof(e))
-		e = 0; /* EOF: the command runs */
-	close(ep[0]);
-	if (e) {
-		if (cmd > 0)
-			waitpid(cmd, NULL, 0);
+	int e;
+	pid_t cmd = start_command(path, argv, env.vars, console ? &cons : NULL, &e);
+	if (cmd < 0) {
 		int code = exec_error(&err, e, path, argv[0]);
 		child_fail(report_fd, code, err);
 	}
