@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "pathmap.h"
+#include "source.h"
 #include "util.h"
 
 #define WH_PREFIX ".wh."
@@ -78,26 +79,15 @@ static int normalize(const char *name, int layer, const char *what, char **out, 
 	if (n >= PATH_MAX)
 		return launch_error_msg(err, "layer %d: %s `%.60s...` is too long (%zu bytes, the limit is %d)",
 					layer + 1, what, name, n, PATH_MAX - 1);
-	char *r = xmalloc(n + 1), *o = r;
-	for (const char *p = name; *p;) {
-		while (*p == '/')
-			p++;
+	char *r = launch_member_normalize(name);
+	if (!r)
+		return launch_error_kind_msg(err, LAUNCH_ERR_OUTSIDE,
+					     "layer %d: %s `%.200s` has a `..` component (an image may only name "
+					     "paths inside itself)",
+					     layer + 1, what, name);
+	for (const char *p = r; *p;) {
 		const char *end = strchrnul(p, '/');
 		size_t l = (size_t)(end - p);
-		if (l == 0)
-			break;
-		if (l == 1 && p[0] == '.') {
-			p = end;
-			continue;
-		}
-		if (l == 2 && p[0] == '.' && p[1] == '.') {
-			free(r);
-			return launch_error_kind_msg(
-				err, LAUNCH_ERR_OUTSIDE,
-				"layer %d: %s `%.200s` has a `..` component (an image may only name "
-				"paths inside itself)",
-				layer + 1, what, name);
-		}
 		if (l > NAME_MAX) {
 			free(r);
 			return launch_error_msg(err,
@@ -105,13 +95,8 @@ static int normalize(const char *name, int layer, const char *what, char **out, 
 						"bytes, the limit is %d)",
 						layer + 1, what, name, l, NAME_MAX);
 		}
-		if (o != r)
-			*o++ = '/';
-		memcpy(o, p, l);
-		o += l;
-		p = end;
+		p = *end ? end + 1 : end;
 	}
-	*o = '\0';
 	*out = r;
 	return 0;
 }
