@@ -191,6 +191,18 @@ static la_ssize_t tar_cb(struct archive *a, void *arg, const void **buf)
 	return n;
 }
 
+/* The tar reader over the (decompressed) blob. */
+static int open_tar(struct launch_layer_reader *r, const char *what, struct launch_error **err)
+{
+	r->inner = archive_read_new();
+	archive_read_support_format_tar(r->inner);
+	archive_read_support_format_gnutar(r->inner);
+	if (archive_read_open(r->inner, r, NULL, tar_cb, NULL) != ARCHIVE_OK)
+		return launch_error_msg(err, "%s: cannot read it as a tar archive: %s", what,
+					archive_error_string(r->inner));
+	return 0;
+}
+
 static int start(struct launch_layer_reader *r, const char *what, struct launch_error **err)
 {
 	r->diff = launch_sha256_new();
@@ -211,15 +223,8 @@ static int start(struct launch_layer_reader *r, const char *what, struct launch_
 	} else {
 		r->pending = first; /* handed to libarchive first */
 	}
-	if (r->gz) {
-		r->inner = archive_read_new();
-		archive_read_support_format_tar(r->inner);
-		archive_read_support_format_gnutar(r->inner);
-		if (archive_read_open(r->inner, r, NULL, tar_cb, NULL) != ARCHIVE_OK)
-			return launch_error_msg(err, "%s: cannot read it as a tar archive: %s", what,
-						archive_error_string(r->inner));
-		return 0;
-	}
+	if (r->gz)
+		return open_tar(r, what, err);
 #endif
 	r->outer = archive_read_new();
 	archive_read_support_filter_all(r->outer);
@@ -228,13 +233,7 @@ static int start(struct launch_layer_reader *r, const char *what, struct launch_
 	if (archive_read_open(r->outer, r, NULL, blob_cb, NULL) != ARCHIVE_OK ||
 	    archive_read_next_header(r->outer, &e) != ARCHIVE_OK)
 		return launch_error_msg(err, "%s: cannot read it: %s", what, archive_error_string(r->outer));
-	r->inner = archive_read_new();
-	archive_read_support_format_tar(r->inner);
-	archive_read_support_format_gnutar(r->inner);
-	if (archive_read_open(r->inner, r, NULL, tar_cb, NULL) != ARCHIVE_OK)
-		return launch_error_msg(err, "%s: cannot read it as a tar archive: %s", what,
-					archive_error_string(r->inner));
-	return 0;
+	return open_tar(r, what, err);
 }
 
 int launch_layer_open(const struct launch_source *src, const struct launch_layer_desc *d, int index,

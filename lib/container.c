@@ -406,6 +406,28 @@ static void __attribute__((noreturn)) instance_loop(int sfd, pid_t supervisor)
 	}
 }
 
+/* SPEC's command in the container, with working directory CWD: its
+ * environment (*ENV, to clear), its argv (the default shell when there is
+ * none) and the file PATH finds (*PATH); a command not found is an error
+ * with exit code 127. */
+static int command_of(const struct launch_spec *spec, const char *cwd, struct launch_env *env, char *const **argv,
+		      char **path, struct launch_error **err)
+{
+	static char *const default_argv[] = { (char *)"/bin/sh", NULL };
+	*env = (struct launch_env){ launch_strv_copy(spec->env.vars) };
+	launch_env_set(env, "PWD", cwd);
+	launch_fakeroot_env(env);
+	*argv = spec->argv && spec->argv[0] ? spec->argv : default_argv;
+	*path = launch_find_command((*argv)[0], launch_env_get(env, "PATH"));
+	if (*path)
+		return 0;
+	launch_env_clear(env);
+	launch_error_msg(err, "command not found in the container: %s", (*argv)[0]);
+	if (err && *err)
+		(*err)->exit_code = LAUNCH_EXIT_NOT_FOUND;
+	return -1;
+}
+
 /* Describe a failed execve of PATH (ARGV0 as the user wrote it); returns the
  * exit code that goes with it. */
 static int exec_error(struct launch_error **err, int e, const char *path, const char *argv0)
@@ -506,19 +528,11 @@ static int exec_with_console(const char *path, char *const *argv, char *const *e
 
 int launch_container_exec(const struct launch_spec *spec, const char *cwd, struct launch_error **err)
 {
-	struct launch_env env = { launch_strv_copy(spec->env.vars) };
-	launch_env_set(&env, "PWD", cwd);
-	launch_fakeroot_env(&env);
-	char *const default_argv[] = { (char *)"/bin/sh", NULL };
-	char *const *argv = spec->argv && spec->argv[0] ? spec->argv : default_argv;
-	_cleanup_free_ char *path = launch_find_command(argv[0], launch_env_get(&env, "PATH"));
-	if (!path) {
-		launch_env_clear(&env);
-		launch_error_msg(err, "command not found in the container: %s", argv[0]);
-		if (err && *err)
-			(*err)->exit_code = LAUNCH_EXIT_NOT_FOUND;
+	struct launch_env env;
+	char *const *argv;
+	_cleanup_free_ char *path = NULL;
+	if (command_of(spec, cwd, &env, &argv, &path, err) < 0)
 		return -1;
-	}
 	if (launch_console_wanted()) {
 		int r = exec_with_console(path, argv, env.vars, err);
 		launch_env_clear(&env);
@@ -701,16 +715,11 @@ container_init(const struct launch_spec *spec, const char *root, const char *sta
 		instance_loop(sfd, supervisor);
 	}
 
-	struct launch_env env = { launch_strv_copy(spec->env.vars) };
-	launch_env_set(&env, "PWD", cwd);
-	launch_fakeroot_env(&env);
-	char *const default_argv[] = { (char *)"/bin/sh", NULL };
-	char *const *argv = spec->argv && spec->argv[0] ? spec->argv : default_argv;
-	_cleanup_free_ char *path = launch_find_command(argv[0], launch_env_get(&env, "PATH"));
-	if (!path) {
-		launch_error_msg(&err, "command not found in the container: %s", argv[0]);
-		child_fail(report_fd, LAUNCH_EXIT_NOT_FOUND, err);
-	}
+	struct launch_env env;
+	char *const *argv;
+	_cleanup_free_ char *path = NULL;
+	if (command_of(spec, cwd, &env, &argv, &path, &err) < 0)
+		child_fail(report_fd, err->exit_code, err);
 
 	struct launch_console cons = LAUNCH_CONSOLE_INIT;
 	if (console && launch_console_open(&cons, &err) < 0)
