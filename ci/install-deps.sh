@@ -14,7 +14,7 @@ required=(
 	python3 zstd debootstrap umoci skopeo
 	slurmctld slurmd slurm-client munge libslurm-dev libpmix2
 	mpich libmpich-dev openmpi-bin libopenmpi-dev
-	uidmap tmux libcap2-bin procps util-linux
+	uidmap tmux libcap2-bin procps util-linux iproute2
 	clang libclang-rt-14-dev
 	charliecloud-runtime
 	go-md2man bash-completion man-db dpkg-dev

@@ -5,7 +5,8 @@
 # and test these configurations:
 #   build-clang    clang, warnings as errors; build only
 #   build-ci       warnings as errors; unit, integration, security and Slurm
-#                  tests (a Slurm cluster started and stopped by the tests)
+#                  tests (a Slurm cluster started and stopped by the tests: one
+#                  node, and 4 nodes in namespaces of their own)
 #   build-asan     AddressSanitizer + UBSan; unit tests
 #   build-fuzz     clang, libFuzzer + ASan + UBSan; each target in tests/fuzz
 #                  fuzzed for LAUNCH_FUZZ_SECONDS (60) from its corpus (ci/fuzz.sh)
@@ -48,10 +49,10 @@ find lib launcher image-manager spank-plugin hooks tests bench -name '*.[ch]' -p
 CC=clang cmake -S . -B build-clang -DLAUNCH_WERROR=ON "$(sysconf build-clang)"
 make -C build-clang -j"$jobs"
 
-section "build-ci: -DLAUNCH_WERROR=ON, unit, integration, security and Slurm tests"
+section "build-ci: -DLAUNCH_WERROR=ON, unit, integration, security, Slurm and multi-node Slurm tests"
 cmake -S . -B build-ci -DLAUNCH_WERROR=ON "$(sysconf build-ci)"
 make -C build-ci -j"$jobs"
-(cd build-ci && ctest --output-on-failure -L 'unit|integration|security|slurm')
+(cd build-ci && ctest --output-on-failure -L 'unit|integration|security|slurm|slurm-multinode')
 
 section "build-asan: -DLAUNCH_SANITIZE=ON, unit tests"
 cmake -S . -B build-asan -DLAUNCH_WERROR=ON -DLAUNCH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug "$(sysconf build-asan)"
