@@ -85,14 +85,21 @@ static bool skippable(const char *upper, const char *rel, char *const *mps)
 	return ok;
 }
 
+/* The error of a failed write of WHAT to OUT; LAUNCH_ERR_PIPE_CLOSED when
+ * its reader went away. */
+static int write_failed(struct archive *out, const char *what, struct launch_error **err)
+{
+	return launch_error_kind_msg(err, archive_errno(out) == EPIPE ? LAUNCH_ERR_PIPE_CLOSED : LAUNCH_ERR_GENERIC,
+				     "cannot write %s: %s", what, archive_error_string(out));
+}
+
 static int put(struct archive *out, struct archive_entry *e, struct launch_error **err)
 {
 	int r = archive_write_header(out, e);
 	if (r == ARCHIVE_WARN) /* a name written as bytes (see flatten.c's write_header) */
 		launch_debug("%s", archive_error_string(out));
 	else if (r != ARCHIVE_OK)
-		return launch_error_msg(err, "cannot write %s: %s", archive_entry_pathname(e),
-					archive_error_string(out));
+		return write_failed(out, archive_entry_pathname(e), err);
 	return 0;
 }
 
@@ -167,7 +174,7 @@ static int copy_data(struct upper_walk *w, const char *rel, struct launch_error 
 		if (n == 0)
 			return 0;
 		if (archive_write_data(w->out, buf, (size_t)n) != n)
-			return launch_error_msg(err, "cannot write %s: %s", rel, archive_error_string(w->out));
+			return write_failed(w->out, rel, err);
 	}
 }
 
@@ -268,7 +275,7 @@ int launch_commit_write_upper(const char *upper, char *const *mountpoints, int f
 		}
 	}
 	if (r == 0 && archive_write_close(w.out) != ARCHIVE_OK)
-		r = launch_error_msg(err, "cannot write the layer: %s", archive_error_string(w.out));
+		r = write_failed(w.out, "the layer", err);
 	archive_entry_linkresolver_free(w.links);
 	archive_read_free(w.disk);
 	archive_write_free(w.out);
@@ -301,16 +308,26 @@ static int join_ns(pid_t pid, struct launch_error **err)
 	return 0;
 }
 
+/* The walker's exit statuses: the parent keeps its own error when the
+ * walker stopped only because the parent had stopped reading. */
+enum { WALKER_FAILED = 1, WALKER_READER_GONE = 2 };
+
 static int walker_main(void *arg, int report)
 {
 	const struct upper_src *u = arg;
+	/* holding the read end of its own pipe, the walker would block on a
+	 * full pipe once the commit stopped reading, instead of failing with
+	 * EPIPE, and the commit would wait for it for ever */
+	launch_fds_close(&report, 1);
 	struct launch_error *e = NULL;
 	int r = u->join > 0 ? join_ns(u->join, &e) : launch_container_enter_userns(u->id, &e);
 	if (r == 0)
 		r = launch_commit_write_upper(u->path, u->mountpoints, STDOUT_FILENO, &e);
 	if (r < 0) {
 		launch_write_all(report, e->msg, strlen(e->msg));
-		return 1;
+		int st = launch_error_is(e, LAUNCH_ERR_PIPE_CLOSED) ? WALKER_READER_GONE : WALKER_FAILED;
+		launch_error_free(e);
+		return st;
 	}
 	return 0;
 }
@@ -352,14 +369,19 @@ static int start_sqfs2tar(const char *image, struct launch_proc *p, int *pipe_fd
 }
 
 /* Wait for P (nothing when it is done already); a failure's message is
- * what it reported or wrote on its stderr. */
-static int finish_child(struct launch_proc *p, const char *what, struct launch_error **err)
+ * what it reported or wrote on its stderr. *STATUS (may be NULL) gets its
+ * exit status, 0 when it was done already. */
+static int finish_child(struct launch_proc *p, const char *what, int *status, struct launch_error **err)
 {
+	if (status)
+		*status = 0;
 	if (p->pid <= 0)
 		return 0;
 	struct launch_proc_io io = { .max = 1024 };
 	struct launch_error *e = NULL;
 	int st = launch_proc_wait(p, &io, 0, &e);
+	if (status) /* with a report, launch_proc_wait gives -1 and the status in the error */
+		*status = st < 0 && e ? e->exit_code : st;
 	launch_proc_close(p);
 	p->pid = -1;
 	int ret = 0;
@@ -392,7 +414,7 @@ static struct archive *reopen_base(void *arg, int k, void **handle, struct launc
 	}
 	if (launch_layer_open_fd(fd, b->image, &h->reader, err) < 0) {
 		launch_proc_kill(&h->s2t, SIGKILL);
-		finish_child(&h->s2t, "sqfs2tar", NULL);
+		finish_child(&h->s2t, "sqfs2tar", NULL, NULL);
 		free(h);
 		return NULL;
 	}
@@ -406,7 +428,7 @@ static void reclose_base(void *arg, void *handle)
 	struct base_ctx *h = handle;
 	launch_layer_close(h->reader);
 	launch_proc_kill(&h->s2t, SIGKILL);
-	finish_child(&h->s2t, "sqfs2tar", NULL);
+	finish_child(&h->s2t, "sqfs2tar", NULL, NULL);
 	free(h);
 }
 
@@ -553,8 +575,8 @@ static int commit_flatten(struct commit *cm, struct launch_error **err)
 	if (launch_flatten_layer(cm->f, 0, launch_layer_tar(cm->bottom), err) < 0 ||
 	    launch_layer_verify(cm->bottom, err) < 0 || launch_flatten_finish(cm->f, err) < 0)
 		return launch_error_wrap(err, "the base image %s", cm->base_path);
-	if (finish_child(&cm->walker, "cannot read the writable layer", err) < 0 ||
-	    finish_child(&cm->s2t, "cannot read the base image (sqfs2tar)", err) < 0)
+	if (finish_child(&cm->walker, "cannot read the writable layer", NULL, err) < 0 ||
+	    finish_child(&cm->s2t, "cannot read the base image (sqfs2tar)", NULL, err) < 0)
 		return -1;
 	if (launch_sqfs_writer_finish(steal_pointer(&cm->w), err) < 0)
 		return -1;
@@ -596,18 +618,20 @@ static void commit_end(struct commit *cm, int ret, struct launch_error **err)
 	launch_layer_close(cm->top);
 	launch_layer_close(cm->bottom);
 	launch_sqfs_writer_abort(cm->w, err);
-	/* the readers are closed: the children see EOF or EPIPE and end */
+	/* the readers are closed: the children see EOF or EPIPE and end; a
+	 * walker that failed for a reason of its own failed first */
 	if (cm->walker.pid > 0) {
 		struct launch_error *we = NULL;
-		if (finish_child(&cm->walker, "cannot read the writable layer", &we) < 0 && ret < 0 && err &&
-		    !strstr(we->msg, "Broken pipe")) {
-			launch_error_free(*err); /* the walker's own failure came first */
+		int st;
+		if (finish_child(&cm->walker, "cannot read the writable layer", &st, &we) < 0 && ret < 0 && err &&
+		    st != WALKER_READER_GONE) {
+			launch_error_free(*err);
 			*err = steal_pointer(&we);
 		}
 		launch_error_free(we);
 	}
 	launch_proc_kill(&cm->s2t, SIGKILL);
-	finish_child(&cm->s2t, "sqfs2tar", NULL);
+	finish_child(&cm->s2t, "sqfs2tar", NULL, NULL);
 	if (cm->tmp)
 		unlink(cm->tmp);
 	if (ret < 0 && cm->n_stores)

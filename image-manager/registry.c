@@ -414,10 +414,10 @@ static int transport_error(const struct launch_registry *r, CURLcode c, const ch
 					r->host, detail);
 	case CURLE_WRITE_ERROR:
 		if (p && p->write_errno == ENOSPC)
-			return launch_error_set(err, ENOSPC,
-						"disk full while downloading from %s (free space in your image "
-						"store, or ask your admins for a store elsewhere)",
-						r->host);
+			return launch_error_kind_set(err, LAUNCH_ERR_NO_SPACE, ENOSPC,
+						     "disk full while downloading from %s (free space in your image "
+						     "store, or ask your admins for a store elsewhere)",
+						     r->host);
 		if (p && p->write_errno)
 			return launch_error_set(err, p->write_errno, "cannot write what %s sends", r->host);
 		return launch_error_msg(err, "registry %s sent more than expected", r->host);
