@@ -85,14 +85,21 @@ static bool skippable(const char *upper, const char *rel, char *const *mps)
 	return ok;
 }
 
+/* The error of a failed write of WHAT to OUT; LAUNCH_ERR_PIPE_CLOSED when
+ * its reader went away. */
+static int write_failed(struct archive *out, const char *what, struct launch_error **err)
+{
+	return launch_error_kind_msg(err, archive_errno(out) == EPIPE ? LAUNCH_ERR_PIPE_CLOSED : LAUNCH_ERR_GENERIC,
+				     "cannot write %s: %s", what, archive_error_string(out));
+}
+
 static int put(struct archive *out, struct archive_entry *e, struct launch_error **err)
 {
 	int r = archive_write_header(out, e);
 	if (r == ARCHIVE_WARN) /* a name written as bytes (see flatten.c's write_header) */
 		launch_debug("%s", archive_error_string(out));
 	else if (r != ARCHIVE_OK)
-		return launch_error_msg(err, "cannot write %s: %s", archive_entry_pathname(e),
-					archive_error_string(out));
+		return write_failed(out, archive_entry_pathname(e), err);
 	return 0;
 }
 
@@ -109,137 +116,170 @@ static int put_marker(struct archive *out, const char *path, struct launch_error
 	return r;
 }
 
+/* The walk of an upper directory into a pax stream. */
+struct upper_walk {
+	const char *upper;
+	char *const *mountpoints;
+	struct archive *disk;
+	struct archive *out;
+	struct archive_entry_linkresolver *links;
+};
+
+/* What overlayfs says of E: a whiteout (a 0:0 character device, or its
+ * xattr), an opaque directory (its xattr). */
+static void overlay_marks(struct archive_entry *e, bool *whiteout, bool *opaque)
+{
+	*whiteout = archive_entry_filetype(e) == AE_IFCHR && archive_entry_rdev(e) == 0;
+	*opaque = false;
+	const char *xn;
+	const void *xv;
+	size_t xs;
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &xn, &xv, &xs) == ARCHIVE_OK) {
+		if (!strcmp(xn, "user.overlay.whiteout") || !strcmp(xn, "trusted.overlay.whiteout"))
+			*whiteout = true;
+		if ((!strcmp(xn, "user.overlay.opaque") || !strcmp(xn, "trusted.overlay.opaque")) && xs >= 1 &&
+		    ((const char *)xv)[0] == 'y')
+			*opaque = true;
+	}
+}
+
+/* A copy of E without overlayfs's own xattrs, and without user and group
+ * names (the ids are what the container saw). */
+static struct archive_entry *clean_entry(struct archive_entry *e)
+{
+	struct archive_entry *clean = archive_entry_clone(e);
+	archive_entry_xattr_clear(clean);
+	const char *xn;
+	const void *xv;
+	size_t xs;
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &xn, &xv, &xs) == ARCHIVE_OK)
+		if (!is_overlay_xattr(xn))
+			archive_entry_xattr_add_entry(clean, xn, xv, xs);
+	archive_entry_set_uname(clean, NULL);
+	archive_entry_set_gname(clean, NULL);
+	return clean;
+}
+
+/* The data of the file the walk is at, REL, into the output. */
+static int copy_data(struct upper_walk *w, const char *rel, struct launch_error **err)
+{
+	char buf[64 * 1024];
+	for (;;) {
+		la_ssize_t n = archive_read_data(w->disk, buf, sizeof(buf));
+		if (n < 0)
+			return launch_error_msg(err, "cannot read %s/%s: %s", w->upper, rel,
+						archive_error_string(w->disk));
+		if (n == 0)
+			return 0;
+		if (archive_write_data(w->out, buf, (size_t)n) != n)
+			return write_failed(w->out, rel, err);
+	}
+}
+
+/* E, named REL, copied as it is but for overlayfs's xattrs; another name
+ * of a file written before becomes a hardlink to it. */
+static int put_copy(struct upper_walk *w, struct archive_entry *e, const char *rel, struct launch_error **err)
+{
+	struct archive_entry *clean = clean_entry(e);
+	bool data = archive_entry_filetype(clean) == AE_IFREG;
+	struct archive_entry *spare = NULL;
+	archive_entry_linkify(w->links, &clean, &spare);
+	int r = 0;
+	if (clean) {
+		if (archive_entry_hardlink(clean))
+			data = false;
+		r = put(w->out, clean, err);
+		if (r == 0 && data && archive_entry_size(clean) > 0)
+			r = copy_data(w, rel, err);
+		archive_entry_free(clean);
+	}
+	archive_entry_free(spare);
+	return r;
+}
+
+/* One entry of the walk: left out, written as a whiteout, or copied (with
+ * the marker of an opaque directory after it). */
+static int walk_entry(struct upper_walk *w, struct archive_entry *e, struct launch_error **err)
+{
+	const char *full = archive_entry_pathname(e);
+	size_t ulen = strlen(w->upper);
+	const char *rel = full + (strlen(full) >= ulen ? ulen : strlen(full));
+	while (*rel == '/')
+		rel++;
+	if (!*rel) { /* the upper root: the base image's root stays */
+		archive_read_disk_descend(w->disk);
+		return 0;
+	}
+	if (skippable(w->upper, rel, w->mountpoints)) {
+		launch_debug("commit: leaving out %s, a mount point launch made", rel);
+		return 0;
+	}
+	archive_read_disk_descend(w->disk);
+	_cleanup_free_ char *relc = xstrdup(rel);
+	archive_entry_set_pathname(e, relc);
+	bool whiteout, opaque;
+	overlay_marks(e, &whiteout, &opaque);
+	if (whiteout) { /* whiteouts become .wh. entries */
+		char *slash = strrchr(relc, '/');
+		_cleanup_free_ char *wh = slash ? xasprintf("%.*s/.wh.%s", (int)(slash - relc), relc, slash + 1)
+						: xasprintf(".wh.%s", relc);
+		return put_marker(w->out, wh, err);
+	}
+	if (put_copy(w, e, relc, err) < 0)
+		return -1;
+	if (opaque) {
+		_cleanup_free_ char *m = xasprintf("%s/.wh..wh..opq", relc);
+		return put_marker(w->out, m, err);
+	}
+	return 0;
+}
+
+/* The walk's next entry into *E: 1, or 0 at its end, or -1. */
+static int next_entry(struct upper_walk *w, struct archive_entry **e, struct launch_error **err)
+{
+	*e = archive_entry_new();
+	int r = archive_read_next_header2(w->disk, *e);
+	if (r == ARCHIVE_OK || r == ARCHIVE_WARN)
+		return 1;
+	archive_entry_free(*e);
+	*e = NULL;
+	if (r == ARCHIVE_EOF)
+		return 0;
+	return launch_error_msg(err, "cannot read the writable layer %s: %s", w->upper, archive_error_string(w->disk));
+}
+
 int launch_commit_write_upper(const char *upper, char *const *mountpoints, int fd, struct launch_error **err)
 {
-	struct archive *d = archive_read_disk_new();
-	struct archive *out = archive_write_new();
-	struct archive_entry_linkresolver *links = archive_entry_linkresolver_new();
-	archive_entry_linkresolver_set_strategy(links, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
-	archive_write_set_format_pax_restricted(out);
-	archive_write_set_bytes_per_block(out, 0);
-	archive_read_disk_set_symlink_physical(d);
-	archive_read_disk_set_behavior(d, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS | ARCHIVE_READDISK_NO_ACL |
-						  ARCHIVE_READDISK_NO_FFLAGS);
-	int ret = -1;
-	size_t ulen = strlen(upper);
-	char buf[64 * 1024];
-	if (archive_write_open_fd(out, fd) != ARCHIVE_OK || archive_read_disk_open(d, upper) != ARCHIVE_OK) {
-		launch_error_msg(err, "cannot read the writable layer %s: %s", upper,
-				 archive_error_string(d) ? archive_error_string(d) : archive_error_string(out));
-		goto out;
+	struct upper_walk w = { upper, mountpoints, archive_read_disk_new(), archive_write_new(),
+				archive_entry_linkresolver_new() };
+	archive_entry_linkresolver_set_strategy(w.links, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	archive_write_set_format_pax_restricted(w.out);
+	archive_write_set_bytes_per_block(w.out, 0);
+	archive_read_disk_set_symlink_physical(w.disk);
+	archive_read_disk_set_behavior(w.disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS | ARCHIVE_READDISK_NO_ACL |
+						       ARCHIVE_READDISK_NO_FFLAGS);
+	int r;
+	if (archive_write_open_fd(w.out, fd) != ARCHIVE_OK || archive_read_disk_open(w.disk, upper) != ARCHIVE_OK) {
+		r = launch_error_msg(err, "cannot read the writable layer %s: %s", upper,
+				     archive_error_string(w.disk) ? archive_error_string(w.disk)
+								  : archive_error_string(w.out));
+	} else {
+		struct archive_entry *e;
+		while ((r = next_entry(&w, &e, err)) > 0) {
+			r = walk_entry(&w, e, err);
+			archive_entry_free(e);
+			if (r < 0)
+				break;
+		}
 	}
-	for (;;) {
-		struct archive_entry *e = archive_entry_new();
-		int r = archive_read_next_header2(d, e);
-		if (r == ARCHIVE_EOF) {
-			archive_entry_free(e);
-			break;
-		}
-		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-			launch_error_msg(err, "cannot read the writable layer %s: %s", upper, archive_error_string(d));
-			archive_entry_free(e);
-			goto out;
-		}
-		const char *full = archive_entry_pathname(e);
-		const char *rel = full + (strlen(full) >= ulen ? ulen : strlen(full));
-		while (*rel == '/')
-			rel++;
-		if (!*rel) { /* the upper root: the base image's root stays */
-			archive_read_disk_descend(d);
-			archive_entry_free(e);
-			continue;
-		}
-		if (skippable(upper, rel, mountpoints)) {
-			launch_debug("commit: leaving out %s, a mount point launch made", rel);
-			archive_entry_free(e);
-			continue;
-		}
-		archive_read_disk_descend(d);
-		_cleanup_free_ char *relc = xstrdup(rel);
-		archive_entry_set_pathname(e, relc);
-		/* whiteouts become .wh. entries */
-		bool whiteout = archive_entry_filetype(e) == AE_IFCHR && archive_entry_rdev(e) == 0;
-		bool opaque = false;
-		const char *xn;
-		const void *xv;
-		size_t xs;
-		archive_entry_xattr_reset(e);
-		while (archive_entry_xattr_next(e, &xn, &xv, &xs) == ARCHIVE_OK) {
-			if (!strcmp(xn, "user.overlay.whiteout") || !strcmp(xn, "trusted.overlay.whiteout"))
-				whiteout = true;
-			if ((!strcmp(xn, "user.overlay.opaque") || !strcmp(xn, "trusted.overlay.opaque")) && xs >= 1 &&
-			    ((const char *)xv)[0] == 'y')
-				opaque = true;
-		}
-		if (whiteout) {
-			char *slash = strrchr(relc, '/');
-			_cleanup_free_ char *wh = slash ? xasprintf("%.*s/.wh.%s", (int)(slash - relc), relc, slash + 1)
-							: xasprintf(".wh.%s", relc);
-			archive_entry_free(e);
-			if (put_marker(out, wh, err) < 0)
-				goto out;
-			continue;
-		}
-		/* copy the xattrs but overlayfs's own */
-		struct archive_entry *clean = archive_entry_clone(e);
-		archive_entry_xattr_clear(clean);
-		archive_entry_xattr_reset(e);
-		while (archive_entry_xattr_next(e, &xn, &xv, &xs) == ARCHIVE_OK)
-			if (!is_overlay_xattr(xn))
-				archive_entry_xattr_add_entry(clean, xn, xv, xs);
-		archive_entry_set_uname(clean, NULL);
-		archive_entry_set_gname(clean, NULL);
-		bool data = archive_entry_filetype(clean) == AE_IFREG;
-		struct archive_entry *spare = NULL;
-		archive_entry_linkify(links, &clean, &spare);
-		if (clean) {
-			if (archive_entry_hardlink(clean))
-				data = false;
-			if (put(out, clean, err) < 0) {
-				archive_entry_free(clean);
-				archive_entry_free(e);
-				goto out;
-			}
-			while (data && archive_entry_size(clean) > 0) {
-				la_ssize_t n = archive_read_data(d, buf, sizeof(buf));
-				if (n < 0) {
-					launch_error_msg(err, "cannot read %s/%s: %s", upper, relc,
-							 archive_error_string(d));
-					archive_entry_free(clean);
-					archive_entry_free(e);
-					goto out;
-				}
-				if (n == 0)
-					break;
-				if (archive_write_data(out, buf, (size_t)n) != n) {
-					launch_error_msg(err, "cannot write %s: %s", relc, archive_error_string(out));
-					archive_entry_free(clean);
-					archive_entry_free(e);
-					goto out;
-				}
-			}
-			archive_entry_free(clean);
-		}
-		archive_entry_free(spare);
-		if (opaque) {
-			_cleanup_free_ char *m = xasprintf("%s/.wh..wh..opq", relc);
-			if (put_marker(out, m, err) < 0) {
-				archive_entry_free(e);
-				goto out;
-			}
-		}
-		archive_entry_free(e);
-	}
-	if (archive_write_close(out) != ARCHIVE_OK) {
-		launch_error_msg(err, "cannot write the layer: %s", archive_error_string(out));
-		goto out;
-	}
-	ret = 0;
-out:
-	archive_entry_linkresolver_free(links);
-	archive_read_free(d);
-	archive_write_free(out);
-	return ret;
+	if (r == 0 && archive_write_close(w.out) != ARCHIVE_OK)
+		r = write_failed(w.out, "the layer", err);
+	archive_entry_linkresolver_free(w.links);
+	archive_read_free(w.disk);
+	archive_write_free(w.out);
+	return r;
 }
 
 /* --- child processes --- */
@@ -268,16 +308,26 @@ static int join_ns(pid_t pid, struct launch_error **err)
 	return 0;
 }
 
+/* The walker's exit statuses: the parent keeps its own error when the
+ * walker stopped only because the parent had stopped reading. */
+enum { WALKER_FAILED = 1, WALKER_READER_GONE = 2 };
+
 static int walker_main(void *arg, int report)
 {
 	const struct upper_src *u = arg;
+	/* holding the read end of its own pipe, the walker would block on a
+	 * full pipe once the commit stopped reading, instead of failing with
+	 * EPIPE, and the commit would wait for it for ever */
+	launch_fds_close(&report, 1);
 	struct launch_error *e = NULL;
 	int r = u->join > 0 ? join_ns(u->join, &e) : launch_container_enter_userns(u->id, &e);
 	if (r == 0)
 		r = launch_commit_write_upper(u->path, u->mountpoints, STDOUT_FILENO, &e);
 	if (r < 0) {
 		launch_write_all(report, e->msg, strlen(e->msg));
-		return 1;
+		int st = launch_error_is(e, LAUNCH_ERR_PIPE_CLOSED) ? WALKER_READER_GONE : WALKER_FAILED;
+		launch_error_free(e);
+		return st;
 	}
 	return 0;
 }
@@ -319,14 +369,19 @@ static int start_sqfs2tar(const char *image, struct launch_proc *p, int *pipe_fd
 }
 
 /* Wait for P (nothing when it is done already); a failure's message is
- * what it reported or wrote on its stderr. */
-static int finish_child(struct launch_proc *p, const char *what, struct launch_error **err)
+ * what it reported or wrote on its stderr. *STATUS (may be NULL) gets its
+ * exit status, 0 when it was done already. */
+static int finish_child(struct launch_proc *p, const char *what, int *status, struct launch_error **err)
 {
+	if (status)
+		*status = 0;
 	if (p->pid <= 0)
 		return 0;
 	struct launch_proc_io io = { .max = 1024 };
 	struct launch_error *e = NULL;
 	int st = launch_proc_wait(p, &io, 0, &e);
+	if (status) /* with a report, launch_proc_wait gives -1 and the status in the error */
+		*status = st < 0 && e ? e->exit_code : st;
 	launch_proc_close(p);
 	p->pid = -1;
 	int ret = 0;
@@ -359,7 +414,7 @@ static struct archive *reopen_base(void *arg, int k, void **handle, struct launc
 	}
 	if (launch_layer_open_fd(fd, b->image, &h->reader, err) < 0) {
 		launch_proc_kill(&h->s2t, SIGKILL);
-		finish_child(&h->s2t, "sqfs2tar", NULL);
+		finish_child(&h->s2t, "sqfs2tar", NULL, NULL);
 		free(h);
 		return NULL;
 	}
@@ -373,7 +428,7 @@ static void reclose_base(void *arg, void *handle)
 	struct base_ctx *h = handle;
 	launch_layer_close(h->reader);
 	launch_proc_kill(&h->s2t, SIGKILL);
-	finish_child(&h->s2t, "sqfs2tar", NULL);
+	finish_child(&h->s2t, "sqfs2tar", NULL, NULL);
 	free(h);
 }
 
@@ -399,169 +454,221 @@ static json_t *commit_config(const struct launch_config *c, const char *digest, 
 	return cfg;
 }
 
-int launch_commit(const struct launch_config *c, const struct launch_commit_opts *o, char **digest_out,
-		  struct launch_error **err)
+/* One commit: where the base and the changes come from, and what is made
+ * of them. */
+struct commit {
+	const struct launch_config *c;
+	const struct launch_commit_opts *o;
+	struct launch_image base;
+	struct launch_instance_info info;
+	struct launch_identity id;
+	struct upper_src u;
+	char *base_path, *base_digest, *upper, *mplist, *source;
+	char **mps;
+	json_t *cfg;
+	struct launch_store *stores;
+	size_t n_stores;
+	char *tmp; /* the new image's file until it is in the store */
+	int tmp_fd;
+	struct launch_proc walker, s2t;
+	struct launch_layer_reader *top, *bottom;
+	struct launch_sqfs_writer *w;
+	struct base_ctx bc;
+	struct launch_flatten *f;
+	char diff[LAUNCH_DIGEST_LEN + 1]; /* the changes' diff_id */
+};
+
+/* The changes of a running instance: its upper directory, and the
+ * namespaces to join or the id mapping to enter to read it. */
+static int commit_from_instance(struct commit *cm, struct launch_error **err)
 {
-	struct launch_image base = { 0 };
-	struct launch_instance_info info = { 0 };
-	struct launch_identity id = { 0 };
-	struct launch_store *stores = NULL;
-	size_t n_stores = 0;
-	struct launch_sqfs_writer *w = NULL;
-	struct launch_flatten *f = NULL;
-	struct launch_layer_reader *top = NULL, *bottom = NULL;
-	_cleanup_free_ char *rundir = NULL, *tmp = NULL, *upper = NULL, *mplist = NULL, *source = NULL;
-	_cleanup_free_ char *base_path = NULL, *base_digest = NULL;
-	_cleanup_close_ int tmp_fd = -1;
-	_cleanup_strv_ char **mps = NULL;
-	json_t *cfg = NULL;
-	struct launch_proc walker = LAUNCH_PROC_INIT, s2t = LAUNCH_PROC_INIT;
-	int ret = -1;
-
-	signal(SIGPIPE, SIG_IGN);
-	launch_identity_init(&id, true, NULL);
-	struct upper_src u = { .id = &id };
-	if (o->instance) {
-		if (launch_runtime_dir(c, &rundir, NULL, err) < 0 ||
-		    launch_instance_get(rundir, o->instance, &info, err) < 0)
-			goto out;
-		if (!info.upper) {
-			launch_error_msg(err,
-					 "instance %s is not writable: only instances started with --writable or "
-					 "--overlay have changes to commit",
-					 o->instance);
-			goto out;
-		}
-		base_path = xstrdup(info.image);
-		base_digest = info.digest ? xstrdup(info.digest) : NULL;
-		upper = xstrdup(info.upper);
-		mplist = info.mountpoints ? xstrdup(info.mountpoints) : NULL;
-		if (info.upper_in_namespace) {
-			u.join = info.holder;
-		} else {
-			_cleanup_free_ char *dir = xstrndup(upper, strlen(upper) - strlen("/upper"));
-			if (launch_upper_info_read(dir, &id, err) < 0)
-				goto out;
-		}
-		source = xasprintf("commit:instance %s", o->instance);
+	const char *name = cm->o->instance;
+	_cleanup_free_ char *rundir = NULL;
+	if (launch_runtime_dir(cm->c, &rundir, NULL, err) < 0 || launch_instance_get(rundir, name, &cm->info, err) < 0)
+		return -1;
+	if (!cm->info.upper)
+		return launch_error_msg(err,
+					"instance %s is not writable: only instances started with --writable or "
+					"--overlay have changes to commit",
+					name);
+	cm->base_path = xstrdup(cm->info.image);
+	cm->base_digest = cm->info.digest ? xstrdup(cm->info.digest) : NULL;
+	cm->upper = xstrdup(cm->info.upper);
+	cm->mplist = cm->info.mountpoints ? xstrdup(cm->info.mountpoints) : NULL;
+	if (cm->info.upper_in_namespace) {
+		cm->u.join = cm->info.holder;
 	} else {
-		if (launch_image_resolve(o->image, c, &base, err) < 0)
-			goto out;
-		if (base.kind != LAUNCH_IMAGE_SQUASHFS) {
-			launch_error_msg(err,
-					 "launch commit needs a squashfs base image, and %s is a directory (import it "
-					 "with 'launch import --rootfs', or pack it with mksquashfs)",
-					 o->image);
-			goto out;
-		}
-		base_path = xstrdup(base.path);
-		base_digest = base.digest ? xstrdup(base.digest) : NULL;
-		struct stat st;
-		_cleanup_free_ char *up = xasprintf("%s/upper", o->overlay);
-		if (stat(up, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			launch_error_msg(err,
-					 "%s is not an overlay directory of launch (no upper/ in it: make one with "
-					 "'launch run --overlay %s ...')",
-					 o->overlay, o->overlay);
-			goto out;
-		}
-		upper = steal_pointer(&up);
-		mplist = xasprintf("%s/mountpoints", o->overlay);
-		int r = launch_upper_info_read(o->overlay, &id, err);
-		if (r < 0)
-			goto out;
-		if (r == 1)
-			launch_identity_choose_mode(&id, c->root_subids, c->root_seccomp, NULL);
-		source = xasprintf("commit:%s + %s", o->image, o->overlay);
+		_cleanup_free_ char *dir = xstrndup(cm->upper, strlen(cm->upper) - strlen("/upper"));
+		if (launch_upper_info_read(dir, &cm->id, err) < 0)
+			return -1;
 	}
-	mps = mplist ? launch_upper_mountpoints(mplist) : xcalloc(1, sizeof(char *));
-	u.path = upper;
-	u.mountpoints = mps;
-	cfg = commit_config(c, base_digest, o);
+	cm->source = xasprintf("commit:instance %s", name);
+	return 0;
+}
 
-	if (launch_stores(c, &stores, &n_stores, err) < 0 ||
-	    launch_store_tmpfile(&stores[0], ".sqfs", &tmp, &tmp_fd, err) < 0)
-		goto out;
+/* The changes an --overlay directory holds over a squashfs image, and the
+ * id mapping the container had. */
+static int commit_from_overlay(struct commit *cm, struct launch_error **err)
+{
+	const struct launch_commit_opts *o = cm->o;
+	if (launch_image_resolve(o->image, cm->c, &cm->base, err) < 0)
+		return -1;
+	if (cm->base.kind != LAUNCH_IMAGE_SQUASHFS)
+		return launch_error_msg(err,
+					"launch commit needs a squashfs base image, and %s is a directory (import it "
+					"with 'launch import --rootfs', or pack it with mksquashfs)",
+					o->image);
+	cm->base_path = xstrdup(cm->base.path);
+	cm->base_digest = cm->base.digest ? xstrdup(cm->base.digest) : NULL;
+	struct stat st;
+	_cleanup_free_ char *up = xasprintf("%s/upper", o->overlay);
+	if (stat(up, &st) < 0 || !S_ISDIR(st.st_mode))
+		return launch_error_msg(err,
+					"%s is not an overlay directory of launch (no upper/ in it: make one with "
+					"'launch run --overlay %s ...')",
+					o->overlay, o->overlay);
+	cm->upper = steal_pointer(&up);
+	cm->mplist = xasprintf("%s/mountpoints", o->overlay);
+	int r = launch_upper_info_read(o->overlay, &cm->id, err);
+	if (r < 0)
+		return -1;
+	if (r == 1)
+		launch_identity_choose_mode(&cm->id, cm->c->root_subids, cm->c->root_seccomp, NULL);
+	cm->source = xasprintf("commit:%s + %s", o->image, o->overlay);
+	return 0;
+}
+
+/* The children and the readers: the walker of the changes and sqfs2tar of
+ * the base, each on a pipe into a layer reader; tar2sqfs writing a
+ * temporary file of the store. */
+static int commit_start(struct commit *cm, struct launch_error **err)
+{
+	if (launch_stores(cm->c, &cm->stores, &cm->n_stores, err) < 0 ||
+	    launch_store_tmpfile(&cm->stores[0], ".sqfs", &cm->tmp, &cm->tmp_fd, err) < 0)
+		return -1;
 	int top_fd, bottom_fd;
-	if (start_walker(&u, &walker, &top_fd, err) < 0)
-		goto out;
-	if (start_sqfs2tar(base_path, &s2t, &bottom_fd, err) < 0) {
+	if (start_walker(&cm->u, &cm->walker, &top_fd, err) < 0)
+		return -1;
+	if (start_sqfs2tar(cm->base_path, &cm->s2t, &bottom_fd, err) < 0) {
 		close(top_fd);
-		goto out;
+		return -1;
 	}
-	if (launch_layer_open_fd(top_fd, "the writable layer", &top, err) < 0) {
+	if (launch_layer_open_fd(top_fd, "the writable layer", &cm->top, err) < 0) {
 		close(bottom_fd);
-		goto out;
+		return -1;
 	}
-	if (launch_layer_open_fd(bottom_fd, base_path, &bottom, err) < 0)
-		goto out;
-	if (launch_sqfs_writer_start(tmp, o->compressor, 0, &w, err) < 0)
-		goto out;
-	struct base_ctx bc = { .image = base_path };
-	struct launch_flatten_layers again = { reopen_base, reclose_base, &bc };
-	f = launch_flatten_new(launch_sqfs_writer_archive(w), 2, &again);
-	char diff[LAUNCH_DIGEST_LEN + 1];
-	if (launch_flatten_layer(f, 1, launch_layer_tar(top), err) < 0 || launch_layer_verify(top, err) < 0) {
-		launch_error_wrap(err, "the writable layer");
-		goto out;
-	}
-	launch_layer_diff_id(top, diff);
-	if (launch_flatten_layer(f, 0, launch_layer_tar(bottom), err) < 0 || launch_layer_verify(bottom, err) < 0 ||
-	    launch_flatten_finish(f, err) < 0) {
-		launch_error_wrap(err, "the base image %s", base_path);
-		goto out;
-	}
-	if (finish_child(&walker, "cannot read the writable layer", err) < 0 ||
-	    finish_child(&s2t, "cannot read the base image (sqfs2tar)", err) < 0)
-		goto out;
-	if (launch_sqfs_writer_finish(steal_pointer(&w), err) < 0)
-		goto out;
-	if (fsync(tmp_fd) < 0) {
-		launch_error_set(err, errno, "cannot write the image into the store (%s)", tmp);
-		goto out;
-	}
-	/* identity: the config, the base and the changes */
-	json_t *whole = json_pack("{s:O, s:{s:s, s:[s, s]}}", "config", cfg, "rootfs", "type", "layers", "diff_ids",
-				  base_digest ? base_digest : "sha256:unknown", diff);
+	if (launch_layer_open_fd(bottom_fd, cm->base_path, &cm->bottom, err) < 0)
+		return -1;
+	return launch_sqfs_writer_start(cm->tmp, cm->o->compressor, 0, &cm->w, err);
+}
+
+/* The changes over the base, flattened into tar2sqfs; then the children's
+ * own failures, and the file on disk. */
+static int commit_flatten(struct commit *cm, struct launch_error **err)
+{
+	cm->bc.image = cm->base_path;
+	struct launch_flatten_layers again = { reopen_base, reclose_base, &cm->bc };
+	cm->f = launch_flatten_new(launch_sqfs_writer_archive(cm->w), 2, &again);
+	if (launch_flatten_layer(cm->f, 1, launch_layer_tar(cm->top), err) < 0 || launch_layer_verify(cm->top, err) < 0)
+		return launch_error_wrap(err, "the writable layer");
+	launch_layer_diff_id(cm->top, cm->diff);
+	if (launch_flatten_layer(cm->f, 0, launch_layer_tar(cm->bottom), err) < 0 ||
+	    launch_layer_verify(cm->bottom, err) < 0 || launch_flatten_finish(cm->f, err) < 0)
+		return launch_error_wrap(err, "the base image %s", cm->base_path);
+	if (finish_child(&cm->walker, "cannot read the writable layer", NULL, err) < 0 ||
+	    finish_child(&cm->s2t, "cannot read the base image (sqfs2tar)", NULL, err) < 0)
+		return -1;
+	if (launch_sqfs_writer_finish(steal_pointer(&cm->w), err) < 0)
+		return -1;
+	if (fsync(cm->tmp_fd) < 0)
+		return launch_error_set(err, errno, "cannot write the image into the store (%s)", cm->tmp);
+	return 0;
+}
+
+/* The new image's identity (from the config, the base and the changes),
+ * and the image into the store under it. */
+static int commit_store(struct commit *cm, char **digest_out, struct launch_error **err)
+{
+	json_t *whole = json_pack("{s:O, s:{s:s, s:[s, s]}}", "config", cm->cfg, "rootfs", "type", "layers", "diff_ids",
+				  cm->base_digest ? cm->base_digest : "sha256:unknown", cm->diff);
 	char *text = json_dumps(whole, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(whole);
 	char digest[LAUNCH_DIGEST_LEN + 1];
 	launch_sha256_buf(text, strlen(text), digest);
 	free(text);
 	struct stat st;
-	fstat(tmp_fd, &st);
-	struct launch_store_image img = { .digest = digest, .size = st.st_size, .source = source, .config = cfg };
-	if (launch_store_add(&stores[0], tmp, &img, o->tags, err) < 0)
-		goto out;
-	free(steal_pointer(&tmp));
+	fstat(cm->tmp_fd, &st);
+	struct launch_store_image img = {
+		.digest = digest, .size = st.st_size, .source = cm->source, .config = cm->cfg
+	};
+	if (launch_store_add(&cm->stores[0], cm->tmp, &img, cm->o->tags, err) < 0)
+		return -1;
+	free(steal_pointer(&cm->tmp));
 	if (digest_out)
 		*digest_out = xstrdup(digest);
-	ret = 0;
-out:
-	launch_flatten_free(f);
-	launch_layer_close(top);
-	launch_layer_close(bottom);
-	launch_sqfs_writer_abort(w, err);
-	/* the readers are closed: the children see EOF or EPIPE and end */
-	if (walker.pid > 0) {
+	return 0;
+}
+
+/* The end of a commit that returns RET: the readers closed, tar2sqfs
+ * stopped, the children reaped, the temporary file removed (a failed
+ * commit leaves nothing in the store). */
+static void commit_end(struct commit *cm, int ret, struct launch_error **err)
+{
+	launch_flatten_free(cm->f);
+	launch_layer_close(cm->top);
+	launch_layer_close(cm->bottom);
+	launch_sqfs_writer_abort(cm->w, err);
+	/* the readers are closed: the children see EOF or EPIPE and end; a
+	 * walker that failed for a reason of its own failed first */
+	if (cm->walker.pid > 0) {
 		struct launch_error *we = NULL;
-		if (finish_child(&walker, "cannot read the writable layer", &we) < 0 && ret < 0 && err &&
-		    !strstr(we->msg, "Broken pipe")) {
-			launch_error_free(*err); /* the walker's own failure came first */
+		int st;
+		if (finish_child(&cm->walker, "cannot read the writable layer", &st, &we) < 0 && ret < 0 && err &&
+		    st != WALKER_READER_GONE) {
+			launch_error_free(*err);
 			*err = steal_pointer(&we);
 		}
 		launch_error_free(we);
 	}
-	launch_proc_kill(&s2t, SIGKILL);
-	finish_child(&s2t, "sqfs2tar", NULL);
-	if (tmp)
-		unlink(tmp);
-	if (ret < 0 && n_stores)
-		launch_store_space_hint(&stores[0], err);
-	json_decref(cfg);
-	launch_stores_free(stores, n_stores);
-	launch_identity_clear(&id);
-	launch_instance_info_clear(&info);
-	launch_image_clear(&base);
+	launch_proc_kill(&cm->s2t, SIGKILL);
+	finish_child(&cm->s2t, "sqfs2tar", NULL, NULL);
+	if (cm->tmp)
+		unlink(cm->tmp);
+	if (ret < 0 && cm->n_stores)
+		launch_store_space_hint(&cm->stores[0], err);
+	if (cm->tmp_fd >= 0)
+		close(cm->tmp_fd);
+	free(cm->tmp);
+	json_decref(cm->cfg);
+	launch_strv_free(cm->mps);
+	free(cm->base_path);
+	free(cm->base_digest);
+	free(cm->upper);
+	free(cm->mplist);
+	free(cm->source);
+	launch_stores_free(cm->stores, cm->n_stores);
+	launch_identity_clear(&cm->id);
+	launch_instance_info_clear(&cm->info);
+	launch_image_clear(&cm->base);
+}
+
+int launch_commit(const struct launch_config *c, const struct launch_commit_opts *o, char **digest_out,
+		  struct launch_error **err)
+{
+	struct commit cm = { .c = c, .o = o, .tmp_fd = -1, .walker = LAUNCH_PROC_INIT, .s2t = LAUNCH_PROC_INIT };
+	signal(SIGPIPE, SIG_IGN);
+	launch_identity_init(&cm.id, true, NULL);
+	cm.u.id = &cm.id;
+	int ret = o->instance ? commit_from_instance(&cm, err) : commit_from_overlay(&cm, err);
+	if (ret == 0) {
+		cm.mps = cm.mplist ? launch_upper_mountpoints(cm.mplist) : xcalloc(1, sizeof(char *));
+		cm.u.path = cm.upper;
+		cm.u.mountpoints = cm.mps;
+		cm.cfg = commit_config(c, cm.base_digest, o);
+		if (commit_start(&cm, err) < 0 || commit_flatten(&cm, err) < 0 ||
+		    commit_store(&cm, digest_out, err) < 0)
+			ret = -1;
+	}
+	commit_end(&cm, ret, err);
 	return ret;
 }

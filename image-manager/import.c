@@ -25,6 +25,7 @@
 
 #include "digest.h"
 #include "flatten.h"
+#include "jsonpos.h"
 #include "layer.h"
 #include "log.h"
 #include "manifest.h"
@@ -108,14 +109,6 @@ static void reclose(void *arg, void *handle)
 
 /* --- the config --- */
 
-static json_t *strv_to_json(char *const *v)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; v && v[i]; i++)
-		json_array_append_new(a, json_string(v[i]));
-	return a;
-}
-
 void launch_import_override_config(json_t *c, char *const *env, char *const *entrypoint, char *const *cmd,
 				   const char *workdir)
 {
@@ -135,9 +128,9 @@ void launch_import_override_config(json_t *c, char *const *env, char *const *ent
 		json_object_set_new(c, "Env", out);
 	}
 	if (entrypoint)
-		json_object_set_new(c, "Entrypoint", strv_to_json(entrypoint));
+		json_object_set_new(c, "Entrypoint", launch_json_from_strv(entrypoint));
 	if (cmd)
-		json_object_set_new(c, "Cmd", strv_to_json(cmd));
+		json_object_set_new(c, "Cmd", launch_json_from_strv(cmd));
 	if (workdir)
 		json_object_set_new(c, "WorkingDir", json_string(workdir));
 }

@@ -414,10 +414,10 @@ static int transport_error(const struct launch_registry *r, CURLcode c, const ch
 					r->host, detail);
 	case CURLE_WRITE_ERROR:
 		if (p && p->write_errno == ENOSPC)
-			return launch_error_set(err, ENOSPC,
-						"disk full while downloading from %s (free space in your image "
-						"store, or ask your admins for a store elsewhere)",
-						r->host);
+			return launch_error_kind_set(err, LAUNCH_ERR_NO_SPACE, ENOSPC,
+						     "disk full while downloading from %s (free space in your image "
+						     "store, or ask your admins for a store elsewhere)",
+						     r->host);
 		if (p && p->write_errno)
 			return launch_error_set(err, p->write_errno, "cannot write what %s sends", r->host);
 		return launch_error_msg(err, "registry %s sent more than expected", r->host);
@@ -737,6 +737,138 @@ static int mkdirs(const char *a, const char *b)
 	return 0;
 }
 
+/* A download of one blob into the partial file of the cache. */
+struct blob_dl {
+	struct launch_registry *r;
+	const char *repo, *digest;
+	int64_t size; /* -1: unknown */
+	int fd;	      /* the partial file, locked */
+	const char *part;
+	char *path; /* below /v2/ */
+	char *what; /* for messages */
+	struct launch_sha256 *sha;
+	uint64_t have; /* bytes in the partial file, all hashed */
+	void (*on_bytes)(void *arg, uint64_t bytes);
+	void *arg;
+};
+
+/* What one request for a blob came to. */
+enum { BLOB_FAILED = -1, BLOB_DONE, BLOB_RETRY, BLOB_WAITED };
+
+static bool blob_cached(const char *final, int64_t size)
+{
+	struct stat st;
+	return stat(final, &st) == 0 && (size < 0 || st.st_size == size);
+}
+
+/* Hash what an earlier, interrupted download left, to resume after it; a
+ * partial file longer than the blob starts afresh. */
+static int blob_resume(struct blob_dl *b, struct launch_error **err)
+{
+	char buf[64 * 1024];
+	ssize_t n;
+	while ((n = pread(b->fd, buf, sizeof(buf), (off_t)b->have)) > 0) {
+		launch_sha256_update(b->sha, buf, (size_t)n);
+		b->have += (uint64_t)n;
+	}
+	if (b->size >= 0 && b->have > (uint64_t)b->size) {
+		if (ftruncate(b->fd, 0) < 0)
+			return launch_error_set(err, errno, "cannot truncate %s", b->part);
+		launch_sha256_free(b->sha);
+		b->sha = launch_sha256_new();
+		b->have = 0;
+	}
+	if (b->have)
+		launch_info("blob %.19s: resuming at byte %llu", b->digest, (unsigned long long)b->have);
+	return 0;
+}
+
+/* What to do after request ATTEMPT got answer P, or transport error C:
+ * BLOB_DONE, BLOB_RETRY (after a back-off), BLOB_WAITED (the rate limit's
+ * wait is over), or BLOB_FAILED with ERR set. */
+static int blob_answer(struct blob_dl *b, int attempt, CURLcode c, const struct resp *p, const char *eb,
+		       struct launch_error **err)
+{
+	struct launch_registry *r = b->r;
+	/* 416: nothing left to send: what we have is all, or wrong */
+	if (c == CURLE_OK && (p->status == 200 || p->status == 206 || p->status == 416))
+		return BLOB_DONE;
+	if (c == CURLE_OK && p->status == 429 && p->retry_after && atoi(p->retry_after) <= MAX_RATE_WAIT_S &&
+	    attempt < r->retries) {
+		launch_info("rate-limited by %s: waiting %s s", r->host, p->retry_after);
+		sleep((unsigned)atoi(p->retry_after));
+		return BLOB_WAITED;
+	}
+	bool again = (c != CURLE_OK && retryable(c)) || (c == CURLE_OK && p->status / 100 == 5);
+	if (!again || attempt >= r->retries) {
+		if (c != CURLE_OK)
+			transport_error(r, c, eb, p, err);
+		else
+			http_error(r, b->what, p, err);
+		if (c != CURLE_OK && again)
+			launch_error_wrap(err, "gave up after %d attempts (what came is kept: the next pull resumes)",
+					  attempt + 1);
+		return BLOB_FAILED;
+	}
+	launch_info("%s: %s; resuming at byte %llu", b->what,
+		    c != CURLE_OK ? (*eb ? eb : curl_easy_strerror(c)) : "server error", (unsigned long long)b->have);
+	return BLOB_RETRY;
+}
+
+/* Request ATTEMPT: the rest of the blob, appended to the partial file. */
+static int blob_request(struct blob_dl *b, int attempt, struct launch_error **err)
+{
+	if (lseek(b->fd, (off_t)b->have, SEEK_SET) < 0)
+		return launch_error_set(err, errno, "cannot seek in %s", b->part);
+	_cleanup_free_ char *range = b->have ? xasprintf("Range: bytes=%llu-", (unsigned long long)b->have) : NULL;
+	struct resp p = { .fd = b->fd,
+			  .sha = b->sha,
+			  .have = &b->have,
+			  .restart_if_200 = b->have > 0,
+			  .on_bytes = b->on_bytes,
+			  .arg = b->arg };
+	char eb[CURL_ERROR_SIZE];
+	int failed;
+	CURLcode c = authed_get(b->r, b->repo, b->path, NULL, range, &p, eb, err, &failed);
+	int step = failed ? BLOB_FAILED : blob_answer(b, attempt, c, &p, eb, err);
+	resp_clear(&p);
+	return step;
+}
+
+/* The rest of the blob, retried with back-off. */
+static int blob_download(struct blob_dl *b, struct launch_error **err)
+{
+	for (int attempt = 0;; attempt++) {
+		if (b->size >= 0 && b->have == (uint64_t)b->size)
+			return 0; /* complete already */
+		int step = blob_request(b, attempt, err);
+		if (step == BLOB_DONE)
+			return 0;
+		if (step == BLOB_FAILED)
+			return -1;
+		if (step == BLOB_RETRY)
+			backoff(attempt);
+	}
+}
+
+/* The download's digest and size; a wrong one leaves nothing behind. */
+static int blob_verify(struct blob_dl *b, struct launch_error **err)
+{
+	char got[LAUNCH_DIGEST_LEN + 1];
+	launch_sha256_final(b->sha, got);
+	bool digest_ok = strcmp(got, b->digest) == 0;
+	if (digest_ok && (b->size < 0 || b->have == (uint64_t)b->size))
+		return 0;
+	/* no corrupt entry may stay: the next pull starts afresh */
+	if (ftruncate(b->fd, 0) < 0)
+		unlink(b->part);
+	if (!digest_ok)
+		return launch_error_msg(err, "%s: digest mismatch: got %s (%llu bytes); nothing was kept", b->what, got,
+					(unsigned long long)b->have);
+	return launch_error_msg(err, "%s: size mismatch: expected %lld bytes, got %llu", b->what, (long long)b->size,
+				(unsigned long long)b->have);
+}
+
 int launch_registry_blob(struct launch_registry *r, const char *repo, const char *digest, int64_t size,
 			 const char *cache, void (*on_bytes)(void *arg, uint64_t bytes), void *arg,
 			 struct launch_error **err)
@@ -745,8 +877,7 @@ int launch_registry_blob(struct launch_registry *r, const char *repo, const char
 		return launch_error_msg(err, "invalid blob digest `%s`", digest);
 	_cleanup_free_ char *dir = xasprintf("%s/sha256", cache), *pdir = xasprintf("%s/partial", cache);
 	_cleanup_free_ char *final = xasprintf("%s/%s", dir, digest + 7), *part = xasprintf("%s/%s", pdir, digest + 7);
-	struct stat st;
-	if (stat(final, &st) == 0 && (size < 0 || st.st_size == size))
+	if (blob_cached(final, size))
 		return 0;
 	if (mkdirs(cache, dir) < 0 || mkdirs(pdir, pdir) < 0)
 		return launch_error_set(err, errno, "cannot create the blob cache in %s", cache);
@@ -757,110 +888,31 @@ int launch_registry_blob(struct launch_registry *r, const char *repo, const char
 	while (flock(fd, LOCK_EX) < 0)
 		if (errno != EINTR)
 			return launch_error_set(err, errno, "cannot lock %s", part);
-	if (stat(final, &st) == 0 && (size < 0 || st.st_size == size)) {
+	if (blob_cached(final, size)) {
 		launch_debug("blob %.19s: fetched by another process", digest);
 		return 0;
 	}
-	/* resume what an earlier, interrupted download left */
-	struct launch_sha256 *sha = launch_sha256_new();
-	uint64_t have = 0;
-	char buf[64 * 1024];
-	ssize_t n;
-	while ((n = pread(fd, buf, sizeof(buf), (off_t)have)) > 0) {
-		launch_sha256_update(sha, buf, (size_t)n);
-		have += (uint64_t)n;
-	}
-	if (size >= 0 && have > (uint64_t)size) {
-		if (ftruncate(fd, 0) < 0) {
-			launch_sha256_free(sha);
-			return launch_error_set(err, errno, "cannot truncate %s", part);
-		}
-		launch_sha256_free(sha);
-		sha = launch_sha256_new();
-		have = 0;
-	}
-	if (have)
-		launch_info("blob %.19s: resuming at byte %llu", digest, (unsigned long long)have);
 	_cleanup_free_ char *path = xasprintf("%s/blobs/%s", repo, digest);
 	_cleanup_free_ char *what = xasprintf("blob %s of %s", digest, repo);
+	struct blob_dl b = { .r = r,
+			     .repo = repo,
+			     .digest = digest,
+			     .size = size,
+			     .fd = fd,
+			     .part = part,
+			     .path = path,
+			     .what = what,
+			     .sha = launch_sha256_new(),
+			     .on_bytes = on_bytes,
+			     .arg = arg };
 	int ret = -1;
-	char eb[CURL_ERROR_SIZE];
-	for (int attempt = 0;; attempt++) {
-		if (size >= 0 && have == (uint64_t)size)
-			break; /* complete already */
-		if (lseek(fd, (off_t)have, SEEK_SET) < 0) {
-			launch_error_set(err, errno, "cannot seek in %s", part);
-			goto out;
-		}
-		_cleanup_free_ char *range = have ? xasprintf("Range: bytes=%llu-", (unsigned long long)have) : NULL;
-		struct resp p = { .fd = fd,
-				  .sha = sha,
-				  .have = &have,
-				  .restart_if_200 = have > 0,
-				  .on_bytes = on_bytes,
-				  .arg = arg };
-		int failed;
-		CURLcode c = authed_get(r, repo, path, NULL, range, &p, eb, err, &failed);
-		if (failed) {
-			resp_clear(&p);
-			goto out;
-		}
-		if (c == CURLE_OK && (p.status == 200 || p.status == 206)) {
-			resp_clear(&p);
-			break;
-		}
-		bool again = (c != CURLE_OK && retryable(c)) || (c == CURLE_OK && p.status / 100 == 5);
-		if (c == CURLE_OK && p.status == 416) {
-			/* nothing left to send: what we have is all, or wrong */
-			resp_clear(&p);
-			break;
-		}
-		if (c == CURLE_OK && p.status == 429 && p.retry_after && atoi(p.retry_after) <= MAX_RATE_WAIT_S &&
-		    attempt < r->retries) {
-			launch_info("rate-limited by %s: waiting %s s", r->host, p.retry_after);
-			sleep((unsigned)atoi(p.retry_after));
-			resp_clear(&p);
-			continue;
-		}
-		if (!again || attempt >= r->retries) {
-			if (c != CURLE_OK)
-				transport_error(r, c, eb, &p, err);
-			else
-				http_error(r, what, &p, err);
-			if (c != CURLE_OK && again)
-				launch_error_wrap(
-					err, "gave up after %d attempts (what came is kept: the next pull resumes)",
-					attempt + 1);
-			resp_clear(&p);
-			goto out;
-		}
-		launch_info("%s: %s; resuming at byte %llu", what,
-			    c != CURLE_OK ? (*eb ? eb : curl_easy_strerror(c)) : "server error",
-			    (unsigned long long)have);
-		resp_clear(&p);
-		backoff(attempt);
-	}
-	char got[LAUNCH_DIGEST_LEN + 1];
-	launch_sha256_final(sha, got);
-	if (strcmp(got, digest) != 0 || (size >= 0 && have != (uint64_t)size)) {
-		/* no corrupt entry may stay: the next pull starts afresh */
-		if (ftruncate(fd, 0) < 0)
-			unlink(part);
-		if (strcmp(got, digest) != 0)
-			launch_error_msg(err, "%s: digest mismatch: got %s (%llu bytes); nothing was kept", what, got,
-					 (unsigned long long)have);
+	if (blob_resume(&b, err) == 0 && blob_download(&b, err) == 0 && blob_verify(&b, err) == 0) {
+		if (fsync(fd) < 0 || rename(part, final) < 0)
+			launch_error_set(err, errno, "cannot store %s in %s", what, dir);
 		else
-			launch_error_msg(err, "%s: size mismatch: expected %lld bytes, got %llu", what, (long long)size,
-					 (unsigned long long)have);
-		goto out;
+			ret = 0;
 	}
-	if (fsync(fd) < 0 || rename(part, final) < 0) {
-		launch_error_set(err, errno, "cannot store %s in %s", what, dir);
-		goto out;
-	}
-	ret = 0;
-out:
-	launch_sha256_free(sha);
+	launch_sha256_free(b.sha);
 	return ret;
 }
 

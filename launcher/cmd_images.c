@@ -13,6 +13,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "jsonpos.h"
 #include "log.h"
 #include "store.h"
 #include "util.h"
@@ -111,9 +112,7 @@ static char *iso_time(int64_t t)
 static json_t *image_json(const struct launch_store_image *im)
 {
 	_cleanup_free_ char *created = iso_time(im->created);
-	json_t *tags = json_array();
-	for (size_t i = 0; im->tags[i]; i++)
-		json_array_append_new(tags, json_string(im->tags[i]));
+	json_t *tags = launch_json_from_strv(im->tags);
 	return json_pack("{s:s, s:o, s:s, s:s, s:s, s:I, s:s, s:s, s:O}", "digest", im->digest, "tags", tags, "store",
 			 im->store, "store_kind", im->site ? "site" : "user", "file", im->file, "size",
 			 (json_int_t)im->size, "created", created, "source", im->source, "config", im->config);

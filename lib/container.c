@@ -41,6 +41,7 @@
 #include "fakeroot.h"
 #include "hooks.h"
 #include "instance.h"
+#include "jsonpos.h"
 #include "log.h"
 #include "proc.h"
 #include "rootfs.h"
@@ -579,14 +580,6 @@ static bool hooks_before_pivot(const struct launch_spec *spec)
 	       launch_hooks_have_stage(&spec->hooks, LAUNCH_HOOK_CREATE_CONTAINER);
 }
 
-static json_t *strv_json(char *const *v)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; v && v[i]; i++)
-		json_array_append_new(a, json_string(v[i]));
-	return a;
-}
-
 /* BUNDLE/config.json: the container as an OCI runtime config, for hooks. */
 static int write_bundle(const struct launch_spec *spec, const char *bundle, const char *root, struct launch_error **err)
 {
@@ -613,8 +606,9 @@ static int write_bundle(const struct launch_spec *spec, const char *bundle, cons
 		json_pack("{s:s, s:{s:s, s:b}, s:{s:o, s:o, s:s, s:{s:i, s:i}}, s:o, s:o, s:{s:[{s:s},{s:s}]}}",
 			  "ociVersion", "1.0.2", "root", "path", root, "readonly", !spec->writable && !spec->overlay,
 			  "process", "args",
-			  spec->instance ? json_array() : strv_json(spec->argv && spec->argv[0] ? spec->argv : sh),
-			  "env", strv_json(spec->env.vars), "cwd", cwd, "user", "uid",
+			  spec->instance ? json_array()
+					 : launch_json_from_strv(spec->argv && spec->argv[0] ? spec->argv : sh),
+			  "env", launch_json_from_strv(spec->env.vars), "cwd", cwd, "user", "uid",
 			  spec->id.root ? 0 : (int)spec->id.uid, "gid", spec->id.root ? 0 : (int)spec->id.gid, "mounts",
 			  mounts, "annotations", ann, "linux", "namespaces", "type", "user", "type", "mount");
 	_cleanup_free_ char *path = xasprintf("%s/config.json", bundle);

@@ -9,7 +9,8 @@
 
 #include "util.h"
 
-static int __attribute__((format(printf, 3, 0))) set(struct launch_error **err, int errno_, const char *fmt, va_list ap)
+static int __attribute__((format(printf, 4, 0)))
+set(struct launch_error **err, enum launch_error_kind kind, int errno_, const char *fmt, va_list ap)
 {
 	if (!err)
 		return -1;
@@ -17,6 +18,7 @@ static int __attribute__((format(printf, 3, 0))) set(struct launch_error **err, 
 	struct launch_error *e = xcalloc(1, sizeof(*e));
 	e->errno_ = errno_;
 	e->exit_code = LAUNCH_EXIT_FAILURE;
+	e->kind = kind;
 	e->msg = errno_ ? xasprintf("%s: %s", m, strerror(errno_)) : steal_pointer(&m);
 	launch_error_free(*err);
 	*err = e;
@@ -27,7 +29,7 @@ int launch_error_set(struct launch_error **err, int errno_, const char *fmt, ...
 {
 	va_list ap;
 	va_start(ap, fmt);
-	set(err, errno_, fmt, ap);
+	set(err, LAUNCH_ERR_GENERIC, errno_, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -36,7 +38,7 @@ int launch_error_msg(struct launch_error **err, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	set(err, 0, fmt, ap);
+	set(err, LAUNCH_ERR_GENERIC, 0, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -45,10 +47,17 @@ int launch_error_kind_msg(struct launch_error **err, enum launch_error_kind kind
 {
 	va_list ap;
 	va_start(ap, fmt);
-	set(err, 0, fmt, ap);
+	set(err, kind, 0, fmt, ap);
 	va_end(ap);
-	if (err)
-		(*err)->kind = kind;
+	return -1;
+}
+
+int launch_error_kind_set(struct launch_error **err, enum launch_error_kind kind, int errno_, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	set(err, kind, errno_, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 

@@ -21,9 +21,11 @@ enum {
  * launch_error_wrap. */
 enum launch_error_kind {
 	LAUNCH_ERR_GENERIC = 0,
-	LAUNCH_ERR_NOT_FOUND, /* a registry has no such repository, tag or blob */
-	LAUNCH_ERR_AMBIGUOUS, /* a digest prefix matches more than one stored image */
-	LAUNCH_ERR_OUTSIDE,   /* an image names a path outside itself (absolute, or with `..`) */
+	LAUNCH_ERR_NOT_FOUND,	/* a registry has no such repository, tag or blob */
+	LAUNCH_ERR_AMBIGUOUS,	/* a digest prefix matches more than one stored image */
+	LAUNCH_ERR_OUTSIDE,	/* an image names a path outside itself (absolute, or with `..`) */
+	LAUNCH_ERR_NO_SPACE,	/* a full disk or quota, and the message says where to make room */
+	LAUNCH_ERR_PIPE_CLOSED, /* a write into a pipe whose reader went away (EPIPE) */
 };
 
 struct launch_error {
@@ -41,6 +43,9 @@ int launch_error_msg(struct launch_error **err, const char *fmt, ...) __attribut
 /* Like launch_error_msg, for an error of KIND. */
 int launch_error_kind_msg(struct launch_error **err, enum launch_error_kind kind, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Like launch_error_set, for an error of KIND. */
+int launch_error_kind_set(struct launch_error **err, enum launch_error_kind kind, int errno_, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* Whether E is an error of KIND (false for no error). */
 bool launch_error_is(const struct launch_error *e, enum launch_error_kind kind);
 /* Prefixes the existing error: "context: previous". Returns -1. */

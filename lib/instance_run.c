@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "container.h"
+#include "jsonpos.h"
 #include "log.h"
 #include "proc.h"
 #include "util.h"
@@ -41,9 +42,7 @@ static int started(void *arg, pid_t init, struct launch_error **err)
 	if (launch_instance_ns_link(init, "mnt", mnt, sizeof(mnt)) < 0 ||
 	    launch_instance_ns_link(init, "user", user, sizeof(user)) < 0)
 		return launch_error_set(err, errno, "cannot read the namespaces of the instance");
-	json_t *env = json_array();
-	for (size_t i = 0; c->spec->env_set && c->spec->env_set[i]; i++)
-		json_array_append_new(env, json_string(c->spec->env_set[i]));
+	json_t *env = launch_json_from_strv(c->spec->env_set);
 	/* "image" is the image as the user named it (what `launch ps` shows),
 	 * "image_file" what was mounted */
 	const struct launch_image *im = &c->spec->image;
@@ -53,12 +52,8 @@ static int started(void *arg, pid_t init, struct launch_error **err)
 			      "mnt_ns", mnt, "user_ns", user, "env", env);
 	if (c->spec->workdir)
 		json_object_set_new(j, "workdir", json_string(c->spec->workdir));
-	if (c->spec->image.entrypoint) {
-		json_t *ep = json_array();
-		for (size_t i = 0; c->spec->image.entrypoint[i]; i++)
-			json_array_append_new(ep, json_string(c->spec->image.entrypoint[i]));
-		json_object_set_new(j, "entrypoint", ep);
-	}
+	if (c->spec->image.entrypoint)
+		json_object_set_new(j, "entrypoint", launch_json_from_strv(c->spec->image.entrypoint));
 	if (c->spec->image.workdir)
 		json_object_set_new(j, "image_workdir", json_string(c->spec->image.workdir));
 	json_object_set_new(j, "idmap", json_integer(c->spec->id.mode));

@@ -281,6 +281,14 @@ const char *launch_json_type_name(const json_t *v)
 	}
 }
 
+json_t *launch_json_from_strv(char *const *v)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; v && v[i]; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
 int launch_json_get_strv(const struct launch_json_doc *doc, json_t *v, const char *pointer, const char *what,
 			 unsigned flags, char ***out, struct launch_error **err)
 {

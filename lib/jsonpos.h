@@ -50,4 +50,9 @@ enum {
 int launch_json_get_strv(const struct launch_json_doc *doc, json_t *v, const char *pointer, const char *what,
 			 unsigned flags, char ***out, struct launch_error **err);
 
+/* The other way: the NULL-terminated vector V (NULL: none) as a new array
+ * of strings (an entry that is not UTF-8 is left out, as jansson refuses
+ * it). */
+json_t *launch_json_from_strv(char *const *v);
+
 #endif

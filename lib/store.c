@@ -431,7 +431,7 @@ static int index_save(const struct launch_store *s, json_t *index, struct launch
 int launch_store_space_hint(const struct launch_store *s, struct launch_error **err)
 {
 	if (!err || !*err || ((*err)->errno_ != ENOSPC && (*err)->errno_ != EDQUOT) ||
-	    strstr((*err)->msg, "free space in"))
+	    launch_error_is(*err, LAUNCH_ERR_NO_SPACE))
 		return -1;
 	char *m = xasprintf(
 		"%s (free space in %s: 'launch rmi' removes images, even on a full disk; or move your "
@@ -439,6 +439,7 @@ int launch_store_space_hint(const struct launch_store *s, struct launch_error **
 		(*err)->msg, s->root);
 	free((*err)->msg);
 	(*err)->msg = m;
+	(*err)->kind = LAUNCH_ERR_NO_SPACE;
 	return -1;
 }
 

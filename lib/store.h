@@ -138,7 +138,8 @@ int launch_store_remove(const struct launch_store *store, const struct launch_re
  * silent, best effort. */
 void launch_store_gc(const struct launch_store *store);
 /* When *ERR is a full disk or quota (errno ENOSPC or EDQUOT), add where to
- * make room (STORE, and how) unless it says so already. Returns -1. */
+ * make room (STORE, and how) unless it says so already (its kind is
+ * LAUNCH_ERR_NO_SPACE, which it then gets). Returns -1. */
 int launch_store_space_hint(const struct launch_store *store, struct launch_error **err);
 
 /* "NAME:TAG" for NAME[:TAG] (validated); NULL with an error when invalid. */

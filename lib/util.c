@@ -461,9 +461,10 @@ static bool kept(int fd, const int *keep, size_t n)
 	return false;
 }
 
-/* Kernels before 5.11 have no CLOSE_RANGE_CLOEXEC: walk /proc/self/fd with
- * getdents64 into a stack buffer (no malloc: vfork children call this). */
-static int cloexec_walk(const int *keep, size_t n)
+/* Kernels before 5.11 have no CLOSE_RANGE_CLOEXEC (before 5.9 no
+ * close_range at all): walk /proc/self/fd with getdents64 into a stack
+ * buffer (no malloc: vfork children call this), and mark or close. */
+static int fds_walk(const int *keep, size_t n, bool close_them)
 {
 	int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
@@ -484,13 +485,18 @@ static int cloexec_walk(const int *keep, size_t n)
 				continue;
 			for (; *c >= '0' && *c <= '9'; c++)
 				fd = fd * 10 + (*c - '0');
-			if (fd > 2 && fd != dfd && !kept(fd, keep, n))
+			if (fd <= 2 || fd == dfd || kept(fd, keep, n))
+				continue;
+			if (close_them)
+				close(fd);
+			else
 				fcntl(fd, F_SETFD, FD_CLOEXEC);
 		}
 	}
 }
 
-int launch_fds_close_on_exec(const int *keep, size_t n)
+/* close_range with FLAGS over the ranges between the kept descriptors */
+static int fds_ranges(const int *keep, size_t n, unsigned int flags)
 {
 	/* the ranges between the kept descriptors, in order */
 	unsigned int lo = 3;
@@ -500,12 +506,22 @@ int launch_fds_close_on_exec(const int *keep, size_t n)
 			if (keep[i] >= (int)lo && (unsigned int)keep[i] < next)
 				next = (unsigned int)keep[i];
 		unsigned int hi = next == ~0U ? ~0U : next - 1;
-		if (hi >= lo && syscall(SYS_close_range, lo, hi, CLOSE_RANGE_CLOEXEC) < 0)
-			return cloexec_walk(keep, n);
+		if (hi >= lo && syscall(SYS_close_range, lo, hi, flags) < 0)
+			return fds_walk(keep, n, !(flags & CLOSE_RANGE_CLOEXEC));
 		if (next == ~0U)
 			return 0;
 		lo = next + 1;
 	}
+}
+
+int launch_fds_close_on_exec(const int *keep, size_t n)
+{
+	return fds_ranges(keep, n, CLOSE_RANGE_CLOEXEC);
+}
+
+int launch_fds_close(const int *keep, size_t n)
+{
+	return fds_ranges(keep, n, 0);
 }
 
 int launch_fds_pmi(char *const *env)

@@ -139,6 +139,10 @@ int launch_run_capture(char *const *argv, bool with_stderr, size_t max, char **o
  * process inherited (slurmstepd's descriptors, a FUSE server's). Only system
  * calls: safe in a vfork child. 0, or -1 with errno. */
 int launch_fds_close_on_exec(const int *keep, size_t n);
+/* The same, closing them now: for a child that does not exec, which
+ * otherwise holds whatever its parent had open (the parent's end of its
+ * own pipes among them). */
+int launch_fds_close(const int *keep, size_t n);
 /* The descriptor PMI_FD names in ENV (environ-like) when it is open here,
  * else -1: MPI's process managers hand it to ranks on purpose. */
 int launch_fds_pmi(char *const *env);

@@ -7,14 +7,15 @@
 # longest one that is not, read back inside launch run), hardlinks whose
 # target libarchive cannot read, file names that are not UTF-8 (kept byte
 # for byte); then a store on a full file system: the import says the disk
-# is full and where to make room, and launch rmi frees space there; and an
+# is full and where to make room (so does a commit, whose layer's reader
+# ends when the commit stops reading), and launch rmi frees space there; and an
 # index entry whose image file is gone (a removal killed half-way) reads
 # as removed.
 FIXTURES=$(cd "$(dirname "$0")/../fixtures" && pwd) # (lib.sh changes directory)
 . "$(dirname "$0")/../integration/lib.sh"
 require_userns
 require_fuse
-require_cmd tar2sqfs python3 timeout mkfifo
+require_cmd tar2sqfs sqfs2tar python3 timeout mkfifo
 require_root "mounting a small tmpfs for the full-disk checks"
 require_shared_tmp
 
@@ -266,6 +267,10 @@ full_disk_checks() {
 	assert_eq 0 "$rc" "an image fits"
 	kfile=$(as_user env XDG_DATA_HOME="$FULL" "$L" inspect keep:1 | sed -n 's/^ *"file": "\(.*\)",$/\1/p')
 	assert_true "its file is in the small store" test -f "$kfile"
+	# changes larger than a pipe holds, for a commit
+	user_dir "$T/big"
+	lf run --overlay "$T/big" "$SQFS" sh -c 'head -c 1048576 /dev/urandom >/big'
+	assert_eq 0 "$rc" "a writable layer of 1 MiB"
 	as_user dd if=/dev/zero of="$FULL/filler" bs=64k >/dev/null 2>&1
 	assert_eq 0 "$(stat -f -c %a "$FULL")" "the file system is full"
 	lf import "$SHARED/busybox" full:1
@@ -276,6 +281,12 @@ full_disk_checks() {
 	lf import "$SQFS" full:2
 	assert_eq 125 "$rc" "so does the import of a squashfs file"
 	assert_contains "$err" "No space left on device" "and says why"
+	# the layer's reader, blocked on a full pipe, must see the commit stop
+	# reading (EPIPE) and end, and the commit keep its own error
+	lf commit --overlay "$T/big" "$SQFS" full:3
+	assert_eq 125 "$rc" "so does a commit (it does not hang)"
+	assert_contains "$err" "No space left on device (free space in $FSTORE" "and says why"
+	assert_not_contains "$err" "writable layer" "not what its layer's reader met"
 	lf tag keep:1 keep:2
 	assert_eq 125 "$rc" "a tag cannot be written on the full disk"
 	assert_contains "$err" "cannot write image store index" "the error says what"

@@ -50,6 +50,18 @@ int main(void)
 	err = NULL;
 	CHECK(!launch_error_is(NULL, LAUNCH_ERR_GENERIC));
 	CHECK_INTEQ(launch_error_kind_msg(NULL, LAUNCH_ERR_AMBIGUOUS, "nowhere"), -1);
+	/* a kind with errno text */
+	CHECK_INTEQ(launch_error_kind_set(&err, LAUNCH_ERR_NO_SPACE, ENOSPC, "disk %s", "full"), -1);
+	if (CHECK(err != NULL)) {
+		_cleanup_free_ char *want = xasprintf("disk full: %s", strerror(ENOSPC));
+		CHECK_STREQ(err->msg, want);
+		CHECK_INTEQ(err->errno_, ENOSPC);
+		CHECK_INTEQ(err->exit_code, LAUNCH_EXIT_FAILURE);
+		CHECK(launch_error_is(err, LAUNCH_ERR_NO_SPACE));
+	}
+	launch_error_free(err);
+	err = NULL;
+	CHECK_INTEQ(launch_error_kind_set(NULL, LAUNCH_ERR_NO_SPACE, ENOSPC, "nowhere"), -1);
 
 	CHECK_INTEQ(launch_error_set(&err, ENOENT, "cannot open %s", "/x"), -1);
 	if (CHECK(err != NULL)) {

@@ -2,7 +2,8 @@
 /* Unit tests of lib/jsonpos.c: finding members and elements by pointer in
  * JSON text (nested objects and arrays, strings with escaped quotes and
  * brackets, multi-line text, 1-based line:column), and the positioned
- * messages of launch_json_doc_parse, _load and _error_at. */
+ * messages of launch_json_doc_parse, _load and _error_at; string vectors
+ * written as JSON arrays. */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
@@ -223,12 +224,26 @@ static void test_type_names(void)
 	}
 }
 
+static void test_from_strv(void)
+{
+	char *v[] = { (char *)"a", (char *)"", (char *)"b\"c", (char *)"\xff", (char *)"d", NULL };
+	json_t *a = launch_json_from_strv(v);
+	char *s = json_dumps(a, JSON_COMPACT);
+	CHECK_STREQ(s, "[\"a\",\"\",\"b\\\"c\",\"d\"]"); /* not UTF-8: left out */
+	free(s);
+	json_decref(a);
+	a = launch_json_from_strv(NULL);
+	CHECK(json_is_array(a) && json_array_size(a) == 0);
+	json_decref(a);
+}
+
 int main(void)
 {
 	char *dir = tu_mkdtemp();
 	test_locate();
 	test_doc(dir);
 	test_type_names();
+	test_from_strv();
 	tu_rm_rf(dir);
 	free(dir);
 	return check_done();

@@ -713,6 +713,19 @@ static void test_space_hint(void)
 		    "removes images, even on a full disk; or move your image store to a larger file system: "
 		    "XDG_DATA_HOME, or \"store\" in the site config)");
 	CHECK_INTEQ(err->errno_, ENOSPC);
+	CHECK(launch_error_is(err, LAUNCH_ERR_NO_SPACE));
+	/* context added after the hint does not bring a second one */
+	launch_error_wrap(&err, "importing");
+	launch_store_space_hint(&s, &err);
+	const char *hint = strstr(err->msg, "(free space in");
+	CHECK(hint && !strstr(hint + 1, "(free space in"));
+	CHECK(!strncmp(err->msg, "importing: cannot write x", strlen("importing: cannot write x")));
+	launch_error_free(err);
+	err = NULL;
+	/* nor does an error that says where to make room itself */
+	launch_error_kind_set(&err, LAUNCH_ERR_NO_SPACE, ENOSPC, "disk full while downloading (free space)");
+	launch_store_space_hint(&s, &err);
+	CHECK_STREQ(err->msg, "disk full while downloading (free space): No space left on device");
 	launch_error_free(err);
 	err = NULL;
 	launch_error_set(&err, EDQUOT, "cannot write y");

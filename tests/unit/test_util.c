@@ -2,13 +2,16 @@
 /* Unit tests of lib/util.c: lexical path normalisation, component-wise
  * "is under", string vectors and prefixes, edit distance and "did you mean",
  * relative times, aligned tables, the whole-file read and write helpers
- * with their size limit, and the PATH search. */
+ * with their size limit, the PATH search, and closing or marking the
+ * descriptors a child is not to keep. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -388,6 +391,40 @@ static void test_find_command(const char *top)
 	close(here);
 }
 
+/* In a child (the descriptors of this program stay as they are): every
+ * descriptor above 2 but the kept ones marked close-on-exec, or closed. */
+static void test_fds(void)
+{
+	for (int close_them = 0; close_them <= 1; close_them++) {
+		int p[2];
+		if (pipe(p) < 0)
+			tu_die("pipe", "");
+		pid_t pid = fork();
+		if (pid < 0)
+			tu_die("fork", "");
+		if (pid == 0) {
+			int a = dup(p[1]), b = dup(p[1]), c = dup(p[1]);
+			int keep[] = { p[1], b };
+			int r = close_them ? launch_fds_close(keep, 2) : launch_fds_close_on_exec(keep, 2);
+			int fa = fcntl(a, F_GETFD), fb = fcntl(b, F_GETFD), fc = fcntl(c, F_GETFD);
+			bool ok = r == 0 && fcntl(0, F_GETFD) >= 0 && fcntl(2, F_GETFD) >= 0 && fb == 0 &&
+				  (close_them ? fa < 0 && fc < 0 && fcntl(p[0], F_GETFD) < 0
+					      : fa == FD_CLOEXEC && fc == FD_CLOEXEC);
+			ssize_t w = write(p[1], ok ? "y" : "n", 1);
+			_exit(w == 1 ? 0 : 1);
+		}
+		close(p[1]);
+		char got = 0;
+		ssize_t n = read(p[0], &got, 1);
+		close(p[0]);
+		int st;
+		waitpid(pid, &st, 0);
+		check_record_(n == 1 && got == 'y' && WIFEXITED(st) && WEXITSTATUS(st) == 0, __FILE__, __LINE__,
+			      "launch_fds_%s keeps 0-2 and KEEP and %s the others",
+			      close_them ? "close" : "close_on_exec", close_them ? "closes" : "marks");
+	}
+}
+
 int main(void)
 {
 	char *dir = tu_mkdtemp();
@@ -400,6 +437,7 @@ int main(void)
 	test_table();
 	test_files(dir);
 	test_find_command(dir);
+	test_fds();
 	tu_rm_rf(dir);
 	free(dir);
 	return check_done();
