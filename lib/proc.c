@@ -87,9 +87,15 @@ static void child_fd(int fd, int target, int null)
 		dup2(fd, target);
 }
 
-static void __attribute__((noreturn))
-child_main(const struct launch_proc_spec *s, const int fds[3], int null, int report, pid_t parent)
+static void __attribute__((noreturn)) child_main(const struct launch_proc_spec *s, const int fds[3], int null,
+						 int report, const int parent_ends[4], pid_t parent)
 {
+	/* the parent's ends of the pipes: a child that runs a function and no
+	 * program would otherwise hold them (a writer that never sees EPIPE,
+	 * a reader that never sees EOF) */
+	for (int i = 0; i < 4; i++)
+		if (parent_ends[i] >= 0)
+			close(parent_ends[i]);
 	child_report = report;
 	if (s->die_with_parent) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -174,8 +180,10 @@ int launch_proc_spawn(const struct launch_proc_spec *s, struct launch_proc *p, s
 	pid_t pid = fork();
 	if (pid < 0)
 		goto fail;
-	if (pid == 0)
-		child_main(s, fds, null, rep[1], parent);
+	if (pid == 0) {
+		int parent_ends[4] = { pipes[0][1], pipes[1][0], pipes[2][0], rep[0] };
+		child_main(s, fds, null, rep[1], parent_ends, parent);
+	}
 	p->pid = pid;
 	p->pidfd = pidfd_open_(pid);
 	p->group = s->new_session || s->new_pgrp;
