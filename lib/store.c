@@ -575,6 +575,22 @@ static int not_found(const struct launch_store *stores, size_t n, const struct l
 				what, stores[0].root, where);
 }
 
+/* The digest REF names in INDEX of the one store S, or NULL with the error:
+ * an ambiguous digest prefix, or not found. */
+static const char *lookup_in(const struct launch_store *s, json_t *index, const struct launch_ref *ref,
+			     struct launch_error **err)
+{
+	_cleanup_free_ char *why = NULL;
+	const char *digest = lookup(s, index, ref, &why);
+	if (digest)
+		return digest;
+	if (why)
+		launch_error_kind_msg(err, LAUNCH_ERR_AMBIGUOUS, "%s", why);
+	else
+		not_found(s, 1, ref, err);
+	return NULL;
+}
+
 int launch_stores_find(const struct launch_store *stores, size_t n, const struct launch_ref *ref,
 		       struct launch_store_image *out, struct launch_error **err)
 {
@@ -848,18 +864,12 @@ int launch_store_tag(const struct launch_store *store, const struct launch_ref *
 	if (lock < 0)
 		return -1;
 	int ret = -1;
-	_cleanup_free_ char *why = NULL;
 	json_t *index = index_load(store, err);
 	if (!index)
 		goto out;
-	const char *digest = lookup(store, index, ref, &why);
-	if (!digest) {
-		if (why)
-			launch_error_kind_msg(err, LAUNCH_ERR_AMBIGUOUS, "%s", why);
-		else
-			not_found(store, 1, ref, err);
+	const char *digest = lookup_in(store, index, ref, err);
+	if (!digest)
 		goto out;
-	}
 	json_object_set_new(json_object_get(index, "tags"), tag, json_string(digest));
 	drop_gone(store, index);
 	ret = index_save(store, index, err);
@@ -918,18 +928,13 @@ int launch_store_remove(const struct launch_store *store, const struct launch_re
 	if (lock < 0)
 		return -1;
 	int ret = -1;
-	_cleanup_free_ char *why = NULL, *digest = NULL;
+	_cleanup_free_ char *digest = NULL;
 	json_t *index = index_load(store, err);
 	if (!index)
 		goto out;
-	const char *found = lookup(store, index, ref, &why);
-	if (!found) {
-		if (why)
-			launch_error_kind_msg(err, LAUNCH_ERR_AMBIGUOUS, "%s", why);
-		else
-			not_found(store, 1, ref, err);
+	const char *found = lookup_in(store, index, ref, err);
+	if (!found)
 		goto out;
-	}
 	digest = xstrdup(found);
 	json_t *tags = json_object_get(index, "tags");
 	if (ref->name) {
