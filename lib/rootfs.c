@@ -758,6 +758,27 @@ static void builder_clear(struct builder *b)
 		close(b->rootfd);
 }
 
+/* The host's /tmp, without the mounts below it: launch's own staging
+ * mount may lie there. Mounts below it that came from the host's mount
+ * namespace are locked to it in ours, and a bind without them fails
+ * (EINVAL): then they come along, as the host shows them. */
+static int bind_tmp(struct builder *b, struct launch_error **err)
+{
+	struct launch_error *e = NULL;
+	if (bind_flags(b, "/tmp", "/tmp", false, 0, &e) == 0)
+		return 0;
+	if (e->errno_ != EINVAL) {
+		if (err)
+			*err = e;
+		else
+			launch_error_free(e);
+		return -1;
+	}
+	launch_error_free(e);
+	launch_debug("the host's /tmp has mounts below it that stay with it: bound with them");
+	return bind_flags(b, "/tmp", "/tmp", false, MS_REC, err);
+}
+
 int launch_rootfs_build(const struct launch_spec *spec, const char *root, const char *stage, bool console,
 			struct launch_error **err)
 {
@@ -772,8 +793,7 @@ int launch_rootfs_build(const struct launch_spec *spec, const char *root, const 
 	if (spec->private_tmp) {
 		if (mount_fs(&b, "tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777", err) < 0)
 			goto out;
-	} else if (bind_flags(&b, "/tmp", "/tmp", false, 0, err) < 0) {
-		/* not recursive: launch's own staging mount may lie under /tmp */
+	} else if (bind_tmp(&b, err) < 0) {
 		goto out;
 	}
 	if (!spec->no_home && spec->id.home) {

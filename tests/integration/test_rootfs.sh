@@ -94,5 +94,23 @@ for img in $IMAGES; do
 	assert_status 0 as_user "$L" run "$img" cat /etc/image-marker
 	assert_eq launch-test-image "$out" "$k: the image's own /etc files are still there"
 done
+
+if [ "$IS_ROOT" = 1 ]; then
+	say "# a host /tmp with a mount below it (a node's per-job tmpfs, X11's socket directory)"
+	sub=$(mktemp -d /tmp/launch-it-sub.XXXXXX)
+	mount -t tmpfs -o mode=0755 launch-it "$sub" || die "cannot mount a tmpfs on $sub"
+	on_exit "umount '$sub'; rmdir '$sub'"
+	echo below >"$sub/marker"
+	echo host-tmp >"$tmpf.sub"
+	chmod 0644 "$tmpf.sub"
+	on_exit "rm -f '$tmpf.sub'"
+	for img in $IMAGES; do
+		k=$(img_kind "$img")
+		lrun run "$img" sh -c "cat '$sub/marker'; cat '$tmpf.sub'"
+		assert_eq 0 "$rc" "$k: launch run works when the host's /tmp has a mount below it"
+		assert_eq "below
+host-tmp" "$out" "$k: the mount below /tmp comes along, and /tmp is the host's"
+	done
+fi
 assert_clean "rootfs runs"
 finish

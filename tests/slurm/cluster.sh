@@ -77,6 +77,10 @@
 #                        without it the cluster has none
 #   SLURM_CLUSTER_TIMEOUT seconds to wait for the node to be idle (default 60;
 #                        srun then gets at most 15 s)
+#   SLURM_CLUSTER_SHARED paths (space-separated) that every node sees as the
+#                        host does although they are below /tmp, which each
+#                        node has its own of: the build tree and test images
+#                        of a checkout under /tmp (a cluster's shared storage)
 #   SLURM_CLUSTER_MUNGE_KEY  munge key (default /etc/munge/munge.key, which the
 #                        munge package creates; if it is missing, a new key is
 #                        made in DIR/munge/munge.key)
@@ -411,12 +415,20 @@ _slurm_net_down() {
 }
 
 # The start of a node's slurmd, in its new UTS and mount namespaces (sh -c
-# script; $1 node, $2 its directory, $3 the spool path of slurm.conf).
-# Private propagation: nothing mounted here shows elsewhere, and all of it
-# goes with the namespace when the node's last process ends.
+# script; $1 node, $2 its directory, $3 the spool path of slurm.conf, $4 the
+# shared paths). Private propagation: nothing mounted here shows elsewhere,
+# and all of it goes with the namespace when the node's last process ends.
+# A shared path below /tmp (a build tree, test images: on a real cluster,
+# software and images live on a shared file system) is bound into the
+# node's /tmp at the same place before that /tmp takes over.
 # shellcheck disable=SC2016
 _SLURM_NODE_BOOT='hostname "$1" &&
-mount --bind "$2/tmp" /tmp &&
+for p in $4; do
+	case $p in
+	/tmp/?*) mkdir -p "$2/tmp/${p#/tmp/}" && mount --bind "$p" "$2/tmp/${p#/tmp/}" || exit 1 ;;
+	esac
+done &&
+mount --rbind "$2/tmp" /tmp &&
 mount --bind "$2/spool" "$3" &&
 mount -t tmpfs -o nosuid,nodev,mode=1777 shm /dev/shm &&
 exec slurmd -N "$1"'
@@ -427,9 +439,12 @@ exec slurmd -N "$1"'
 # /sys/fs/cgroup").
 _slurm_node_start() {
 	_ns_d=$1/nodes/$2
+	# kept for a restart of the node's slurmd
+	[ -n "${SLURM_CLUSTER_SHARED:-}" ] && printf '%s\n' "$SLURM_CLUSTER_SHARED" >"$1/shared"
+	_ns_shared=$(cat "$1/shared" 2>/dev/null || :)
 	_slurm_start_daemon "$1" "slurmd-$2" "$1/run/slurmd-$2.pid" \
 		nsenter --net="$_ns_d/netns" unshare --uts --mount --propagation private \
-		sh -c "$_SLURM_NODE_BOOT" sh "$2" "$_ns_d" "$1/spool/slurmd"
+		sh -c "$_SLURM_NODE_BOOT" sh "$2" "$_ns_d" "$1/spool/slurmd" "$_ns_shared"
 }
 
 # _slurm_slurmds DIR: the names under which slurm_start records the slurmds

@@ -46,7 +46,10 @@ etc_before=$(etc_files)
 netns_before=$(ip netns list 2>&1)
 on_exit "slurm_stop '$CL'"
 t_start=$(now_ms)
-LAUNCH_TEST_NODES=4 slurm_start "$CL" "$T/plugstack.conf" || die "the 4-node Slurm cluster did not start"
+# the build tree and the images may be below /tmp (a checkout there), which
+# each node has its own of: they stay shared, as on a cluster's file system
+SLURM_CLUSTER_SHARED="$(cd "$(dirname "$L")/.." && pwd) $LAUNCH_TEST_IMAGES" \
+	LAUNCH_TEST_NODES=4 slurm_start "$CL" "$T/plugstack.conf" || die "the 4-node Slurm cluster did not start"
 say "cluster up in $(($(now_ms) - t_start)) ms"
 TAG=$(cat "$CL/net/tag")
 

@@ -34,7 +34,10 @@ install -m 0755 "$LAUNCH_SPANK_PLUGIN" "$PLUG"
 printf 'required %s launch=%s\n' "$PLUG" "$L" >"$T/plugstack.conf"
 on_exit "slurm_stop '$CL'"
 t_start=$(now_ms)
-LAUNCH_TEST_NODES=4 slurm_start "$CL" "$T/plugstack.conf" || die "the 4-node Slurm cluster did not start"
+# the build tree and the images may be below /tmp (a checkout there), which
+# each node has its own of: they stay shared, as on a cluster's file system
+SLURM_CLUSTER_SHARED="$(cd "$(dirname "$L")/.." && pwd) $LAUNCH_TEST_IMAGES" \
+	LAUNCH_TEST_NODES=4 slurm_start "$CL" "$T/plugstack.conf" || die "the 4-node Slurm cluster did not start"
 say "cluster up in $(($(now_ms) - t_start)) ms"
 
 DATA=$T/data
