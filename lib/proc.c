@@ -496,19 +496,6 @@ bool launch_proc_wait_pid(pid_t pid, int pidfd, int timeout_ms)
 	return true;
 }
 
-/* Is PID a process that has not exited (a zombie has)? */
-static bool running(pid_t pid)
-{
-	char path[64], *text = NULL;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (launch_read_file_at(AT_FDCWD, path, 4096, &text, NULL) < 0)
-		return false;
-	const char *close = strrchr(text, ')');
-	bool r = close && close[1] == ' ' && close[2] != 'Z' && close[2] != 'X';
-	free(text);
-	return r;
-}
-
 int launch_proc_walk(pid_t root, const char *mnt_ns, pid_t except, void (*fn)(pid_t pid, void *arg), void *arg)
 {
 	int n = 0;
@@ -539,10 +526,10 @@ int launch_proc_walk(pid_t root, const char *mnt_ns, pid_t except, void (*fn)(pi
 					pid_t c = (pid_t)atoi(tok);
 					if (c <= 0 || c == except || c == self)
 						continue;
-					if (running(c)) {
-						fn(c, arg);
-						n++;
-					}
+					/* zombies too: while one is there, its children
+					 * may still be on their way to the subreaper */
+					fn(c, arg);
+					n++;
 					if (top < ARRAY_SIZE(stack))
 						stack[top++] = c;
 				}

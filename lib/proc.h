@@ -121,11 +121,12 @@ int launch_proc_open(pid_t pid);
  * it has exited. */
 bool launch_proc_wait_pid(pid_t pid, int pidfd, int timeout_ms);
 
-/* The one walker over processes: FN is called with each process that has
- * not exited and is a descendant of ROOT (ROOT > 0: down the tree through
- * /proc/PID/task/TID/children, cheap), else each one whose mount namespace
- * is MNT_NS ("mnt:[4026531840]": all of /proc), never with EXCEPT or this
- * process. Returns how many FN was called with. */
+/* The one walker over processes: FN is called with each descendant of
+ * ROOT (ROOT > 0: down the tree through /proc/PID/task/TID/children, cheap;
+ * zombies included, whose children may be on their way to a subreaper),
+ * else each process whose mount namespace is MNT_NS ("mnt:[4026531840]":
+ * all of /proc; a zombie has none), never with EXCEPT or this process.
+ * Returns how many FN was called with. */
 int launch_proc_walk(pid_t root, const char *mnt_ns, pid_t except, void (*fn)(pid_t pid, void *arg), void *arg);
 
 /* Send SIG (0: none, only count) to what launch_proc_walk finds; returns
