@@ -64,38 +64,8 @@ job_out() { printf '%s/out/%s.out' "$T" "$1"; }
 
 # ---- what is on the nodes, seen from the root namespace --------------------
 
-rundir() { printf '%s/nodes/%s/tmp/launch-%s' "$CL" "$1" "$TU_UID"; }
-# instances NODE: the instance states in NODE's runtime directory
-instances() {
-	for f in "$(rundir "$1")"/instances/*.json; do
-		[ -e "$f" ] && basename "$f" .json
-	done
-	return 0
-}
-all_instances() {
-	for n in $NODES; do instances "$n" | sed "s/^/$n:/"; done
-}
-# user_procs: NODE:PID:COMM of every process of the test user on a node
-user_procs() {
-	for n in $NODES; do
-		for p in $(slurm_node_procs "$CL" "$n"); do
-			[ "$(stat -c %u "/proc/$p" 2>/dev/null)" = "$TU_UID" ] &&
-				printf '%s:%s:%s\n' "$n" "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"
-		done
-	done
-	return 0
-}
-# fuse_mounts: FUSE mounts that a process on a node sees, and any process
-# on the machine that sees the image mounted
-fuse_mounts() {
-	for n in $NODES; do
-		for p in $(slurm_node_procs "$CL" "$n"); do
-			grep -h ' - fuse' "/proc/$p/mountinfo" 2>/dev/null | sed "s|^|$n:$p:|"
-		done
-	done
-	grep -lF " $SQFS " /proc/[0-9]*/mountinfo 2>/dev/null | sed 's/^/image mounted in /'
-	return 0
-}
+MN_IMAGES="$SQFS"
+. "$HERE/multinode_lib.sh"
 nodes_clean() {
 	[ -z "$(user_procs)$(fuse_mounts)$(all_instances)" ]
 }

@@ -47,33 +47,8 @@ js() {
 	capture as_user env XDG_DATA_HOME="$DATA" sh -c 'cd "$1" && shift && exec timeout -k 5 120 "$@"' sh "$T" "$@"
 }
 
-rundir() { printf '%s/nodes/%s/tmp/launch-%s' "$CL" "$1" "$TU_UID"; }
-all_instances() {
-	for n in $NODES; do
-		for f in "$(rundir "$n")"/instances/*.json; do
-			[ -e "$f" ] && printf '%s:%s\n' "$n" "$(basename "$f" .json)"
-		done
-	done
-	return 0
-}
-user_procs() {
-	for n in $NODES; do
-		for p in $(slurm_node_procs "$CL" "$n"); do
-			[ "$(stat -c %u "/proc/$p" 2>/dev/null)" = "$TU_UID" ] &&
-				printf '%s:%s:%s\n' "$n" "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"
-		done
-	done
-	return 0
-}
-fuse_mounts() {
-	for n in $NODES; do
-		for p in $(slurm_node_procs "$CL" "$n"); do
-			grep -h ' - fuse' "/proc/$p/mountinfo" 2>/dev/null | sed "s|^|$n:$p:|"
-		done
-	done
-	grep -lF -e " $SQFS " -e " $MPI_IMG " /proc/[0-9]*/mountinfo 2>/dev/null | sed 's/^/image mounted in /'
-	return 0
-}
+MN_IMAGES="$SQFS $MPI_IMG"
+. "$HERE/multinode_lib.sh"
 nodes_clean() {
 	[ -z "$(user_procs)$(fuse_mounts)$(all_instances)" ]
 }
