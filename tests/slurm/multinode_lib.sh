@@ -39,3 +39,19 @@ fuse_mounts() {
 	done
 	return 0
 }
+# nodes_clean: nothing of the test user runs, is mounted or listed on any node
+nodes_clean() {
+	[ -z "$(user_procs)$(fuse_mounts)$(all_instances)" ]
+}
+# assert_nodes_clean WHAT [SECONDS]: within SECONDS (10), no process of the
+# test user runs on any node, no process there sees a FUSE mount, and no
+# node's runtime directory lists an instance.
+assert_nodes_clean() {
+	CHECKS=$((CHECKS + 1))
+	if wait_until "${2:-10}" nodes_clean; then
+		pass "$1: nothing mounted, running or listed on any node"
+		return 0
+	fi
+	fail "$1: after ${2:-10} s: processes [$(user_procs | tr '\n' ' ')] mounts [$(fuse_mounts | tr '\n' ' ')] instances [$(all_instances | tr '\n' ' ')]"
+	return 1
+}

@@ -49,18 +49,6 @@ js() {
 
 MN_IMAGES="$SQFS $MPI_IMG"
 . "$HERE/multinode_lib.sh"
-nodes_clean() {
-	[ -z "$(user_procs)$(fuse_mounts)$(all_instances)" ]
-}
-assert_nodes_clean() {
-	CHECKS=$((CHECKS + 1))
-	if wait_until "${2:-10}" nodes_clean; then
-		pass "$1: nothing mounted, running or listed on any node"
-		return 0
-	fi
-	fail "$1: after ${2:-10} s: processes [$(user_procs | tr '\n' ' ')] mounts [$(fuse_mounts | tr '\n' ' ')] instances [$(all_instances | tr '\n' ' ')]"
-	return 1
-}
 line_list() { sort | tr '\n' ' ' | sed 's/ $//'; }
 # char_dev: /dev/fuse is a character device 10,229 here
 fuse_id() { stat -c '%F %t,%T' /dev/fuse; }
