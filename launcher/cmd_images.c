@@ -13,6 +13,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "image.h"
 #include "jsonpos.h"
 #include "log.h"
 #include "store.h"
@@ -34,11 +35,14 @@ static const char images_help[] =
 	"                          object per image, as 'launch inspect' prints it\n";
 
 static const char inspect_help[] =
-	"Usage: launch inspect NAME[:TAG] | @DIGEST\n"
+	"Usage: launch inspect [--pull] NAME[:TAG] | @DIGEST | docker://REF\n"
 	"\n"
 	"Print what the store knows of an image as JSON: digest, tags, store, file,\n"
 	"size, creation time, source, and its config (Env, Entrypoint, Cmd,\n"
-	"WorkingDir, User, Labels).\n";
+	"WorkingDir, User, Labels). docker://REF is the image pulled from REF.\n"
+	"\n"
+	"      --pull  find the image as 'launch run' does: a docker://REF missing\n"
+	"              from the store is pulled first (where the site pulls on run)\n";
 
 static const char rmi_help[] =
 	"Usage: launch rmi NAME[:TAG]... | @DIGEST...\n"
@@ -236,14 +240,48 @@ int cmd_images(int argc, char **argv)
 
 /* --- inspect, rmi, tag --- */
 
+static int pull_opt(int c, void *arg)
+{
+	if (c != 'p')
+		return -1;
+	*(bool *)arg = true;
+	return 0;
+}
+
+/* What inspect looks up for WHAT: a docker://REF is the image pulled from
+ * it; with PULL, whatever 'launch run' would run (pulled when missing). */
+static char *inspect_ref(const char *what, const struct launch_config *c, bool pull, struct launch_error **err)
+{
+	if (pull) {
+		struct launch_image img;
+		if (launch_image_resolve(what, c, &img, err) < 0)
+			return NULL;
+		char *ref = img.digest ? xasprintf("@%s", img.digest) : NULL;
+		if (!ref)
+			launch_error_msg(err, "%s is %s, not an image of a store", what, img.path);
+		launch_image_clear(&img);
+		return ref;
+	}
+	if (!launch_registry_ref_is(what))
+		return xstrdup(what);
+	struct launch_registry_ref rr;
+	if (launch_registry_ref_parse_with(what, c->default_registry, &rr, err) < 0)
+		return NULL;
+	char *local = launch_registry_ref_local_name(&rr);
+	launch_registry_ref_clear(&rr);
+	return local;
+}
+
 int cmd_inspect(int argc, char **argv)
 {
-	int r = simple_opts(argc, argv, inspect_help, NULL, NULL, NULL);
+	static const struct option extra[] = { { "pull", no_argument, NULL, 'p' }, { NULL, 0, NULL, 0 } };
+	bool pull = false;
+	int r = simple_opts(argc, argv, inspect_help, extra, pull_opt, &pull);
 	if (r != 0)
 		return r > 0 ? 0 : LAUNCH_EXIT_FAILURE;
 	struct launch_error *err = NULL;
 	if (argc - optind != 1) {
-		launch_error_msg(&err, "usage: launch inspect NAME[:TAG] | @DIGEST");
+		launch_error_msg(&err, "usage: launch inspect [--pull] NAME[:TAG] | @DIGEST | docker://REF");
 		return launcher_fail(err);
 	}
 	struct launch_config config;
@@ -251,9 +289,10 @@ int cmd_inspect(int argc, char **argv)
 	size_t n = 0;
 	struct launch_ref ref = { 0 };
 	struct launch_store_image im = { 0 };
+	_cleanup_free_ char *what = NULL;
 	int ret = 0;
-	if (load(&config, &stores, &n, &err) < 0 || launch_ref_parse(argv[optind], &ref, &err) < 0 ||
-	    launch_stores_find(stores, n, &ref, &im, &err) < 0) {
+	if (load(&config, &stores, &n, &err) < 0 || !(what = inspect_ref(argv[optind], &config, pull, &err)) ||
+	    launch_ref_parse(what, &ref, &err) < 0 || launch_stores_find(stores, n, &ref, &im, &err) < 0) {
 		ret = launcher_fail(err);
 	} else {
 		json_t *j = image_json(&im);

@@ -52,6 +52,8 @@ static const char help[] =
 	"                          none); the image's Cmd is then not used either\n"
 	"      --no-home           do not mount your home directory\n"
 	"      --private-tmp       a private, empty /tmp instead of the host's\n"
+	"      --stage DIR         copy a squashfs image into DIR (node-local storage)\n"
+	"                          and mount the copy; a copy already in DIR is reused\n"
 	"      --writable          make the image writable: changes go to a tmpfs\n"
 	"                          (memory) and are discarded at exit\n"
 	"      --writable-size SIZE  cap that tmpfs, e.g. 2g (default: half the RAM)\n"
@@ -189,6 +191,7 @@ enum {
 	OPT_OVERLAY,
 	OPT_ENTRYPOINT,
 	OPT_REUSE,
+	OPT_STAGE,
 	OPT_ANNOTATION,
 	OPT_MPI,
 	OPT_GPU,
@@ -283,6 +286,7 @@ static const struct run_option {
 	{ { "overlay", required_argument, NULL, OPT_OVERLAY }, K_MAKE },
 	{ { "entrypoint", required_argument, NULL, OPT_ENTRYPOINT }, K_RUN | K_HOOKS },
 	{ { "reuse", no_argument, NULL, OPT_REUSE }, K_START },
+	{ { "stage", required_argument, NULL, OPT_STAGE }, K_RUN | K_START },
 	{ { "annotation", required_argument, NULL, OPT_ANNOTATION }, K_MAKE },
 	{ { "mpi", no_argument, NULL, OPT_MPI }, K_MAKE },
 	{ { "gpu", no_argument, NULL, OPT_GPU }, K_MAKE },
@@ -416,6 +420,12 @@ static int request_option(int c, const char *arg, struct run_args *a, struct lau
 		return 0;
 	case OPT_REUSE:
 		a->reuse = true;
+		return 0;
+	case OPT_STAGE:
+		if (arg[0] != '/')
+			return launch_error_msg(err, "--stage %s: give an absolute directory (node-local storage)",
+						arg);
+		a->req.stage_dir = arg;
 		return 0;
 	case OPT_ENTRYPOINT:
 		free(a->entrypoint);

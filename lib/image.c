@@ -18,6 +18,7 @@
 #include "proc.h"
 #include "sqfs.h"
 #include "store.h"
+#include "trust.h"
 #include "util.h"
 
 extern char **environ;
@@ -222,6 +223,89 @@ int launch_image_resolve(const char *ref, const struct launch_config *c, struct 
 	else
 		launch_error_free(e);
 	return -1;
+}
+
+/* Copy SRC to a new file TMP in DFD. */
+static int copy_to(int src, int dfd, const char *tmp, off_t size, struct launch_error **err)
+{
+	int out = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (out < 0)
+		return launch_error_set(err, errno, "cannot create %s", tmp);
+	off_t done = 0;
+	while (done < size) {
+		ssize_t n = copy_file_range(src, NULL, out, NULL, (size_t)(size - done), 0);
+		if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
+			char buf[1 << 16];
+			n = pread(src, buf, sizeof(buf), done);
+			if (n > 0 && write(out, buf, (size_t)n) != n)
+				n = -1;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = n == 0 ? EIO : errno;
+			close(out);
+			unlinkat(dfd, tmp, 0);
+			return launch_error_set(err, e, "cannot copy the image to %s", tmp);
+		}
+		done += n;
+	}
+	if (close(out) < 0) {
+		int e = errno;
+		unlinkat(dfd, tmp, 0);
+		return launch_error_set(err, e, "cannot copy the image to %s", tmp);
+	}
+	return 0;
+}
+
+int launch_image_stage(struct launch_image *img, const char *dir, struct launch_error **err)
+{
+	if (img->kind != LAUNCH_IMAGE_SQUASHFS)
+		return 0;
+	int src = open(img->path, O_RDONLY | O_CLOEXEC);
+	if (src < 0)
+		return launch_error_set(err, errno, "cannot open the image %s", img->path);
+	struct stat st;
+	int dfd = -1, ret = -1;
+	_cleanup_free_ char *name = NULL, *tmp = NULL;
+	if (fstat(src, &st) < 0) {
+		launch_error_set(err, errno, "cannot stat the image %s", img->path);
+		goto out;
+	}
+	dfd = launch_trust_dir(dir, getuid(), 0700, LAUNCH_TRUST_CREATE, "staging directory",
+			       "choose another stage_dir in plugstack.conf", err);
+	if (dfd < 0)
+		goto out;
+	if (img->digest && launch_str_has_prefix(img->digest, "sha256:"))
+		name = xasprintf("%s.sqfs", img->digest + 7);
+	else
+		name = xasprintf("file-%llx-%llx-%llx-%lld.%09ld.sqfs", (unsigned long long)st.st_dev,
+				 (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
+				 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	struct stat have;
+	if (fstatat(dfd, name, &have, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(have.st_mode) && have.st_uid == getuid() &&
+	    have.st_size == st.st_size) {
+		launch_debug("staging: %s/%s is there already", dir, name);
+	} else {
+		tmp = xasprintf(".%s.%d", name, (int)getpid());
+		unlinkat(dfd, tmp, 0);
+		launch_debug("staging: copying %s to %s/%s", img->path, dir, name);
+		if (copy_to(src, dfd, tmp, st.st_size, err) < 0)
+			goto out;
+		if (renameat(dfd, tmp, dfd, name) < 0) {
+			launch_error_set(err, errno, "cannot stage the image in %s", dir);
+			unlinkat(dfd, tmp, 0);
+			goto out;
+		}
+	}
+	free(img->path);
+	img->path = xasprintf("%s/%s", dir, name);
+	ret = 0;
+out:
+	if (dfd >= 0)
+		close(dfd);
+	close(src);
+	return ret;
 }
 
 void launch_image_clear(struct launch_image *img)

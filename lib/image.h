@@ -35,6 +35,12 @@ int launch_image_resolve(const char *ref, const struct launch_config *c, struct 
  * Entrypoint, Cmd, WorkingDir, User}. */
 void launch_image_set_config(struct launch_image *img, json_t *config);
 void launch_image_clear(struct launch_image *img);
+/* Node-local staging: copy IMG's squashfs file into DIR (created 0700 when
+ * missing, the caller's; checked as trust.h says), named by its digest, or
+ * for a file outside the stores by its device, inode, size and time, unless
+ * a copy is there already; IMG then names the copy. A directory image is
+ * left where it is. */
+int launch_image_stage(struct launch_image *img, const char *dir, struct launch_error **err);
 const char *launch_image_kind_name(enum launch_image_kind k);
 
 #endif

@@ -200,6 +200,8 @@ int launch_spec_build(const struct launch_request *req, const struct launch_conf
 		return -1;
 	if (!exec && launch_image_resolve(req->target, config, &spec->image, err) < 0)
 		return -1;
+	if (!exec && req->stage_dir && launch_image_stage(&spec->image, req->stage_dir, err) < 0)
+		return -1;
 	if (spec->image.user)
 		launch_info("the image's User (%s) is not used: the container runs as you%s", spec->image.user,
 			    req->root ? ", as root inside (--root)" : " (or as root inside with --root)");

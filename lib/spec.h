@@ -55,6 +55,7 @@ struct launch_request {
 	bool private_tmp;	/* --private-tmp (else the config decides) */
 	char **env_args;	/* --env "e:NAME=VALUE" and --env-file "f:FILE", in order */
 	char *const *host_env;	/* the caller's environment */
+	const char *stage_dir;	/* --stage: a node-local copy of the image there */
 };
 
 /* Make SPEC from REQ under CONFIG (loaded by the caller, who keeps it): the

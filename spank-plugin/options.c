@@ -176,7 +176,7 @@ static const struct site_key {
 	{ "writable", SITE_BOOL, &plugin_site.writable },	{ "remap_root", SITE_BOOL, &plugin_site.remap_root },
 	{ "mount_home", SITE_BOOL, &plugin_site.mount_home },	{ "entrypoint", SITE_BOOL, &plugin_site.entrypoint },
 	{ "sbatch", SITE_BOOL, &plugin_site.sbatch },		{ "launch", SITE_PATH, &plugin_site.launch },
-	{ "runtime_dir", SITE_PATH, &plugin_site.runtime_dir },
+	{ "runtime_dir", SITE_PATH, &plugin_site.runtime_dir }, { "stage_dir", SITE_PATH, &plugin_site.stage_dir },
 };
 
 int plugin_parse_args(int ac, char **av)
@@ -205,8 +205,9 @@ int plugin_parse_args(int ac, char **av)
 			return -1;
 		}
 		if (k->kind == SITE_PATH) {
-			/* runtime_dir is a template: $HOME/... is absolute too */
-			bool tpl = k->slot == (void *)&plugin_site.runtime_dir;
+			/* runtime_dir and stage_dir are templates: $HOME/... is absolute too */
+			bool tpl = k->slot == (void *)&plugin_site.runtime_dir ||
+				   k->slot == (void *)&plugin_site.stage_dir;
 			if (v[0] != '/' && !(tpl && v[0] == '$')) {
 				slurm_error("launch: plugstack.conf: %s=%s: expected an absolute path", key, v);
 				return -1;

@@ -33,6 +33,8 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 	if (plugin_parse_args(ac, av) < 0)
 		return -1;
 	spank_context_t ctx = spank_context();
+	if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR)
+		plugin_local_init();
 	if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR || ctx == S_CTX_REMOTE)
 		return plugin_register_options(sp);
 	return 0;
@@ -46,6 +48,13 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 	if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR)
 		return plugin_finish_options(process_getenv, NULL);
 	return 0;
+}
+
+/* srun, once the job exists: the step's image, pinned */
+int slurm_spank_local_user_init(spank_t sp, int ac, char **av)
+{
+	(void)ac, (void)av;
+	return spank_context() == S_CTX_LOCAL ? plugin_local_user_init(sp) : 0;
 }
 
 int slurm_spank_user_init(spank_t sp, int ac, char **av)
@@ -69,7 +78,10 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
 int slurm_spank_exit(spank_t sp, int ac, char **av)
 {
 	(void)ac, (void)av;
-	return spank_context() == S_CTX_REMOTE ? plugin_exit(sp) : 0;
+	spank_context_t ctx = spank_context();
+	if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR)
+		return plugin_local_exit(sp);
+	return ctx == S_CTX_REMOTE ? plugin_exit(sp) : 0;
 }
 
 /* The job epilog context calls no slurm_spank_init: the plugstack.conf

@@ -3,6 +3,8 @@
  *
  *   srun, sbatch, salloc      options parsed and checked (options.c): a bad
  *                             mount spec fails before any node is involved
+ *   srun, once allocated      the step's image pinned to a digest, once per
+ *                             job, a docker:// image pulled once (local.c)
  *   slurmstepd, per step      user_init: a forked child, fully the job user,
  *                             runs `launch start` once per node (remote.c)
  *   each task                 task_init: joins that instance with setns,
@@ -39,6 +41,14 @@ struct plugin_site {
 	int sbatch;					  /* run batch scripts in the container (0 or 1) */
 	char *launch;					  /* the launch program */
 	char *runtime_dir;				  /* template (paths.h), NULL: /tmp/launch-$UID */
+	char *stage_dir; /* template: node-local copies of the job's images; NULL: none */
+};
+
+/* A user, as the plugin needs one. */
+struct plugin_user {
+	uid_t uid;
+	gid_t gid;
+	char *name, *home;
 };
 
 extern struct plugin_opts plugin_opts;
@@ -54,10 +64,26 @@ int plugin_finish_options(const char *(*get)(void *arg, const char *name), void 
 bool plugin_active(void);
 
 /* remote.c */
+int plugin_user_of(uid_t uid, gid_t gid, struct plugin_user *u);
+void plugin_user_clear(struct plugin_user *u);
+/* The runtime directory the plugin pins for U (the runtime_dir template). */
+char *plugin_runtime_dir(const struct plugin_user *u);
 int plugin_user_init(spank_t sp);
 int plugin_task_init(spank_t sp);
 int plugin_task_exit(spank_t sp);
 int plugin_exit(spank_t sp);
 int plugin_job_epilog(spank_t sp);
+
+/* local.c: in srun. The pins of a job are a JSON object in
+ * RUNDIR/slurm-pins/JOB.json, image as the user wrote it -> "sha256:HEX";
+ * the step's pin reaches slurmstepd as PLUGIN_PIN_VAR="sha256:HEX IMAGE". */
+#define PLUGIN_PIN_VAR "LAUNCH_CONTAINER_IMAGE_PIN"
+void plugin_local_init(void);
+int plugin_local_user_init(spank_t sp);
+int plugin_local_exit(spank_t sp);
+char *plugin_pins_dir(const char *rundir);
+/* The image IMAGE of this step is to run as, from the job's pin VALUE (of
+ * PLUGIN_PIN_VAR, may be NULL): "@sha256:HEX", or NULL when not pinned. */
+char *plugin_pinned_image(const char *value, const char *image);
 
 #endif

@@ -71,32 +71,36 @@ static bool task_variable(const char *kv, size_t len)
 
 /* --- the job user --- */
 
-struct user {
-	uid_t uid;
-	gid_t gid;
-	char *name, *home;
-};
-
-static int job_user(spank_t sp, struct user *u)
+int plugin_user_of(uid_t uid, gid_t gid, struct plugin_user *u)
 {
 	memset(u, 0, sizeof(*u));
-	if (spank_get_item(sp, S_JOB_UID, &u->uid) != ESPANK_SUCCESS ||
-	    spank_get_item(sp, S_JOB_GID, &u->gid) != ESPANK_SUCCESS) {
-		slurm_error("launch: cannot get the job's user");
-		return -1;
-	}
 	struct passwd pw, *res = NULL;
 	char buf[4096];
-	if (getpwuid_r(u->uid, &pw, buf, sizeof(buf), &res) != 0 || !res) {
-		slurm_error("launch: uid %u has no passwd entry on this node", u->uid);
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res) {
+		slurm_error("launch: uid %u has no passwd entry on this node", uid);
 		return -1;
 	}
+	u->uid = uid;
+	u->gid = gid;
 	u->name = xstrdup(pw.pw_name);
 	u->home = xstrdup(pw.pw_dir);
 	return 0;
 }
 
-static void user_clear(struct user *u)
+static int job_user(spank_t sp, struct plugin_user *u)
+{
+	uid_t uid;
+	gid_t gid;
+	memset(u, 0, sizeof(*u));
+	if (spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_GID, &gid) != ESPANK_SUCCESS) {
+		slurm_error("launch: cannot get the job's user");
+		return -1;
+	}
+	return plugin_user_of(uid, gid, u);
+}
+
+void plugin_user_clear(struct plugin_user *u)
 {
 	free(u->name);
 	free(u->home);
@@ -104,7 +108,7 @@ static void user_clear(struct user *u)
 
 static const char *user_lookup(void *arg, const char *name, size_t n, char *buf, size_t size)
 {
-	const struct user *u = arg;
+	const struct plugin_user *u = arg;
 	if (n == 3 && !strncmp(name, "UID", 3)) {
 		snprintf(buf, size, "%u", u->uid);
 		return buf;
@@ -116,24 +120,38 @@ static const char *user_lookup(void *arg, const char *name, size_t n, char *buf,
 	return NULL;
 }
 
-/* The runtime directory the plugin pins for U. */
-static char *runtime_dir_for(const struct user *u)
+/* Template TPL (plugstack.conf KEY) expanded for U. */
+static char *expand_for(const struct plugin_user *u, const char *tpl, const char *key)
 {
-	if (!plugin_site.runtime_dir)
-		return xasprintf("/tmp/launch-%u", u->uid);
 	char *out = NULL;
 	struct launch_error *err = NULL;
-	if (launch_expand_template_with(plugin_site.runtime_dir, user_lookup, (void *)u, &out, &err) < 0) {
-		slurm_error("launch: plugstack.conf runtime_dir: %s", err->msg);
+	if (launch_expand_template_with(tpl, user_lookup, (void *)u, &out, &err) < 0) {
+		slurm_error("launch: plugstack.conf %s: %s", key, err->msg);
 		launch_error_free(err);
 		return NULL;
 	}
 	return out;
 }
 
+char *plugin_runtime_dir(const struct plugin_user *u)
+{
+	if (!plugin_site.runtime_dir)
+		return xasprintf("/tmp/launch-%u", u->uid);
+	return expand_for(u, plugin_site.runtime_dir, "runtime_dir");
+}
+
+/* Where job JOB's images are staged for U (stage_dir), NULL: not staged. */
+static char *stage_dir_for(const struct plugin_user *u, uint32_t job)
+{
+	if (!plugin_site.stage_dir)
+		return NULL;
+	_cleanup_free_ char *top = expand_for(u, plugin_site.stage_dir, "stage_dir");
+	return top ? xasprintf("%s/job-%u", top, job) : NULL;
+}
+
 /* In a forked child: become U entirely (slurmstepd may be root, or root with
  * the user's euid), or _exit. */
-static void become(const struct user *u)
+static void become(const struct plugin_user *u)
 {
 	if (geteuid() != 0 && seteuid(0) < 0 && getuid() != u->uid)
 		_exit(126);
@@ -148,21 +166,21 @@ static void become(const struct user *u)
 
 /* Called in run_launch's child, as the user, to finish ARGV; false: there
  * is nothing to run. */
-typedef bool (*argv_fn)(const struct user *u, char ***argv, void *arg);
+typedef bool (*argv_fn)(const struct plugin_user *u, char ***argv, void *arg);
 
-static int run_launch_with(const struct user *u, char **argv, char **envp, bool ignore_term, argv_fn fn, void *arg,
-			   char **msg);
+static int run_launch_with(const struct plugin_user *u, char **argv, char **envp, bool ignore_term, argv_fn fn,
+			   void *arg, char **msg);
 
 /* Run the launch program as U with ARGV and environment ENVP (IGNORE_TERM:
  * with SIGTERM ignored); its stderr is returned in *MSG. Returns its exit
  * status, -1 when it could not run. */
-static int run_launch(const struct user *u, char **argv, char **envp, bool ignore_term, char **msg)
+static int run_launch(const struct plugin_user *u, char **argv, char **envp, bool ignore_term, char **msg)
 {
 	return run_launch_with(u, argv, envp, ignore_term, NULL, NULL, msg);
 }
 
 struct launch_child {
-	const struct user *u;
+	const struct plugin_user *u;
 	char **argv, **envp;
 	bool ignore_term;
 	argv_fn fn;
@@ -185,8 +203,8 @@ static int launch_child(void *arg, int report)
 	(void)report;
 }
 
-static int run_launch_with(const struct user *u, char **argv, char **envp, bool ignore_term, argv_fn fn, void *arg,
-			   char **msg)
+static int run_launch_with(const struct plugin_user *u, char **argv, char **envp, bool ignore_term, argv_fn fn,
+			   void *arg, char **msg)
 {
 	*msg = NULL;
 	struct launch_child c = { u, argv, envp, ignore_term, fn, arg };
@@ -321,12 +339,12 @@ int plugin_user_init(spank_t sp)
 		return -1;
 	if (!plugin_active())
 		return 0;
-	struct user u;
+	struct plugin_user u;
 	if (job_user(sp, &u) < 0)
 		return -1;
 	named = plugin_opts.name != NULL;
 	instance_name = named ? xasprintf("slurm-%u-%s", job, plugin_opts.name) : xasprintf("slurm-%u.%u", job, step);
-	_cleanup_free_ char *rundir = runtime_dir_for(&u);
+	_cleanup_free_ char *rundir = plugin_runtime_dir(&u);
 	int ret = -1;
 	_cleanup_strv_ char **argv = NULL, **env = NULL;
 	if (!rundir)
@@ -370,7 +388,14 @@ int plugin_user_init(spank_t sp)
 	}
 	launch_mounts_clear(&ms);
 	push_step_binds(&argv, job, step);
-	launch_strv_push(&argv, xstrdup(plugin_opts.image));
+	char *stage = stage_dir_for(&u, job);
+	if (stage) {
+		launch_strv_push(&argv, xstrdup("--stage"));
+		launch_strv_push(&argv, stage);
+	}
+	/* the digest srun resolved the image to for the job (local.c) */
+	char *pinned = plugin_pinned_image(job_getenv(sp, PLUGIN_PIN_VAR), plugin_opts.image);
+	launch_strv_push(&argv, pinned ? pinned : xstrdup(plugin_opts.image));
 	/* the job's environment, without what would change launch's own choices */
 	env = job_env(sp);
 	struct launch_env e = { steal_pointer(&env) };
@@ -391,7 +416,7 @@ int plugin_user_init(spank_t sp)
 		warn_lines(msg); /* e.g. a --container-gpu that no hook serves */
 	free(msg);
 out:
-	user_clear(&u);
+	plugin_user_clear(&u);
 	return ret;
 }
 
@@ -426,7 +451,7 @@ int plugin_task_init(spank_t sp)
 			report(start_error);
 		return -1;
 	}
-	struct user u;
+	struct plugin_user u;
 	if (job_user(sp, &u) < 0)
 		return -1;
 	int ret = -1;
@@ -435,7 +460,7 @@ int plugin_task_init(spank_t sp)
 	struct launch_spec spec = { 0 };
 	struct launch_env env = { NULL };
 	struct launch_error *err = NULL;
-	_cleanup_free_ char *rundir = runtime_dir_for(&u);
+	_cleanup_free_ char *rundir = plugin_runtime_dir(&u);
 	_cleanup_strv_ char **have = job_env(sp);
 	launch_config_init(&config);
 	if (!rundir)
@@ -473,6 +498,7 @@ int plugin_task_init(spank_t sp)
 	if (launch_instance_join(&info, &spec, &chosen, &err) < 0)
 		goto fail;
 	launch_env_set(&env, "PWD", chosen);
+	launch_env_unset(&env, PLUGIN_PIN_VAR);
 	apply_env(sp, have, &env);
 	/* The task gets 0-2 and PMI_FD, none of slurmstepd's other descriptors
 	 * (close-on-exec: slurmstepd may use them until it execs the task). */
@@ -505,7 +531,7 @@ out:
 	launch_spec_clear(&spec);
 	launch_instance_info_clear(&info);
 	launch_config_clear(&config);
-	user_clear(&u);
+	plugin_user_clear(&u);
 	return ret;
 }
 
@@ -516,11 +542,46 @@ struct job_instances {
 	uint32_t job;
 };
 
-/* In the child, as the user: the job's instances, listed from the runtime
- * directory only once it is the user's own (root never reads it). */
-static bool add_job_instances(const struct user *u, char ***argv, void *arg)
+/* The pins file of JOB (local.c) in RUNDIR, which is UID's. */
+static void remove_job_pins(const char *rundir, uid_t uid, uint32_t job)
+{
+	_cleanup_free_ char *dir = plugin_pins_dir(rundir);
+	int fd = launch_trust_dir(dir, uid, 0700, LAUNCH_TRUST_MISSING_OK, NULL, NULL, NULL);
+	if (fd < 0)
+		return;
+	char name[32];
+	snprintf(name, sizeof(name), "%u.json", job);
+	unlinkat(fd, name, 0);
+	close(fd);
+}
+
+/* The staged images of JOB (stage_dir), as U. */
+static void remove_job_stage(const struct plugin_user *u, uint32_t job)
+{
+	_cleanup_free_ char *dir = stage_dir_for(u, job);
+	int fd = dir ? launch_trust_dir(dir, u->uid, 0700, LAUNCH_TRUST_MISSING_OK, NULL, NULL, NULL) : -1;
+	if (fd < 0)
+		return;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	for (struct dirent *de; (de = readdir(d));)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+	rmdir(dir);
+}
+
+/* In the child, as the user: the job's pins and staged images go; the
+ * job's instances, listed from the runtime directory only once it is the
+ * user's own (root never reads it). */
+static bool add_job_instances(const struct plugin_user *u, char ***argv, void *arg)
 {
 	const struct job_instances *ji = arg;
+	remove_job_pins(ji->rundir, u->uid, ji->job);
+	remove_job_stage(u, ji->job);
 	_cleanup_free_ char *dir = xasprintf("%s/instances", ji->rundir);
 	struct launch_error *err = NULL;
 	int fd = launch_trust_dir(dir, u->uid, 0700, LAUNCH_TRUST_MISSING_OK, "instance directory", NULL, &err);
@@ -551,7 +612,7 @@ static bool add_job_instances(const struct user *u, char ***argv, void *arg)
 
 /* Stop WHAT as U: the instance of that name, or with WHAT NULL, every
  * instance of job JOB that RUNDIR still lists (the job epilog). */
-static void stop_as_user(const struct user *u, const char *rundir, const char *what, uint32_t job)
+static void stop_as_user(const struct plugin_user *u, const char *rundir, const char *what, uint32_t job)
 {
 	_cleanup_strv_ char **argv = NULL, **env = NULL;
 	launch_strv_push(&argv, xstrdup(plugin_site.launch));
@@ -584,13 +645,13 @@ static void stop_step_instance(spank_t sp)
 	if (!active_here || named || start_error || stopped)
 		return;
 	stopped = true;
-	struct user u;
+	struct plugin_user u;
 	if (job_user(sp, &u) < 0)
 		return;
-	_cleanup_free_ char *rundir = runtime_dir_for(&u);
+	_cleanup_free_ char *rundir = plugin_runtime_dir(&u);
 	if (rundir)
 		stop_as_user(&u, rundir, instance_name, 0);
-	user_clear(&u);
+	plugin_user_clear(&u);
 }
 
 /* The step's instance ends with the node's last task, before slurmstepd
@@ -617,15 +678,15 @@ int plugin_job_epilog(spank_t sp)
 	uint32_t job = 0;
 	if (spank_get_item(sp, S_JOB_ID, &job) != ESPANK_SUCCESS)
 		return 0;
-	struct user u;
+	struct plugin_user u;
 	if (job_user(sp, &u) < 0)
 		return 0;
 	/* every container of the job this node still has, listed by a child
 	 * that is the job's user: the epilog runs as root, and the runtime
 	 * directory is the user's to control */
-	_cleanup_free_ char *rundir = runtime_dir_for(&u);
+	_cleanup_free_ char *rundir = plugin_runtime_dir(&u);
 	if (rundir)
 		stop_as_user(&u, rundir, NULL, job);
-	user_clear(&u);
+	plugin_user_clear(&u);
 	return 0;
 }

@@ -117,5 +117,37 @@ else
 	fail "this Slurm offers no mpi/pmix (apt-get install libpmix2): $(printf '%s' "$out$err" | tr '\n' ' ')"
 fi
 
+say "# Open MPI over PMIx, across the 4 nodes, with the host's MPI (--container-mpi)"
+: "${LAUNCH_HOOK_MPI:?LAUNCH_HOOK_MPI must be the path of the built launch-hook-mpi}"
+multiarch=$(gcc -print-multiarch 2>/dev/null)
+HOST_OMPI=$(readlink -f "/usr/lib/${multiarch:-x86_64-linux-gnu}/libmpi.so.40" 2>/dev/null)
+[ -f "$HOST_OMPI" ] || die "/usr/lib/${multiarch:-x86_64-linux-gnu}/libmpi.so.40 missing (apt-get install libopenmpi3)"
+# the site's MPI hook, injecting a root-owned copy of the host's libmpi (the
+# copy's inode tells it from the image's), in the site config the plugin reads
+site_conf=$(as_user "$L" doctor 2>&1 | sed -n 's|.*site config: .*(\(/[^ ]*\) does not exist.*|\1|p')
+[ -n "$site_conf" ] && [ ! -e "$(dirname "$site_conf")" ] ||
+	die "cannot place a site config: it exists or doctor names none ($site_conf); build with -DLAUNCH_SYSCONFDIR=DIR"
+on_exit "rm -rf '$(dirname "$site_conf")'"
+H=$T/hostmpi
+mkdir -p "$H/bin" "$H/lib" "$H/hooks.d" "$(dirname "$site_conf")"
+cp "$LAUNCH_HOOK_MPI" "$H/bin/launch-hook-mpi"
+cp "$HOST_OMPI" "$H/lib/${HOST_OMPI##*/}"
+ln -s "${HOST_OMPI##*/}" "$H/lib/libmpi.so.40"
+COPY_INO=$(stat -c %i "$H/lib/${HOST_OMPI##*/}")
+cat >"$H/hooks.d/mpi.json" <<EOF
+{"version": "1.0.0", "hook": {"path": "$H/bin/launch-hook-mpi", "env": ["MPI_LIBS=$H/lib/libmpi.so.40"]},
+ "when": {"annotations": {"^launch\\\\.mpi\$": "^true\$"}}, "stages": ["createContainer"]}
+EOF
+printf '{"hooks_dirs": ["%s"]}\n' "$H/hooks.d" >"$site_conf"
+chmod -R go-w,a+rX "$H" "$(dirname "$site_conf")"
+ompi_libs() { printf '%s\n' "$out" | sed -n 's/^n[0-9] rank [0-9]* lib \([0-9]*\) .*/\1/p' | sort -u | tr '\n' ' ' | sed 's/ $//'; }
+mpi_ring "Open MPI, PMIx, --container-mpi" 4 8 --mpi=pmix --container-image="$MPI_IMG" --container-mpi \
+	sh -c "HELLO_SHOW_LIB=1 $(ring_cmd hello-ompi)"
+assert_eq "$COPY_INO" "$(ompi_libs)" "every rank on every node maps the host's libmpi, injected by the hook"
+mpi_ring "Open MPI, PMIx, the image's own MPI" 4 8 --mpi=pmix --container-image="$MPI_IMG" \
+	sh -c "HELLO_SHOW_LIB=1 $(ring_cmd hello-ompi)"
+assert_true "without --container-mpi the ranks map the image's libmpi ($(ompi_libs))" \
+	test -n "$(ompi_libs)" -a "$(ompi_libs)" != "$COPY_INO"
+
 say "test time $(($(now_ms) - t_start)) ms"
 finish
