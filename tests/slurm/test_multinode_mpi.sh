@@ -102,12 +102,14 @@ mpi_ring() {
 # ring_cmd PROGRAM: each output line of PROGRAM after the task's hostname
 ring_cmd() { printf '%s | sed "s/^/$(hostname) /"' "$1"; }
 
-# MPICH is not run across nodes here: UCX, its transport, takes processes
-# with the same boot_id for processes of one machine and reaches the other
-# nodes' ranks by shared memory, which fails (MPI_Init: "Shared memory
-# error"); with UCX_TLS=tcp its ranks on several of these nodes hang in
-# MPI_Finalize, now and then on 2 nodes, always on 3 or more, in containers
-# or not. test_spank.sh runs MPICH on one node.
+# MPICH is not run across nodes here: Debian 12's MPICH 4.0.2 (ch4:ucx, UCX
+# 1.13) over TCP hangs in MPI_Finalize with ranks on several of these nodes,
+# outside containers too (a hello world built on the host, srun --mpi=pmi2:
+# now and then with one rank per node, always with two): two ranks spin in
+# UCX's progress loop while the others wait in the PMI-2 fence. With the
+# nodes' shared boot_id, UCX also takes the other nodes' ranks for local
+# ones and fails MPI_Init ("Shared memory error"). test_spank.sh runs MPICH
+# on one node.
 
 say "# Open MPI over PMIx, across the 4 nodes"
 capture srun --mpi=list
