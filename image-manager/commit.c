@@ -541,10 +541,24 @@ static int commit_from_overlay(struct commit *cm, struct launch_error **err)
 /* The children and the readers: the walker of the changes and sqfs2tar of
  * the base, each on a pipe into a layer reader; tar2sqfs writing a
  * temporary file of the store. */
+/* --output FILE: a new file beside it, renamed over it at the end */
+static int output_tmpfile(struct commit *cm, struct launch_error **err)
+{
+	cm->tmp = xasprintf("%s.tmp.%d", cm->o->output, (int)getpid());
+	cm->tmp_fd = open(cm->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (cm->tmp_fd < 0) {
+		int e = errno;
+		free(steal_pointer(&cm->tmp));
+		return launch_error_set(err, e, "cannot create %s.tmp.*", cm->o->output);
+	}
+	return 0;
+}
+
 static int commit_start(struct commit *cm, struct launch_error **err)
 {
-	if (launch_stores(cm->c, &cm->stores, &cm->n_stores, err) < 0 ||
-	    launch_store_tmpfile(&cm->stores[0], ".sqfs", &cm->tmp, &cm->tmp_fd, err) < 0)
+	if (cm->o->output ? output_tmpfile(cm, err) < 0
+			  : launch_stores(cm->c, &cm->stores, &cm->n_stores, err) < 0 ||
+				    launch_store_tmpfile(&cm->stores[0], ".sqfs", &cm->tmp, &cm->tmp_fd, err) < 0)
 		return -1;
 	int top_fd, bottom_fd;
 	if (start_walker(&cm->u, &cm->walker, &top_fd, err) < 0)
@@ -589,6 +603,12 @@ static int commit_flatten(struct commit *cm, struct launch_error **err)
  * and the image into the store under it. */
 static int commit_store(struct commit *cm, char **digest_out, struct launch_error **err)
 {
+	if (cm->o->output) {
+		if (rename(cm->tmp, cm->o->output) < 0)
+			return launch_error_set(err, errno, "cannot write %s", cm->o->output);
+		free(steal_pointer(&cm->tmp));
+		return 0;
+	}
 	json_t *whole = json_pack("{s:O, s:{s:s, s:[s, s]}}", "config", cm->cfg, "rootfs", "type", "layers", "diff_ids",
 				  cm->base_digest ? cm->base_digest : "sha256:unknown", cm->diff);
 	char *text = json_dumps(whole, JSON_COMPACT | JSON_SORT_KEYS);

@@ -24,6 +24,7 @@ struct launch_commit_opts {
 	char **entrypoint;
 	char **cmd;
 	const char *workdir;
+	const char *output; /* write the squashfs to this file, not to the store */
 };
 
 int launch_commit(const struct launch_config *c, const struct launch_commit_opts *o, char **digest,

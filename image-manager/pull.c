@@ -389,7 +389,8 @@ int launch_pull(const struct launch_config *c, const struct launch_pull_opts *o,
 	}
 	p.ref = &ref;
 	p.cache = xasprintf("%s/blobs", store->root);
-	if (launch_registry_open(c, ref.registry, &p.reg, err) < 0)
+	if (launch_registry_open(c, ref.registry, &p.reg, err) < 0 ||
+	    (ref.user && launch_registry_use_user(p.reg, ref.user, err) < 0))
 		goto out;
 	size_t len = 0;
 	char digest[LAUNCH_DIGEST_LEN + 1];

@@ -148,6 +148,9 @@ int launch_auth_store(const char *registry, const char *user, const char *passwo
 	_cleanup_free_ char *pair = xasprintf("%s:%s", user, password);
 	_cleanup_free_ char *enc = b64(pair, strlen(pair));
 	json_object_set_new(json_object_get(j, "auths"), auth_key(registry), json_pack("{s:s}", "auth", enc));
+	/* and as USER@REGISTRY, for references that name the user */
+	_cleanup_free_ char *user_key = xasprintf("%s@%s", user, auth_key(registry));
+	json_object_set_new(json_object_get(j, "auths"), user_key, json_pack("{s:s}", "auth", enc));
 	int r = auth_write(j, file, err);
 	json_decref(j);
 	return r;
@@ -210,6 +213,24 @@ static bool listed(char *const *v, const char *host, bool http)
 			return true;
 	}
 	return false;
+}
+
+int launch_registry_use_user(struct launch_registry *r, const char *user, struct launch_error **err)
+{
+	_cleanup_free_ char *key = xasprintf("%s@%s", user, auth_key(r->host)), *own = launch_auth_file();
+	char *u = NULL, *pw = NULL;
+	if (auth_from_file(own, key, &u, &pw) != 0 && (launch_auth_find(r->host, &u, &pw) != 0 || strcmp(u, user))) {
+		free(u);
+		free(pw);
+		return launch_error_msg(err,
+					"no credentials of user %s for %s: run 'launch login --username %s %s' first",
+					user, r->host, user, r->host);
+	}
+	free(r->user);
+	free(r->password);
+	r->user = u;
+	r->password = pw;
+	return 0;
 }
 
 int launch_registry_open(const struct launch_config *c, const char *registry, struct launch_registry **out,

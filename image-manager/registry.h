@@ -50,5 +50,8 @@ int launch_auth_store(const char *registry, const char *user, const char *passwo
 int launch_auth_remove(const char *registry, struct launch_error **err);
 /* The credentials for REGISTRY, or 1 when none are known. */
 int launch_auth_find(const char *registry, char **user, char **password);
+/* Use the credentials of USER for R (an enroot reference's USER@): those
+ * `launch login --username USER` stored for R's registry. */
+int launch_registry_use_user(struct launch_registry *r, const char *user, struct launch_error **err);
 
 #endif

@@ -21,6 +21,7 @@
 static const char commit_help[] =
 	"Usage: launch commit [OPTIONS] --overlay DIR IMAGE NAME[:TAG]\n"
 	"       launch commit [OPTIONS] --instance INSTANCE NAME[:TAG]\n"
+	"       launch commit [OPTIONS] --instance INSTANCE --output FILE.sqfs\n"
 	"\n"
 	"Make a new image in your store from IMAGE (a squashfs image: a stored name\n"
 	"or a .sqfs file) and the changes a writable container made to it: those\n"
@@ -34,6 +35,8 @@ static const char commit_help[] =
 	"Options:\n"
 	"      --overlay DIR       the persistent layer (needs IMAGE)\n"
 	"      --instance NAME     the writable layer of running instance NAME\n"
+	"      --output FILE       write the image to the squashfs file FILE instead of\n"
+	"                          your store (no tag; the config is not kept)\n"
 	"      --compressor NAME[:LEVEL]  as for 'launch import' (default zstd:3)\n"
 	"  -e, --env NAME=VALUE    add to the Env (repeatable)\n"
 	"      --entrypoint CMD    set the Entrypoint (\"\" for none)\n"
@@ -41,13 +44,14 @@ static const char commit_help[] =
 	"  -w, --workdir DIR       set the WorkingDir\n"
 	"  -q, --quiet, -v, --verbose, -h, --help\n";
 
-enum { OPT_OVERLAY = 1000, OPT_INSTANCE };
+enum { OPT_OVERLAY = 1000, OPT_INSTANCE, OPT_OUTPUT };
 
 int cmd_commit(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "overlay", required_argument, NULL, OPT_OVERLAY },
 		{ "instance", required_argument, NULL, OPT_INSTANCE },
+		{ "output", required_argument, NULL, OPT_OUTPUT },
 		{ "compressor", required_argument, NULL, LAUNCHER_OPT_COMPRESSOR },
 		{ "env", required_argument, NULL, 'e' },
 		{ "entrypoint", required_argument, NULL, LAUNCHER_OPT_ENTRYPOINT },
@@ -93,24 +97,32 @@ int cmd_commit(int argc, char **argv)
 		case OPT_INSTANCE:
 			o.instance = optarg;
 			break;
+		case OPT_OUTPUT:
+			o.output = optarg;
+			break;
 		default:
 			fputs("Try 'launch commit --help'.\n", stderr);
 			return LAUNCH_EXIT_FAILURE;
 		}
 	}
-	int want = overlay ? 2 : 1;
+	int want = (overlay ? 2 : 1) - (o.output ? 1 : 0);
 	if ((!overlay) == (!o.instance) || argc - optind != want) {
 		launch_error_msg(&err,
 				 "usage: launch commit --overlay DIR IMAGE NAME[:TAG], or launch commit --instance "
-				 "NAME NEWNAME[:TAG] (see 'launch commit --help')");
+				 "NAME NEWNAME[:TAG], or --output FILE instead of the new name (see 'launch commit "
+				 "--help')");
 		return launcher_fail(err);
 	}
 	o.overlay = overlay;
 	o.image = overlay ? argv[optind] : NULL;
-	char *tag = launch_ref_canonical(argv[argc - 1], &err);
-	if (!tag)
-		return launcher_fail(err);
-	launch_strv_push(&tags, tag);
+	const char *tag = o.output;
+	if (!o.output) {
+		char *t = launch_ref_canonical(argv[argc - 1], &err);
+		if (!t)
+			return launcher_fail(err);
+		launch_strv_push(&tags, t);
+		tag = t;
+	}
 	o.tags = tags;
 	o.compressor = io.compressor;
 	o.workdir = io.workdir;
@@ -125,6 +137,8 @@ int cmd_commit(int argc, char **argv)
 	if (launch_config_load(&config, LAUNCH_CONFIG_HONOR_ENV, &err) < 0 ||
 	    launch_commit(&config, &o, &digest, &err) < 0)
 		ret = launcher_fail(err);
+	else if (launch_log_level() >= LAUNCH_LOG_WARN && o.output)
+		fprintf(stderr, "saved %s\n", tag);
 	else if (launch_log_level() >= LAUNCH_LOG_WARN)
 		fprintf(stderr, "committed %s (%.19s)\n", tag, digest);
 	launch_config_clear(&config);

@@ -90,6 +90,7 @@ static const struct key {
 	{ "locked", T_LOCKED, FIELD(locked), false, 0, 0 },
 	{ "mounts", T_MOUNTS, FIELD(mounts), true, 0, 0 },
 	{ "private_tmp", T_BOOL, FIELD(private_tmp), true, 0, 0 },
+	{ "pull_by_name", T_BOOL, FIELD(pull_by_name), true, 0, 0 },
 	{ "pull_jobs", T_INT, FIELD(pull_jobs), true, 1, 64 },
 	{ "pull_on_run", T_BOOL, FIELD(pull_on_run), true, 0, 0 },
 	{ "pull_retries", T_INT, FIELD(pull_retries), true, 0, 100 },

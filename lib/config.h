@@ -46,6 +46,7 @@ struct launch_config {
 	char *default_registry;		  /* registry of docker://REPO without a host; NULL: Docker Hub */
 	char **insecure_registries;	  /* "HOST" (TLS unverified) or "http://HOST" */
 	bool pull_on_run;		  /* launch run docker://... pulls a missing image */
+	bool pull_by_name;		  /* a name in no store and no file is pulled from default_registry */
 	int pull_retries;		  /* attempts after a failed transfer, with back-off */
 	int pull_jobs;			  /* layers downloaded at once */
 	char **hooks_dirs;		  /* OCI hook files (oci-hooks(5)), earlier directories first */

@@ -218,6 +218,24 @@ int launch_image_resolve(const char *ref, const struct launch_config *c, struct 
 		launch_error_free(e);
 		return resolve_path(ref, out, err);
 	}
+	/* then, where the site says so, the registry (as pyxis and enroot do) */
+	if (missing && ref[0] != '@' && c && c->pull_by_name) {
+		launch_error_free(e);
+		_cleanup_free_ char *remote = xasprintf("docker://%s", ref);
+		return resolve_remote(remote, c, out, err);
+	}
+	if (missing && ref[0] != '@' && e) {
+		struct launch_error *why = NULL;
+		launch_error_msg(&why,
+				 "%s; no file or directory %s is here either (a path starts with / or ./), and this "
+				 "site does not pull names from its registry (pull_by_name): give docker://%s to pull it",
+				 e->msg, ref, ref);
+		why->errno_ = e->errno_;
+		why->exit_code = e->exit_code;
+		why->kind = e->kind;
+		launch_error_free(e);
+		e = why;
+	}
 	if (err)
 		*err = e;
 	else

@@ -181,6 +181,7 @@ char *launch_ref_canonical(const char *s, struct launch_error **err)
 
 void launch_registry_ref_clear(struct launch_registry_ref *r)
 {
+	free(r->user);
 	free(r->registry);
 	free(r->repo);
 	free(r->tag);
@@ -211,7 +212,27 @@ int launch_registry_ref_parse_with(const char *s, const char *default_registry, 
 	const char *orig = s;
 	if (launch_str_has_prefix(s, "docker://"))
 		s += 9;
+	/* enroot's USER@: an @ not followed by a digest */
+	const char *user_at = strchr(s, '@');
+	if (user_at && !launch_str_has_prefix(user_at + 1, "sha256:")) {
+		out->user = xstrndup(s, (size_t)(user_at - s));
+		s = user_at + 1;
+		if (!*out->user) {
+			launch_registry_ref_clear(out);
+			return launch_error_msg(err, "invalid reference `%s`: the user before `@` is empty", orig);
+		}
+	}
 	_cleanup_free_ char *rest = xstrdup(s);
+	/* enroot's REGISTRY#IMAGE */
+	char *hash = strchr(rest, '#');
+	if (hash) {
+		if (hash == rest || strchr(hash + 1, '#')) {
+			launch_registry_ref_clear(out);
+			return launch_error_msg(err, "invalid reference `%s`: expected [USER@][REGISTRY#]IMAGE[:TAG]",
+						orig);
+		}
+		*hash = '/';
+	}
 	char *at = strchr(rest, '@');
 	if (at) {
 		*at = '\0';
@@ -223,8 +244,9 @@ int launch_registry_ref_parse_with(const char *s, const char *default_registry, 
 	}
 	char *slash = strchr(rest, '/');
 	const char *path = rest;
-	/* a first component with a dot, a colon or "localhost" is a registry */
-	if (slash && (memchr(rest, '.', (size_t)(slash - rest)) || memchr(rest, ':', (size_t)(slash - rest)) ||
+	/* a first component with a dot, a colon or "localhost" is a registry,
+	 * and so is what came before a # */
+	if (slash && (hash || memchr(rest, '.', (size_t)(slash - rest)) || memchr(rest, ':', (size_t)(slash - rest)) ||
 		      !strncmp(rest, "localhost", (size_t)(slash - rest)))) {
 		out->registry = xstrndup(rest, (size_t)(slash - rest));
 		path = slash + 1;
@@ -291,7 +313,12 @@ const char *launch_registry_host(const char *r)
 
 bool launch_registry_ref_is(const char *s)
 {
-	return launch_str_has_prefix(s, "docker://");
+	if (launch_str_has_prefix(s, "docker://"))
+		return true;
+	/* enroot's [USER@][REGISTRY#]IMAGE: a # or a user, never in a store name or a path */
+	const char *at = strchr(s, '@');
+	return s[0] != '/' && s[0] != '.' && s[0] != '@' &&
+	       (strchr(s, '#') || (at && !launch_str_has_prefix(at + 1, "sha256:")));
 }
 
 bool launch_ref_tag_is_digest(const char *tag)

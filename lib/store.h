@@ -52,12 +52,14 @@ bool launch_ref_looks_like(const char *s);
  * registry is Docker Hub (registry-1.docker.io), whose one-component
  * repositories are under library/; no tag is latest. */
 struct launch_registry_ref {
+	char *user;	/* USER@ of an enroot reference: whose credentials (NULL: any) */
 	char *registry; /* host[:port] to connect to */
 	char *repo;
 	char *tag;    /* NULL when pinned by digest */
 	char *digest; /* "sha256:HEX" or NULL */
 };
-/* S with or without the docker:// prefix. */
+/* S with or without the docker:// prefix: [REGISTRY/]REPOSITORY[:TAG][@DIGEST],
+ * or as enroot and pyxis write it, [USER@][REGISTRY#]REPOSITORY[:TAG]. */
 int launch_registry_ref_parse(const char *s, struct launch_registry_ref *out, struct launch_error **err);
 /* The same with DEFAULT_REGISTRY (HOST[:PORT], NULL: Docker Hub) for a
  * reference that names no registry (the config's default_registry). */
@@ -75,7 +77,8 @@ char *launch_registry_ref_local_name(const struct launch_registry_ref *r);
  * index.docker.io, hub.docker.com) are registry-1.docker.io. */
 const char *launch_registry_host(const char *r);
 
-/* Is S a registry reference (starts with docker://)? */
+/* Is S a registry reference: docker://..., or enroot's [USER@][REGISTRY#]IMAGE
+ * (with a # or a USER@)? */
 bool launch_registry_ref_is(const char *s);
 /* Is TAG (the part after NAME:) the one an image pulled by digest gets,
  * sha256-HEX (launch_registry_ref_local_name)? */

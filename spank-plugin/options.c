@@ -22,9 +22,10 @@
 #endif
 
 struct plugin_opts plugin_opts = {
-	.writable = -1, .remap_root = -1, .mount_home = -1, .entrypoint = -1, .mpi = -1, .gpu = -1
+	.writable = -1, .remap_root = -1, .mount_home = -1, .entrypoint = -1, .entrypoint_log = -1, .mpi = -1, .gpu = -1
 };
-struct plugin_site plugin_site = { .writable = 0, .remap_root = 0, .mount_home = 1, .entrypoint = 0, .sbatch = 1 };
+struct plugin_site plugin_site = { .writable = 0, .remap_root = 0, .mount_home = 1, .entrypoint = 0, .sbatch = 1,
+				   .use_squashfuse = 1 };
 
 enum {
 	OPT_IMAGE = 1,
@@ -42,6 +43,8 @@ enum {
 	OPT_NO_ENTRYPOINT,
 	OPT_MPI,
 	OPT_GPU,
+	OPT_SAVE,
+	OPT_ENTRYPOINT_LOG,
 };
 
 static void set_str(char **slot, const char *v)
@@ -88,6 +91,12 @@ static int on_option(int val, const char *arg, int remote)
 	case OPT_MPI:
 		plugin_opts.mpi = 1;
 		break;
+	case OPT_SAVE:
+		set_str(&plugin_opts.save, arg);
+		break;
+	case OPT_ENTRYPOINT_LOG:
+		plugin_opts.entrypoint_log = 1;
+		break;
 	case OPT_GPU:
 		plugin_opts.gpu = 1;
 		break;
@@ -98,18 +107,27 @@ static int on_option(int val, const char *arg, int remote)
 }
 
 static struct spank_option table[] = {
-	{ "container-image", "IMAGE",
+	{ "container-image", "[USER@][REGISTRY#]IMAGE[:TAG]|PATH",
 	  "[launch] run the tasks in a container of IMAGE: a name of your or the site's image store, "
-	  "docker://REF (pulled when missing) or a .sqfs path (env LAUNCH_CONTAINER_IMAGE)",
+	  "[USER@][REGISTRY#]IMAGE[:TAG] or docker://REF (pulled when missing), or a path starting with / or ./ "
+	  "(env LAUNCH_CONTAINER_IMAGE)",
 	  1, OPT_IMAGE, on_option },
-	{ "container-mounts", "SRC:DST[:ro][,...]",
-	  "[launch] bind mounts, as launch run -m (env LAUNCH_CONTAINER_MOUNTS)", 1, OPT_MOUNTS, on_option },
+	{ "container-mounts", "SRC:DST[:FLAGS][,...]",
+	  "[launch] mounts, as launch run -m; flags joined by +, e.g. ro+rprivate (env LAUNCH_CONTAINER_MOUNTS)", 1,
+	  OPT_MOUNTS, on_option },
 	{ "container-workdir", "DIR", "[launch] working directory inside the container (env LAUNCH_CONTAINER_WORKDIR)",
 	  1, OPT_WORKDIR, on_option },
-	{ "container-name", "NAME",
-	  "[launch] a container that the job's steps share on each node, removed when the job ends "
-	  "(env LAUNCH_CONTAINER_NAME)",
+	{ "container-name", "NAME[:auto|create|exec|no_exec]",
+	  "[launch] a container that the job's steps share on each node, removed when the job ends; create: it "
+	  "must not exist yet, exec: it must (env LAUNCH_CONTAINER_NAME)",
 	  1, OPT_NAME, on_option },
+	{ "container-save", "PATH",
+	  "[launch] when the step ends, save the container's file system as a squashfs file PATH on each node's "
+	  "file system (env LAUNCH_CONTAINER_SAVE)",
+	  1, OPT_SAVE, on_option },
+	{ "container-entrypoint-log", NULL,
+	  "[launch] accepted: the entrypoint's output always reaches the task's (env LAUNCH_CONTAINER_ENTRYPOINT_LOG)",
+	  0, OPT_ENTRYPOINT_LOG, on_option },
 	{ "container-env", "NAME[,NAME...]",
 	  "[launch] variables whose value comes from the job over the image's (env LAUNCH_CONTAINER_ENV)", 1, OPT_ENV,
 	  on_option },
@@ -170,13 +188,17 @@ static int parse_bool(const char *v, int *out)
 /* plugstack.conf: `required spank_launch.so KEY=VALUE...` */
 static const struct site_key {
 	const char *key;
-	enum { SITE_BOOL, SITE_PATH } kind;
+	enum { SITE_BOOL, SITE_PATH, SITE_SCOPE } kind;
 	void *slot; /* int * (0 or 1), or char ** */
 } site_keys[] = {
 	{ "writable", SITE_BOOL, &plugin_site.writable },	{ "remap_root", SITE_BOOL, &plugin_site.remap_root },
 	{ "mount_home", SITE_BOOL, &plugin_site.mount_home },	{ "entrypoint", SITE_BOOL, &plugin_site.entrypoint },
 	{ "sbatch", SITE_BOOL, &plugin_site.sbatch },		{ "launch", SITE_PATH, &plugin_site.launch },
 	{ "runtime_dir", SITE_PATH, &plugin_site.runtime_dir }, { "stage_dir", SITE_PATH, &plugin_site.stage_dir },
+	{ "container_scope", SITE_SCOPE, &plugin_site.global_scope }, { "importer", SITE_PATH, &plugin_site.importer },
+	/* pyxis's names for the same settings */
+	{ "execute_entrypoint", SITE_BOOL, &plugin_site.entrypoint }, { "sbatch_support", SITE_BOOL, &plugin_site.sbatch },
+	{ "runtime_path", SITE_PATH, &plugin_site.runtime_path }, { "use_squashfuse", SITE_BOOL, &plugin_site.use_squashfuse },
 };
 
 int plugin_parse_args(int ac, char **av)
@@ -204,6 +226,13 @@ int plugin_parse_args(int ac, char **av)
 			slurm_error("launch: plugstack.conf: %s=%s: expected 0 or 1", key, v);
 			return -1;
 		}
+		if (k->kind == SITE_SCOPE) {
+			if (strcmp(v, "job") && strcmp(v, "global")) {
+				slurm_error("launch: plugstack.conf: %s=%s: expected job or global", key, v);
+				return -1;
+			}
+			*(int *)k->slot = !strcmp(v, "global");
+		}
 		if (k->kind == SITE_PATH) {
 			/* runtime_dir and stage_dir are templates: $HOME/... is absolute too */
 			bool tpl = k->slot == (void *)&plugin_site.runtime_dir ||
@@ -215,6 +244,9 @@ int plugin_parse_args(int ac, char **av)
 			set_str(k->slot, v);
 		}
 	}
+	/* pyxis keeps every user's state in runtime_path: launch one directory per user there */
+	if (plugin_site.runtime_path && !plugin_site.runtime_dir)
+		plugin_site.runtime_dir = xasprintf("%s/launch-$UID", plugin_site.runtime_path);
 	return 0;
 }
 
@@ -235,32 +267,100 @@ static int twin_bool(const char *(*get)(void *, const char *), void *arg, const 
 	return 0;
 }
 
+/* twin_str NAME: fill *SLOT from LAUNCH_CONTAINER_NAME, else PYXIS_CONTAINER_NAME */
+static void twin_str(const char *(*get)(void *, const char *), void *arg, const char *name, char **slot)
+{
+	static const char *const prefixes[] = { "LAUNCH_CONTAINER_", "PYXIS_CONTAINER_" };
+	for (size_t i = 0; i < ARRAY_SIZE(prefixes) && !*slot; i++) {
+		_cleanup_free_ char *var = xasprintf("%s%s", prefixes[i], name);
+		const char *v = get(arg, var);
+		if (v && *v)
+			set_str(slot, v);
+	}
+}
+
+static int twin_bools(const char *(*get)(void *, const char *), void *arg, const char *name, int *slot)
+{
+	_cleanup_free_ char *l = xasprintf("LAUNCH_CONTAINER_%s", name), *p = xasprintf("PYXIS_CONTAINER_%s", name);
+	return twin_bool(get, arg, l, slot) < 0 || twin_bool(get, arg, p, slot) < 0 ? -1 : 0;
+}
+
+/* NAME[:auto|create|exec|no_exec], as pyxis takes it */
+static int split_name(void)
+{
+	char *colon = plugin_opts.name ? strchr(plugin_opts.name, ':') : NULL;
+	if (!colon)
+		return 0;
+	static const char *const modes[] = { "auto", "create", "exec", "no_exec" };
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
+		if (!strcmp(colon + 1, modes[i])) {
+			plugin_opts.name_mode = (enum plugin_name_mode)i;
+			*colon = '\0';
+			return 0;
+		}
+	slurm_error("launch: --container-name %s: the flag after `:` must be auto, create, exec or no_exec",
+		    plugin_opts.name);
+	return -1;
+}
+
+/* Container options given with neither an image nor a name do nothing:
+ * say so where the user sees it (srun, sbatch, salloc). */
+static void warn_idle_options(void)
+{
+	const char *given[] = {
+		plugin_opts.mounts ? "--container-mounts" : NULL,
+		plugin_opts.workdir ? "--container-workdir" : NULL,
+		plugin_opts.save ? "--container-save" : NULL,
+		plugin_opts.env_names ? "--container-env" : NULL,
+		plugin_opts.writable >= 0 ? "--container-writable/--container-readonly" : NULL,
+		plugin_opts.remap_root >= 0 ? "--[no-]container-remap-root" : NULL,
+		plugin_opts.mount_home >= 0 ? "--[no-]container-mount-home" : NULL,
+		plugin_opts.entrypoint >= 0 ? "--[no-]container-entrypoint" : NULL,
+		plugin_opts.mpi > 0 ? "--container-mpi" : NULL,
+		plugin_opts.gpu > 0 ? "--container-gpu" : NULL,
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(given); i++)
+		if (given[i])
+			slurm_spank_log("launch: warning: %s is ignored without --container-image or --container-name: "
+					"the tasks run on the host",
+					given[i]);
+}
+
 int plugin_finish_options(const char *(*get)(void *arg, const char *name), void *arg)
 {
 	static const struct {
-		const char *env;
+		const char *name;
 		char **slot;
 	} strs[] = {
-		{ "LAUNCH_CONTAINER_IMAGE", &plugin_opts.image },
-		{ "LAUNCH_CONTAINER_MOUNTS", &plugin_opts.mounts },
-		{ "LAUNCH_CONTAINER_WORKDIR", &plugin_opts.workdir },
-		{ "LAUNCH_CONTAINER_NAME", &plugin_opts.name },
-		{ "LAUNCH_CONTAINER_ENV", &plugin_opts.env_names },
+		{ "IMAGE", &plugin_opts.image },   { "MOUNTS", &plugin_opts.mounts }, { "WORKDIR", &plugin_opts.workdir },
+		{ "NAME", &plugin_opts.name },	   { "ENV", &plugin_opts.env_names }, { "SAVE", &plugin_opts.save },
 	};
-	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
-		const char *v = *strs[i].slot ? NULL : get(arg, strs[i].env);
-		if (v && *v)
-			set_str(strs[i].slot, v);
-	}
-	if (twin_bool(get, arg, "LAUNCH_CONTAINER_WRITABLE", &plugin_opts.writable) < 0 ||
-	    twin_bool(get, arg, "LAUNCH_CONTAINER_REMAP_ROOT", &plugin_opts.remap_root) < 0 ||
-	    twin_bool(get, arg, "LAUNCH_CONTAINER_MOUNT_HOME", &plugin_opts.mount_home) < 0 ||
-	    twin_bool(get, arg, "LAUNCH_CONTAINER_ENTRYPOINT", &plugin_opts.entrypoint) < 0 ||
-	    twin_bool(get, arg, "LAUNCH_CONTAINER_MPI", &plugin_opts.mpi) < 0 ||
-	    twin_bool(get, arg, "LAUNCH_CONTAINER_GPU", &plugin_opts.gpu) < 0)
+	for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
+		twin_str(get, arg, strs[i].name, strs[i].slot);
+	int readonly = -1;
+	if (twin_bools(get, arg, "WRITABLE", &plugin_opts.writable) < 0 ||
+	    twin_bools(get, arg, "REMAP_ROOT", &plugin_opts.remap_root) < 0 ||
+	    twin_bools(get, arg, "MOUNT_HOME", &plugin_opts.mount_home) < 0 ||
+	    twin_bools(get, arg, "ENTRYPOINT", &plugin_opts.entrypoint) < 0 ||
+	    twin_bools(get, arg, "ENTRYPOINT_LOG", &plugin_opts.entrypoint_log) < 0 ||
+	    twin_bools(get, arg, "MPI", &plugin_opts.mpi) < 0 || twin_bools(get, arg, "GPU", &plugin_opts.gpu) < 0 ||
+	    twin_bools(get, arg, "READONLY", &readonly) < 0)
 		return -1;
-	if (!plugin_active())
+	if (plugin_opts.writable < 0 && readonly >= 0)
+		plugin_opts.writable = !readonly;
+	if (split_name() < 0)
+		return -1;
+	if (!plugin_active()) {
+		spank_context_t ctx = spank_context();
+		if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR)
+			warn_idle_options();
 		return 0;
+	}
+	if (plugin_opts.save && (!*plugin_opts.save || plugin_opts.save[strlen(plugin_opts.save) - 1] == '/')) {
+		slurm_error("launch: --container-save=%s: give the path of the squashfs file to write, not a directory",
+			    plugin_opts.save);
+		return -1;
+	}
 	struct launch_error *err = NULL;
 	if (plugin_opts.image) {
 		const char *im = plugin_opts.image;

@@ -27,6 +27,9 @@ struct plugin_opts {
 	char *workdir;
 	char *name;
 	char *env_names; /* --container-env: NAME[,NAME...] */
+	char *save;	 /* --container-save: a squashfs of the container at the step's end */
+	enum plugin_name_mode { NAME_AUTO, NAME_CREATE, NAME_EXEC, NAME_NO_EXEC } name_mode; /* NAME:FLAG */
+	int entrypoint_log; /* --container-entrypoint-log (accepted) */
 	int writable;
 	int remap_root;
 	int mount_home;
@@ -42,6 +45,10 @@ struct plugin_site {
 	char *launch;					  /* the launch program */
 	char *runtime_dir;				  /* template (paths.h), NULL: /tmp/launch-$UID */
 	char *stage_dir; /* template: node-local copies of the job's images; NULL: none */
+	int global_scope;   /* container_scope=global: named containers outlive the job */
+	char *importer;	    /* importer=PATH: pyxis's importer protocol for --container-image */
+	char *runtime_path; /* pyxis's runtime_path: runtime_dir is PATH/launch-$UID */
+	int use_squashfuse; /* accepted: squashfs images are always mounted in place */
 };
 
 /* A user, as the plugin needs one. */

@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "env.h"
+#include "fakeroot.h"
 #include "instance.h"
 #include "log.h"
 #include "mountspec.h"
@@ -169,14 +170,14 @@ static void become(const struct plugin_user *u)
 typedef bool (*argv_fn)(const struct plugin_user *u, char ***argv, void *arg);
 
 static int run_launch_with(const struct plugin_user *u, char **argv, char **envp, bool ignore_term, argv_fn fn,
-			   void *arg, char **msg);
+			   void *arg, char **msg, char **out);
 
 /* Run the launch program as U with ARGV and environment ENVP (IGNORE_TERM:
  * with SIGTERM ignored); its stderr is returned in *MSG. Returns its exit
  * status, -1 when it could not run. */
 static int run_launch(const struct plugin_user *u, char **argv, char **envp, bool ignore_term, char **msg)
 {
-	return run_launch_with(u, argv, envp, ignore_term, NULL, NULL, msg);
+	return run_launch_with(u, argv, envp, ignore_term, NULL, NULL, msg, NULL);
 }
 
 struct launch_child {
@@ -204,15 +205,17 @@ static int launch_child(void *arg, int report)
 }
 
 static int run_launch_with(const struct plugin_user *u, char **argv, char **envp, bool ignore_term, argv_fn fn,
-			   void *arg, char **msg)
+			   void *arg, char **msg, char **out)
 {
 	*msg = NULL;
+	if (out)
+		*out = NULL;
 	struct launch_child c = { u, argv, envp, ignore_term, fn, arg };
 	/* nothing of slurmstepd's descriptors reaches launch */
 	struct launch_proc_spec spec = { .child = launch_child,
 					 .arg = &c,
 					 .in = LAUNCH_PROC_NULL,
-					 .out = LAUNCH_PROC_NULL,
+					 .out = out ? LAUNCH_PROC_PIPE : LAUNCH_PROC_NULL,
 					 .err = LAUNCH_PROC_PIPE,
 					 .what = argv[0] };
 	struct launch_proc_io io = { .max = 64u << 10 };
@@ -225,7 +228,10 @@ static int run_launch_with(const struct plugin_user *u, char **argv, char **envp
 		st = 127;
 	}
 	launch_error_free(e);
-	free(io.out);
+	if (out)
+		*out = io.out ? io.out : xstrdup("");
+	else
+		free(io.out);
 	*msg = io.err ? io.err : xstrdup("");
 	return st;
 }
@@ -327,6 +333,106 @@ static void keep_error(char *msg)
 
 /* --- per step: start the node's instance --- */
 
+/* --- named containers, the site's importer --- */
+
+struct named_check {
+	const char *rundir;
+	const char *asked; /* --container-image, or NULL */
+	const char *as;	   /* what it resolved to (a pin, the importer's file), or NULL */
+};
+
+/* In the child, as the user, before `launch start --reuse`: what the
+ * name's flag (pyxis's auto, create, exec, no_exec) and the image allow. An
+ * error ends the child; a warning goes with launch's own messages. */
+static bool check_named(const struct plugin_user *u, char ***argv, void *arg)
+{
+	(void)u, (void)argv;
+	const struct named_check *nc = arg;
+	struct launch_instance_info info = { 0 };
+	bool exists = launch_instance_get(nc->rundir, instance_name, &info, NULL) == 0;
+	char host[256] = "this node";
+	gethostname(host, sizeof(host) - 1);
+	const char *name = plugin_opts.name;
+	if (exists && plugin_opts.name_mode == NAME_CREATE) {
+		dprintf(STDERR_FILENO,
+			"launch: --container-name=%s:create: the container exists already on %s (use %s or %s:auto to "
+			"reuse it)\n",
+			name, host, name, name);
+		_exit(1);
+	}
+	if (!exists && plugin_opts.name_mode == NAME_EXEC) {
+		dprintf(STDERR_FILENO, "launch: --container-name=%s:exec: no such container is running on %s\n", name,
+			host);
+		_exit(1);
+	}
+	if (!exists && !nc->asked) {
+		dprintf(STDERR_FILENO,
+			"launch: there is no container %s on %s, and no --container-image to make it from: give the "
+			"image too\n",
+			name, host);
+		_exit(1);
+	}
+	if (exists && nc->asked && info.image && strcmp(info.image, nc->asked) != 0 &&
+	    (!nc->as || strcmp(info.image, nc->as) != 0))
+		dprintf(STDERR_FILENO,
+			"launch: warning: container %s on %s runs %s: --container-image=%s is not used (the container "
+			"is reused as it is)\n",
+			name, host, info.image, nc->asked);
+	launch_instance_info_clear(&info);
+	return true;
+}
+
+/* An image the importer is for: not a path, not a digest of the store. */
+static bool importable(const char *image)
+{
+	return image[0] != '/' && image[0] != '.' && image[0] != '@' && strcmp(image, "-") != 0;
+}
+
+/* The importer's environment: the job's, and what pyxis gives importers. */
+static char **importer_env(char *const *env)
+{
+	struct launch_env e = { launch_strv_copy(env) };
+	if (plugin_site.runtime_path)
+		launch_env_set(&e, "PYXIS_RUNTIME_PATH", plugin_site.runtime_path);
+	launch_env_set(&e, "PYXIS_VERSION", "0.20.0");
+	return e.vars;
+}
+
+/* `IMPORTER get docker://IMAGE` as U: the squashfs file it prints. */
+static char *importer_get(const struct plugin_user *u, char *const *env, const char *image)
+{
+	_cleanup_strv_ char **argv = NULL, **ienv = importer_env(env);
+	launch_strv_push(&argv, xstrdup(plugin_site.importer));
+	launch_strv_push(&argv, xstrdup("get"));
+	launch_strv_push(&argv, launch_str_has_prefix(image, "docker://") ? xstrdup(image)
+									  : xasprintf("docker://%s", image));
+	_cleanup_free_ char *msg = NULL, *out = NULL;
+	int st = run_launch_with(u, argv, ienv, false, NULL, NULL, &msg, &out);
+	char *nl = out ? strchr(out, '\n') : NULL;
+	if (nl)
+		*nl = '\0';
+	if (st == 0 && out && out[0] == '/')
+		return xstrdup(out);
+	if (st == 0)
+		keep_error(xasprintf("launch: the site's importer %s printed no absolute squashfs path for %s",
+				     plugin_site.importer, image));
+	else
+		keep_error(xasprintf("launch: the site's importer %s failed for %s (exit status %d)%s%s",
+				     plugin_site.importer, image, st, msg && *msg ? ":\n" : "", msg ? msg : ""));
+	return NULL;
+}
+
+/* `IMPORTER release` as U (pyxis calls it after the start and at the step's end). */
+static void importer_release(const struct plugin_user *u, char *const *env)
+{
+	_cleanup_strv_ char **argv = NULL, **ienv = importer_env(env);
+	launch_strv_push(&argv, xstrdup(plugin_site.importer));
+	launch_strv_push(&argv, xstrdup("release"));
+	_cleanup_free_ char *msg = NULL;
+	if (run_launch_with(u, argv, ienv, true, NULL, NULL, &msg, NULL) != 0 && msg && *msg)
+		slurm_info("launch: importer release: %s", msg);
+}
+
 int plugin_user_init(spank_t sp)
 {
 	uint32_t job = 0, step = 0;
@@ -343,12 +449,18 @@ int plugin_user_init(spank_t sp)
 	if (job_user(sp, &u) < 0)
 		return -1;
 	named = plugin_opts.name != NULL;
-	instance_name = named ? xasprintf("slurm-%u-%s", job, plugin_opts.name) : xasprintf("slurm-%u.%u", job, step);
+	if (named && plugin_site.global_scope)
+		instance_name = xasprintf("slurm-global-%s", plugin_opts.name);
+	else if (named)
+		instance_name = xasprintf("slurm-%u-%s", job, plugin_opts.name);
+	else
+		instance_name = xasprintf("slurm-%u.%u", job, step);
 	_cleanup_free_ char *rundir = plugin_runtime_dir(&u);
 	int ret = -1;
 	_cleanup_strv_ char **argv = NULL, **env = NULL;
 	if (!rundir)
 		goto out;
+	const char *asked = plugin_opts.image; /* NULL: join the named container */
 	if (!plugin_opts.image && named) {
 		/* a later step of the job joins the container the first made */
 		plugin_opts.image = xstrdup("-");
@@ -362,7 +474,8 @@ int plugin_user_init(spank_t sp)
 		launch_strv_push(&argv, xstrdup("--reuse"));
 	if (pick(plugin_opts.remap_root, plugin_site.remap_root))
 		launch_strv_push(&argv, xstrdup("--root"));
-	if (pick(plugin_opts.writable, plugin_site.writable))
+	/* --container-save commits the writable layer at the step's end */
+	if (pick(plugin_opts.writable, plugin_site.writable) || plugin_opts.save)
 		launch_strv_push(&argv, xstrdup("--writable"));
 	if (!pick(plugin_opts.mount_home, plugin_site.mount_home))
 		launch_strv_push(&argv, xstrdup("--no-home"));
@@ -393,9 +506,6 @@ int plugin_user_init(spank_t sp)
 		launch_strv_push(&argv, xstrdup("--stage"));
 		launch_strv_push(&argv, stage);
 	}
-	/* the digest srun resolved the image to for the job (local.c) */
-	char *pinned = plugin_pinned_image(job_getenv(sp, PLUGIN_PIN_VAR), plugin_opts.image);
-	launch_strv_push(&argv, pinned ? pinned : xstrdup(plugin_opts.image));
 	/* the job's environment, without what would change launch's own choices */
 	env = job_env(sp);
 	struct launch_env e = { steal_pointer(&env) };
@@ -404,10 +514,22 @@ int plugin_user_init(spank_t sp)
 	launch_env_set(&e, "HOME", u.home);
 	launch_env_set(&e, "USER", u.name);
 	env = steal_pointer(&e.vars);
-	char *msg = NULL;
-	int st = run_launch(&u, argv, env, false, &msg);
 	active_here = true;
 	ret = 0;
+	/* the digest srun resolved the image to for the job (local.c), or
+	 * what the site's importer made of it */
+	char *image = plugin_pinned_image(job_getenv(sp, PLUGIN_PIN_VAR), plugin_opts.image);
+	if (!image && asked && plugin_site.importer && importable(asked)) {
+		image = importer_get(&u, env, asked);
+		if (!image)
+			goto out;
+	}
+	launch_strv_push(&argv, image ? image : xstrdup(plugin_opts.image));
+	char *msg = NULL;
+	struct named_check nc = { rundir, asked, image };
+	int st = run_launch_with(&u, argv, env, false, named ? check_named : NULL, &nc, &msg, NULL);
+	if (plugin_site.importer)
+		importer_release(&u, env);
 	if (st < 0)
 		keep_error(xasprintf("launch: cannot start the container: %s", strerror(errno)));
 	else if (st != 0)
@@ -499,6 +621,8 @@ int plugin_task_init(spank_t sp)
 		goto fail;
 	launch_env_set(&env, "PWD", chosen);
 	launch_env_unset(&env, PLUGIN_PIN_VAR);
+	/* inside now: root's apt configuration of a --root container, as for launch run */
+	launch_fakeroot_env(&env);
 	apply_env(sp, have, &env);
 	/* The task gets 0-2 and PMI_FD, none of slurmstepd's other descriptors
 	 * (close-on-exec: slurmstepd may use them until it execs the task). */
@@ -626,7 +750,7 @@ static void stop_as_user(const struct plugin_user *u, const char *rundir, const 
 	launch_strv_push(&env, xstrdup("PATH=/usr/local/bin:/usr/bin:/bin"));
 	char *msg = NULL;
 	struct job_instances ji = { rundir, job };
-	int st = run_launch_with(u, argv, env, true, what ? NULL : add_job_instances, &ji, &msg);
+	int st = run_launch_with(u, argv, env, true, what ? NULL : add_job_instances, &ji, &msg, NULL);
 	if (!what)
 		what = "the job's containers";
 	if (st < 0)
@@ -654,6 +778,50 @@ static void stop_step_instance(spank_t sp)
 	plugin_user_clear(&u);
 }
 
+/* --container-save: the container's file system as a squashfs file, from
+ * its writable layer (`launch commit --instance --output`), as the user. A
+ * relative PATH is taken from the job's working directory. */
+static void save_container(spank_t sp, const struct plugin_user *u, const char *rundir)
+{
+	const char *pwd = job_getenv(sp, "PWD");
+	_cleanup_free_ char *path = plugin_opts.save[0] == '/' || !pwd ? xstrdup(plugin_opts.save)
+								      : xasprintf("%s/%s", pwd, plugin_opts.save);
+	_cleanup_strv_ char **argv = NULL, **env = job_env(sp);
+	struct launch_env e = { steal_pointer(&env) };
+	launch_env_unset(&e, "LAUNCH_CONFIG");
+	launch_env_set(&e, "LAUNCH_RUNTIME_DIR", rundir);
+	env = steal_pointer(&e.vars);
+	launch_strv_push(&argv, xstrdup(plugin_site.launch));
+	launch_strv_push(&argv, xstrdup("-q"));
+	launch_strv_push(&argv, xstrdup("commit"));
+	launch_strv_push(&argv, xstrdup("--instance"));
+	launch_strv_push(&argv, xstrdup(instance_name));
+	launch_strv_push(&argv, xstrdup("--output"));
+	launch_strv_push(&argv, xstrdup(path));
+	_cleanup_free_ char *msg = NULL;
+	int st = run_launch(u, argv, env, true, &msg);
+	if (st != 0)
+		slurm_error("launch: --container-save=%s: %s", path, msg && *msg ? msg : "the commit failed");
+}
+
+/* What the step's end does on the node before its container goes. */
+static void finish_step(spank_t sp)
+{
+	if (!active_here || start_error || (!plugin_opts.save && !plugin_site.importer))
+		return;
+	struct plugin_user u;
+	if (job_user(sp, &u) < 0)
+		return;
+	_cleanup_free_ char *rundir = plugin_runtime_dir(&u);
+	if (rundir && plugin_opts.save)
+		save_container(sp, &u, rundir);
+	if (plugin_site.importer) {
+		_cleanup_strv_ char **env = job_env(sp);
+		importer_release(&u, env);
+	}
+	plugin_user_clear(&u);
+}
+
 /* The step's instance ends with the node's last task, before slurmstepd
  * signals what is left of the step; exit is the fallback. */
 int plugin_task_exit(spank_t sp)
@@ -662,8 +830,10 @@ int plugin_task_exit(spank_t sp)
 	uint32_t local = 0;
 	if (!active_here || spank_get_item(sp, S_JOB_LOCAL_TASK_COUNT, &local) != ESPANK_SUCCESS)
 		return 0;
-	if (++exited >= local)
+	if (++exited >= local) {
+		finish_step(sp);
 		stop_step_instance(sp);
+	}
 	return 0;
 }
 
