@@ -491,7 +491,15 @@ static int commit_from_instance(struct commit *cm, struct launch_error **err)
 					"instance %s is not writable: only instances started with --writable or "
 					"--overlay have changes to commit",
 					name);
-	cm->base_path = xstrdup(cm->info.image);
+	/* the image as the user named it: its file is what its digest names
+	 * (the name may have moved since), or the path itself */
+	_cleanup_free_ char *ref = cm->info.digest ? xasprintf("@%s", cm->info.digest) : xstrdup(cm->info.image);
+	if (launch_image_resolve(ref, cm->c, &cm->base, err) < 0)
+		return launch_error_wrap(err, "the image of instance %s", name);
+	if (cm->base.kind != LAUNCH_IMAGE_SQUASHFS)
+		return launch_error_msg(err, "launch commit needs a squashfs base image, and instance %s runs %s",
+					name, cm->info.image);
+	cm->base_path = xstrdup(cm->base.path);
 	cm->base_digest = cm->info.digest ? xstrdup(cm->info.digest) : NULL;
 	cm->upper = xstrdup(cm->info.upper);
 	cm->mplist = cm->info.mountpoints ? xstrdup(cm->info.mountpoints) : NULL;

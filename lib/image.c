@@ -150,7 +150,10 @@ static int pull_with_helper(const char *ref, struct launch_error **err)
 	struct launch_env env = { launch_strv_copy(environ) };
 	launch_env_set(&env, "LAUNCH_LOG_LEVEL", level);
 	char *argv[] = { helper, (char *)"pull", (char *)ref, NULL };
-	struct launch_proc_spec spec = { .path = helper, .argv = argv, .envp = env.vars, .what = "launch-image pull" };
+	/* its output is for the user: on stderr, as launch's stdout may be data (inspect) */
+	struct launch_proc_spec spec = {
+		.path = helper, .argv = argv, .envp = env.vars, .out = STDERR_FILENO, .what = "launch-image pull"
+	};
 	int st = launch_proc_run(&spec, NULL, 0, err);
 	launch_env_clear(&env);
 	if (st < 0)
@@ -226,10 +229,11 @@ int launch_image_resolve(const char *ref, const struct launch_config *c, struct 
 	}
 	if (missing && ref[0] != '@' && e) {
 		struct launch_error *why = NULL;
-		launch_error_msg(&why,
-				 "%s; no file or directory %s is here either (a path starts with / or ./), and this "
-				 "site does not pull names from its registry (pull_by_name): give docker://%s to pull it",
-				 e->msg, ref, ref);
+		launch_error_msg(
+			&why,
+			"%s; no file or directory %s is here either (a path starts with / or ./), and this "
+			"site does not pull names from its registry (pull_by_name): give docker://%s to pull it",
+			e->msg, ref, ref);
 		why->errno_ = e->errno_;
 		why->exit_code = e->exit_code;
 		why->kind = e->kind;

@@ -74,10 +74,11 @@ void launch_proc_exec(const char *path, char *const *argv, char *const *envp)
 	_exit(127);
 }
 
-/* Make FD the child's descriptor TARGET. */
+/* Make FD the child's descriptor TARGET. 0 for out or err is a field left
+ * zero: the parent's own, as for in (never the parent's stdin as output). */
 static void child_fd(int fd, int target, int null)
 {
-	if (fd == LAUNCH_PROC_INHERIT)
+	if (fd == LAUNCH_PROC_INHERIT || fd == 0)
 		return;
 	if (fd == LAUNCH_PROC_NULL)
 		fd = null;

@@ -20,7 +20,8 @@
 #include "error.h"
 
 /* What a child's descriptor 0, 1 or 2 is: a descriptor of the parent, or
- * one of these. */
+ * one of these. 0, what a field left out of an initializer is, is the
+ * parent's own for each of the three (as LAUNCH_PROC_INHERIT). */
 enum {
 	LAUNCH_PROC_INHERIT = -1, /* the parent's own */
 	LAUNCH_PROC_NULL = -2,	  /* /dev/null */

@@ -158,7 +158,9 @@ int plugin_local_user_init(spank_t sp)
 {
 	uint32_t job = 0;
 	const char *image = plugin_opts.image;
-	if (!plugin_active() || !image || !pinnable(image) || spank_get_item(sp, S_JOB_ID, &job) != ESPANK_SUCCESS)
+	/* with the site's importer (pyxis's protocol), the nodes resolve images */
+	if (!plugin_active() || !image || !pinnable(image) || plugin_site.importer ||
+	    spank_get_item(sp, S_JOB_ID, &job) != ESPANK_SUCCESS)
 		return 0;
 	struct plugin_user u;
 	if (plugin_user_of(getuid(), getgid(), &u) < 0)

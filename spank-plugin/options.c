@@ -24,8 +24,9 @@
 struct plugin_opts plugin_opts = {
 	.writable = -1, .remap_root = -1, .mount_home = -1, .entrypoint = -1, .entrypoint_log = -1, .mpi = -1, .gpu = -1
 };
-struct plugin_site plugin_site = { .writable = 0, .remap_root = 0, .mount_home = 1, .entrypoint = 0, .sbatch = 1,
-				   .use_squashfuse = 1 };
+struct plugin_site plugin_site = {
+	.writable = 0, .remap_root = 0, .mount_home = 1, .entrypoint = 0, .sbatch = 1, .use_squashfuse = 1
+};
 
 enum {
 	OPT_IMAGE = 1,
@@ -191,14 +192,21 @@ static const struct site_key {
 	enum { SITE_BOOL, SITE_PATH, SITE_SCOPE } kind;
 	void *slot; /* int * (0 or 1), or char ** */
 } site_keys[] = {
-	{ "writable", SITE_BOOL, &plugin_site.writable },	{ "remap_root", SITE_BOOL, &plugin_site.remap_root },
-	{ "mount_home", SITE_BOOL, &plugin_site.mount_home },	{ "entrypoint", SITE_BOOL, &plugin_site.entrypoint },
-	{ "sbatch", SITE_BOOL, &plugin_site.sbatch },		{ "launch", SITE_PATH, &plugin_site.launch },
-	{ "runtime_dir", SITE_PATH, &plugin_site.runtime_dir }, { "stage_dir", SITE_PATH, &plugin_site.stage_dir },
-	{ "container_scope", SITE_SCOPE, &plugin_site.global_scope }, { "importer", SITE_PATH, &plugin_site.importer },
+	{ "writable", SITE_BOOL, &plugin_site.writable },
+	{ "remap_root", SITE_BOOL, &plugin_site.remap_root },
+	{ "mount_home", SITE_BOOL, &plugin_site.mount_home },
+	{ "entrypoint", SITE_BOOL, &plugin_site.entrypoint },
+	{ "sbatch", SITE_BOOL, &plugin_site.sbatch },
+	{ "launch", SITE_PATH, &plugin_site.launch },
+	{ "runtime_dir", SITE_PATH, &plugin_site.runtime_dir },
+	{ "stage_dir", SITE_PATH, &plugin_site.stage_dir },
+	{ "container_scope", SITE_SCOPE, &plugin_site.global_scope },
+	{ "importer", SITE_PATH, &plugin_site.importer },
 	/* pyxis's names for the same settings */
-	{ "execute_entrypoint", SITE_BOOL, &plugin_site.entrypoint }, { "sbatch_support", SITE_BOOL, &plugin_site.sbatch },
-	{ "runtime_path", SITE_PATH, &plugin_site.runtime_path }, { "use_squashfuse", SITE_BOOL, &plugin_site.use_squashfuse },
+	{ "execute_entrypoint", SITE_BOOL, &plugin_site.entrypoint },
+	{ "sbatch_support", SITE_BOOL, &plugin_site.sbatch },
+	{ "runtime_path", SITE_PATH, &plugin_site.runtime_path },
+	{ "use_squashfuse", SITE_BOOL, &plugin_site.use_squashfuse },
 };
 
 int plugin_parse_args(int ac, char **av)
@@ -321,9 +329,10 @@ static void warn_idle_options(void)
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(given); i++)
 		if (given[i])
-			slurm_spank_log("launch: warning: %s is ignored without --container-image or --container-name: "
-					"the tasks run on the host",
-					given[i]);
+			slurm_spank_log(
+				"launch: warning: %s is ignored without --container-image or --container-name: "
+				"the tasks run on the host",
+				given[i]);
 }
 
 int plugin_finish_options(const char *(*get)(void *arg, const char *name), void *arg)
@@ -332,8 +341,8 @@ int plugin_finish_options(const char *(*get)(void *arg, const char *name), void 
 		const char *name;
 		char **slot;
 	} strs[] = {
-		{ "IMAGE", &plugin_opts.image },   { "MOUNTS", &plugin_opts.mounts }, { "WORKDIR", &plugin_opts.workdir },
-		{ "NAME", &plugin_opts.name },	   { "ENV", &plugin_opts.env_names }, { "SAVE", &plugin_opts.save },
+		{ "IMAGE", &plugin_opts.image }, { "MOUNTS", &plugin_opts.mounts }, { "WORKDIR", &plugin_opts.workdir },
+		{ "NAME", &plugin_opts.name },	 { "ENV", &plugin_opts.env_names }, { "SAVE", &plugin_opts.save },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
 		twin_str(get, arg, strs[i].name, strs[i].slot);

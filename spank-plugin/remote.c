@@ -169,19 +169,20 @@ static void become(const struct plugin_user *u)
  * is nothing to run. */
 typedef bool (*argv_fn)(const struct plugin_user *u, char ***argv, void *arg);
 
-static int run_launch_with(const struct plugin_user *u, char **argv, char **envp, bool ignore_term, argv_fn fn,
-			   void *arg, char **msg, char **out);
+static int run_launch_with(const struct plugin_user *u, const char *dir, char **argv, char **envp, bool ignore_term,
+			   argv_fn fn, void *arg, char **msg, char **out);
 
 /* Run the launch program as U with ARGV and environment ENVP (IGNORE_TERM:
  * with SIGTERM ignored); its stderr is returned in *MSG. Returns its exit
  * status, -1 when it could not run. */
 static int run_launch(const struct plugin_user *u, char **argv, char **envp, bool ignore_term, char **msg)
 {
-	return run_launch_with(u, argv, envp, ignore_term, NULL, NULL, msg, NULL);
+	return run_launch_with(u, NULL, argv, envp, ignore_term, NULL, NULL, msg, NULL);
 }
 
 struct launch_child {
 	const struct plugin_user *u;
+	const char *dir; /* where to run (the job's directory), else the home directory */
 	char **argv, **envp;
 	bool ignore_term;
 	argv_fn fn;
@@ -193,7 +194,7 @@ static int launch_child(void *arg, int report)
 {
 	struct launch_child *c = arg;
 	become(c->u);
-	if (chdir(c->u->home) < 0 && chdir("/") < 0)
+	if ((!c->dir || chdir(c->dir) < 0) && chdir(c->u->home) < 0 && chdir("/") < 0)
 		return 126;
 	/* slurmstepd may signal the step's processes while a stop runs */
 	if (c->ignore_term)
@@ -204,13 +205,13 @@ static int launch_child(void *arg, int report)
 	(void)report;
 }
 
-static int run_launch_with(const struct plugin_user *u, char **argv, char **envp, bool ignore_term, argv_fn fn,
-			   void *arg, char **msg, char **out)
+static int run_launch_with(const struct plugin_user *u, const char *dir, char **argv, char **envp, bool ignore_term,
+			   argv_fn fn, void *arg, char **msg, char **out)
 {
 	*msg = NULL;
 	if (out)
 		*out = NULL;
-	struct launch_child c = { u, argv, envp, ignore_term, fn, arg };
+	struct launch_child c = { u, dir, argv, envp, ignore_term, fn, arg };
 	/* nothing of slurmstepd's descriptors reaches launch */
 	struct launch_proc_spec spec = { .child = launch_child,
 					 .arg = &c,
@@ -404,10 +405,10 @@ static char *importer_get(const struct plugin_user *u, char *const *env, const c
 	_cleanup_strv_ char **argv = NULL, **ienv = importer_env(env);
 	launch_strv_push(&argv, xstrdup(plugin_site.importer));
 	launch_strv_push(&argv, xstrdup("get"));
-	launch_strv_push(&argv, launch_str_has_prefix(image, "docker://") ? xstrdup(image)
-									  : xasprintf("docker://%s", image));
+	launch_strv_push(&argv,
+			 launch_str_has_prefix(image, "docker://") ? xstrdup(image) : xasprintf("docker://%s", image));
 	_cleanup_free_ char *msg = NULL, *out = NULL;
-	int st = run_launch_with(u, argv, ienv, false, NULL, NULL, &msg, &out);
+	int st = run_launch_with(u, NULL, argv, ienv, false, NULL, NULL, &msg, &out);
 	char *nl = out ? strchr(out, '\n') : NULL;
 	if (nl)
 		*nl = '\0';
@@ -429,7 +430,7 @@ static void importer_release(const struct plugin_user *u, char *const *env)
 	launch_strv_push(&argv, xstrdup(plugin_site.importer));
 	launch_strv_push(&argv, xstrdup("release"));
 	_cleanup_free_ char *msg = NULL;
-	if (run_launch_with(u, argv, ienv, true, NULL, NULL, &msg, NULL) != 0 && msg && *msg)
+	if (run_launch_with(u, NULL, argv, ienv, true, NULL, NULL, &msg, NULL) != 0 && msg && *msg)
 		slurm_info("launch: importer release: %s", msg);
 }
 
@@ -455,7 +456,7 @@ int plugin_user_init(spank_t sp)
 		instance_name = xasprintf("slurm-%u-%s", job, plugin_opts.name);
 	else
 		instance_name = xasprintf("slurm-%u.%u", job, step);
-	_cleanup_free_ char *rundir = plugin_runtime_dir(&u);
+	_cleanup_free_ char *rundir = plugin_runtime_dir(&u), *jobdir = NULL;
 	int ret = -1;
 	_cleanup_strv_ char **argv = NULL, **env = NULL;
 	if (!rundir)
@@ -527,7 +528,10 @@ int plugin_user_init(spank_t sp)
 	launch_strv_push(&argv, image ? image : xstrdup(plugin_opts.image));
 	char *msg = NULL;
 	struct named_check nc = { rundir, asked, image };
-	int st = run_launch_with(&u, argv, env, false, named ? check_named : NULL, &nc, &msg, NULL);
+	/* relative paths (./app.sqfs, mount sources) are the submit directory's */
+	const char *pwd = job_getenv(sp, "PWD");
+	jobdir = pwd ? xstrdup(pwd) : NULL;
+	int st = run_launch_with(&u, jobdir, argv, env, false, named ? check_named : NULL, &nc, &msg, NULL);
 	if (plugin_site.importer)
 		importer_release(&u, env);
 	if (st < 0)
@@ -750,7 +754,7 @@ static void stop_as_user(const struct plugin_user *u, const char *rundir, const 
 	launch_strv_push(&env, xstrdup("PATH=/usr/local/bin:/usr/bin:/bin"));
 	char *msg = NULL;
 	struct job_instances ji = { rundir, job };
-	int st = run_launch_with(u, argv, env, true, what ? NULL : add_job_instances, &ji, &msg, NULL);
+	int st = run_launch_with(u, NULL, argv, env, true, what ? NULL : add_job_instances, &ji, &msg, NULL);
 	if (!what)
 		what = "the job's containers";
 	if (st < 0)
@@ -785,7 +789,7 @@ static void save_container(spank_t sp, const struct plugin_user *u, const char *
 {
 	const char *pwd = job_getenv(sp, "PWD");
 	_cleanup_free_ char *path = plugin_opts.save[0] == '/' || !pwd ? xstrdup(plugin_opts.save)
-								      : xasprintf("%s/%s", pwd, plugin_opts.save);
+								       : xasprintf("%s/%s", pwd, plugin_opts.save);
 	_cleanup_strv_ char **argv = NULL, **env = job_env(sp);
 	struct launch_env e = { steal_pointer(&env) };
 	launch_env_unset(&e, "LAUNCH_CONFIG");

@@ -213,6 +213,24 @@ assert_true "its state was removed" test ! -e "$STATE/it-dir.json"
 li start --name it-dir "$DIRIMG"
 assert_eq 0 "$rc" "its name can be used again"
 
+say "# commit of a writable instance of a stored image, into the store and to a file"
+lsd() { capture as_user env XDG_DATA_HOME="$DATA" XDG_RUNTIME_DIR="$RUN" "$L" "$@"; }
+lsd start --name to-commit --writable lab/ps-image:1
+assert_eq 0 "$rc" "start --writable of the stored image by its name"
+lsd exec to-commit sh -c 'echo changed > /tmp-marker'
+lsd -q commit --instance to-commit lab/committed:1
+assert_eq 0 "$rc" "launch commit --instance INSTANCE NAME (the instance names its image by store name)"
+lsd run lab/committed:1 cat /tmp-marker /etc/image-marker
+assert_eq "changed launch-test-image" "$(printf '%s\n' "$out" | tr '\n' ' ' | sed 's/ $//')" \
+	"the new image has the instance's change over its image"
+user_dir "$T/saved"
+lsd -q commit --instance to-commit --output "$T/saved/out.sqfs"
+assert_eq 0 "$rc" "launch commit --instance INSTANCE --output FILE"
+lsd run "$T/saved/out.sqfs" cat /tmp-marker
+assert_eq "changed" "$out" "the file is a squashfs image with the change"
+assert_eq "out.sqfs" "$(ls "$T/saved")" "and no temporary file is left beside it"
+lsd stop to-commit
+
 say "# stop --all"
 li stop --all
 assert_eq 0 "$rc" "launch stop --all"
