@@ -497,8 +497,8 @@ static int commit_from_instance(struct commit *cm, struct launch_error **err)
 	if (launch_image_resolve(ref, cm->c, &cm->base, err) < 0)
 		return launch_error_wrap(err, "the image of instance %s", name);
 	if (cm->base.kind != LAUNCH_IMAGE_SQUASHFS)
-		return launch_error_msg(err, "launch commit needs a squashfs base image, and instance %s runs %s",
-					name, cm->info.image);
+		return launch_error_msg(err, "launch commit needs a squashfs base image, and instance %s runs %s", name,
+					cm->info.image);
 	cm->base_path = xstrdup(cm->base.path);
 	cm->base_digest = cm->info.digest ? xstrdup(cm->info.digest) : NULL;
 	cm->upper = xstrdup(cm->info.upper);
