@@ -25,6 +25,7 @@
 # or by hand, as a command with the function name minus its prefix:
 #   sh registry.sh setup DIR | start DIR NAME MODE PORT | stop DIR NAME
 #      | fill DIR NAME PORT SRC REF | stop-all DIR | free-port
+#      | dir-archive ROOTFS REPO:TAG OUT.tar [ENV...]
 #      | proxy-start DIR NAME LISTEN TARGET BPS | proxy-stop DIR NAME
 #      | proxy-set-rate DIR NAME BPS
 #
@@ -637,13 +638,44 @@ proxy_stop() {
 	_reg_kill "$_d/$2-proxy.pid" "$_d/$2-proxy.log"
 }
 
+# registry_dir_archive ROOTFS REPO:TAG OUT.tar [ENV...]: a docker-archive
+# (what `docker save` writes) of the directory tree ROOTFS as one layer,
+# owned by root, with ENV (NAME=VALUE, PATH=/bin:/usr/bin first) in its
+# config; for registry_fill's docker-archive:OUT.tar.
+registry_dir_archive() {
+	local _root _ref _out _w _diff _env _e
+	[ $# -ge 3 ] || {
+		_reg_err "usage: registry_dir_archive ROOTFS REPO:TAG OUT.tar [ENV...]"
+		return 2
+	}
+	_root=$1 _ref=$2 _out=$3
+	shift 3
+	_w=$(mktemp -d "${TMPDIR:-/tmp}/regarch.XXXXXX") || return 1
+	tar -C "$_root" --numeric-owner --owner=0 --group=0 -cf "$_w/layer.tar" . || {
+		rm -rf "$_w"
+		return 1
+	}
+	_diff=$(sha256sum "$_w/layer.tar" | cut -d' ' -f1)
+	_env='"PATH=/bin:/usr/bin"'
+	for _e in "$@"; do
+		_env="$_env,\"$_e\""
+	done
+	printf '{"architecture":"amd64","os":"linux","config":{"Env":[%s]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+		"$_env" "$_diff" >"$_w/config.json"
+	printf '[{"Config":"config.json","RepoTags":["%s"],"Layers":["layer.tar"]}]' "$_ref" >"$_w/manifest.json"
+	tar -C "$_w" -cf "$_out" manifest.json config.json layer.tar
+	_e=$?
+	rm -rf "$_w"
+	return $_e
+}
+
 # Run as a command (not sourced): dispatch to the function.
 case ${0##*/} in
 registry.sh)
 	_cmd=${1:-}
 	[ $# -gt 0 ] && shift
 	case $_cmd in
-	setup | start | stop | stop_all | stop-all | fill | free-port | free_port)
+	setup | start | stop | stop_all | stop-all | fill | free-port | free_port | dir-archive | dir_archive)
 		_cmd=$(printf '%s' "$_cmd" | tr - _)
 		"registry_$_cmd" "$@"
 		exit $?

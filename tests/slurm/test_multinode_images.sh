@@ -127,15 +127,7 @@ chmod -R a+rX "$R"
 on_exit "registry_stop_all '$R'"
 PORT=$(registry_free_port)
 registry_start "$R" open open "$PORT" || die "cannot start the registry"
-# a docker-archive of the busybox tree, one layer
-mkdir -p "$T/arch"
-tar -C "$LAUNCH_TEST_IMAGES/busybox" --numeric-owner --owner=0 --group=0 -cf "$T/arch/layer.tar" . ||
-	die "tar failed"
-diff_id=$(sha256sum "$T/arch/layer.tar" | cut -d' ' -f1)
-printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin:/usr/bin","FROMREG=yes"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-	"$diff_id" >"$T/arch/config.json"
-printf '[{"Config":"config.json","RepoTags":["lab/bb:1"],"Layers":["layer.tar"]}]' >"$T/arch/manifest.json"
-tar -C "$T/arch" -cf "$T/bb.tar" manifest.json config.json layer.tar || die "tar failed"
+registry_dir_archive "$LAUNCH_TEST_IMAGES/busybox" lab/bb:1 "$T/bb.tar" FROMREG=yes || die "cannot make the archive"
 registry_fill "$R" open "$PORT" "docker-archive:$T/bb.tar" lab/bb:1 >/dev/null || die "registry_fill failed"
 printf '{ "registry_ca_file": "%s" }\n' "$R/ca.crt" >"$T/site.json"
 chmod 0644 "$T/site.json"

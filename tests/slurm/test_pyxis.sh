@@ -87,6 +87,21 @@ assert_eq "0 PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"" "$rc $out" "srun --
 js srun --container-image=debian --container-mounts=/etc/os-release:/host/os-release grep PRETTY /host/os-release
 assert_eq "0 $host_pretty" "$rc $out" "--container-mounts=/etc/os-release:/host/os-release shows the host's file"
 
+# the wiki's batch script: #SBATCH container options, the script runs in the container
+cat >"$T/w/wiki.sbatch" <<'EOF'
+#!/bin/sh
+#SBATCH --container-image=debian
+#SBATCH --container-mounts=/etc/os-release:/host/os-release
+#SBATCH --container-workdir=/etc
+grep PRETTY os-release
+grep -c PRETTY /host/os-release
+EOF
+chown "$TU_UID" "$T/w/wiki.sbatch"
+js sbatch --wait -o "$T/w/wiki.out" "$T/w/wiki.sbatch"
+assert_eq 0 "$rc" "sbatch of a script with #SBATCH --container-image, --container-mounts, --container-workdir"
+assert_eq "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"
+1" "$(cat "$T/w/wiki.out" 2>/dev/null)" "the batch script runs in the container, in the work directory, with the mount"
+
 say "# fake root under srun, with and without subordinate ids"
 apt_script='apt-get update >/dev/null && apt-get install -y cowsay >/dev/null && /usr/games/cowsay moo | grep -c moo; echo "apt ${APT_CONFIG:-none}"; id -u'
 js srun --container-image=debian --container-remap-root --container-writable sh -c "$apt_script"
@@ -176,13 +191,7 @@ chmod -R a+rX "$R"
 on_exit "registry_stop_all '$R'"
 PORT=$(registry_free_port)
 registry_start "$R" open open "$PORT" || die "cannot start the registry"
-mkdir -p "$T/arch"
-tar -C "$LAUNCH_TEST_IMAGES/busybox" --numeric-owner --owner=0 --group=0 -cf "$T/arch/layer.tar" . || die "tar"
-diff_id=$(sha256sum "$T/arch/layer.tar" | cut -d' ' -f1)
-printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin:/usr/bin","FROMREG=yes"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-	"$diff_id" >"$T/arch/config.json"
-printf '[{"Config":"config.json","RepoTags":["lab/bb:1"],"Layers":["layer.tar"]}]' >"$T/arch/manifest.json"
-tar -C "$T/arch" -cf "$T/bb.tar" manifest.json config.json layer.tar || die "tar"
+registry_dir_archive "$LAUNCH_TEST_IMAGES/busybox" lab/bb:1 "$T/bb.tar" FROMREG=yes || die "cannot make the archive"
 registry_fill "$R" open "$PORT" "docker-archive:$T/bb.tar" lab/bb:1 >/dev/null || die "registry_fill failed"
 printf '{"registry_ca_file": "%s"}\n' "$R/ca.crt" >"$T/site.json"
 js srun --container-image="127.0.0.1:$PORT#lab/bb:1" sh -c 'echo $FROMREG'
