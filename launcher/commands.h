@@ -24,6 +24,8 @@ int cmd_images(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_rmi(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
+int cmd_df(int argc, char **argv);
 
 /* Shared by the subcommands: -v/-q handling and error printing. */
 int launcher_verbosity_option(int opt);

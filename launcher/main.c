@@ -25,6 +25,8 @@ static const struct {
 	{ "inspect", cmd_inspect, "show an image's details and config as JSON" },
 	{ "rmi", cmd_rmi, "remove images from your store" },
 	{ "tag", cmd_tag, "give an image another name" },
+	{ "prune", cmd_prune, "remove untagged images, the blob cache and unfinished imports" },
+	{ "df", cmd_df, "show the space your image store takes, and what prune frees" },
 	{ "commit", cmd_image_helper, "make an image of a writable container's changes" },
 	{ "login", cmd_image_helper, "keep your credentials for a registry" },
 	{ "logout", cmd_image_helper, "forget the credentials login kept for a registry" },
