@@ -6,6 +6,7 @@
 #define LAUNCH_IMAGE_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "error.h"
@@ -14,7 +15,10 @@ enum launch_image_kind { LAUNCH_IMAGE_SQUASHFS = 1, LAUNCH_IMAGE_DIRECTORY = 2 }
 
 struct launch_image {
 	enum launch_image_kind kind;
-	char *path;   /* absolute host path of the squashfs file or directory */
+	char *path; /* absolute host path of the squashfs file or directory */
+	/* where the squashfs starts in PATH and its length (0: to the end):
+	 * a SIF file's partition */
+	uint64_t offset, size;
 	char *ref;    /* what the user wrote */
 	char *digest; /* "sha256:HEX" for stored images, else NULL */
 	/* the image config (stored images; NULL when absent) */
