@@ -28,7 +28,9 @@
 #include "jsonpos.h"
 #include "layer.h"
 #include "log.h"
+#include "image.h"
 #include "manifest.h"
+#include "sif.h"
 #include "sqfs.h"
 #include "sqfswrite.h"
 #include "store.h"
@@ -211,21 +213,28 @@ static int flatten_rootfs(const char *path, struct archive *out, struct progress
 	return ret;
 }
 
-/* Copy squashfs file SRC to the open DST, hashing it. */
-static int copy_squashfs(const char *src, int dst, struct progress *pr, char *digest, struct launch_error **err)
+/* Copy squashfs file SRC (from byte OFFSET, SIZE bytes; 0: to its end) to
+ * the open DST, hashing it. */
+static int copy_squashfs(const char *src, uint64_t offset, uint64_t size, int dst, struct progress *pr, char *digest,
+			 struct launch_error **err)
 {
 	_cleanup_close_ int in = launch_open_regular(src, err);
 	if (in < 0)
 		return -1;
 	struct stat st;
 	fstat(in, &st);
+	if (!size)
+		size = (uint64_t)st.st_size - offset;
 	pr->layer = pr->layers = 1;
-	pr->total = (uint64_t)st.st_size;
+	pr->total = size;
+	if (lseek(in, (off_t)offset, SEEK_SET) < 0)
+		return launch_error_set(err, errno, "cannot read %s", src);
 	struct launch_sha256 *h = launch_sha256_new();
 	static char buf[1 << 20];
 	uint64_t done = 0;
-	ssize_t n;
-	while ((n = read(in, buf, sizeof(buf))) > 0) {
+	ssize_t n = 0;
+	while (done < size &&
+	       (n = read(in, buf, size - done < sizeof(buf) ? (size_t)(size - done) : sizeof(buf))) > 0) {
 		launch_sha256_update(h, buf, (size_t)n);
 		if (launch_write_all(dst, buf, (size_t)n) < 0) {
 			int e = errno;
@@ -240,6 +249,8 @@ static int copy_squashfs(const char *src, int dst, struct progress *pr, char *di
 	launch_sha256_free(h);
 	if (n < 0)
 		return launch_error_set(err, e, "cannot read %s", src);
+	if (done < size)
+		return launch_error_msg(err, "cannot read %s: it ends before its squashfs does (truncated?)", src);
 	return 0;
 }
 
@@ -251,17 +262,82 @@ static bool is_squashfs(const char *path)
 	return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && launch_sqfs_is_image(fd);
 }
 
+static bool is_sif(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && launch_sif_is(fd);
+}
+
+/* The primary partition of SIF file PATH copied to TMP_FD (TMP), hashed
+ * into CONTENT; its config (the Env and runscript Apptainer gives it, its
+ * JSON labels as Labels) into *RUNTIME, what else the SIF says into *META
+ * (the definition file, the labels, whether it is signed), its platform
+ * into *PLATFORM. */
+static int import_sif(const char *path, const char *tmp, int tmp_fd, struct progress *pr, char *content,
+		      json_t **runtime, json_t **meta, char **platform, struct launch_error **err)
+{
+	_cleanup_close_ int fd = launch_open_regular(path, err);
+	if (fd < 0)
+		return -1;
+	struct launch_sif sif;
+	if (launch_sif_read(fd, path, &sif, err) < 0)
+		return -1;
+	int ret = -1;
+	struct launch_image img = { .kind = LAUNCH_IMAGE_SQUASHFS, .path = xstrdup(tmp), .ref = xstrdup(path) };
+	if (copy_squashfs(path, sif.offset, sif.size, tmp_fd, pr, content, err) < 0 || fsync(tmp_fd) < 0 ||
+	    launch_image_sif_config(&img, err) < 0)
+		goto out;
+	if (sif.signed_)
+		launch_info(
+			"%s is signed: launch does not verify SIF signatures (check it with 'apptainer verify "
+			"%s')",
+			path, path);
+	*runtime = json_object();
+	if (img.env)
+		json_object_set_new(*runtime, "Env", launch_json_from_strv(img.env));
+	if (img.cmd)
+		json_object_set_new(*runtime, "Cmd", launch_json_from_strv(img.cmd));
+	*meta = json_pack("{s:s, s:b}", "format", "sif", "signed", sif.signed_);
+	json_t *labels = sif.labels ? json_loads(sif.labels, 0, NULL) : NULL;
+	if (json_is_object(labels)) {
+		json_t *l = json_object(), *v;
+		const char *k;
+		json_object_foreach (labels, k, v)
+			if (json_is_string(v))
+				json_object_set(l, k, v);
+		json_object_set_new(*runtime, "Labels", l);
+		json_object_set(*meta, "labels", labels);
+	} else if (sif.labels) {
+		launch_info("%s: its labels object is not a JSON object: not kept", path);
+	}
+	json_decref(labels);
+	if (sif.deffile) {
+		json_t *def = json_string(sif.deffile);
+		if (def)
+			json_object_set_new(*meta, "definition", def);
+	}
+	const char *arch = launch_sif_arch_name(sif.arch);
+	*platform = xasprintf("linux/%s", arch ? arch : "amd64");
+	ret = 0;
+out:
+	launch_image_clear(&img);
+	launch_sif_clear(&sif);
+	return ret;
+}
+
 /* The last steps of every import: TMP (written, open as TMP_FD) into
  * STORE with DIGEST, the runtime config and the tags. */
 static int store_result(const struct launch_store *store, char *tmp, int tmp_fd, const char *digest, json_t *runtime,
-			const char *source, char *const *tags, char **digest_out, struct launch_error **err)
+			json_t *meta, const char *source, char *const *tags, char **digest_out,
+			struct launch_error **err)
 {
 	if (fsync(tmp_fd) < 0)
 		return launch_error_set(err, errno, "cannot write the image into the store (%s)", tmp);
 	struct stat st;
 	fstat(tmp_fd, &st);
 	struct launch_store_image img = {
-		.digest = (char *)digest, .size = st.st_size, .source = (char *)source, .config = runtime
+		.digest = (char *)digest, .size = st.st_size, .source = (char *)source, .config = runtime, .meta = meta
 	};
 	if (launch_store_add(store, tmp, &img, tags, err) < 0)
 		return -1;
@@ -278,7 +354,7 @@ int launch_import_plan(const struct launch_store *store, const struct launch_sou
 	struct launch_sqfs_writer *w = NULL;
 	_cleanup_free_ char *tmp = NULL;
 	_cleanup_close_ int tmp_fd = -1;
-	json_t *runtime = NULL;
+	json_t *runtime = NULL, *meta = NULL;
 	int ret = -1;
 	signal(SIGPIPE, SIG_IGN); /* a dying tar2sqfs is an error, not our death */
 	if (launch_store_tmpfile(store, ".sqfs", &tmp, &tmp_fd, err) < 0 ||
@@ -290,7 +366,9 @@ int launch_import_plan(const struct launch_store *store, const struct launch_sou
 	runtime = launch_plan_runtime_config(plan->config);
 	launch_import_override_config(runtime, o->env, o->entrypoint, o->cmd, o->workdir);
 	progress_end(&pr);
-	if (store_result(store, tmp, tmp_fd, plan->digest, runtime, source, o->tags, digest_out, err) < 0)
+	if (plan->platform)
+		meta = json_pack("{s:s}", "platform", plan->platform);
+	if (store_result(store, tmp, tmp_fd, plan->digest, runtime, meta, source, o->tags, digest_out, err) < 0)
 		goto out;
 	free(steal_pointer(&tmp)); /* moved into the store */
 	ret = 0;
@@ -302,6 +380,7 @@ out:
 	if (ret < 0)
 		launch_store_space_hint(store, err);
 	json_decref(runtime);
+	json_decref(meta);
 	return ret;
 }
 
@@ -316,7 +395,7 @@ int launch_import(const struct launch_config *c, const struct launch_import_opts
 	struct progress pr = { .on = o->progress, .layers = 1 };
 	_cleanup_free_ char *tmp = NULL, *abs = NULL, *source = NULL;
 	_cleanup_close_ int tmp_fd = -1;
-	json_t *runtime = NULL;
+	json_t *runtime = NULL, *meta = NULL;
 	char digest[LAUNCH_DIGEST_LEN + 1] = "";
 	int ret = -1;
 
@@ -330,8 +409,8 @@ int launch_import(const struct launch_config *c, const struct launch_import_opts
 		return -1;
 	const struct launch_store *store = &stores[0];
 	launch_store_gc(store);
-	bool sqfs = !o->rootfs && is_squashfs(abs);
-	if (!sqfs && !o->rootfs) {
+	bool sqfs = !o->rootfs && is_squashfs(abs), sif = !o->rootfs && !sqfs && is_sif(abs);
+	if (!sqfs && !sif && !o->rootfs) {
 		if (launch_source_open(abs, &src, err) < 0 || launch_plan_load(&src, o->platform, &plan, err) < 0) {
 			launch_error_wrap(err, "%s", o->source);
 			goto out;
@@ -350,11 +429,21 @@ int launch_import(const struct launch_config *c, const struct launch_import_opts
 		goto out;
 	if (sqfs) {
 		char content[LAUNCH_DIGEST_LEN + 1];
-		if (copy_squashfs(abs, tmp_fd, &pr, content, err) < 0)
+		if (copy_squashfs(abs, 0, 0, tmp_fd, &pr, content, err) < 0)
 			goto out;
 		runtime = json_object();
 		launch_import_override_config(runtime, o->env, o->entrypoint, o->cmd, o->workdir);
 		made_config_digest(runtime, content, o->platform, digest);
+	} else if (sif) {
+		char content[LAUNCH_DIGEST_LEN + 1];
+		_cleanup_free_ char *platform = NULL;
+		if (import_sif(abs, tmp, tmp_fd, &pr, content, &runtime, &meta, &platform, err) < 0) {
+			launch_error_wrap(err, "%s", o->source);
+			goto out;
+		}
+		launch_import_override_config(runtime, o->env, o->entrypoint, o->cmd, o->workdir);
+		made_config_digest(runtime, content, o->platform ? o->platform : platform, digest);
+		json_object_set_new(meta, "platform", json_string(o->platform ? o->platform : platform));
 	} else {
 		char diff_id[LAUNCH_DIGEST_LEN + 1];
 		if (launch_sqfs_writer_start(tmp, o->compressor, 0, &w, err) < 0 ||
@@ -365,9 +454,9 @@ int launch_import(const struct launch_config *c, const struct launch_import_opts
 		launch_import_override_config(runtime, o->env, o->entrypoint, o->cmd, o->workdir);
 		made_config_digest(runtime, diff_id, o->platform, digest);
 	}
-	source = xasprintf("%s:%s", sqfs ? "squashfs" : "rootfs", abs);
+	source = xasprintf("%s:%s", sqfs ? "squashfs" : sif ? "sif" : "rootfs", abs);
 	progress_end(&pr);
-	if (store_result(store, tmp, tmp_fd, digest, runtime, source, o->tags, digest_out, err) < 0)
+	if (store_result(store, tmp, tmp_fd, digest, runtime, meta, source, o->tags, digest_out, err) < 0)
 		goto out;
 	free(steal_pointer(&tmp)); /* moved into the store */
 	ret = 0;
@@ -379,6 +468,7 @@ out:
 	if (ret < 0)
 		launch_store_space_hint(store, err);
 	json_decref(runtime);
+	json_decref(meta);
 	launch_plan_clear(&plan);
 	launch_source_close(&src);
 	launch_stores_free(stores, n_stores);

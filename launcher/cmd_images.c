@@ -3,6 +3,7 @@
  * `df` (core only; `launch import` runs in the launch-image helper,
  * cmd_import.c). */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -14,8 +15,11 @@
 
 #include "commands.h"
 #include "config.h"
+#include "image.h"
 #include "jsonpos.h"
 #include "log.h"
+#include "sif.h"
+#include "sqfs.h"
 #include "store.h"
 #include "util.h"
 
@@ -35,11 +39,14 @@ static const char images_help[] =
 	"                          object per image, as 'launch inspect' prints it\n";
 
 static const char inspect_help[] =
-	"Usage: launch inspect NAME[:TAG] | @DIGEST\n"
+	"Usage: launch inspect NAME[:TAG] | @DIGEST | FILE\n"
 	"\n"
 	"Print what the store knows of an image as JSON: digest, tags, store, file,\n"
 	"size, creation time, source, and its config (Env, Entrypoint, Cmd,\n"
-	"WorkingDir, User, Labels).\n";
+	"WorkingDir, User, Labels); for an image imported from a SIF file, also its\n"
+	"labels and definition file. FILE, a squashfs or SIF file, is described as\n"
+	"launch run would take it: a SIF file's partition, signature, labels,\n"
+	"definition file, and the Env and Cmd of its /.singularity.d.\n";
 
 static const char rmi_help[] =
 	"Usage: launch rmi NAME[:TAG]... | @DIGEST...\n"
@@ -149,9 +156,13 @@ static json_t *image_json(const struct launch_store_image *im)
 {
 	_cleanup_free_ char *created = iso_time(im->created);
 	json_t *tags = launch_json_from_strv(im->tags);
-	return json_pack("{s:s, s:o, s:s, s:s, s:s, s:I, s:s, s:s, s:O}", "digest", im->digest, "tags", tags, "store",
-			 im->store, "store_kind", im->site ? "site" : "user", "file", im->file, "size",
-			 (json_int_t)im->size, "created", created, "source", im->source, "config", im->config);
+	json_t *j = json_pack("{s:s, s:o, s:s, s:s, s:s, s:I, s:s, s:s, s:O}", "digest", im->digest, "tags", tags,
+			      "store", im->store, "store_kind", im->site ? "site" : "user", "file", im->file, "size",
+			      (json_int_t)im->size, "created", created, "source", im->source, "config", im->config);
+	/* a SIF's definition file and labels, the platform */
+	if (im->meta)
+		json_object_update(j, im->meta);
+	return j;
 }
 
 static int format_opt(int c, void *arg)
@@ -272,6 +283,48 @@ int cmd_images(int argc, char **argv)
 
 /* --- inspect, rmi, tag --- */
 
+/* FILE described as launch run takes it (see inspect_help). */
+static int inspect_file(const char *path, const struct launch_config *c)
+{
+	struct launch_error *err = NULL;
+	struct launch_image img = { 0 };
+	if (launch_image_resolve(path, c, &img, &err) < 0)
+		return launcher_fail(err);
+	json_t *cfg = json_object();
+	if (img.env)
+		json_object_set_new(cfg, "Env", launch_json_from_strv(img.env));
+	if (img.cmd)
+		json_object_set_new(cfg, "Cmd", launch_json_from_strv(img.cmd));
+	json_t *j = json_pack("{s:s, s:s, s:o}", "file", img.path, "format",
+			      img.sif ? "sif" : launch_image_kind_name(img.kind), "config", cfg);
+	_cleanup_close_ int fd = img.sif ? open(img.path, O_RDONLY | O_CLOEXEC) : -1;
+	struct launch_sif sif = { 0 };
+	if (fd >= 0 && launch_sif_read(fd, img.path, &sif, &err) == 0) {
+		const char *arch = launch_sif_arch_name(sif.arch);
+		json_object_set_new(j, "partition",
+				    json_pack("{s:I, s:I, s:s, s:I}", "offset", (json_int_t)sif.offset, "size",
+					      (json_int_t)sif.size, "arch", arch ? arch : sif.arch, "partitions",
+					      (json_int_t)sif.partitions));
+		json_object_set_new(j, "signed", json_boolean(sif.signed_));
+		json_t *labels = sif.labels ? json_loads(sif.labels, 0, NULL) : NULL;
+		if (labels)
+			json_object_set_new(j, "labels", labels);
+		else if (sif.labels)
+			json_object_set_new(j, "labels", json_string(sif.labels));
+		json_t *def = sif.deffile ? json_string(sif.deffile) : NULL;
+		if (def)
+			json_object_set_new(j, "definition", def);
+	}
+	launch_error_free(err);
+	launch_sif_clear(&sif);
+	launch_image_clear(&img);
+	char *s = json_dumps(j, JSON_INDENT(2));
+	printf("%s\n", s);
+	free(s);
+	json_decref(j);
+	return 0;
+}
+
 int cmd_inspect(int argc, char **argv)
 {
 	int r = simple_opts(argc, argv, inspect_help, NULL, NULL, NULL);
@@ -287,9 +340,16 @@ int cmd_inspect(int argc, char **argv)
 	size_t n = 0;
 	struct launch_ref ref = { 0 };
 	struct launch_store_image im = { 0 };
+	const char *arg = argv[optind];
 	int ret = 0;
-	if (load(&config, &stores, &n, &err) < 0 || launch_ref_parse(argv[optind], &ref, &err) < 0 ||
-	    launch_stores_find(stores, n, &ref, &im, &err) < 0) {
+	if (load(&config, &stores, &n, &err) < 0) {
+		ret = launcher_fail(err);
+	} else if (!launch_ref_looks_like(arg) ||
+		   ((launch_ref_parse(arg, &ref, NULL) < 0 || launch_stores_find(stores, n, &ref, &im, NULL) < 0) &&
+		    access(arg, F_OK) == 0)) {
+		ret = inspect_file(arg, &config); /* a path, or a file of that name */
+	} else if ((!ref.name && !ref.digest && launch_ref_parse(arg, &ref, &err) < 0) ||
+		   (!im.digest && launch_stores_find(stores, n, &ref, &im, &err) < 0)) {
 		ret = launcher_fail(err);
 	} else {
 		json_t *j = image_json(&im);

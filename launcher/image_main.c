@@ -9,7 +9,9 @@
 
 #include "commands.h"
 #include "error.h"
+#include "image.h"
 #include "log.h"
+#include "sqfs.h"
 
 int main(int argc, char **argv)
 {
@@ -17,6 +19,7 @@ int main(int argc, char **argv)
 	if (level && *level >= '0' && *level <= '3' && !level[1])
 		launch_log_set_level(*level - '0');
 	unsetenv("LAUNCH_LOG_LEVEL");
+	launch_image_set_files(&launch_sqfs_files); /* a SIF image's /.singularity.d */
 	static const struct {
 		const char *name;
 		int (*fn)(int, char **);

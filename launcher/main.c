@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "error.h"
+#include "image.h"
 #include "log.h"
+#include "sqfs.h"
 #include "commands.h"
 #include "util.h"
 
@@ -102,6 +104,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	launch_image_set_files(&launch_sqfs_files); /* a SIF image's /.singularity.d */
 	int c;
 	while ((c = getopt_long(argc, argv, "+vqh", opts, NULL)) != -1) {
 		if (launcher_verbosity_option(c))

@@ -163,7 +163,7 @@ static int mount_lower(const struct launch_spec *spec, const char *dir, struct l
 {
 	if (spec->image.kind == LAUNCH_IMAGE_SQUASHFS) {
 		int threads = spec->config ? spec->config->fuse_threads : 8;
-		if (launch_sqfs_open(spec->image.path, threads, sq, err) < 0)
+		if (launch_sqfs_open(spec->image.path, spec->image.offset, threads, sq, err) < 0)
 			return -1;
 		launch_sqfs_set_all_root(*sq, spec->id.root && spec->id.mode == LAUNCH_IDMAP_SECCOMP);
 		if (launch_sqfs_mount(*sq, dir, err) < 0)
