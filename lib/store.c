@@ -922,21 +922,31 @@ static bool doom(const struct launch_store *s, json_t *index, const char *digest
 	return true;
 }
 
+static void unlink_doomed(const struct launch_store *store, struct doomed *d, size_t i)
+{
+	_cleanup_free_ char *file = image_file(store, d->digests[i]);
+	if (unlink(file) < 0 && errno != ENOENT)
+		launch_debug("cannot remove %s: %s", file, strerror(errno));
+	/* the claim goes with the name: its space is free only once no
+	 * descriptor holds the file, and a container that waited for the
+	 * lock finds the file gone (launch_store_use) */
+	if (d->fds[i] >= 0)
+		close(d->fds[i]);
+	d->fds[i] = -1;
+}
+
 /* Write INDEX, from which the images of D were removed, then remove their
  * files (claimed: no container runs them). On a full disk (or quota) the
  * new index cannot be written: the files go first, which frees their
  * space, and the index is written after, so that images can be removed
  * whatever the free space. An entry whose file is gone reads as removed
  * (store.h). */
-static int save_removal(const struct launch_store *store, json_t *index, const struct doomed *d,
-			struct launch_error **err)
+static int save_removal(const struct launch_store *store, json_t *index, struct doomed *d, struct launch_error **err)
 {
 	struct launch_error *e = NULL;
 	if (index_save(store, index, &e) == 0) {
-		for (size_t i = 0; i < d->n; i++) {
-			_cleanup_free_ char *file = image_file(store, d->digests[i]);
-			unlink(file);
-		}
+		for (size_t i = 0; i < d->n; i++)
+			unlink_doomed(store, d, i);
 		return 0;
 	}
 	if (!d->n || (e->errno_ != ENOSPC && e->errno_ != EDQUOT)) {
@@ -950,8 +960,9 @@ static int save_removal(const struct launch_store *store, json_t *index, const s
 	launch_error_free(steal_pointer(&e));
 	for (size_t i = 0; i < d->n; i++) {
 		_cleanup_free_ char *file = image_file(store, d->digests[i]);
-		if (unlink(file) < 0 && errno != ENOENT)
+		if (access(file, F_OK) == 0 && unlink(file) < 0)
 			return launch_error_set(err, errno, "cannot remove %s, which a full disk made go first", file);
+		unlink_doomed(store, d, i);
 	}
 	if (index_save(store, index, &e) < 0) {
 		/* the space is still short: the images are removed all the

@@ -192,6 +192,7 @@ if [ "$IS_ROOT" = 1 ]; then
 	ls_ prune --all
 	assert_eq 0 "$rc" "prune --all works on a full disk"
 	assert_contains "$out" "removed image" "and removes the image"
+	assert_true "the index no longer names them" sh -c "! grep -q 'full:' '$SMALL/launch/index.json'"
 	ls_ images
 	assert_eq "NAME   TAG   DIGEST   SIZE   CREATED" "$out" "the store is empty, and its index readable"
 	umount -l "$SMALL"

@@ -8,7 +8,7 @@
 # SIF with two partitions runs its primary one; encrypted, ext3, damaged,
 # old-format SIFs and SIFs without a primary partition fail clearly;
 # launch import stores one, launch inspect shows its labels and definition
-# file, launch export writes its partition.
+# file, launch export writes its partition, launch commit works over one.
 . "$(dirname "$0")/lib.sh"
 require_userns
 require_fuse
@@ -107,6 +107,17 @@ assert_eq 0 "$rc" "export of a SIF file as a docker-archive"
 li import "$T/sif-docker.tar" fromsif:1
 li run --no-home fromsif:1
 assert_eq "runscript ran with: " "$out" "which runs the runscript after a round trip"
+OV=$T/ov
+user_dir "$OV"
+li run --no-home --overlay "$OV" "$SIF/plain.sif" sh -c 'echo added >/added'
+assert_eq 0 "$rc" "a writable run over a SIF file"
+li commit --overlay "$OV" "$SIF/plain.sif" committed:1
+assert_eq 0 "$rc" "launch commit over a SIF file"
+li run --no-home committed:1 cat /added /etc/image-marker
+assert_eq "added
+launch-test-sif" "$out" "the committed image has the change over the partition"
+li run --no-home committed:1
+assert_eq "runscript ran with: " "$out" "and keeps the runscript"
 li import "$SIF/encrypted.sif" nope:1
 assert_eq 125 "$rc" "an encrypted SIF is not imported"
 assert_contains "$err" "is encrypted" "and the import says why"
