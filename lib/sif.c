@@ -18,7 +18,8 @@
 
 #define MAGIC "SIF_MAGIC" /* and a NUL: 10 bytes */
 #define MAX_DESCRIPTORS 4096
-#define MAX_TEXT (1u << 20) /* a definition file or labels: small */
+#define MAX_TEXT (1u << 20)    /* a definition file or labels: small */
+#define SQUASHFS_SUPER_SIZE 96 /* a squashfs superblock: the least a partition holds */
 
 static uint32_t le32(const unsigned char *p)
 {
@@ -123,6 +124,11 @@ static int primary(int fd, const char *path, const unsigned char *x, uint64_t of
 					"partitions only (rebuild it: 'apptainer build new.sif %s')",
 					path, fs_name(fs), path);
 	char magic[4];
+	if (size < SQUASHFS_SUPER_SIZE)
+		return launch_error_msg(err,
+					"SIF file %s: its primary partition (%llu bytes) is too small for a squashfs "
+					"file system (the file is damaged)",
+					path, (unsigned long long)size);
 	if (read_at(fd, magic, 4, off, path, err) < 0)
 		return -1;
 	if (memcmp(magic, "hsqs", 4) != 0)
@@ -182,11 +188,13 @@ int launch_sif_read(int fd, const char *path, struct launch_sif *out, struct lau
 			continue; /* unused */
 		uint32_t type = le32(e);
 		int64_t off = le64(e + 17), size = le64(e + 25);
-		if (off < 0 || size < 0 || (uint64_t)off > file_size || (uint64_t)size > file_size - (uint64_t)off)
-			return launch_error_msg(err,
-						"SIF file %s is damaged: object %u (%lld bytes at byte %lld) lies "
-						"outside the file (is it truncated?)",
-						path, le32(e + 5), (long long)size, (long long)off);
+		if (off < 0 || size < 0 || (uint64_t)off > file_size || (uint64_t)size > file_size - (uint64_t)off) {
+			launch_error_msg(err,
+					 "SIF file %s is damaged: object %u (%lld bytes at byte %lld) lies outside the "
+					 "file (is it truncated?)",
+					 path, le32(e + 5), (long long)size, (long long)off);
+			goto fail;
+		}
 		switch (type) {
 		case LAUNCH_SIF_PARTITION:
 			out->partitions++;

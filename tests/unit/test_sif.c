@@ -91,7 +91,9 @@ static int mksif(const char *name, const struct obj *objs, size_t n, const char 
 	return fd;
 }
 
-static const char sqfs[] = "hsqs and the rest of a squashfs";
+static const char sqfs[] =
+	"hsqs and the rest of a squashfs, which is at least its 96-byte superblock: "
+	"padding padding padding";
 
 static void test_read(void)
 {
@@ -101,7 +103,7 @@ static void test_read(void)
 	const struct obj good[] = {
 		{ LAUNCH_SIF_DEFFILE, def, sizeof(def) - 1, 0, 0 },
 		{ LAUNCH_SIF_LABELS, labels, sizeof(labels) - 1, 0, 0 },
-		{ LAUNCH_SIF_PARTITION, "hsqs data", 9, LAUNCH_SIF_FS_SQUASHFS, LAUNCH_SIF_PART_DATA },
+		{ LAUNCH_SIF_PARTITION, sqfs, sizeof(sqfs), LAUNCH_SIF_FS_SQUASHFS, LAUNCH_SIF_PART_DATA },
 		{ LAUNCH_SIF_PARTITION, sqfs, sizeof(sqfs), LAUNCH_SIF_FS_SQUASHFS, LAUNCH_SIF_PART_PRIMARY },
 		{ LAUNCH_SIF_SIGNATURE, "sig", 3, 0, 0 },
 	};
@@ -140,7 +142,16 @@ static void test_read(void)
 		  0,
 		  "no primary system partition" },
 		{ "none.sif", { LAUNCH_SIF_DEFFILE, def, 5, 0, 0 }, NULL, 0, "(0 partition(s), none marked primary)" },
-		{ "nosq.sif", { LAUNCH_SIF_PARTITION, "not squashfs", 12, 1, 2 }, NULL, 0, "holds no squashfs" },
+		{ "nosq.sif",
+		  { LAUNCH_SIF_PARTITION, sqfs + 4, sizeof(sqfs) - 4, 1, 2 },
+		  NULL,
+		  0,
+		  "holds no squashfs" },
+		{ "tiny.sif",
+		  { LAUNCH_SIF_PARTITION, "hsqs", 4, 1, 2 },
+		  NULL,
+		  0,
+		  "(4 bytes) is too small for a squashfs" },
 		{ "cut.sif", { LAUNCH_SIF_PARTITION, sqfs, sizeof(sqfs), 1, 2 }, NULL, 10, "lies outside the file" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -151,6 +162,14 @@ static void test_read(void)
 		CHECK(s.labels == NULL && s.deffile == NULL); /* cleared */
 		close(fd);
 	}
+	/* labels and a definition file read before an object found outside the
+	 * file: freed with the refusal */
+	fd = mksif("cut-late.sif", good, ARRAY_SIZE(good), NULL, 10);
+	memset(&s, 0x5a, sizeof(s));
+	CHECK_INTEQ(launch_sif_read(fd, "cut-late.sif", &s, &err), -1);
+	CHECK_ERROR(err, "lies outside the file");
+	CHECK(s.labels == NULL && s.deffile == NULL);
+	close(fd);
 	/* an encrypted partition told by its crypto message too */
 	const struct obj crypt[] = {
 		{ LAUNCH_SIF_CRYPTO_MESSAGE, "key", 3, 0, 0 },
