@@ -16,7 +16,7 @@ seconds=${LAUNCH_FUZZ_SECONDS:-60}
 parallel=${LAUNCH_FUZZ_JOBS:-1}
 jobs=${LAUNCH_CI_JOBS:-2}
 build="build-fuzz"
-targets=(envfile jsonpos mountspec manifest flatten hooks)
+targets=(envfile jsonpos mountspec manifest flatten hooks sif)
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 
 # Debug without NDEBUG and _FORTIFY_SOURCE (whose checked string functions

@@ -180,12 +180,18 @@ _launch() {
 
 	if [[ -n $arg_of ]]; then
 		case $arg_of in
-		--format) _launch_reply "$cur" table json ;;
+		--format | -f)
+			if [[ $cmd == export ]]; then
+				_launch_reply "$cur" squashfs docker-archive oci-archive
+			else
+				_launch_reply "$cur" table json
+			fi
+			;;
 		--compressor) _launch_reply "$cur" zstd gzip xz lz4 lzo ;;
 		--instance) mapfile -t opts < <(_launch_instances); _launch_reply "$cur" "${opts[@]}" ;;
 		--overlay | -w | --workdir) _launch_files "$cur" -d ;;
 		--name | -n | --username | --platform | --env | -e | --entrypoint | --cmd | --annotation | \
-			--writable-size) ;;
+			--writable-size | --tag | -t) ;;
 		*) _launch_files "$cur" ;;
 		esac
 		return
@@ -216,6 +222,13 @@ _launch() {
 		fi
 		;;
 	import) ((pos == 0)) && _launch_files "$cur" ;;
+	export)
+		if ((pos == 0)); then
+			_launch_image_or_file "$cur"
+		elif ((pos == 1)); then
+			_launch_files "$cur"
+		fi
+		;;
 	pull) ((pos == 0)) && _launch_reply "$cur" docker:// && compopt -o nospace 2>/dev/null ;;
 	exec) if ((pos == 0)); then
 		mapfile -t opts < <(_launch_instances)

@@ -38,10 +38,12 @@
 #include "image.h"
 #include "import.h"
 #include "instance.h"
+#include "jsonpos.h"
 #include "layer.h"
 #include "log.h"
 #include "paths.h"
 #include "proc.h"
+#include "sif.h"
 #include "sqfswrite.h"
 #include "store.h"
 #include "upper.h"
@@ -351,21 +353,7 @@ static int start_walker(const struct upper_src *u, struct launch_proc *p, int *p
 /* sqfs2tar IMAGE on a pipe (*PIPE_FD), its stderr kept in P. */
 static int start_sqfs2tar(const char *image, struct launch_proc *p, int *pipe_fd, struct launch_error **err)
 {
-	char *argv[] = { (char *)"sqfs2tar", (char *)"--root-becomes", (char *)".", (char *)image, NULL };
-	struct launch_proc_spec spec = { .path = "sqfs2tar",
-					 .argv = argv,
-					 .out = LAUNCH_PROC_PIPE,
-					 .err = LAUNCH_PROC_PIPE,
-					 .die_with_parent = true };
-	struct launch_error *e = NULL;
-	if (launch_proc_spawn(&spec, p, &e) < 0) {
-		launch_error_msg(err, "%s (install squashfs-tools-ng)", e->msg);
-		launch_error_free(e);
-		return -1;
-	}
-	*pipe_fd = p->out;
-	p->out = -1;
-	return 0;
+	return launch_sqfs_reader_start(image, p, pipe_fd, err);
 }
 
 /* Wait for P (nothing when it is done already); a failure's message is
@@ -434,8 +422,10 @@ static void reclose_base(void *arg, void *handle)
 
 /* --- commit --- */
 
-/* The base's config from the store (a stored image), plus the overrides. */
-static json_t *commit_config(const struct launch_config *c, const char *digest, const struct launch_commit_opts *o)
+/* The base's config from the store (a stored image), or what the base's
+ * file gave (BASE: a SIF's environment and runscript), plus the overrides. */
+static json_t *commit_config(const struct launch_config *c, const char *digest, const struct launch_image *base,
+			     const struct launch_commit_opts *o)
 {
 	json_t *cfg = NULL;
 	if (digest) {
@@ -448,8 +438,13 @@ static json_t *commit_config(const struct launch_config *c, const char *digest, 
 		launch_store_image_clear(&img);
 		launch_stores_free(stores, n);
 	}
-	if (!cfg)
+	if (!cfg) {
 		cfg = json_object();
+		if (base->env)
+			json_object_set_new(cfg, "Env", launch_json_from_strv(base->env));
+		if (base->cmd)
+			json_object_set_new(cfg, "Cmd", launch_json_from_strv(base->cmd));
+	}
 	launch_import_override_config(cfg, o->env, o->entrypoint, o->cmd, o->workdir);
 	return cfg;
 }
@@ -470,6 +465,8 @@ struct commit {
 	size_t n_stores;
 	char *tmp; /* the new image's file until it is in the store */
 	int tmp_fd;
+	char *part; /* a SIF base's partition, copied for sqfs2tar */
+	int part_fd;
 	struct launch_proc walker, s2t;
 	struct launch_layer_reader *top, *bottom;
 	struct launch_sqfs_writer *w;
@@ -546,9 +543,6 @@ static int commit_from_overlay(struct commit *cm, struct launch_error **err)
 	return 0;
 }
 
-/* The children and the readers: the walker of the changes and sqfs2tar of
- * the base, each on a pipe into a layer reader; tar2sqfs writing a
- * temporary file of the store. */
 /* --output FILE: a new file beside it, renamed over it at the end */
 static int output_tmpfile(struct commit *cm, struct launch_error **err)
 {
@@ -562,11 +556,53 @@ static int output_tmpfile(struct commit *cm, struct launch_error **err)
 	return 0;
 }
 
+/* A SIF file as the base: sqfs2tar reads whole squashfs files only, so its
+ * primary partition is copied into a store temporary first. */
+static int sif_partition(struct commit *cm, struct launch_error **err)
+{
+	_cleanup_close_ int fd = open(cm->base_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || !launch_sif_is(fd))
+		return 0; /* a squashfs file; errors come from sqfs2tar */
+	struct launch_sif sif;
+	if (launch_sif_read(fd, cm->base_path, &sif, err) < 0)
+		return -1;
+	int ret = -1;
+	if (launch_store_tmpfile(&cm->stores[0], ".sqfs", &cm->part, &cm->part_fd, err) < 0)
+		goto out;
+	static char buf[1 << 20];
+	for (uint64_t done = 0; done < sif.size;) {
+		size_t want = sif.size - done < sizeof(buf) ? (size_t)(sif.size - done) : sizeof(buf);
+		ssize_t n = pread(fd, buf, want, (off_t)(sif.offset + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			launch_error_set(err, n < 0 ? errno : EIO, "cannot read %s", cm->base_path);
+			goto out;
+		}
+		if (launch_write_all(cm->part_fd, buf, (size_t)n) < 0) {
+			launch_error_set(err, errno, "cannot copy the partition of %s into %s", cm->base_path,
+					 cm->part);
+			goto out;
+		}
+		done += (uint64_t)n;
+	}
+	free(cm->base_path);
+	cm->base_path = xstrdup(cm->part);
+	ret = 0;
+out:
+	launch_sif_clear(&sif);
+	return ret;
+}
+
+/* The children and the readers: the walker of the changes and sqfs2tar of
+ * the base, each on a pipe into a layer reader; tar2sqfs writing a
+ * temporary file of the store (or beside --output). */
 static int commit_start(struct commit *cm, struct launch_error **err)
 {
-	if (cm->o->output ? output_tmpfile(cm, err) < 0
-			  : launch_stores(cm->c, &cm->stores, &cm->n_stores, err) < 0 ||
-				    launch_store_tmpfile(&cm->stores[0], ".sqfs", &cm->tmp, &cm->tmp_fd, err) < 0)
+	if (launch_stores(cm->c, &cm->stores, &cm->n_stores, err) < 0 ||
+	    (cm->o->output ? output_tmpfile(cm, err)
+			   : launch_store_tmpfile(&cm->stores[0], ".sqfs", &cm->tmp, &cm->tmp_fd, err)) < 0 ||
+	    sif_partition(cm, err) < 0)
 		return -1;
 	int top_fd, bottom_fd;
 	if (start_walker(&cm->u, &cm->walker, &top_fd, err) < 0)
@@ -662,6 +698,11 @@ static void commit_end(struct commit *cm, int ret, struct launch_error **err)
 	finish_child(&cm->s2t, "sqfs2tar", NULL, NULL);
 	if (cm->tmp)
 		unlink(cm->tmp);
+	if (cm->part)
+		unlink(cm->part);
+	if (cm->part_fd >= 0)
+		close(cm->part_fd);
+	free(cm->part);
 	if (ret < 0 && cm->n_stores)
 		launch_store_space_hint(&cm->stores[0], err);
 	if (cm->tmp_fd >= 0)
@@ -683,7 +724,9 @@ static void commit_end(struct commit *cm, int ret, struct launch_error **err)
 int launch_commit(const struct launch_config *c, const struct launch_commit_opts *o, char **digest_out,
 		  struct launch_error **err)
 {
-	struct commit cm = { .c = c, .o = o, .tmp_fd = -1, .walker = LAUNCH_PROC_INIT, .s2t = LAUNCH_PROC_INIT };
+	struct commit cm = {
+		.c = c, .o = o, .tmp_fd = -1, .part_fd = -1, .walker = LAUNCH_PROC_INIT, .s2t = LAUNCH_PROC_INIT
+	};
 	signal(SIGPIPE, SIG_IGN);
 	launch_identity_init(&cm.id, true, NULL);
 	cm.u.id = &cm.id;
@@ -692,7 +735,7 @@ int launch_commit(const struct launch_config *c, const struct launch_commit_opts
 		cm.mps = cm.mplist ? launch_upper_mountpoints(cm.mplist) : xcalloc(1, sizeof(char *));
 		cm.u.path = cm.upper;
 		cm.u.mountpoints = cm.mps;
-		cm.cfg = commit_config(c, cm.base_digest, o);
+		cm.cfg = commit_config(c, cm.base_digest, &cm.base, o);
 		if (commit_start(&cm, err) < 0 || commit_flatten(&cm, err) < 0 ||
 		    commit_store(&cm, digest_out, err) < 0)
 			ret = -1;

@@ -23,9 +23,29 @@ typedef int (*reader)(void *arg, const char *name, char **data, size_t *len, str
 struct ctx {
 	reader read;
 	void *arg;
-	const char *want; /* platform asked for, NULL: the default */
+	const char *want;   /* platform asked for, NULL: the default */
+	const char *select; /* the image of several (a tag, REPO:TAG, @N), NULL: the only one */
 	struct launch_image_plan *plan;
 };
+
+/* "REPO:TAG" without docker.io/ and library/, with :latest when no tag. */
+static char *repo_tag_norm(const char *s)
+{
+	if (launch_str_has_prefix(s, "docker.io/"))
+		s += 10;
+	if (launch_str_has_prefix(s, "library/"))
+		s += 8;
+	const char *colon = strrchr(s, ':'), *slash = strrchr(s, '/');
+	return colon && (!slash || colon > slash) ? xstrdup(s) : xasprintf("%s:latest", s);
+}
+
+/* Append NAME to the ", "-separated list *LIST. */
+static void list_add(char **list, const char *name)
+{
+	char *s = xasprintf("%s%s%s", *list ? *list : "", *list && **list ? ", " : "", name);
+	free(*list);
+	*list = s;
+}
 
 void launch_plan_clear(struct launch_image_plan *p)
 {
@@ -295,6 +315,55 @@ static int member_path(const struct launch_json_doc *doc, const char *ptr, json_
 	return 0;
 }
 
+/* The entry of manifest.json (DOC, an array of at least one) to import:
+ * the one c->select names, or the only one. */
+static int docker_choose(struct ctx *c, const struct launch_json_doc *doc, size_t *out, struct launch_error **err)
+{
+	size_t n = json_array_size(doc->root), i;
+	_cleanup_free_ char *have = NULL, *want = NULL;
+	json_t *m, *t;
+	json_array_foreach (doc->root, i, m) {
+		size_t k;
+		json_array_foreach (json_object_get(m, "RepoTags"), k, t)
+			if (json_is_string(t))
+				list_add(&have, json_string_value(t));
+	}
+	if (!c->select) {
+		if (n == 1) {
+			*out = 0;
+			return 0;
+		}
+		return launch_json_error_at(err, doc, "/1",
+					    "the archive holds %zu images (%s): choose one with "
+					    "docker-archive:FILE:REPO:TAG, or docker-archive:FILE:@N for the N-th "
+					    "from 0 (or save them one by one)",
+					    n, have ? have : "none of them tagged");
+	}
+	if (c->select[0] == '@') {
+		char *end;
+		unsigned long k = strtoul(c->select + 1, &end, 10);
+		if (c->select[1] && !*end && k < n) {
+			*out = (size_t)k;
+			return 0;
+		}
+		return launch_error_msg(err, "the archive holds %zu images: %s names none of them (@0 to @%zu)", n,
+					c->select, n - 1);
+	}
+	want = repo_tag_norm(c->select);
+	json_array_foreach (doc->root, i, m) {
+		size_t k;
+		json_array_foreach (json_object_get(m, "RepoTags"), k, t) {
+			_cleanup_free_ char *norm = json_is_string(t) ? repo_tag_norm(json_string_value(t)) : NULL;
+			if (norm && !strcmp(norm, want)) {
+				*out = i;
+				return 0;
+			}
+		}
+	}
+	return launch_error_msg(err, "the archive has no image %s (it has: %s)", c->select,
+				have ? have : "no tagged image; give @N");
+}
+
 static int docker_archive(struct ctx *c, char *text, struct launch_error **err)
 {
 	struct launch_image_plan *p = c->plan;
@@ -304,7 +373,7 @@ static int docker_archive(struct ctx *c, char *text, struct launch_error **err)
 		return -1;
 	}
 	int ret = -1;
-	_cleanup_free_ char *config = NULL, *expect = NULL;
+	_cleanup_free_ char *config = NULL, *expect = NULL, *at = NULL, *at_config = NULL;
 	if (!json_is_array(doc.root)) {
 		launch_json_error_at(err, &doc, "", "manifest.json must be an array of images");
 		goto out;
@@ -313,25 +382,25 @@ static int docker_archive(struct ctx *c, char *text, struct launch_error **err)
 		launch_json_error_at(err, &doc, "", "manifest.json lists no image");
 		goto out;
 	}
-	if (json_array_size(doc.root) > 1) {
-		launch_json_error_at(err, &doc, "/1",
-				     "the archive holds %zu images; launch imports archives of one image (save them "
-				     "one by one)",
-				     json_array_size(doc.root));
+	size_t chosen = 0;
+	if (docker_choose(c, &doc, &chosen, err) < 0)
 		goto out;
-	}
-	json_t *m = json_array_get(doc.root, 0), *layers = json_object_get(m, "Layers");
-	if (member_path(&doc, "/0/Config", json_object_get(m, "Config"), &config, err) < 0)
+	json_t *m = json_array_get(doc.root, chosen), *layers = json_object_get(m, "Layers");
+	free(at);
+	free(at_config);
+	at = xasprintf("/%zu", chosen);
+	at_config = xasprintf("/%zu/Config", chosen);
+	if (member_path(&doc, at_config, json_object_get(m, "Config"), &config, err) < 0)
 		goto out;
 	if (!json_is_array(layers) || json_array_size(layers) == 0 || json_array_size(layers) > MAX_LAYERS) {
-		launch_json_error_at(err, &doc, "/0", "\"Layers\" must be an array of 1 to %d paths", MAX_LAYERS);
+		launch_json_error_at(err, &doc, at, "\"Layers\" must be an array of 1 to %d paths", MAX_LAYERS);
 		goto out;
 	}
 	p->format = "docker-archive";
 	p->n_layers = json_array_size(layers);
 	p->layers = xcalloc(p->n_layers, sizeof(*p->layers));
 	for (size_t i = 0; i < p->n_layers; i++) {
-		_cleanup_free_ char *ptr = xasprintf("/0/Layers/%zu", i);
+		_cleanup_free_ char *ptr = xasprintf("/%zu/Layers/%zu", chosen, i);
 		if (member_path(&doc, ptr, json_array_get(layers, i), &p->layers[i].member, err) < 0)
 			goto out;
 		p->layers[i].digest = digest_in_name(p->layers[i].member);
@@ -419,6 +488,24 @@ out:
 	return ret;
 }
 
+static const char *ref_name(json_t *desc)
+{
+	return json_string_value(
+		json_object_get(json_object_get(desc, "annotations"), "org.opencontainers.image.ref.name"));
+}
+
+/* Does the index entry's ref.name NAME stand for the tag WANT: equal, or
+ * NAME is a reference (REPO:TAG) whose tag, or whose whole, is WANT? */
+static bool ref_matches(const char *name, const char *want)
+{
+	if (!name)
+		return false;
+	if (!strcmp(name, want))
+		return true;
+	const char *colon = strrchr(name, ':'), *slash = strrchr(name, '/');
+	return colon && (!slash || colon > slash) && !strcmp(colon + 1, want);
+}
+
 /* Choose the entry of index DOC to follow, then follow it. */
 static int oci_index(struct ctx *c, struct launch_json_doc *doc, int depth, struct launch_error **err)
 {
@@ -427,6 +514,31 @@ static int oci_index(struct ctx *c, struct launch_json_doc *doc, int depth, stru
 		return launch_json_error_at(err, doc, "", "not an image index (no \"manifests\" array)");
 	if (json_array_size(ms) == 0)
 		return launch_json_error_at(err, doc, "/manifests", "the index lists no image");
+	/* the top index of a layout of several images: the entries tagged
+	 * c->select, or, without it, one tag at most */
+	_cleanup_free_ char *tags = NULL;
+	size_t tagged = 0, matching = 0;
+	if (depth == 0) {
+		json_t *e;
+		size_t k;
+		json_array_foreach (ms, k, e) {
+			const char *name = ref_name(e);
+			if (name && (!tags || !strstr(tags, name))) {
+				list_add(&tags, name);
+				tagged++;
+			}
+			matching += c->select && ref_matches(name, c->select);
+		}
+		if (c->select && !matching)
+			return launch_error_msg(err, "%s: no image is tagged %s (its tags: %s)", doc->path, c->select,
+						tags ? tags : "none");
+		if (!c->select && tagged > 1)
+			return launch_error_msg(
+				err,
+				"%s: the layout holds images of %zu tags (%s): name one, as oci:DIR:TAG, "
+				"oci-archive:FILE:TAG or DIR:TAG",
+				doc->path, tagged, tags);
+	}
 	json_t *chosen = NULL, *plain = NULL, *m; /* the first match, the first entry without a platform */
 	size_t i, with_platform = 0, usable = 0;
 	_cleanup_free_ char *seen = xstrdup("");
@@ -440,6 +552,8 @@ static int oci_index(struct ctx *c, struct launch_json_doc *doc, int depth, stru
 		 * not pass for an absent one */
 		if (descriptor_types(doc, ptr, m, what, &size, err) < 0)
 			return -1;
+		if (depth == 0 && c->select && !ref_matches(ref_name(m), c->select))
+			continue; /* another tag's */
 		const char *mt = json_string_value(json_object_get(m, "mediaType"));
 		if (!is_manifest_type(mt) && !is_index_type(mt))
 			continue; /* attestations, signatures, other artifacts */
@@ -465,8 +579,7 @@ static int oci_index(struct ctx *c, struct launch_json_doc *doc, int depth, stru
 					wanted(c), seen);
 	if (!chosen || (!with_platform && usable > 1))
 		return launch_error_msg(err, "%s: %zu images and no platforms to tell them apart", doc->path, usable);
-	const char *ref = json_string_value(
-		json_object_get(json_object_get(chosen, "annotations"), "org.opencontainers.image.ref.name"));
+	const char *ref = ref_name(chosen);
 	if (ref && !c->plan->tags) {
 		c->plan->tags = xcalloc(1, sizeof(char *));
 		launch_strv_push(&c->plan->tags, xstrdup(ref));
@@ -491,8 +604,14 @@ static int oci_index(struct ctx *c, struct launch_json_doc *doc, int depth, stru
 int launch_plan_parse(launch_member_reader read, void *arg, const char *platform, struct launch_image_plan *plan,
 		      struct launch_error **err)
 {
+	return launch_plan_parse_select(read, arg, platform, NULL, plan, err);
+}
+
+int launch_plan_parse_select(launch_member_reader read, void *arg, const char *platform, const char *select,
+			     struct launch_image_plan *plan, struct launch_error **err)
+{
 	memset(plan, 0, sizeof(*plan));
-	struct ctx c = { read, arg, platform, plan };
+	struct ctx c = { read, arg, platform, select, plan };
 	char *text = NULL;
 	size_t len = 0;
 	int r = read(arg, "manifest.json", &text, &len, err);
@@ -532,6 +651,12 @@ int launch_plan_load(const struct launch_source *src, const char *platform, stru
 		     struct launch_error **err)
 {
 	return launch_plan_parse(source_reader, (void *)src, platform, plan, err);
+}
+
+int launch_plan_load_select(const struct launch_source *src, const char *platform, const char *select,
+			    struct launch_image_plan *plan, struct launch_error **err)
+{
+	return launch_plan_parse_select(source_reader, (void *)src, platform, select, plan, err);
 }
 
 /* --- the runtime part of the config --- */

@@ -37,11 +37,22 @@ struct launch_image_plan {
 /* PLATFORM: "OS/ARCH[/VARIANT]", or NULL for the default. */
 int launch_plan_load(const struct launch_source *src, const char *platform, struct launch_image_plan *plan,
 		     struct launch_error **err);
+/* The same for a source holding several images: SELECT (NULL: the only
+ * one) names the image: for an OCI layout, its tag (the index entry's
+ * org.opencontainers.image.ref.name, or the tag part of a NAME:TAG there);
+ * for a docker-archive, one of its RepoTags (REPO:TAG, docker.io/ and
+ * library/ optional, :latest by default) or @N, its place in manifest.json
+ * from 0. A source of several images without SELECT is an error that lists
+ * them. */
+int launch_plan_load_select(const struct launch_source *src, const char *platform, const char *select,
+			    struct launch_image_plan *plan, struct launch_error **err);
 /* The same from documents in memory, for tests and the fuzzer: READ returns
  * member NAME of the source. */
 typedef int (*launch_member_reader)(void *arg, const char *name, char **data, size_t *len, struct launch_error **err);
 int launch_plan_parse(launch_member_reader read, void *arg, const char *platform, struct launch_image_plan *plan,
 		      struct launch_error **err);
+int launch_plan_parse_select(launch_member_reader read, void *arg, const char *platform, const char *select,
+			     struct launch_image_plan *plan, struct launch_error **err);
 void launch_plan_clear(struct launch_image_plan *plan);
 
 /* The subset of an image config's "config" object that the store keeps:

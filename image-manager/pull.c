@@ -371,7 +371,7 @@ int launch_pull(const struct launch_config *c, const struct launch_pull_opts *o,
 	struct launch_source src = { .dirfd = -1, .fd = -1 };
 	_cleanup_free_ char *body = NULL, *mt = NULL, *what = NULL, *lockpath = NULL, *source = NULL, *locks = NULL;
 	_cleanup_strv_ char **tags = NULL;
-	_cleanup_close_ int lock = -1;
+	_cleanup_close_ int lock = -1, cache_lock = -1;
 	int ret = -1;
 
 	if (launch_registry_ref_parse_with(o->ref, c ? c->default_registry : NULL, &ref, err) < 0)
@@ -389,6 +389,10 @@ int launch_pull(const struct launch_config *c, const struct launch_pull_opts *o,
 	}
 	p.ref = &ref;
 	p.cache = xasprintf("%s/blobs", store->root);
+	/* held while the pull runs: `launch prune` leaves the cache alone */
+	cache_lock = launch_store_cache_lock(store, false, err);
+	if (cache_lock < 0)
+		goto out;
 	if (launch_registry_open(c, ref.registry, &p.reg, err) < 0 ||
 	    (ref.user && launch_registry_use_user(p.reg, ref.user, err) < 0))
 		goto out;
@@ -425,7 +429,7 @@ int launch_pull(const struct launch_config *c, const struct launch_pull_opts *o,
 		launch_info("%s: already in the store: tagging it", what);
 		struct launch_ref same = { .digest = plan.digest + 7 };
 		for (size_t i = 0; tags[i]; i++)
-			if (launch_store_tag(store, &same, tags[i], err) < 0)
+			if (launch_store_retag(store, &same, tags[i], err) < 0)
 				goto out;
 		if (digest_out)
 			*digest_out = xstrdup(plan.digest);
@@ -454,6 +458,20 @@ int launch_pull(const struct launch_config *c, const struct launch_pull_opts *o,
 	}
 	ret = 0;
 out:
+	if (ret == 0) {
+		/* the blobs just used are the cache's most recent; then the
+		 * cache shrinks to its limit, once no pull runs */
+		launch_store_cache_touch(&stores[0], plan.digest);
+		for (size_t i = 0; i < plan.n_layers; i++)
+			launch_store_cache_touch(&stores[0], plan.layers[i].digest);
+		if (cache_lock >= 0)
+			close(steal_fd(&cache_lock));
+		int64_t freed = 0;
+		if (launch_store_cache_trim(&stores[0], c ? c->blob_cache_max : LAUNCH_BLOB_CACHE_DEFAULT, &freed,
+					    NULL) == 0 &&
+		    freed)
+			launch_info("blob cache: %lld bytes of older blobs removed (blob_cache_max)", (long long)freed);
+	}
 	if (ret < 0 && n_stores)
 		launch_store_space_hint(&stores[0], err);
 	launch_source_close(&src);

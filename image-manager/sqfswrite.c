@@ -58,6 +58,25 @@ bool launch_sqfs_compressor_valid(const char *c)
 	return false;
 }
 
+int launch_sqfs_reader_start(const char *image, struct launch_proc *p, int *pipe_fd, struct launch_error **err)
+{
+	char *argv[] = { (char *)"sqfs2tar", (char *)"--root-becomes", (char *)".", (char *)image, NULL };
+	struct launch_proc_spec spec = { .path = "sqfs2tar",
+					 .argv = argv,
+					 .out = LAUNCH_PROC_PIPE,
+					 .err = LAUNCH_PROC_PIPE,
+					 .die_with_parent = true };
+	struct launch_error *e = NULL;
+	if (launch_proc_spawn(&spec, p, &e) < 0) {
+		launch_error_msg(err, "%s (install squashfs-tools-ng)", e->msg);
+		launch_error_free(e);
+		return -1;
+	}
+	*pipe_fd = p->out;
+	p->out = -1;
+	return 0;
+}
+
 char *launch_sqfs_writer_find(void)
 {
 	const char *path = getenv("PATH");

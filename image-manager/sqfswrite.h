@@ -36,6 +36,13 @@ int launch_sqfs_writer_finish(struct launch_sqfs_writer *w, struct launch_error 
  * found it gone (it failed first, e.g. on a full disk), *ERR becomes
  * tar2sqfs's own error. W may be NULL: nothing to do. */
 void launch_sqfs_writer_abort(struct launch_sqfs_writer *w, struct launch_error **err);
+/* sqfs2tar IMAGE as a child (P), writing the image's tree as a tar stream
+ * (paths "./...", the root as "."), whose read end is *PIPE_FD; its stderr
+ * goes to a pipe of P, for the message of a failure. Wait for it with
+ * launch_proc_wait. */
+struct launch_proc;
+int launch_sqfs_reader_start(const char *image, struct launch_proc *p, int *pipe_fd, struct launch_error **err);
+
 /* Where tar2sqfs is, or NULL (for doctor). */
 char *launch_sqfs_writer_find(void);
 

@@ -17,6 +17,7 @@ int cmd_commit(int argc, char **argv); /* in launch-image */
 int cmd_pull(int argc, char **argv);   /* in launch-image */
 int cmd_login(int argc, char **argv);  /* in launch-image */
 int cmd_logout(int argc, char **argv); /* in launch-image */
+int cmd_export(int argc, char **argv); /* in launch-image */
 int cmd_image_helper(int argc, char **argv);
 int cmd_oci(int argc, char **argv);
 int cmd_hooks(int argc, char **argv);
@@ -24,6 +25,8 @@ int cmd_images(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_rmi(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
+int cmd_df(int argc, char **argv);
 
 /* Shared by the subcommands: -v/-q handling and error printing. */
 int launcher_verbosity_option(int opt);

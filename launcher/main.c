@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "error.h"
+#include "image.h"
 #include "log.h"
+#include "sqfs.h"
 #include "commands.h"
 #include "util.h"
 
@@ -25,7 +27,10 @@ static const struct {
 	{ "inspect", cmd_inspect, "show an image's details and config as JSON" },
 	{ "rmi", cmd_rmi, "remove images from your store" },
 	{ "tag", cmd_tag, "give an image another name" },
+	{ "prune", cmd_prune, "remove untagged images, the blob cache and unfinished imports" },
+	{ "df", cmd_df, "show the space your image store takes, and what prune frees" },
 	{ "commit", cmd_image_helper, "make an image of a writable container's changes" },
+	{ "export", cmd_image_helper, "write an image as a squashfs file, docker-archive or OCI archive" },
 	{ "login", cmd_image_helper, "keep your credentials for a registry" },
 	{ "logout", cmd_image_helper, "forget the credentials login kept for a registry" },
 	{ "start", cmd_start, "start a named instance that processes can join" },
@@ -99,6 +104,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	launch_image_set_files(&launch_sqfs_files); /* a SIF image's /.singularity.d */
 	int c;
 	while ((c = getopt_long(argc, argv, "+vqh", opts, NULL)) != -1) {
 		if (launcher_verbosity_option(c))

@@ -46,6 +46,7 @@ void launch_config_init(struct launch_config *c)
 	c->pull_on_run = true;
 	c->pull_retries = 6;
 	c->pull_jobs = 4;
+	c->blob_cache_max = LAUNCH_BLOB_CACHE_DEFAULT;
 	c->fuse_threads = 8;
 	c->hook_timeout = 60;
 	c->hooks_dirs = xcalloc(2, sizeof(char *));
@@ -55,6 +56,7 @@ void launch_config_init(struct launch_config *c)
 enum type {
 	T_BOOL,
 	T_INT,	    /* from min to max */
+	T_SIZE,	    /* bytes: an integer, "NUMBER[K|M|G|T]" (powers of 1024), or "unlimited" (-1) */
 	T_STRINGS,  /* an array of strings */
 	T_PATHS,    /* an array of absolute paths, normalised */
 	T_TEMPLATE, /* an absolute path or a $VARIABLE template (paths.h) */
@@ -77,6 +79,7 @@ static const struct key {
 	int min, max;
 } keys[] = {
 	{ "allow_root", T_BOOL, FIELD(allow_root), false, 0, 0 },
+	{ "blob_cache_max", T_SIZE, FIELD(blob_cache_max), true, 0, 0 },
 	{ "default_registry", T_REGISTRY, FIELD(default_registry), true, 0, 0 },
 	{ "deny_mount_destinations", T_PATHS, FIELD(deny_mount_destinations), false, 0, 0 },
 	{ "deny_mount_sources", T_PATHS, FIELD(deny_mount_sources), false, 0, 0 },
@@ -285,6 +288,47 @@ static int set_template(struct ctx *x, json_t *v, char **out, struct launch_erro
 	return 0;
 }
 
+int launch_config_parse_size(const char *s, int64_t *out)
+{
+	if (!strcmp(s, "unlimited")) {
+		*out = -1;
+		return 0;
+	}
+	char *end = NULL;
+	errno = 0;
+	unsigned long long n = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-' || *s == '+' || *s == ' ')
+		return -1;
+	static const char units[] = "KMGT";
+	int shift = 0;
+	if (*end) {
+		const char *u = strchr(units, *end >= 'a' ? *end - 32 : *end);
+		if (!u || !*u)
+			return -1;
+		shift = 10 * (int)(u - units + 1);
+		end++;
+		if (!strcmp(end, "iB") || !strcmp(end, "B"))
+			end += strlen(end);
+	}
+	if (*end || n > ((unsigned long long)INT64_MAX >> shift))
+		return -1;
+	*out = (int64_t)(n << shift);
+	return 0;
+}
+
+char *launch_config_size_text(int64_t n)
+{
+	if (n < 0)
+		return xstrdup("unlimited");
+	static const char units[] = "KMGT";
+	for (int i = 3; i >= 0; i--) {
+		int shift = 10 * (i + 1);
+		if (n && n % ((int64_t)1 << shift) == 0)
+			return xasprintf("%lld%c", (long long)(n >> shift), units[i]);
+	}
+	return xasprintf("%lld", (long long)n);
+}
+
 static int set_value(struct ctx *x, json_t *v, struct launch_error **err)
 {
 	const struct key *k = x->key;
@@ -302,6 +346,19 @@ static int set_value(struct ctx *x, json_t *v, struct launch_error **err)
 						    k->name, k->min, k->max);
 		*(int *)field = (int)json_integer_value(v);
 		return 0;
+	case T_SIZE: {
+		int64_t n = 0;
+		bool ok = json_is_integer(v)
+				  ? (n = json_integer_value(v)) >= 0
+				  : json_is_string(v) && launch_config_parse_size(json_string_value(v), &n) == 0;
+		if (!ok)
+			return launch_json_error_at(err, x->doc, x->ptr,
+						    "\"%s\" must be a size: bytes, or a string such as \"500M\", "
+						    "\"10G\" (K, M, G, T: powers of 1024) or \"unlimited\"",
+						    k->name);
+		*(int64_t *)field = n;
+		return 0;
+	}
 	case T_STRINGS:
 	case T_PATHS: {
 		char **r = NULL;
@@ -569,6 +626,11 @@ int launch_config_items(const struct launch_config *c, struct launch_config_item
 		case T_INT:
 			push_item(&it, k->name, json_integer(*(const int *)field), false, origin);
 			break;
+		case T_SIZE: {
+			_cleanup_free_ char *text = launch_config_size_text(*(const int64_t *)field);
+			push_item(&it, k->name, json_string(text), false, origin);
+			break;
+		}
 		case T_STRINGS:
 		case T_PATHS:
 		case T_LOCKED:

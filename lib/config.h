@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -49,6 +50,7 @@ struct launch_config {
 	bool pull_by_name;		  /* a name in no store and no file is pulled from default_registry */
 	int pull_retries;		  /* attempts after a failed transfer, with back-off */
 	int pull_jobs;			  /* layers downloaded at once */
+	int64_t blob_cache_max;		  /* bytes the pull's blob cache keeps after a pull; -1: no limit */
 	char **hooks_dirs;		  /* OCI hook files (oci-hooks(5)), earlier directories first */
 	int hook_timeout;		  /* seconds a hook may run when its file sets no timeout */
 	bool gpu_auto;			  /* NVIDIA_VISIBLE_DEVICES/CUDA_VISIBLE_DEVICES imply --gpu */
@@ -72,6 +74,14 @@ struct stat;
  * config): owned by root (or, with OR_CALLER, by the calling user) and not
  * writable by group or others. */
 int launch_file_check_trusted(const char *path, const struct stat *st, bool or_caller, struct launch_error **err);
+
+/* The blob cache's default limit (blob_cache_max): 10 GiB. */
+#define LAUNCH_BLOB_CACHE_DEFAULT ((int64_t)10 << 30)
+/* A size of the config: bytes, "NUMBER[K|M|G|T][B|iB]" (powers of 1024) or
+ * "unlimited" (-1). 0, or -1 when S is none of those. */
+int launch_config_parse_size(const char *s, int64_t *out);
+/* N as the config writes it: "10G", "1536M", "123", "unlimited". */
+char *launch_config_size_text(int64_t n);
 
 void launch_config_init(struct launch_config *c);
 /* Load the site config: $LAUNCH_CONFIG (with HONOR_ENV), else the built-in

@@ -46,6 +46,7 @@
 #include "proc.h"
 #include "rootfs.h"
 #include "sqfs.h"
+#include "store.h"
 #include "trust.h"
 #include "upper.h"
 #include "util.h"
@@ -162,7 +163,7 @@ static int mount_lower(const struct launch_spec *spec, const char *dir, struct l
 {
 	if (spec->image.kind == LAUNCH_IMAGE_SQUASHFS) {
 		int threads = spec->config ? spec->config->fuse_threads : 8;
-		if (launch_sqfs_open(spec->image.path, threads, sq, err) < 0)
+		if (launch_sqfs_open(spec->image.path, spec->image.offset, threads, sq, err) < 0)
 			return -1;
 		launch_sqfs_set_all_root(*sq, spec->id.root && spec->id.mode == LAUNCH_IDMAP_SECCOMP);
 		if (launch_sqfs_mount(*sq, dir, err) < 0)
@@ -752,6 +753,7 @@ struct run_ctx {
 	pid_t child;
 	bool console; /* the user's terminal is saved in SAVED: the init puts it in raw mode */
 	struct termios saved;
+	int use; /* the image's use marker (store.h), held until the end */
 };
 
 /* The user and mount namespaces, the staging tmpfs, the image mounted. */
@@ -759,6 +761,10 @@ static int run_prepare(struct run_ctx *x, struct launch_error **err)
 {
 	const struct launch_spec *spec = x->spec;
 	launch_debug("%lld us: setting up namespaces", (long long)now_us());
+	/* first of all: `launch rmi` and `prune` leave an image in use alone,
+	 * and one removed meanwhile fails here rather than half-way */
+	if (spec->image.kind == LAUNCH_IMAGE_SQUASHFS && (x->use = launch_store_use(spec->image.path, err)) < 0)
+		return -1;
 	if (mkdir(x->stage, 0700) < 0 && errno != EEXIST)
 		return launch_error_set(err, errno, "cannot create %s", x->stage);
 	if (spec->overlay) {
@@ -879,7 +885,7 @@ static int run_supervise(struct run_ctx *x, const struct launch_container_callba
 int launch_container_run_with(const struct launch_spec *spec, const struct launch_container_callbacks *cb, int *status,
 			      struct launch_error **err)
 {
-	struct run_ctx x = { .spec = spec, .sfd = -1, .report = { -1, -1 }, .child = -1 };
+	struct run_ctx x = { .spec = spec, .sfd = -1, .report = { -1, -1 }, .child = -1, .use = -1 };
 	x.stage = xasprintf("%s/mnt", spec->runtime_dir);
 	x.root = xasprintf("%s/root", x.stage);
 	x.hk_id = spec->container_id ? xstrdup(spec->container_id) : xasprintf("launch-%d", (int)getpid());
@@ -907,6 +913,8 @@ int launch_container_run_with(const struct launch_spec *spec, const struct launc
 	if (x.sfd >= 0)
 		close(x.sfd);
 	launch_sqfs_stop(x.sq);
+	if (x.use >= 0)
+		close(x.use);
 	launch_debug("%lld us: stopped", (long long)now_us());
 	free(x.stage);
 	free(x.root);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "paths.h"
 #include "proc.h"
+#include "sif.h"
 #include "sqfs.h"
 #include "store.h"
 #include "trust.h"
@@ -33,6 +34,87 @@ bool launch_sqfs_is_image(int fd)
 const char *launch_image_kind_name(enum launch_image_kind k)
 {
 	return k == LAUNCH_IMAGE_SQUASHFS ? "squashfs" : "directory";
+}
+
+static const struct launch_image_files *files;
+
+void launch_image_set_files(const struct launch_image_files *f)
+{
+	files = f;
+}
+
+#define SIF_ENV_DIR "/.singularity.d/env"
+#define SIF_RUNSCRIPT "/.singularity.d/runscript"
+#define SIF_FILE_MAX (1u << 20)
+
+int launch_image_sif_config(struct launch_image *img, struct launch_error **err)
+{
+	if (!files) {
+		launch_debug("%s: its environment and runscript are not read here", img->path);
+		return 0;
+	}
+	_cleanup_strv_ char **names = NULL;
+	int r = files->list_dir(img->path, img->offset, SIF_ENV_DIR, &names, err);
+	if (r < 0)
+		return launch_error_wrap(err, "SIF image %s", img->ref ? img->ref : img->path);
+	char **env = xcalloc(1, sizeof(char *));
+	for (size_t i = 0; r == 0 && names[i]; i++) {
+		size_t n = strlen(names[i]);
+		if (n < 4 || strcmp(names[i] + n - 3, ".sh") != 0)
+			continue;
+		_cleanup_free_ char *path = xasprintf("%s/%s", SIF_ENV_DIR, names[i]), *text = NULL;
+		unsigned mode = 0;
+		int fr = files->read_file(img->path, img->offset, path, SIF_FILE_MAX, &text, NULL, &mode, err);
+		if (fr < 0) {
+			launch_strv_free(env);
+			return launch_error_wrap(err, "SIF image %s", img->ref ? img->ref : img->path);
+		}
+		if (fr > 0)
+			continue;
+		size_t skipped = 0;
+		launch_sif_env_parse(text, &env, &skipped);
+		if (skipped)
+			launch_debug("%s: %zu line(s) of %s are not simple assignments: not taken", img->path, skipped,
+				     path);
+	}
+	launch_strv_free(img->env);
+	img->env = env;
+	_cleanup_free_ char *script = NULL;
+	unsigned mode = 0;
+	r = files->read_file(img->path, img->offset, SIF_RUNSCRIPT, SIF_FILE_MAX, &script, NULL, &mode, err);
+	if (r < 0)
+		return launch_error_wrap(err, "SIF image %s", img->ref ? img->ref : img->path);
+	if (r == 0 && !img->cmd && !img->entrypoint) {
+		/* Apptainer's run action executes it, or sources it in /bin/sh
+		 * when it is not executable */
+		img->cmd = xcalloc(1, sizeof(char *));
+		if (!(mode & 0111))
+			launch_strv_push(&img->cmd, xstrdup("/bin/sh"));
+		launch_strv_push(&img->cmd, xstrdup(SIF_RUNSCRIPT));
+	}
+	return 0;
+}
+
+/* PATH, open as FD, is a SIF file: its primary partition, its config. */
+static int resolve_sif(const char *ref, int fd, struct launch_image *out, struct launch_error **err)
+{
+	struct launch_sif sif;
+	if (launch_sif_read(fd, out->path, &sif, err) < 0)
+		return -1;
+	out->kind = LAUNCH_IMAGE_SQUASHFS;
+	out->sif = true;
+	out->offset = sif.offset;
+	out->size = sif.size;
+	if (sif.signed_)
+		launch_info(
+			"%s is signed: launch does not verify SIF signatures (check it with 'apptainer verify "
+			"%s')",
+			ref, ref);
+	if (sif.partitions > 1)
+		launch_debug("%s: %zu partitions, running the primary one (at byte %llu)", ref, sif.partitions,
+			     (unsigned long long)sif.offset);
+	launch_sif_clear(&sif);
+	return launch_image_sif_config(out, err);
 }
 
 static int resolve_path(const char *ref, struct launch_image *out, struct launch_error **err)
@@ -59,9 +141,19 @@ static int resolve_path(const char *ref, struct launch_image *out, struct launch
 		launch_image_clear(out);
 		return launch_error_set(err, e, "cannot open image %s", ref);
 	}
+	if (launch_sif_is(fd)) {
+		if (resolve_sif(ref, fd, out, err) < 0) {
+			launch_image_clear(out);
+			return -1;
+		}
+		return 0;
+	}
 	if (!launch_sqfs_is_image(fd)) {
 		launch_image_clear(out);
-		return launch_error_msg(err, "image %s is not a squashfs file (no squashfs magic at its start)", ref);
+		return launch_error_msg(err,
+					"image %s is neither a squashfs file nor a SIF file (no squashfs magic at its "
+					"start; import docker-archives and OCI layouts with 'launch import')",
+					ref);
 	}
 	out->kind = LAUNCH_IMAGE_SQUASHFS;
 	return 0;

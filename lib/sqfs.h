@@ -9,16 +9,21 @@
 #define LAUNCH_SQFS_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "error.h"
 
 struct launch_sqfs;
+struct launch_image_files;
 
 /* True when FD's file starts with the squashfs magic ("hsqs"). */
 bool launch_sqfs_is_image(int fd);
-/* Open and check IMAGE (a host path). */
-int launch_sqfs_open(const char *image, int threads, struct launch_sqfs **out, struct launch_error **err);
+/* Open and check IMAGE (a host path), whose squashfs starts at byte OFFSET
+ * (a SIF file's partition; 0 for a squashfs file). */
+int launch_sqfs_open(const char *image, uint64_t offset, int threads, struct launch_sqfs **out,
+		     struct launch_error **err);
 /* Show every file as owned by uid and gid 0 (before the mount). */
 void launch_sqfs_set_all_root(struct launch_sqfs *s, bool on);
 /* Mount on MOUNTPOINT (needs CAP_SYS_ADMIN over the current mount namespace). */
@@ -33,6 +38,14 @@ void launch_sqfs_prefetch(struct launch_sqfs *s, const char *cmd, const char *pa
 void launch_sqfs_stop(struct launch_sqfs *s);
 /* The helper process serving the mount, or 0 when threads of ours do. */
 pid_t launch_sqfs_helper_pid(const struct launch_sqfs *s);
+/* Files inside an image without mounting it (image.h's struct
+ * launch_image_files, which the programs register). */
+int launch_sqfs_read_file(const char *image, uint64_t offset, const char *path, size_t max, char **data, size_t *len,
+			  unsigned *mode, struct launch_error **err);
+int launch_sqfs_list_dir(const char *image, uint64_t offset, const char *dir, char ***names, struct launch_error **err);
+/* Those two, to register with launch_image_set_files. */
+extern const struct launch_image_files launch_sqfs_files;
+
 /* Which server this build uses, for `launch doctor` and -v. */
 const char *launch_sqfs_backend(void);
 

@@ -44,6 +44,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "image.h"
 #include "log.h"
 #include "sqfs.h"
 #include "util.h"
@@ -62,7 +63,8 @@ struct cblock {
 
 struct launch_sqfs {
 	char *image;
-	bool all_root; /* every file shown as owned by 0 */
+	uint64_t offset; /* where the squashfs starts in IMAGE (a SIF partition) */
+	bool all_root;	 /* every file shown as owned by 0 */
 	pthread_t prefetch;
 	bool prefetching;
 	char *prefetch_cmd;
@@ -283,9 +285,9 @@ static void cache_clear(struct launch_sqfs *s)
 
 /* squashfuse opens the image without O_CLOEXEC: no program launch starts
  * may inherit it (launch_fds_close_on_exec is the second line). */
-static sqfs_ll *open_ll(const char *image)
+static sqfs_ll *open_ll(const char *image, uint64_t offset)
 {
-	sqfs_ll *ll = sqfs_ll_open(image, 0);
+	sqfs_ll *ll = sqfs_ll_open(image, (size_t)offset);
 	if (ll)
 		fcntl(ll->fs.fd, F_SETFD, FD_CLOEXEC);
 	return ll;
@@ -299,7 +301,7 @@ static void enter(struct launch_sqfs *s)
 	if (thread_ll && thread_sqfs == s)
 		return;
 	thread_sqfs = s;
-	sqfs_ll *ll = open_ll(s->image);
+	sqfs_ll *ll = open_ll(s->image, s->offset);
 	if (ll) {
 		pthread_mutex_lock(&s->instances_lock);
 		s->instances = xrealloc(s->instances, (s->n_instances + 1) * sizeof(*s->instances));
@@ -375,19 +377,23 @@ static void free_ll(sqfs_ll *ll)
 	free(ll);
 }
 
-int launch_sqfs_open(const char *image, int threads, struct launch_sqfs **out, struct launch_error **err)
+int launch_sqfs_open(const char *image, uint64_t offset, int threads, struct launch_sqfs **out,
+		     struct launch_error **err)
 {
 	_cleanup_close_ int fd = open(image, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return launch_error_set(err, errno, "cannot open image %s", image);
-	if (!launch_sqfs_is_image(fd))
-		return launch_error_msg(err, "%s is not a squashfs image (no squashfs magic at its start)", image);
-	sqfs_ll *ll = open_ll(image);
+	char magic[4];
+	if (pread(fd, magic, 4, (off_t)offset) != 4 || memcmp(magic, "hsqs", 4) != 0)
+		return launch_error_msg(err, "%s is not a squashfs image (no squashfs magic at byte %llu)", image,
+					(unsigned long long)offset);
+	sqfs_ll *ll = open_ll(image, offset);
 	if (!ll)
 		return launch_error_msg(err, "cannot read squashfs image %s (damaged, or an unsupported compression)",
 					image);
 	struct launch_sqfs *s = xcalloc(1, sizeof(*s));
 	s->image = xstrdup(image);
+	s->offset = offset;
 	s->threads = threads > 0 ? threads : 8;
 	s->primary = ll;
 	pthread_mutex_init(&s->primary_lock, NULL);
@@ -465,8 +471,9 @@ int launch_sqfs_serve(struct launch_sqfs *s, struct launch_error **err)
  * the container makes itself (measured with bench/startup). */
 #define PREFETCH_MAX (1u << 20)
 
-/* Resolve PATH in the image, following symlinks in every component. */
-static bool image_lookup(sqfs *fs, const char *path, sqfs_inode *out)
+/* Resolve PATH in the image, following symlinks in every component: the
+ * inode, of any type. */
+static bool lookup_any(sqfs *fs, const char *path, sqfs_inode *out)
 {
 	char cur[PATH_MAX];
 	snprintf(cur, sizeof(cur), "%s", path);
@@ -501,13 +508,19 @@ static bool image_lookup(sqfs *fs, const char *path, sqfs_inode *out)
 			*p = saved;
 			if (!saved) {
 				*out = ino;
-				return S_ISREG(ino.base.mode);
+				return true;
 			}
 		}
 		if (!restarted)
 			return false;
 	}
 	return false;
+}
+
+/* The same for a regular file. */
+static bool image_lookup(sqfs *fs, const char *path, sqfs_inode *out)
+{
+	return lookup_any(fs, path, out) && S_ISREG(out->base.mode);
 }
 
 /* Read up to PREFETCH_MAX bytes of the file into the shared cache; return
@@ -612,4 +625,99 @@ void launch_sqfs_stop(struct launch_sqfs *s)
 	free(s->mountpoint);
 	free(s->image);
 	free(s);
+}
+
+/* --- files inside an image, without a mount --- */
+
+const struct launch_image_files launch_sqfs_files = { launch_sqfs_read_file, launch_sqfs_list_dir };
+
+/* A squashfs instance of IMAGE at OFFSET of its own (not one of a FUSE
+ * server's: the caller's thread is none of theirs), quietly: squashfuse's
+ * sqfs_open_image prints its errors. */
+static int open_fs(const char *image, uint64_t offset, sqfs *fs, struct launch_error **err)
+{
+	memset(fs, 0, sizeof(*fs));
+	int fd = open(image, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return launch_error_set(err, errno, "cannot open image %s", image);
+	if (sqfs_init(fs, fd, (size_t)offset) != SQFS_OK) {
+		close(fd);
+		return launch_error_msg(err,
+					"cannot read the squashfs image at byte %llu of %s (damaged, or an "
+					"unsupported compression)",
+					(unsigned long long)offset, image);
+	}
+	return 0;
+}
+
+int launch_sqfs_read_file(const char *image, uint64_t offset, const char *path, size_t max, char **data, size_t *len,
+			  unsigned *mode, struct launch_error **err)
+{
+	sqfs fs;
+	if (open_fs(image, offset, &fs, err) < 0)
+		return -1;
+	int ret = 1;
+	sqfs_inode ino;
+	if (!lookup_any(&fs, path, &ino) || !S_ISREG(ino.base.mode))
+		goto out;
+	uint64_t size = ino.xtra.reg.file_size;
+	if (size > max) {
+		ret = launch_error_msg(err, "%s in image %s is larger than %zu bytes", path, image, max);
+		goto out;
+	}
+	char *buf = xmalloc((size_t)size + 1);
+	sqfs_off_t n = (sqfs_off_t)size;
+	if (size && sqfs_read_range(&fs, &ino, 0, &n, buf) != SQFS_OK) {
+		free(buf);
+		ret = launch_error_msg(err, "cannot read %s in image %s (damaged?)", path, image);
+		goto out;
+	}
+	buf[size] = '\0';
+	*data = buf;
+	if (len)
+		*len = (size_t)size;
+	if (mode)
+		*mode = ino.base.mode;
+	ret = 0;
+out:
+	close(fs.fd);
+	sqfs_destroy(&fs);
+	return ret;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int launch_sqfs_list_dir(const char *image, uint64_t offset, const char *dir, char ***names, struct launch_error **err)
+{
+	sqfs fs;
+	*names = xcalloc(1, sizeof(char *));
+	if (open_fs(image, offset, &fs, err) < 0)
+		return -1;
+	int ret = 1;
+	sqfs_inode ino;
+	sqfs_dir d;
+	if (!lookup_any(&fs, dir, &ino) || !S_ISDIR(ino.base.mode))
+		goto out;
+	if (sqfs_dir_open(&fs, &ino, &d, 0) != SQFS_OK) {
+		ret = launch_error_msg(err, "cannot read directory %s in image %s (damaged?)", dir, image);
+		goto out;
+	}
+	sqfs_name name;
+	sqfs_dir_entry entry;
+	sqfs_dentry_init(&entry, name);
+	sqfs_err e = SQFS_OK;
+	size_t n = 0;
+	while (sqfs_dir_next(&fs, &d, &entry, &e) && n < 4096) {
+		launch_strv_push(names, xstrdup(sqfs_dentry_name(&entry)));
+		n++;
+	}
+	qsort(*names, n, sizeof(char *), cmp_names);
+	ret = 0;
+out:
+	close(fs.fd);
+	sqfs_destroy(&fs);
+	return ret;
 }

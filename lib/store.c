@@ -363,6 +363,7 @@ void launch_store_image_clear(struct launch_store_image *i)
 	free(i->file);
 	free(i->source);
 	json_decref(i->config);
+	json_decref(i->meta);
 	launch_strv_free(i->tags);
 	free(i->store);
 	memset(i, 0, sizeof(*i));
@@ -493,6 +494,8 @@ static void fill_image(const struct launch_store *s, json_t *index, const char *
 	out->source = xstrdup(src ? src : "");
 	json_t *cfg = json_object_get(entry, "config");
 	out->config = json_is_object(cfg) ? json_incref(cfg) : json_object();
+	json_t *meta = json_object_get(entry, "meta");
+	out->meta = json_is_object(meta) ? json_incref(meta) : NULL;
 	out->tags = xcalloc(1, sizeof(char *));
 	const char *tag;
 	json_t *v;
@@ -714,28 +717,49 @@ static int store_lock(const struct launch_store *s, struct launch_error **err)
 	return fd;
 }
 
+/* Is FD still the file PATH names? A clean-up that found a temporary
+ * unlocked (between its creation and its writer's flock) may have removed
+ * it: the writer then starts again with a new one. */
+static bool still_linked(int fd, const char *path)
+{
+	struct stat a, b;
+	return fstat(fd, &a) == 0 && a.st_nlink > 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
 int launch_store_tmpfile(const struct launch_store *store, const char *suffix, char **path, int *lock_fd,
 			 struct launch_error **err)
 {
 	if (launch_store_prepare(store, err) < 0)
 		return -1;
-	char *p = xasprintf("%s/tmp/%d-XXXXXX%s", store->root, (int)getpid(), suffix);
-	int fd = mkostemps(p, (int)strlen(suffix), O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		free(p);
-		return launch_error_set(err, e, "cannot create a temporary file in %s/tmp", store->root);
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int e = errno;
+	for (int attempt = 0;; attempt++) {
+		char *p = xasprintf("%s/tmp/%d-XXXXXX%s", store->root, (int)getpid(), suffix);
+		int fd = mkostemps(p, (int)strlen(suffix), O_CLOEXEC);
+		if (fd < 0) {
+			int e = errno;
+			free(p);
+			return launch_error_set(err, e, "cannot create a temporary file in %s/tmp", store->root);
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			int e = errno;
+			close(fd);
+			unlink(p);
+			free(p);
+			if (e == EWOULDBLOCK && attempt < 100)
+				continue; /* a clean-up holds it for a moment: another name */
+			return launch_error_set(err, e, "cannot lock a temporary file in %s/tmp", store->root);
+		}
+		if (still_linked(fd, p)) {
+			*path = p;
+			*lock_fd = fd;
+			return 0;
+		}
 		close(fd);
-		unlink(p);
 		free(p);
-		return launch_error_set(err, e, "cannot lock a temporary file in %s/tmp", store->root);
+		if (attempt >= 100)
+			return launch_error_msg(err, "cannot keep a temporary file in %s/tmp: something removes them",
+						store->root);
 	}
-	*path = p;
-	*lock_fd = fd;
-	return 0;
 }
 
 /* Drop from INDEX the images of S whose file is gone, and the tags naming
@@ -823,6 +847,193 @@ void launch_store_gc(const struct launch_store *store)
 	close(lock);
 }
 
+/* --- use markers --- */
+
+int launch_store_use(const char *file, struct launch_error **err)
+{
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return launch_error_set(err, errno, "cannot open image %s", file);
+	int r;
+	do
+		r = flock(fd, LOCK_SH);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		/* a file system without flock (a site store on NFS without
+		 * locks): the image runs, unmarked; removals there are the
+		 * admins' */
+		launch_debug("image %s: no use marker (%s)", file, strerror(errno));
+		return fd;
+	}
+	if (!still_linked(fd, file)) {
+		close(fd);
+		return launch_error_msg(err,
+					"image %s was removed while the container started ('launch rmi' or 'launch "
+					"prune'): import or pull it again",
+					file);
+	}
+	return fd;
+}
+
+/* Claim image FILE for its removal: an exclusive flock, not waited for.
+ * The fd (held until the file is unlinked, so that no container can start
+ * on it meanwhile), or -1 when a container uses it (or its lock cannot be
+ * taken: then it counts as used). A missing file is claimed as -2. */
+static int claim(const char *file)
+{
+	int fd = open(file, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0 && (errno == EACCES || errno == EROFS))
+		fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ENOENT ? -2 : -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+bool launch_store_in_use(const char *file)
+{
+	int fd = claim(file);
+	if (fd >= 0)
+		close(fd);
+	return fd == -1;
+}
+
+/* Images a change removes, claimed: digests and their locked fds. */
+struct doomed {
+	char **digests;
+	int *fds;
+	size_t n;
+};
+
+static void doomed_add(struct doomed *d, const char *digest, int fd)
+{
+	d->digests = xrealloc(d->digests, (d->n + 2) * sizeof(char *));
+	d->fds = xrealloc(d->fds, (d->n + 1) * sizeof(int));
+	d->digests[d->n] = xstrdup(digest);
+	d->digests[d->n + 1] = NULL;
+	d->fds[d->n++] = fd;
+}
+
+static void doomed_clear(struct doomed *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->fds[i] >= 0)
+			close(d->fds[i]);
+	launch_strv_free(d->digests);
+	free(d->fds);
+	memset(d, 0, sizeof(*d));
+}
+
+/* Claim image DIGEST of S and drop it from INDEX (with its tags); false,
+ * with nothing changed, when a container uses it. */
+static bool doom(const struct launch_store *s, json_t *index, const char *digest, struct doomed *d)
+{
+	_cleanup_free_ char *file = image_file(s, digest);
+	int fd = claim(file);
+	if (fd == -1)
+		return false;
+	_cleanup_free_ char *key = xstrdup(digest); /* DIGEST may be the index's own key */
+	json_object_del(json_object_get(index, "images"), key);
+	json_t *tags = json_object_get(index, "tags"), *v;
+	const char *k;
+	void *it;
+	json_object_foreach_safe(tags, it, k, v)
+	{
+		if (json_is_string(v) && !strcmp(json_string_value(v), key))
+			json_object_del(tags, k);
+	}
+	doomed_add(d, key, fd);
+	return true;
+}
+
+static void unlink_doomed(const struct launch_store *store, struct doomed *d, size_t i)
+{
+	_cleanup_free_ char *file = image_file(store, d->digests[i]);
+	if (unlink(file) < 0 && errno != ENOENT)
+		launch_debug("cannot remove %s: %s", file, strerror(errno));
+	/* the claim goes with the name: its space is free only once no
+	 * descriptor holds the file, and a container that waited for the
+	 * lock finds the file gone (launch_store_use) */
+	if (d->fds[i] >= 0)
+		close(d->fds[i]);
+	d->fds[i] = -1;
+}
+
+/* Write INDEX, from which the images of D were removed, then remove their
+ * files (claimed: no container runs them). On a full disk (or quota) the
+ * new index cannot be written: the files go first, which frees their
+ * space, and the index is written after, so that images can be removed
+ * whatever the free space. An entry whose file is gone reads as removed
+ * (store.h). */
+static int save_removal(const struct launch_store *store, json_t *index, struct doomed *d, struct launch_error **err)
+{
+	struct launch_error *e = NULL;
+	if (index_save(store, index, &e) == 0) {
+		for (size_t i = 0; i < d->n; i++)
+			unlink_doomed(store, d, i);
+		return 0;
+	}
+	if (!d->n || (e->errno_ != ENOSPC && e->errno_ != EDQUOT)) {
+		if (err)
+			*err = e;
+		else
+			launch_error_free(e);
+		return -1;
+	}
+	launch_debug("image store: %s; removing the images first", e->msg);
+	launch_error_free(steal_pointer(&e));
+	for (size_t i = 0; i < d->n; i++) {
+		_cleanup_free_ char *file = image_file(store, d->digests[i]);
+		if (access(file, F_OK) == 0 && unlink(file) < 0)
+			return launch_error_set(err, errno, "cannot remove %s, which a full disk made go first", file);
+		unlink_doomed(store, d, i);
+	}
+	if (index_save(store, index, &e) < 0) {
+		/* the space is still short: the images are removed all the
+		 * same, and their entries go with the next write of the index */
+		launch_warn(
+			"%zu image(s) removed, but the store index still lists them until it can be written "
+			"again (%s)",
+			d->n, e->msg);
+		launch_error_free(e);
+	}
+	return 0;
+}
+
+/* Does a tag of INDEX name DIGEST? */
+static bool tagged(json_t *index, const char *digest)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach (json_object_get(index, "tags"), k, v)
+		if (json_is_string(v) && !strcmp(json_string_value(v), digest))
+			return true;
+	return false;
+}
+
+/* Point TAG at DIGEST in INDEX; with DROP, the image it named before goes
+ * into D when that was its last tag and no container uses it. */
+static void point_tag(const struct launch_store *s, json_t *index, const char *tag, const char *digest, bool drop,
+		      struct doomed *d)
+{
+	json_t *tags = json_object_get(index, "tags");
+	const char *old = json_string_value(json_object_get(tags, tag));
+	_cleanup_free_ char *before = old && strcmp(old, digest) ? xstrdup(old) : NULL;
+	json_object_set_new(tags, tag, json_string(digest));
+	if (!drop || !before || tagged(index, before) || !json_object_get(json_object_get(index, "images"), before))
+		return;
+	if (doom(s, index, before, d))
+		launch_debug("image store: %s lost its last tag (%s): removed", before, tag);
+	else
+		launch_info(
+			"image %.19s lost its last tag (%s) but a container uses it: it stays, untagged, "
+			"until 'launch prune'",
+			before, tag);
+}
+
 int launch_store_add(const struct launch_store *store, const char *tmp_file, const struct launch_store_image *img,
 		     char *const *tags, struct launch_error **err)
 {
@@ -833,6 +1044,7 @@ int launch_store_add(const struct launch_store *store, const char *tmp_file, con
 		return -1;
 	int ret = -1;
 	bool moved = false;
+	struct doomed d = { 0 };
 	_cleanup_free_ char *file = image_file(store, img->digest);
 	json_t *index = index_load(store, err);
 	if (!index)
@@ -851,6 +1063,8 @@ int launch_store_add(const struct launch_store *store, const char *tmp_file, con
 					 img->digest, img->source ? img->source : "");
 			goto out;
 		}
+		if (img->meta)
+			json_object_set(entry, "meta", img->meta);
 		if (rename(tmp_file, file) < 0) {
 			launch_error_set(err, errno, "cannot move the new image into %s", file);
 			json_decref(entry);
@@ -862,9 +1076,11 @@ int launch_store_add(const struct launch_store *store, const char *tmp_file, con
 		launch_debug("image %s is already stored: keeping the stored copy", img->digest);
 		unlink(tmp_file);
 	}
+	/* a tag imported again names the new image; the old one goes unless
+	 * a container uses it (then `launch prune` takes it later) */
 	for (size_t i = 0; tags && tags[i]; i++)
-		json_object_set_new(json_object_get(index, "tags"), tags[i], json_string(img->digest));
-	if (index_save(store, index, err) < 0) {
+		point_tag(store, index, tags[i], img->digest, true, &d);
+	if (save_removal(store, index, &d, err) < 0) {
 		if (moved)
 			unlink(file); /* unnamed: its space back now (a full disk), not at the next gc */
 		goto out;
@@ -872,13 +1088,14 @@ int launch_store_add(const struct launch_store *store, const char *tmp_file, con
 	gc_locked(store, index);
 	ret = 0;
 out:
+	doomed_clear(&d);
 	json_decref(index);
 	close(lock);
 	return ret;
 }
 
-int launch_store_tag(const struct launch_store *store, const struct launch_ref *ref, const char *new_tag,
-		     struct launch_error **err)
+static int tag_impl(const struct launch_store *store, const struct launch_ref *ref, const char *new_tag, bool drop,
+		    struct launch_error **err)
 {
 	if (refuse_site(store, err) < 0)
 		return -1;
@@ -891,70 +1108,7 @@ int launch_store_tag(const struct launch_store *store, const struct launch_ref *
 	if (lock < 0)
 		return -1;
 	int ret = -1;
-	json_t *index = index_load(store, err);
-	if (!index)
-		goto out;
-	const char *digest = lookup_in(store, index, ref, err);
-	if (!digest)
-		goto out;
-	json_object_set_new(json_object_get(index, "tags"), tag, json_string(digest));
-	drop_gone(store, index);
-	ret = index_save(store, index, err);
-out:
-	json_decref(index);
-	close(lock);
-	return ret;
-}
-
-/* Write INDEX, from which image DIGEST (NULL: none) was removed, then
- * remove its file (a running container keeps its open file). On a full disk
- * (or quota) the new index cannot be written: the file goes first, which
- * frees its space, and the index is written after, so that images can be
- * removed whatever the free space. An entry whose file is gone reads as
- * removed (store.h). */
-static int save_removal(const struct launch_store *store, json_t *index, const char *digest, struct launch_error **err)
-{
-	_cleanup_free_ char *file = digest ? image_file(store, digest) : NULL;
-	struct launch_error *e = NULL;
-	if (index_save(store, index, &e) == 0) {
-		if (file)
-			unlink(file);
-		return 0;
-	}
-	if (!file || (e->errno_ != ENOSPC && e->errno_ != EDQUOT)) {
-		if (err)
-			*err = e;
-		else
-			launch_error_free(e);
-		return -1;
-	}
-	launch_debug("image store: %s; removing %s first", e->msg, file);
-	launch_error_free(steal_pointer(&e));
-	if (unlink(file) < 0 && errno != ENOENT)
-		return launch_error_set(err, errno, "cannot remove %s, which a full disk made go first", file);
-	if (index_save(store, index, &e) < 0) {
-		/* the space is still in use (by a container that runs it):
-		 * the image is removed all the same, and its entry goes with
-		 * the next write of the index */
-		launch_warn("image %s removed, but the store index still lists it until it can be written again (%s)",
-			    digest, e->msg);
-		launch_error_free(e);
-	}
-	return 0;
-}
-
-int launch_store_remove(const struct launch_store *store, const struct launch_ref *ref, bool *removed_image,
-			struct launch_error **err)
-{
-	*removed_image = false;
-	if (refuse_site(store, err) < 0)
-		return -1;
-	if (access(store->root, F_OK) < 0)
-		return not_found(store, 1, ref, err);
-	int lock = store_lock(store, err);
-	if (lock < 0)
-		return -1;
-	int ret = -1;
+	struct doomed d = { 0 };
 	_cleanup_free_ char *digest = NULL;
 	json_t *index = index_load(store, err);
 	if (!index)
@@ -963,35 +1117,404 @@ int launch_store_remove(const struct launch_store *store, const struct launch_re
 	if (!found)
 		goto out;
 	digest = xstrdup(found);
-	json_t *tags = json_object_get(index, "tags");
+	point_tag(store, index, tag, digest, drop, &d);
+	drop_gone(store, index);
+	ret = save_removal(store, index, &d, err);
+out:
+	doomed_clear(&d);
+	json_decref(index);
+	close(lock);
+	return ret;
+}
+
+int launch_store_tag(const struct launch_store *store, const struct launch_ref *ref, const char *new_tag,
+		     struct launch_error **err)
+{
+	return tag_impl(store, ref, new_tag, false, err);
+}
+
+int launch_store_retag(const struct launch_store *store, const struct launch_ref *ref, const char *new_tag,
+		       struct launch_error **err)
+{
+	return tag_impl(store, ref, new_tag, true, err);
+}
+
+int launch_store_remove(const struct launch_store *store, const struct launch_ref *ref, enum launch_store_removal *what,
+			struct launch_error **err)
+{
+	*what = LAUNCH_STORE_UNTAGGED;
+	if (refuse_site(store, err) < 0)
+		return -1;
+	if (access(store->root, F_OK) < 0)
+		return not_found(store, 1, ref, err);
+	int lock = store_lock(store, err);
+	if (lock < 0)
+		return -1;
+	int ret = -1;
+	struct doomed d = { 0 };
+	_cleanup_free_ char *digest = NULL;
+	json_t *index = index_load(store, err);
+	if (!index)
+		goto out;
+	const char *found = lookup_in(store, index, ref, err);
+	if (!found)
+		goto out;
+	digest = xstrdup(found);
 	if (ref->name) {
 		_cleanup_free_ char *key = xasprintf("%s:%s", ref->name, ref->tag);
-		json_object_del(tags, key);
+		json_object_del(json_object_get(index, "tags"), key);
 	}
-	bool named = false;
-	const char *k;
-	json_t *v;
-	void *tmp;
-	json_object_foreach_safe(tags, tmp, k, v)
-	{
-		if (json_is_string(v) && !strcmp(json_string_value(v), digest)) {
-			if (ref->name)
-				named = true;
-			else
-				json_object_del(tags, k);
+	if (!ref->name || !tagged(index, digest)) {
+		if (doom(store, index, digest, &d)) {
+			*what = LAUNCH_STORE_REMOVED;
+		} else if (ref->name) {
+			*what = LAUNCH_STORE_KEPT_IN_USE;
+		} else {
+			_cleanup_free_ char *text = ref_text(ref);
+			launch_error_msg(err,
+					 "image %s is in use by a running container or instance: nothing was "
+					 "removed (stop it first; 'launch ps' lists instances)",
+					 text);
+			goto out;
 		}
 	}
-	if (!named) {
-		json_object_del(json_object_get(index, "images"), digest);
-		*removed_image = true;
-	}
 	drop_gone(store, index);
-	if (save_removal(store, index, *removed_image ? digest : NULL, err) < 0)
+	if (save_removal(store, index, &d, err) < 0)
 		goto out;
 	gc_locked(store, index);
 	ret = 0;
 out:
+	doomed_clear(&d);
 	json_decref(index);
 	close(lock);
 	return ret;
+}
+
+/* --- clean-up and usage --- */
+
+void launch_prune_report_clear(struct launch_prune_report *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->items[i].name);
+	free(r->items);
+	launch_strv_free(r->kept);
+	memset(r, 0, sizeof(*r));
+}
+
+static void report(struct launch_prune_report *r, enum launch_prune_kind kind, const char *name, int64_t bytes)
+{
+	r->items = xrealloc(r->items, (r->n + 1) * sizeof(*r->items));
+	r->items[r->n++] = (struct launch_prune_item){ kind, xstrdup(name), bytes };
+	r->bytes += bytes;
+}
+
+static void kept(struct launch_prune_report *r, char *why)
+{
+	if (!r->kept)
+		r->kept = xcalloc(1, sizeof(char *));
+	launch_strv_push(&r->kept, why);
+}
+
+/* Bytes a file takes on disk (what removing it frees), 0 when gone. */
+static int64_t disk_bytes(int dirfd, const char *name)
+{
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	return (int64_t)st.st_blocks * 512;
+}
+
+/* Each entry of DIR (a path under the store) that is not a dot file: ON is
+ * called with the open directory and the name. */
+static void each_entry(const char *dir, void (*on)(int dfd, const char *name, void *arg), void *arg)
+{
+	DIR *d = opendir(dir);
+	for (struct dirent *de; d && (de = readdir(d));)
+		if (de->d_name[0] != '.')
+			on(dirfd(d), de->d_name, arg);
+	if (d)
+		closedir(d);
+}
+
+struct sweep {
+	struct launch_prune_report *rep;
+	enum launch_prune_kind kind;
+	bool dry_run, locked_only; /* LOCKED_ONLY: a file its writer holds locked is skipped */
+	size_t busy;
+};
+
+static void sweep_one(int dfd, const char *name, void *arg)
+{
+	struct sweep *s = arg;
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (s->locked_only && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		s->busy++;
+		close(fd);
+		return;
+	}
+	int64_t bytes = disk_bytes(dfd, name);
+	if (s->dry_run || unlinkat(dfd, name, 0) == 0)
+		report(s->rep, s->kind, name, bytes);
+	close(fd);
+}
+
+/* The images prune takes: untagged ones, or all with LAUNCH_PRUNE_ALL,
+ * claimed (a container's image is kept, and said so). */
+static void prune_images(const struct launch_store *s, json_t *index, unsigned flags, struct doomed *d,
+			 struct launch_prune_report *rep)
+{
+	json_t *images = json_object_get(index, "images"), *v;
+	const char *digest;
+	_cleanup_strv_ char **names = xcalloc(1, sizeof(char *));
+	json_object_foreach (images, digest, v)
+		if ((flags & LAUNCH_PRUNE_ALL) || !tagged(index, digest))
+			launch_strv_push(&names, xstrdup(digest));
+	for (size_t i = 0; names[i]; i++) {
+		_cleanup_free_ char *file = image_file(s, names[i]);
+		struct stat st;
+		int64_t bytes = stat(file, &st) == 0 ? (int64_t)st.st_blocks * 512 : 0;
+		size_t before = d->n;
+		if (!doom(s, index, names[i], d)) {
+			kept(rep, xasprintf("image %.19s: in use by a running container or instance", names[i]));
+			continue;
+		}
+		report(rep, LAUNCH_PRUNE_IMAGE, names[i], bytes);
+		if (flags & LAUNCH_PRUNE_DRY_RUN) {
+			/* nothing goes: the claim only told that it could */
+			close(d->fds[before]);
+			d->fds[before] = -1;
+		}
+	}
+}
+
+/* The blob cache and the pull's per-image locks, when no pull runs. */
+static void prune_cache(const struct launch_store *s, unsigned flags, struct launch_prune_report *rep)
+{
+	_cleanup_free_ char *blobs = xasprintf("%s/blobs", s->root);
+	if (access(blobs, F_OK) < 0)
+		return;
+	struct launch_error *e = NULL;
+	int lock = launch_store_cache_lock(s, true, &e);
+	if (lock == -2) {
+		kept(rep, xstrdup("the blob cache: a pull is running (run 'launch prune' again after it)"));
+		return;
+	}
+	if (lock < 0) {
+		kept(rep, xasprintf("the blob cache: %s", e->msg));
+		launch_error_free(e);
+		return;
+	}
+	bool dry = flags & LAUNCH_PRUNE_DRY_RUN;
+	_cleanup_free_ char *done = xasprintf("%s/sha256", blobs), *partial = xasprintf("%s/partial", blobs);
+	struct sweep sw = { rep, LAUNCH_PRUNE_BLOB, dry, false, 0 };
+	each_entry(done, sweep_one, &sw);
+	sw = (struct sweep){ rep, LAUNCH_PRUNE_PARTIAL, dry, true, 0 };
+	each_entry(partial, sweep_one, &sw);
+	if (!dry) {
+		/* the per-image locks of pulls (none runs) */
+		_cleanup_free_ char *locks = xasprintf("%s/locks", s->root);
+		DIR *d = opendir(locks);
+		for (struct dirent *de; d && (de = readdir(d));)
+			if (strlen(de->d_name) == 64)
+				unlinkat(dirfd(d), de->d_name, 0);
+		if (d)
+			closedir(d);
+	}
+	close(lock);
+}
+
+int launch_store_prune(const struct launch_store *store, unsigned flags, struct launch_prune_report *out,
+		       struct launch_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	if (refuse_site(store, err) < 0)
+		return -1;
+	if (access(store->root, F_OK) < 0 && errno == ENOENT)
+		return 0; /* nothing stored yet */
+	int lock = store_lock(store, err);
+	if (lock < 0)
+		return -1;
+	int ret = -1;
+	struct doomed d = { 0 };
+	_cleanup_free_ char *tmp = xasprintf("%s/tmp", store->root);
+	json_t *index = index_load(store, err);
+	if (!index)
+		goto out;
+	drop_gone(store, index);
+	prune_images(store, index, flags, &d, out);
+	bool dry = flags & LAUNCH_PRUNE_DRY_RUN;
+	/* the removal first: on a full disk its files free the space */
+	if (!dry && save_removal(store, index, &d, err) < 0)
+		goto out;
+	struct sweep sw = { out, LAUNCH_PRUNE_PARTIAL, dry, true, 0 };
+	each_entry(tmp, sweep_one, &sw);
+	if (sw.busy)
+		kept(out, xasprintf("%zu import(s) or commit(s) in progress", sw.busy));
+	prune_cache(store, flags, out);
+	if (!dry)
+		gc_locked(store, index);
+	ret = 0;
+out:
+	doomed_clear(&d);
+	json_decref(index);
+	close(lock);
+	return ret;
+}
+
+struct tally {
+	size_t n, active;
+	int64_t bytes, active_bytes;
+	bool lockable; /* count files their writer holds as active */
+};
+
+static void tally_one(int dfd, const char *name, void *arg)
+{
+	struct tally *t = arg;
+	int64_t bytes = disk_bytes(dfd, name);
+	t->n++;
+	t->bytes += bytes;
+	if (!t->lockable)
+		return;
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0) {
+		t->active++;
+		t->active_bytes += bytes;
+	}
+	close(fd);
+}
+
+int launch_store_usage(const struct launch_store *store, struct launch_store_usage *out, struct launch_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	struct launch_store_image *v = NULL;
+	size_t n = 0;
+	if (launch_store_list(store, &v, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		int64_t bytes = stat(v[i].file, &st) == 0 ? (int64_t)st.st_blocks * 512 : v[i].size;
+		out->images++;
+		out->images_bytes += bytes;
+		bool used = !store->site && launch_store_in_use(v[i].file);
+		if (!v[i].tags[0]) {
+			out->untagged++;
+			out->untagged_bytes += bytes;
+			if (!used)
+				out->images_reclaimable += bytes;
+		}
+		if (used) {
+			out->in_use++;
+			out->in_use_bytes += bytes;
+		}
+		launch_store_image_clear(&v[i]);
+	}
+	free(v);
+	_cleanup_free_ char *blobs = xasprintf("%s/blobs/sha256", store->root);
+	_cleanup_free_ char *partial = xasprintf("%s/blobs/partial", store->root);
+	_cleanup_free_ char *tmp = xasprintf("%s/tmp", store->root);
+	struct tally t = { 0 };
+	each_entry(blobs, tally_one, &t);
+	out->blobs = t.n;
+	out->blobs_bytes = t.bytes;
+	t = (struct tally){ .lockable = true };
+	each_entry(partial, tally_one, &t);
+	each_entry(tmp, tally_one, &t);
+	out->partials = t.n;
+	out->partials_active = t.active;
+	out->partials_bytes = t.bytes;
+	out->partials_active_bytes = t.active_bytes;
+	return 0;
+}
+
+int launch_store_cache_lock(const struct launch_store *store, bool exclusive, struct launch_error **err)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/locks", store->root), *path = xasprintf("%s/blob-cache", dir);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return launch_error_set(err, errno, "cannot create %s", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return launch_error_set(err, errno, "cannot open the blob cache lock %s", path);
+	int r;
+	do
+		r = flock(fd, exclusive ? LOCK_EX | LOCK_NB : LOCK_SH);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return -2;
+		return launch_error_set(err, e, "cannot lock the blob cache %s", path);
+	}
+	return fd;
+}
+
+struct cached {
+	char name[80];
+	int64_t bytes;
+	struct timespec used;
+};
+
+static int cmp_cached(const void *a, const void *b)
+{
+	const struct cached *x = a, *y = b;
+	if (x->used.tv_sec != y->used.tv_sec)
+		return x->used.tv_sec < y->used.tv_sec ? -1 : 1;
+	if (x->used.tv_nsec != y->used.tv_nsec)
+		return x->used.tv_nsec < y->used.tv_nsec ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+int launch_store_cache_trim(const struct launch_store *store, int64_t max, int64_t *freed, struct launch_error **err)
+{
+	if (freed)
+		*freed = 0;
+	if (max < 0)
+		return 0;
+	_cleanup_free_ char *dir = xasprintf("%s/blobs/sha256", store->root);
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : launch_error_set(err, errno, "cannot read the blob cache %s", dir);
+	int lock = launch_store_cache_lock(store, true, err);
+	if (lock < 0) {
+		closedir(d);
+		return lock == -2 ? 0 : -1; /* a pull runs: the last one to end trims */
+	}
+	struct cached *v = NULL;
+	size_t n = 0;
+	int64_t total = 0;
+	for (struct dirent *de; (de = readdir(d));) {
+		struct stat st;
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= sizeof(v->name) ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		snprintf(v[n].name, sizeof(v[n].name), "%s", de->d_name);
+		v[n].bytes = (int64_t)st.st_blocks * 512;
+		v[n].used = st.st_mtim;
+		total += v[n++].bytes;
+	}
+	qsort(v, n, sizeof(*v), cmp_cached);
+	for (size_t i = 0; i < n && total > max; i++) {
+		if (unlinkat(dirfd(d), v[i].name, 0) < 0)
+			continue;
+		launch_debug("blob cache: evicted %s (%lld bytes)", v[i].name, (long long)v[i].bytes);
+		total -= v[i].bytes;
+		if (freed)
+			*freed += v[i].bytes;
+	}
+	free(v);
+	closedir(d);
+	close(lock);
+	return 0;
+}
+
+void launch_store_cache_touch(const struct launch_store *store, const char *digest)
+{
+	const char *hex = strchr(digest, ':');
+	_cleanup_free_ char *path = xasprintf("%s/blobs/sha256/%s", store->root, hex ? hex + 1 : digest);
+	utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW);
 }

@@ -5,6 +5,14 @@
  *   images/HEX.sqfs     one squashfs file per image, named by its digest
  *   tmp/                imports in progress, each file flock'ed by its writer
  *   lock                flock'ed (exclusive) by every change of the index
+ *   blobs/              the pull's blob cache: sha256/HEX, partial/HEX (a
+ *                       download, flock'ed by its writer)
+ *   locks/              blob-cache (shared by every pull, exclusive for a
+ *                       clean-up of the cache), HEX (one flattening per image)
+ * Each image file is also a use marker: every container running it holds a
+ * shared flock on it for as long as it runs (launch_store_use), and an
+ * image is removed only under an exclusive one, taken without waiting; a
+ * killed container's lock goes with it.
  * Readers never lock: the index is only ever replaced whole by rename(2).
  * Writers hold the lock from reading the index to renaming the new one, so
  * concurrent imports, tags and removals serialise, and a writer killed at any
@@ -96,6 +104,7 @@ struct launch_store_image {
 	int64_t created; /* seconds since the epoch, when it was stored */
 	char *source;	 /* what it was imported or pulled from */
 	json_t *config;	 /* {Env, Entrypoint, Cmd, WorkingDir, User, Labels}, each optional */
+	json_t *meta;	 /* what else is known of where it came from (a SIF's definition file), or NULL */
 	char **tags;	 /* "NAME:TAG" entries naming it, sorted */
 	char *store;	 /* root of the store holding it */
 	bool site;
@@ -131,10 +140,22 @@ int launch_store_add(const struct launch_store *store, const char *tmp_file, con
 /* Point NEW_TAG ("NAME[:TAG]") at the image REF names. */
 int launch_store_tag(const struct launch_store *store, const struct launch_ref *ref, const char *new_tag,
 		     struct launch_error **err);
-/* Remove tag REF; the image goes too when no tag is left (an @ reference
- * removes the image and all its tags). *REMOVED_IMAGE tells which. Works
- * on a full disk when an image goes (see above). */
-int launch_store_remove(const struct launch_store *store, const struct launch_ref *ref, bool *removed_image,
+/* The same as an import or pull points a tag: the image NEW_TAG named
+ * before goes when no tag is left and no container uses it (else it stays,
+ * untagged, until 'launch prune'). */
+int launch_store_retag(const struct launch_store *store, const struct launch_ref *ref, const char *new_tag,
+		       struct launch_error **err);
+
+enum launch_store_removal {
+	LAUNCH_STORE_UNTAGGED,	  /* the tag went; other tags still name the image */
+	LAUNCH_STORE_REMOVED,	  /* the image went */
+	LAUNCH_STORE_KEPT_IN_USE, /* the last tag went; a container uses the image, which stays untagged */
+};
+/* Remove tag REF; the image goes too when no tag is left, unless a
+ * container uses it (an @ reference removes the image and all its tags,
+ * and fails when it is in use). *WHAT tells which. Works on a full disk
+ * when an image goes (see above). */
+int launch_store_remove(const struct launch_store *store, const struct launch_ref *ref, enum launch_store_removal *what,
 			struct launch_error **err);
 /* Remove leftovers of killed writers: unlocked temporaries, image files no
  * entry names, entries whose image file is gone. Takes the store lock;
@@ -144,6 +165,69 @@ void launch_store_gc(const struct launch_store *store);
  * make room (STORE, and how) unless it says so already (its kind is
  * LAUNCH_ERR_NO_SPACE, which it then gets). Returns -1. */
 int launch_store_space_hint(const struct launch_store *store, struct launch_error **err);
+
+/* --- use markers --- */
+
+/* Mark image FILE as used for as long as the returned descriptor stays open
+ * (a shared flock, close-on-exec). Fails when the file was removed while
+ * this waited (a removal holds the exclusive lock while it unlinks). A file
+ * system without flock gives a descriptor without the lock. */
+int launch_store_use(const char *file, struct launch_error **err);
+/* Does a running container use image FILE (a shared lock held on it)? */
+bool launch_store_in_use(const char *file);
+
+/* --- clean-up and usage --- */
+
+enum launch_prune_kind {
+	LAUNCH_PRUNE_IMAGE,   /* an image: untagged, or (--all) not used */
+	LAUNCH_PRUNE_BLOB,    /* a blob of the pull cache */
+	LAUNCH_PRUNE_PARTIAL, /* an unfinished download or import */
+};
+struct launch_prune_item {
+	enum launch_prune_kind kind;
+	char *name; /* digest, or the file's name */
+	int64_t bytes;
+};
+struct launch_prune_report {
+	struct launch_prune_item *items; /* what was (with DRY_RUN: would be) removed */
+	size_t n;
+	int64_t bytes;
+	char **kept; /* why something was left: "NAME: in use by a running container", ... */
+};
+void launch_prune_report_clear(struct launch_prune_report *r);
+enum {
+	LAUNCH_PRUNE_ALL = 1 << 0,     /* tagged images too, when no container uses them */
+	LAUNCH_PRUNE_DRY_RUN = 1 << 1, /* remove nothing, report what would go */
+};
+/* Remove untagged images (all with LAUNCH_PRUNE_ALL) that no container
+ * uses, the pull's blob cache (unless a pull is running) and the
+ * temporaries of downloads and imports that are not running. Works on a
+ * full disk. */
+int launch_store_prune(const struct launch_store *store, unsigned flags, struct launch_prune_report *out,
+		       struct launch_error **err);
+
+/* What the user's store holds, in bytes on disk. */
+struct launch_store_usage {
+	size_t images, untagged, in_use;
+	int64_t images_bytes, untagged_bytes, in_use_bytes;
+	int64_t images_reclaimable; /* untagged and not in use: what 'launch prune' frees */
+	size_t blobs;
+	int64_t blobs_bytes;
+	size_t partials, partials_active; /* active: a download or import runs */
+	int64_t partials_bytes, partials_active_bytes;
+};
+int launch_store_usage(const struct launch_store *store, struct launch_store_usage *out, struct launch_error **err);
+
+/* The pull's blob cache (STORE/blobs): a pull holds it shared for as long
+ * as it runs (WAIT: until a clean-up is done); a clean-up takes it
+ * exclusive without waiting (returns -2, no error, when a pull runs). */
+int launch_store_cache_lock(const struct launch_store *store, bool exclusive, struct launch_error **err);
+/* Shrink the blob cache to at most MAX bytes, least recently used blobs
+ * first (a blob's mtime is its last use). Only when no pull runs; *FREED
+ * (may be NULL) gets the bytes removed. */
+int launch_store_cache_trim(const struct launch_store *store, int64_t max, int64_t *freed, struct launch_error **err);
+/* Mark cached blob DIGEST (sha256:HEX) as used now, for the trim's order. */
+void launch_store_cache_touch(const struct launch_store *store, const char *digest);
 
 /* "NAME:TAG" for NAME[:TAG] (validated); NULL with an error when invalid. */
 char *launch_ref_canonical(const char *s, struct launch_error **err);

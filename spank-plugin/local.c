@@ -91,6 +91,8 @@ static char *resolve(const char *image, bool *is_path)
 		const char *d = json_string_value(json_object_get(j, "digest"));
 		if (d && launch_str_has_prefix(d, "sha256:"))
 			digest = xstrdup(d);
+		else if (json_object_get(j, "file"))
+			*is_path = true; /* a file of that name, described */
 		else
 			slurm_error("launch: `launch inspect --pull %s` printed no digest", image);
 		json_decref(j);

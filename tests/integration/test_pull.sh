@@ -9,7 +9,8 @@
 # concurrent pulls; resume after the registry is killed mid-transfer and
 # restarted; every error (not found, auth, TLS, unreachable, rate limit,
 # digest mismatch, disk full) without a partial image or a corrupt blob;
-# launch run docker://...; progress on a terminal.
+# the blob cache's limit (least recently used blobs go) and prune during a
+# pull; launch run docker://...; progress on a terminal.
 . "$(dirname "$0")/lib.sh"
 require_userns
 require_fuse
@@ -228,6 +229,58 @@ say "  (killed at ${at_kill:-?} bytes)"
 capture as_user env XDG_DATA_HOME="$DATA4" "$L" run resumed:1 cat /etc/debian_version
 assert_match "$out" '^12\.' "the resumed image runs"
 proxy_stop "$R" slow
+
+say "# the blob cache: cut to blob_cache_max after a pull, least recently used first"
+cache_bytes() { python3 -c 'import os, sys
+d = sys.argv[1]
+print(sum(os.lstat(os.path.join(d, f)).st_blocks * 512 for f in os.listdir(d)))' "$1/launch/blobs/sha256"; }
+DATA8=$T/data8
+user_dir "$DATA8"
+printf '{ "registry_ca_file": "%s", "blob_cache_max": "unlimited" }\n' "$R/ca.crt" >"$T/nocap.json"
+capture as_user env XDG_DATA_HOME="$DATA8" LAUNCH_CONFIG="$T/nocap.json" "$L" pull "docker://$O/lab/layers:1"
+assert_eq 0 "$rc" "pull lab/layers:1 with no limit"
+layers_blobs=$(ls "$DATA8/launch/blobs/sha256" | sort)
+layers_bytes=$(cache_bytes "$DATA8")
+DATA7=$T/data7
+user_dir "$DATA7"
+capture as_user env XDG_DATA_HOME="$DATA7" LAUNCH_CONFIG="$T/nocap.json" "$L" pull "docker://$O/library/fixture:multi"
+assert_eq 0 "$rc" "pull fixture:multi with no limit"
+fixture_blobs=$(ls "$DATA7/launch/blobs/sha256" | wc -l)
+assert_true "its blobs stay in the cache" test "$fixture_blobs" -gt 2
+printf '{ "registry_ca_file": "%s", "blob_cache_max": %s }\n' "$R/ca.crt" "$layers_bytes" >"$T/cap.json"
+capture as_user env XDG_DATA_HOME="$DATA7" LAUNCH_CONFIG="$T/cap.json" "$L" -v pull "docker://$O/lab/layers:1"
+assert_eq 0 "$rc" "pull lab/layers:1 with blob_cache_max the size of its own blobs"
+assert_eq "$layers_blobs" "$(ls "$DATA7/launch/blobs/sha256" | sort)" \
+	"the cache keeps the blobs just used and evicted the older ones"
+assert_true "and is within its limit" test "$(cache_bytes "$DATA7")" -le "$layers_bytes"
+assert_contains "$err" "older blobs removed (blob_cache_max)" "-v says what the limit removed"
+fixture_file=$(as_user env XDG_DATA_HOME="$DATA7" "$L" inspect "$O/library/fixture:multi" | sed -n 's/^ *"file": "\(.*\)",$/\1/p')
+assert_eq amd64 "$(unsquashfs -cat "$fixture_file" etc/image-marker 2>/dev/null)" \
+	"the image whose blobs were evicted is intact"
+
+say "# prune while a pull runs: the pull's blobs stay, the pull completes"
+DATA9=$T/data9
+user_dir "$DATA9"
+PX3=$(registry_free_port "$P_OPEN" "$P_TOKEN" "$P_BASIC" "$PX")
+proxy_start "$R" slow3 "$PX3" "$P_OPEN" 4000000 || die "cannot start the proxy"
+as_user_bg "$T/prunepull.pid" env XDG_DATA_HOME="$DATA9" LAUNCH_CONFIG="$T/nocap.json" "$L" pull \
+	"docker://127.0.0.1:$PX3/library/debian:12" during:1
+partial9() { for f in "$DATA9"/launch/blobs/partial/*; do [ -f "$f" ] && stat -c %s "$f"; done | sort -n | tail -1; }
+started9() { _s=$(partial9); [ "${_s:-0}" -gt 1000000 ]; }
+assert_true "the slow pull starts" wait_until 30 started9
+capture as_user env XDG_DATA_HOME="$DATA9" "$L" prune
+assert_eq 0 "$rc" "prune while the pull runs"
+assert_contains "$out" "kept the blob cache: a pull is running" "leaves the cache, and says why"
+assert_not_contains "$out" "removed partial" "no partial download is taken"
+proxy_set_rate "$R" slow3 0
+wait_exit "$BG" 120
+assert_eq 0 "$rc" "the pull completes" || sed 's/^/  | /' "$T/bg.err"
+capture as_user env XDG_DATA_HOME="$DATA9" "$L" run during:1 cat /etc/debian_version
+assert_match "$out" '^12\.' "and its image runs"
+capture as_user env XDG_DATA_HOME="$DATA9" "$L" prune
+assert_match "$out" "^removed blob [0-9a-f]{64} \(" "once no pull runs, prune empties the cache"
+assert_eq "" "$(ls "$DATA9/launch/blobs/sha256")" "the cache is empty"
+proxy_stop "$R" slow3
 
 say "# errors: precise, and nothing partial left in the store"
 before=$(images_now)

@@ -37,6 +37,73 @@ static void check_defaults(const struct launch_config *c)
 	CHECK(c->env_deny == NULL);
 	CHECK(c->private_tmp == false);
 	CHECK_INTEQ(c->fuse_threads, 8);
+	CHECK(c->blob_cache_max == (int64_t)10 << 30);
+}
+
+/* Sizes (blob_cache_max): bytes, K/M/G/T as powers of 1024, unlimited. */
+static void test_sizes(void)
+{
+	static const struct {
+		const char *in;
+		int64_t out; /* -2: refused */
+	} cases[] = {
+		{ "0", 0 },
+		{ "123", 123 },
+		{ "1K", 1024 },
+		{ "1k", 1024 },
+		{ "500M", 500 << 20 },
+		{ "10G", (int64_t)10 << 30 },
+		{ "10GiB", (int64_t)10 << 30 },
+		{ "2TB", (int64_t)2 << 40 },
+		{ "unlimited", -1 },
+		{ "", -2 },
+		{ "G", -2 },
+		{ "-1", -2 },
+		{ "1.5G", -2 },
+		{ "10X", -2 },
+		{ "10 G", -2 },
+		{ "99999999999T", -2 },
+		{ "10Gb", -2 },
+		{ "+5", -2 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int64_t n = -3;
+		int r = launch_config_parse_size(cases[i].in, &n);
+		if (cases[i].out == -2)
+			check_record_(r < 0, __FILE__, __LINE__, "size `%s` is refused", cases[i].in);
+		else
+			check_record_(r == 0 && n == cases[i].out, __FILE__, __LINE__,
+				      "size `%s` is %lld (got %d, %lld)", cases[i].in, (long long)cases[i].out, r,
+				      (long long)n);
+	}
+	static const struct {
+		int64_t n;
+		const char *text;
+	} texts[] = { { -1, "unlimited" },
+		      { 0, "0" },
+		      { 1024, "1K" },
+		      { 1536, "1536" },
+		      { (int64_t)10 << 30, "10G" },
+		      { (int64_t)1536 << 20, "1536M" },
+		      { (int64_t)3 << 40, "3T" } };
+	for (size_t i = 0; i < ARRAY_SIZE(texts); i++) {
+		_cleanup_free_ char *t = launch_config_size_text(texts[i].n);
+		CHECK_STREQ(t, texts[i].text);
+	}
+	/* in a file: a string or a number of bytes; users may set it */
+	_cleanup_free_ char *p1 = tu_write(dir, "size1.json", "{\"blob_cache_max\": \"2G\"}");
+	_cleanup_free_ char *p2 = tu_write(dir, "size2.json", "{\"blob_cache_max\": 4096}");
+	struct launch_config c;
+	struct launch_error *err = NULL;
+	launch_config_init(&c);
+	CHECK_INTEQ(launch_config_load_file(&c, p1, 0, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK(c.blob_cache_max == (int64_t)2 << 30);
+	CHECK_INTEQ(launch_config_load_file(&c, p2, 0, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK(c.blob_cache_max == 4096);
+	launch_config_clear(&c);
+	CHECK(launch_config_key_user("blob_cache_max"));
 }
 
 static void test_defaults(void)
@@ -168,6 +235,9 @@ static void test_errors(void)
 {
 	/* unknown keys, at the key */
 	REFUSED("{\n  \"allow_root\": true,\n  \"bogus\": 1\n}", "3:3: ", "unknown key \"bogus\"");
+	REFUSED("{\"blob_cache_max\": \"lots\"}", "1:2: ", "\"blob_cache_max\" must be a size: bytes, or a string");
+	REFUSED("{\"blob_cache_max\": -5}", "1:2: ", "\"blob_cache_max\" must be a size");
+	REFUSED("{\"blob_cache_max\": true}", "1:2: ", "\"blob_cache_max\" must be a size");
 	REFUSED("{\"Allow_Root\": true}", "1:2: ", "unknown key \"Allow_Root\"");
 	REFUSED("{\"comments\": 1}", "1:2: ", "unknown key \"comments\"");
 	/* the key is found at its own position even when a comment holds the
@@ -882,6 +952,7 @@ int main(void)
 	setenv("XDG_CONFIG_HOME", no_config, 1);
 	test_defaults();
 	test_all_keys();
+	test_sizes();
 	test_errors();
 	test_unreadable();
 	test_trusted();

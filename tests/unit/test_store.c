@@ -4,11 +4,15 @@
  * adding images from store temporaries, finding them by name, tag and digest
  * prefix, listing, tagging, removing tags and images, the read-only site
  * store, the clean-up of what killed writers leave (an index entry whose
- * image file is gone among them), the hint a full disk gets, and a damaged
- * index. */
+ * image file is gone among them), the hint a full disk gets, a damaged
+ * index; use markers (an image in use is never removed: re-import, rmi,
+ * prune), prune and its dry run, the usage summary, and the blob cache
+ * (its lock, least-recently-used trimming). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <sys/file.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,7 +271,9 @@ static int remove_ref(const struct launch_store *s, const char *text, bool *remo
 	struct launch_ref ref;
 	if (launch_ref_parse(text, &ref, err) < 0)
 		return -2;
-	int r = launch_store_remove(s, &ref, removed, err);
+	enum launch_store_removal what = LAUNCH_STORE_KEPT_IN_USE;
+	int r = launch_store_remove(s, &ref, &what, err);
+	*removed = what == LAUNCH_STORE_REMOVED;
 	launch_ref_clear(&ref);
 	return r;
 }
@@ -795,6 +801,244 @@ static void test_damaged_index(const char *dir)
 	CHECK_ERROR(err, index, "is damaged");
 }
 
+/* The name of each item of R of KIND, "|"-separated, in order. */
+static char *report_names(const struct launch_prune_report *r, enum launch_prune_kind kind)
+{
+	char *out = xstrdup("");
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->items[i].kind != kind)
+			continue;
+		char *s = xasprintf("%s%s%s", out, *out ? "|" : "", r->items[i].name);
+		free(out);
+		out = s;
+	}
+	return out;
+}
+
+/* Use markers: a re-import drops the image that lost its tag unless a
+ * container uses it; rmi keeps an image in use, untagged; @DIGEST fails. */
+static void test_in_use(const char *dir)
+{
+	_cleanup_free_ char *root = xasprintf("%s/inuse", dir);
+	struct launch_store s = { root, false };
+	struct launch_error *err = NULL;
+	_cleanup_free_ char *d1 = mkdigest("1111"), *d2 = mkdigest("2222"), *d3 = mkdigest("3333");
+	_cleanup_free_ char *f1 = image_path(root, d1), *f2 = image_path(root, d2), *f3 = image_path(root, d3);
+	char *tags[] = { "app:1", NULL }, *both[] = { "app:1", "app:2", NULL };
+
+	/* imported again under the same tag: the old image goes */
+	CHECK_INTEQ(add_image(&s, d1, "one", NULL, NULL, tags, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK_INTEQ(add_image(&s, d2, "two", NULL, NULL, tags, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK(!exists(f1) && exists(f2));
+	CHECK_NULL(digest_of(&s, "@1111"));
+	/* not while another tag names it */
+	CHECK_INTEQ(add_image(&s, d1, "one", NULL, NULL, both, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK(!exists(f2)); /* app:1 and app:2 both left it: no tag names d2 */
+	CHECK_INTEQ(add_image(&s, d3, "three", NULL, NULL, tags, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK(exists(f1) && exists(f3)); /* app:2 still names d1 */
+
+	/* in use: a re-import leaves it, untagged */
+	int use = launch_store_use(f3, &err);
+	CHECK(use >= 0);
+	CHECK_NO_ERROR(err);
+	CHECK(launch_store_in_use(f3));
+	CHECK(!launch_store_in_use(f1));
+	CHECK_INTEQ(add_image(&s, d2, "two", NULL, NULL, tags, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK(exists(f3));
+	_cleanup_free_ char *x = digest_of(&s, "@3333");
+	CHECK_STREQ(x, d3);
+	free(steal_pointer(&x));
+
+	/* rmi: the last tag of an image in use goes, the image stays */
+	CHECK_INTEQ(tag_ref(&s, "@3333", "used:1", &err), 0);
+	CHECK_NO_ERROR(err);
+	struct launch_ref ref;
+	enum launch_store_removal what = LAUNCH_STORE_REMOVED;
+	CHECK_INTEQ(launch_ref_parse("used:1", &ref, &err), 0);
+	CHECK_INTEQ(launch_store_remove(&s, &ref, &what, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK_INTEQ(what, LAUNCH_STORE_KEPT_IN_USE);
+	launch_ref_clear(&ref);
+	CHECK(exists(f3));
+	CHECK_NULL(digest_of(&s, "used:1"));
+	/* by digest: refused, nothing changes */
+	CHECK_INTEQ(launch_ref_parse("@3333", &ref, &err), 0);
+	CHECK_INTEQ(launch_store_remove(&s, &ref, &what, &err), -1);
+	CHECK_ERROR(err, "image @3333 is in use by a running container or instance", "nothing was removed");
+	CHECK(exists(f3));
+
+	/* prune: the untagged image in use is kept, and said so */
+	struct launch_prune_report rep;
+	CHECK_INTEQ(launch_store_prune(&s, 0, &rep, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK_INTEQ(rep.n, 0);
+	CHECK(rep.kept && rep.kept[0] && strstr(rep.kept[0], "in use by a running container"));
+	launch_prune_report_clear(&rep);
+	CHECK(exists(f3));
+	/* --all leaves it too, and takes the unused tagged images */
+	CHECK_INTEQ(launch_store_prune(&s, LAUNCH_PRUNE_ALL | LAUNCH_PRUNE_DRY_RUN, &rep, &err), 0);
+	CHECK_NO_ERROR(err);
+	_cleanup_free_ char *names = report_names(&rep, LAUNCH_PRUNE_IMAGE);
+	CHECK(strstr(names, d1) && strstr(names, d2) && !strstr(names, d3));
+	launch_prune_report_clear(&rep);
+	CHECK(exists(f1) && exists(f2) && exists(f3)); /* a dry run */
+
+	/* the container ends: then prune removes it; or a removal waits it
+	 * out, and a start that comes after a removal fails */
+	close(use);
+	CHECK(!launch_store_in_use(f3));
+	CHECK_INTEQ(launch_store_prune(&s, 0, &rep, &err), 0);
+	CHECK_NO_ERROR(err);
+	free(names);
+	names = report_names(&rep, LAUNCH_PRUNE_IMAGE);
+	CHECK_STREQ(names, d3);
+	CHECK(rep.bytes >= 0);
+	launch_prune_report_clear(&rep);
+	CHECK(!exists(f3));
+	CHECK(exists(f1) && exists(f2));
+	launch_ref_clear(&ref);
+	CHECK_INTEQ(launch_store_use(f3, &err), -1);
+	CHECK_ERROR(err, "cannot open image", f3);
+}
+
+/* prune of partials and the blob cache: what a writer holds stays. */
+static void test_prune(const char *dir)
+{
+	_cleanup_free_ char *root = xasprintf("%s/prune", dir);
+	struct launch_store s = { root, false };
+	struct launch_error *err = NULL;
+	struct launch_prune_report rep;
+	/* nothing stored yet: nothing to do, nothing created */
+	CHECK_INTEQ(launch_store_prune(&s, 0, &rep, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK_INTEQ(rep.n, 0);
+	launch_prune_report_clear(&rep);
+	CHECK(!exists(root));
+
+	_cleanup_free_ char *d1 = mkdigest("aaaa");
+	char *tags[] = { "keep:1", NULL };
+	CHECK_INTEQ(add_image(&s, d1, "tagged", NULL, NULL, tags, &err), 0);
+	CHECK_NO_ERROR(err);
+	tu_mkdir(root, "blobs");
+	tu_mkdir(root, "blobs/sha256");
+	tu_mkdir(root, "blobs/partial");
+	free(tu_write(root, "blobs/sha256/b1", "blob one"));
+	free(tu_write(root, "blobs/partial/p1", "half a blob"));
+	free(tu_write(root, "tmp/99-dead.sqfs", "half an image"));
+	char *live = NULL;
+	int live_fd = -1;
+	CHECK_INTEQ(launch_store_tmpfile(&s, ".sqfs", &live, &live_fd, &err), 0);
+	CHECK_NO_ERROR(err);
+	_cleanup_free_ char *b1 = xasprintf("%s/blobs/sha256/b1", root), *p1 = xasprintf("%s/blobs/partial/p1", root);
+	_cleanup_free_ char *dead = xasprintf("%s/tmp/99-dead.sqfs", root);
+
+	struct launch_store_usage u;
+	CHECK_INTEQ(launch_store_usage(&s, &u, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK_INTEQ(u.images, 1);
+	CHECK_INTEQ(u.untagged, 0);
+	CHECK_INTEQ(u.blobs, 1);
+	CHECK_INTEQ(u.partials, 3);
+	CHECK_INTEQ(u.partials_active, 1);
+	CHECK(u.blobs_bytes > 0 && u.images_bytes > 0);
+
+	/* a pull running: the blob cache is left alone */
+	int pull = launch_store_cache_lock(&s, false, &err);
+	CHECK(pull >= 0);
+	CHECK_NO_ERROR(err);
+	CHECK_INTEQ(launch_store_cache_lock(&s, true, &err), -2);
+	CHECK_NO_ERROR(err);
+	CHECK_INTEQ(launch_store_prune(&s, LAUNCH_PRUNE_DRY_RUN, &rep, &err), 0);
+	CHECK_NO_ERROR(err);
+	_cleanup_free_ char *partials = report_names(&rep, LAUNCH_PRUNE_PARTIAL);
+	CHECK_STREQ(partials, "99-dead.sqfs");
+	CHECK(rep.kept && launch_strv_len(rep.kept) == 2 && strstr(rep.kept[0], "1 import(s)") &&
+	      strstr(rep.kept[1], "a pull is running"));
+	launch_prune_report_clear(&rep);
+	CHECK(exists(dead) && exists(b1) && exists(p1));
+	close(pull);
+
+	CHECK_INTEQ(launch_store_prune(&s, 0, &rep, &err), 0);
+	CHECK_NO_ERROR(err);
+	free(partials);
+	partials = report_names(&rep, LAUNCH_PRUNE_PARTIAL);
+	_cleanup_free_ char *blobs = report_names(&rep, LAUNCH_PRUNE_BLOB),
+			    *imgs = report_names(&rep, LAUNCH_PRUNE_IMAGE);
+	CHECK_STREQ(partials, "99-dead.sqfs|p1");
+	CHECK_STREQ(blobs, "b1");
+	CHECK_STREQ(imgs, "");
+	CHECK(rep.bytes > 0);
+	launch_prune_report_clear(&rep);
+	CHECK(!exists(dead) && !exists(b1) && !exists(p1));
+	CHECK(exists(live)); /* an import in progress */
+	_cleanup_free_ char *f1 = image_path(root, d1);
+	CHECK(exists(f1));
+	close(live_fd);
+	free(live);
+
+	/* a site store is never pruned */
+	struct launch_store site = { root, true };
+	CHECK_INTEQ(launch_store_prune(&site, 0, &rep, &err), -1);
+	CHECK_ERROR(err, "read-only");
+	launch_prune_report_clear(&rep);
+}
+
+/* The blob cache's trim: least recently used first, down to the limit. */
+static void test_cache_trim(const char *dir)
+{
+	_cleanup_free_ char *root = xasprintf("%s/trim", dir);
+	struct launch_store s = { root, false };
+	struct launch_error *err = NULL;
+	int64_t freed = -1;
+	CHECK_INTEQ(launch_store_cache_trim(&s, 0, &freed, &err), 0); /* no cache: nothing */
+	CHECK_NO_ERROR(err);
+	CHECK_INTEQ(freed, 0);
+	CHECK_INTEQ(launch_store_prepare(&s, &err), 0);
+	tu_mkdir(root, "blobs");
+	tu_mkdir(root, "blobs/sha256");
+	static char big[16384];
+	memset(big, 'x', sizeof(big) - 1);
+	const char *names[] = { "old", "mid", "new" };
+	for (int i = 0; i < 3; i++) {
+		_cleanup_free_ char *rel = xasprintf("blobs/sha256/%s", names[i]);
+		char *p = tu_write(root, rel, big);
+		struct timespec t[2] = { { 1000000 + i * 100, 0 }, { 1000000 + i * 100, 0 } };
+		CHECK(utimensat(AT_FDCWD, p, t, 0) == 0);
+		free(p);
+	}
+	/* using "old" makes it the most recent */
+	_cleanup_free_ char *old = xasprintf("%s/blobs/sha256/old", root),
+			    *mid = xasprintf("%s/blobs/sha256/mid", root);
+	_cleanup_free_ char *newer = xasprintf("%s/blobs/sha256/new", root);
+	launch_store_cache_touch(&s, "sha256:old");
+	struct stat st;
+	CHECK(stat(old, &st) == 0 && st.st_mtime > 2000000);
+	int64_t one = (int64_t)st.st_blocks * 512;
+	/* unlimited: nothing goes */
+	CHECK_INTEQ(launch_store_cache_trim(&s, -1, &freed, &err), 0);
+	CHECK(exists(old) && exists(mid) && exists(newer));
+	/* a pull runs: nothing goes */
+	int pull = launch_store_cache_lock(&s, false, &err);
+	CHECK_INTEQ(launch_store_cache_trim(&s, 0, &freed, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK(exists(old) && exists(mid) && exists(newer));
+	close(pull);
+	/* room for two: the least recently used goes */
+	CHECK_INTEQ(launch_store_cache_trim(&s, 2 * one, &freed, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK_INTEQ(freed, one);
+	CHECK(exists(old) && !exists(mid) && exists(newer));
+	CHECK_INTEQ(launch_store_cache_trim(&s, one, &freed, &err), 0);
+	CHECK(exists(old) && !exists(newer));
+	CHECK_INTEQ(launch_store_cache_trim(&s, 0, &freed, &err), 0);
+	CHECK(!exists(old));
+}
+
 int main(void)
 {
 	test_registry_refs();
@@ -807,6 +1051,9 @@ int main(void)
 	test_entry_without_file(dir);
 	test_space_hint();
 	test_damaged_index(dir);
+	test_in_use(dir);
+	test_prune(dir);
+	test_cache_trim(dir);
 	tu_rm_rf(dir);
 	free(dir);
 	return check_done();
