@@ -143,33 +143,6 @@ static const char exec_help[] =
 	"Exit status: the command's; 125 when launch failed (e.g. no such instance);\n"
 	"126 when the command cannot be executed; 127 when it is not found.\n";
 
-/* tmpfs size= syntax: digits, then k/m/g (either case) or %. */
-/* A tmpfs size: bytes with an optional k, m or g suffix (at most 1 EiB:
- * tmpfs reads a larger one, or 0, as "no limit"), or 1-100% of RAM. */
-static bool size_valid(const char *s)
-{
-	const char *p = s;
-	unsigned long long n = 0;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (n > (1ULL << 60) / 10)
-			return false;
-		n = n * 10 + (unsigned long long)(*p - '0');
-	}
-	if (p == s || n == 0 || (*p && p[1]))
-		return false;
-	if (*p == '%')
-		return n <= 100;
-	unsigned shift = 0;
-	if (*p) {
-		const char *units = "kKmMgG";
-		const char *u = strchr(units, *p);
-		if (!u)
-			return false;
-		shift = 10 * (unsigned)((u - units) / 2 + 1);
-	}
-	return n <= (1ULL << 60) >> shift;
-}
-
 static char *absolute_path(const char *p)
 {
 	if (p[0] == '/')
@@ -353,7 +326,7 @@ static int spec_option(int c, const char *arg, struct launch_spec *spec, struct 
 		spec->writable = true;
 		return 0;
 	case OPT_WRITABLE_SIZE:
-		if (!size_valid(arg))
+		if (!launch_size_valid(arg))
 			return launch_error_msg(
 				err,
 				"invalid --writable-size `%s`: give a size above 0 with an optional k, "

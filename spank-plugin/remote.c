@@ -381,10 +381,21 @@ int plugin_user_init(spank_t sp)
 		launch_error_free(err);
 		goto out;
 	}
+	/* each mount written back whole (flags, tmpfs, umount), so that launch
+	 * makes exactly what the user asked for */
 	for (size_t i = 0; i < ms.n; i++) {
-		launch_strv_push(&argv, xstrdup("--bind"));
-		launch_strv_push(&argv, xasprintf("%s:%s:%s", ms.v[i].source, ms.v[i].destination,
-						  ms.v[i].readonly ? "ro" : "rw"));
+		bool is_long;
+		char *spec = launch_mountspec_format(&ms.v[i], &is_long);
+		if (!spec) {
+			slurm_error(
+				"launch: --container-mounts: cannot pass on the mount on %s (a path with both "
+				"`:` and `,`)",
+				ms.v[i].destination);
+			launch_mounts_clear(&ms);
+			goto out;
+		}
+		launch_strv_push(&argv, xstrdup(is_long ? "--mount" : "--bind"));
+		launch_strv_push(&argv, spec);
 	}
 	launch_mounts_clear(&ms);
 	push_step_binds(&argv, job, step);

@@ -213,7 +213,7 @@ static void test_errors(void)
 	REFUSED("{\"mounts\": [\":/x\"]}", "1:13: ", "site mount `:/x` must start with an absolute host path");
 	REFUSED("{\"mounts\": [\"/a\", \"/b:c\"]}",
 		"1:19: ", "invalid mount `/b:c`: the destination `c` must be an absolute path");
-	REFUSED("{\"mounts\": [\n\"/a:/b:xx\"]}", "2:1: ", "invalid mount `/a:/b:xx`: unknown option `xx`");
+	REFUSED("{\"mounts\": [\n\"/a:/b:xx\"]}", "2:1: ", "invalid mount `/a:/b:xx`: unknown flag `xx`");
 	REFUSED("{\"mounts\": [\"/a:/b:ro:x\"]}", "1:13: ", "invalid mount `/a:/b:ro:x`: too many `:`");
 	REFUSED("{\"mounts\": [\"/a:\"]}", "1:13: ", "invalid mount `/a:`: the destination path is empty");
 	REFUSED("{\"mounts\": [\"/\"]}",
