@@ -37,10 +37,20 @@ static const char help[] =
 	"  -r, --root              be uid 0 inside, with only CAP_CHOWN, CAP_DAC_OVERRIDE,\n"
 	"                          CAP_FOWNER, CAP_SETUID and CAP_SETGID (still no power\n"
 	"                          over host files you could not touch yourself)\n"
-	"  -m, --bind HOST[:CTR[:ro|rw]]\n"
-	"                          bind-mount HOST at CTR (default: the same path)\n"
-	"      --mount type=bind,source=HOST,destination=CTR[,readonly]\n"
-	"                          the same, in docker's long form\n"
+	"  -m, --bind SRC[:DST[:FLAGS]]\n"
+	"                          bind-mount host path SRC at DST (default: the same\n"
+	"                          path); SRC tmpfs: a new tmpfs (mode 1777) at DST;\n"
+	"                          SRC umount: remove the mount on DST (./tmpfs and\n"
+	"                          ./umount are host paths). FLAGS, joined by +: ro,\n"
+	"                          rw, bind (without the mounts below SRC), rbind,\n"
+	"                          private, slave, shared, unbindable (r...: with the\n"
+	"                          mounts below), nosuid, nodev, noexec,\n"
+	"                          x-create=dir|file|auto; for tmpfs mode=OCTAL,\n"
+	"                          size=SIZE. Example: -m /data:/data:ro+rprivate\n"
+	"      --mount type=bind|tmpfs,source=HOST,destination=CTR[,readonly][,KEY=VALUE]\n"
+	"                          the same, in docker's long form; keys\n"
+	"                          bind-propagation, bind-nonrecursive, nosuid, nodev,\n"
+	"                          noexec, x-create, tmpfs-mode, tmpfs-size\n"
 	"                          Destinations are created when the image lacks them;\n"
 	"                          symlinks in the image are followed inside the image.\n"
 	"  -w, --workdir DIR       start in DIR (default: the image's WorkingDir, else\n"
@@ -142,33 +152,6 @@ static const char exec_help[] =
 	"\n"
 	"Exit status: the command's; 125 when launch failed (e.g. no such instance);\n"
 	"126 when the command cannot be executed; 127 when it is not found.\n";
-
-/* tmpfs size= syntax: digits, then k/m/g (either case) or %. */
-/* A tmpfs size: bytes with an optional k, m or g suffix (at most 1 EiB:
- * tmpfs reads a larger one, or 0, as "no limit"), or 1-100% of RAM. */
-static bool size_valid(const char *s)
-{
-	const char *p = s;
-	unsigned long long n = 0;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (n > (1ULL << 60) / 10)
-			return false;
-		n = n * 10 + (unsigned long long)(*p - '0');
-	}
-	if (p == s || n == 0 || (*p && p[1]))
-		return false;
-	if (*p == '%')
-		return n <= 100;
-	unsigned shift = 0;
-	if (*p) {
-		const char *units = "kKmMgG";
-		const char *u = strchr(units, *p);
-		if (!u)
-			return false;
-		shift = 10 * (unsigned)((u - units) / 2 + 1);
-	}
-	return n <= (1ULL << 60) >> shift;
-}
 
 static char *absolute_path(const char *p)
 {
@@ -353,7 +336,7 @@ static int spec_option(int c, const char *arg, struct launch_spec *spec, struct 
 		spec->writable = true;
 		return 0;
 	case OPT_WRITABLE_SIZE:
-		if (!size_valid(arg))
+		if (!launch_size_valid(arg))
 			return launch_error_msg(
 				err,
 				"invalid --writable-size `%s`: give a size above 0 with an optional k, "

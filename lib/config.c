@@ -197,11 +197,18 @@ static int set_mounts(struct ctx *x, json_t *v, struct launch_error **err)
 	for (size_t i = 0; specs[i]; i++) {
 		_cleanup_free_ char *p = xasprintf("%s/%zu", x->ptr, i);
 		struct launch_mount m;
-		if (specs[i][0] != '/')
-			return launch_json_error_at(err, x->doc, p, "%s `%s` must start with an absolute host path",
-						    x->user ? "mount" : "site mount", specs[i]);
+		/* a relative host path would depend on the directory of each run */
+		const char *name = specs[i];
+		bool special = !strncmp(name, "tmpfs", 5)    ? name[5] == ':' || !name[5]
+			       : !strncmp(name, "umount", 6) ? name[6] == ':' || !name[6]
+							     : false;
+		if (name[0] != '/' && !special)
+			return launch_json_error_at(err, x->doc, p,
+						    "%s `%s` must start with an absolute host path (or be "
+						    "tmpfs:DST or umount:DST)",
+						    x->user ? "mount" : "site mount", name);
 		struct launch_error *e = NULL;
-		if (launch_mountspec_parse_short(specs[i], &m, &e) < 0) {
+		if (launch_mountspec_parse_short(name, &m, &e) < 0) {
 			launch_json_error_at(err, x->doc, p, "%s", e->msg);
 			launch_error_free(e);
 			return -1;
@@ -558,8 +565,8 @@ void launch_config_run_args(const struct launch_config *c, struct launch_mounts 
 {
 	struct launch_mounts all = { NULL, 0 };
 	for (size_t i = 0; i < c->user_mounts.n; i++) {
-		const struct launch_mount *u = &c->user_mounts.v[i];
-		struct launch_mount m = { xstrdup(u->source), xstrdup(u->destination), u->readonly };
+		struct launch_mount m;
+		launch_mount_copy(&m, &c->user_mounts.v[i]);
 		launch_mounts_push(&all, &m);
 	}
 	for (size_t i = 0; i < mounts->n; i++)
@@ -578,11 +585,13 @@ static void push_item(struct launch_config_items *it, const char *key, json_t *v
 	it->v[it->n++] = (struct launch_config_item){ key, value, list, xstrdup(origin ? origin : "built-in") };
 }
 
+/* As it was written, give or take defaults and normalisation: the config
+ * takes the short form only, which always has a short form back. */
 static char *mount_text(const struct launch_mount *m)
 {
-	if (!strcmp(m->source, m->destination) && !m->readonly)
-		return xstrdup(m->source);
-	return xasprintf("%s:%s%s", m->source, m->destination, m->readonly ? ":ro" : "");
+	bool is_long;
+	char *s = launch_mountspec_format(m, &is_long);
+	return s ? s : xstrdup(m->destination);
 }
 
 static void push_mounts(struct launch_config_items *it, const struct launch_mounts *ms, char *const *origins)

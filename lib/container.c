@@ -581,6 +581,37 @@ static bool hooks_before_pivot(const struct launch_spec *spec)
 	       launch_hooks_have_stage(&spec->hooks, LAUNCH_HOOK_CREATE_CONTAINER);
 }
 
+/* A mount as an OCI runtime config lists it (options in mount(8) words). */
+static json_t *bundle_mount(const struct launch_mount *m)
+{
+	static const char *const propagation[] = {
+		[LAUNCH_PROPAGATION_PRIVATE] = "private",	[LAUNCH_PROPAGATION_RPRIVATE] = "rprivate",
+		[LAUNCH_PROPAGATION_SLAVE] = "slave",		[LAUNCH_PROPAGATION_RSLAVE] = "rslave",
+		[LAUNCH_PROPAGATION_SHARED] = "shared",		[LAUNCH_PROPAGATION_RSHARED] = "rshared",
+		[LAUNCH_PROPAGATION_UNBINDABLE] = "unbindable", [LAUNCH_PROPAGATION_RUNBINDABLE] = "runbindable",
+	};
+	bool tmpfs = m->type == LAUNCH_MOUNT_TMPFS;
+	json_t *opts = json_array();
+	if (!tmpfs)
+		json_array_append_new(opts, json_string(m->nonrecursive ? "bind" : "rbind"));
+	json_array_append_new(opts, json_string(m->readonly ? "ro" : "rw"));
+	if (m->nosuid)
+		json_array_append_new(opts, json_string("nosuid"));
+	if (m->nodev)
+		json_array_append_new(opts, json_string("nodev"));
+	if (m->noexec)
+		json_array_append_new(opts, json_string("noexec"));
+	if (m->propagation != LAUNCH_PROPAGATION_DEFAULT)
+		json_array_append_new(opts, json_string(propagation[m->propagation]));
+	if (tmpfs) {
+		json_array_append_new(opts, json_sprintf("mode=%04o", m->tmpfs_mode));
+		if (m->tmpfs_size)
+			json_array_append_new(opts, json_sprintf("size=%s", m->tmpfs_size));
+	}
+	return json_pack("{s:s, s:s, s:s, s:o}", "destination", m->destination, "type", tmpfs ? "tmpfs" : "bind",
+			 "source", tmpfs ? "tmpfs" : m->source, "options", opts);
+}
+
 /* BUNDLE/config.json: the container as an OCI runtime config, for hooks. */
 static int write_bundle(const struct launch_spec *spec, const char *bundle, const char *root, struct launch_error **err)
 {
@@ -590,10 +621,8 @@ static int write_bundle(const struct launch_spec *spec, const char *bundle, cons
 	for (int site = 1; site >= 0; site--) {
 		const struct launch_mounts *m = site ? (spec->config ? &spec->config->mounts : NULL) : &spec->mounts;
 		for (size_t i = 0; m && i < m->n; i++)
-			json_array_append_new(mounts,
-					      json_pack("{s:s, s:s, s:s, s:[s,s]}", "destination", m->v[i].destination,
-							"type", "bind", "source", m->v[i].source, "options", "rbind",
-							m->v[i].readonly ? "ro" : "rw"));
+			if (m->v[i].type != LAUNCH_MOUNT_UMOUNT)
+				json_array_append_new(mounts, bundle_mount(&m->v[i]));
 	}
 	char *const sh[] = { (char *)"/bin/sh", NULL };
 	const char *cwd = spec->workdir ? spec->workdir : spec->image.workdir ? spec->image.workdir : "/";

@@ -53,10 +53,15 @@ struct builder {
 	bool shadow_any;
 	bool console;	   /* the command gets a console: no /dev/console */
 	char **site_dests; /* where the site mounts landed, inside the root */
+	char **removed;	   /* where a mount was removed (umount), inside the root */
 	/* file systems launch mounted itself (shadows, /dev, a private /tmp):
 	 * entries made there stay in the container */
 	uint64_t *own_mnts;
 	size_t n_own_mnts;
+	/* mounts that make up launch's view of the image (shadows, the
+	 * entries re-bound in them): not the user's to remove */
+	uint64_t *internal_mnts;
+	size_t n_internal_mnts;
 };
 
 #define FDPATH(buf, fd) snprintf(buf, sizeof(buf), "/proc/self/fd/%d", fd)
@@ -102,6 +107,20 @@ static void add_own_mnt(struct builder *b, int fd)
 {
 	b->own_mnts = xrealloc(b->own_mnts, (b->n_own_mnts + 1) * sizeof(uint64_t));
 	b->own_mnts[b->n_own_mnts++] = mount_id(fd);
+}
+
+static void add_internal_mnt(struct builder *b, int fd)
+{
+	b->internal_mnts = xrealloc(b->internal_mnts, (b->n_internal_mnts + 1) * sizeof(uint64_t));
+	b->internal_mnts[b->n_internal_mnts++] = mount_id(fd);
+}
+
+static bool internal(const struct builder *b, uint64_t id)
+{
+	for (size_t i = 0; i < b->n_internal_mnts; i++)
+		if (b->internal_mnts[i] == id)
+			return true;
+	return of_image(b, id);
 }
 
 /* Is the directory FD on a host file system mounted into the container? */
@@ -253,10 +272,12 @@ static int bind_entry(struct builder *b, int from, int to, const char *name, con
 	snprintf(dst, sizeof(dst), "/proc/self/fd/%d/%s", to, name);
 	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return launch_error_set(err, errno, "cannot bind %s", name);
+	_cleanup_close_ int fd = openat(to, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0)
+		add_internal_mnt(b, fd);
 	if (S_ISDIR(st->st_mode)) {
 		/* the copy counts as the image only when the original was */
 		_cleanup_close_ int ofd = openat(from, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		_cleanup_close_ int fd = openat(to, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (ofd >= 0 && fd >= 0 && of_image(b, mount_id(ofd)))
 			add_image_mnt(b, mount_id(fd));
 	}
@@ -290,6 +311,7 @@ static int shadow(struct builder *b, const char *cpath, int dirfd, struct launch
 	b->shadows = xrealloc(b->shadows, (b->n_shadows + 1) * sizeof(int));
 	b->shadows[b->n_shadows++] = top;
 	add_own_mnt(b, top);
+	add_internal_mnt(b, top);
 	DIR *d = fdopendir(dup(orig));
 	if (!d)
 		return launch_error_set(err, errno, "cannot list %s", cpath);
@@ -309,12 +331,17 @@ static int shadow(struct builder *b, const char *cpath, int dirfd, struct launch
 	return ret;
 }
 
+/* The flags a remount of PATH must repeat: those the kernel locks in a less
+ * privileged namespace (nosuid, nodev, noexec, atime), and read-only, which
+ * a remount must never lift. */
 static unsigned long locked_flags(const char *path)
 {
 	struct statvfs sv;
 	unsigned long f = 0;
 	if (statvfs(path, &sv) < 0)
 		return 0;
+	if (sv.f_flag & ST_RDONLY)
+		f |= MS_RDONLY;
 	if (sv.f_flag & ST_NOSUID)
 		f |= MS_NOSUID;
 	if (sv.f_flag & ST_NODEV)
@@ -330,17 +357,75 @@ static unsigned long locked_flags(const char *path)
 	return f;
 }
 
-/* Make the mount tree at FD read-only: recursively with mount_setattr
- * (Linux >= 5.12), else its top mount. */
-static int make_readonly(int fd, const char *what, struct launch_error **err)
+/* Add ATTRS (MOUNT_ATTR_RDONLY, _NOSUID, _NODEV, _NOEXEC) to the mount tree
+ * at FD: recursively with mount_setattr (Linux >= 5.12), else to its top
+ * mount. Attributes are only ever added: a mount never gets more than it
+ * had. */
+static int restrict_mount(int fd, const char *what, uint64_t attrs, struct launch_error **err)
 {
-	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+	struct mount_attr attr = { .attr_set = attrs };
 	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) == 0)
 		return 0;
 	char p[64];
 	FDPATH(p, fd);
-	if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(p), NULL) < 0)
-		return launch_error_set(err, errno, "cannot make %s read-only", what);
+	unsigned long f = (attrs & MOUNT_ATTR_RDONLY ? MS_RDONLY : 0) | (attrs & MOUNT_ATTR_NOSUID ? MS_NOSUID : 0) |
+			  (attrs & MOUNT_ATTR_NODEV ? MS_NODEV : 0) | (attrs & MOUNT_ATTR_NOEXEC ? MS_NOEXEC : 0);
+	if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | f | locked_flags(p), NULL) < 0) {
+		if (attrs == MOUNT_ATTR_RDONLY)
+			return launch_error_set(err, errno, "cannot make %s read-only", what);
+		return launch_error_set(err, errno, "cannot make the mount on %s%s%s%s%s", what,
+					attrs & MOUNT_ATTR_RDONLY ? " read-only" : "",
+					attrs & MOUNT_ATTR_NOSUID ? " nosuid" : "",
+					attrs & MOUNT_ATTR_NODEV ? " nodev" : "",
+					attrs & MOUNT_ATTR_NOEXEC ? " noexec" : "");
+	}
+	return 0;
+}
+
+/* Make the mount tree at FD read-only. */
+static int make_readonly(int fd, const char *what, struct launch_error **err)
+{
+	return restrict_mount(fd, what, MOUNT_ATTR_RDONLY, err);
+}
+
+static const char *propagation_name(unsigned long p)
+{
+	static const struct {
+		unsigned long flags;
+		const char *name;
+	} names[] = {
+		{ MS_PRIVATE, "private" },	 { MS_PRIVATE | MS_REC, "rprivate" },
+		{ MS_SLAVE, "slave" },		 { MS_SLAVE | MS_REC, "rslave" },
+		{ MS_SHARED, "shared" },	 { MS_SHARED | MS_REC, "rshared" },
+		{ MS_UNBINDABLE, "unbindable" }, { MS_UNBINDABLE | MS_REC, "runbindable" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (names[i].flags == p)
+			return names[i].name;
+	return "?";
+}
+
+/* The new mount on container path DST (reached again from the root: an fd
+ * taken before the mount names what lies under it) gets ATTRS and the
+ * propagation type PROPAGATION (MS_SHARED, ... with MS_REC; 0: as it is).
+ * A propagation type only concerns the container's own mount namespace:
+ * the host's mounts reach it as slaves at most (mount_namespaces(7)), so
+ * nothing mounted inside can propagate to the host. */
+static int finish_mount(struct builder *b, const char *dst, uint64_t attrs, unsigned long propagation,
+			struct launch_error **err)
+{
+	if (!attrs && !propagation)
+		return 0;
+	_cleanup_close_ int top = launch_resolve_in_root(b->rootfd, dst, O_PATH);
+	if (top < 0)
+		return launch_error_set(err, errno, "cannot find the mount on %s", dst);
+	if (attrs && restrict_mount(top, dst, attrs, err) < 0)
+		return -1;
+	char p[64];
+	FDPATH(p, top);
+	if (propagation && mount(NULL, p, NULL, propagation, NULL) < 0)
+		return launch_error_set(err, errno, "cannot make the mount on %s %s", dst,
+					propagation_name(propagation));
 	return 0;
 }
 
@@ -381,10 +466,19 @@ static void source_close(struct source *s)
 	s->fd = -1;
 }
 
+/* How a bind is made: with the mounts below the source (MS_REC) or
+ * without, the attributes it gets (MOUNT_ATTR_*) and its propagation type
+ * (0: the one it gets from its source). */
+struct bind_how {
+	unsigned long rec;
+	uint64_t attrs;
+	unsigned long propagation;
+};
+
 /* Mount source S (SRC in messages) on container path DST, whose mount
- * point is DSTFD (-1: made here). With RO, the mount is made read-only. */
-static int bind_source(struct builder *b, const struct source *s, const char *src, int dstfd, const char *dst, bool ro,
-		       unsigned long rec, struct launch_error **err)
+ * point is DSTFD (-1: made here), as HOW says. */
+static int bind_source(struct builder *b, const struct source *s, const char *src, int dstfd, const char *dst,
+		       const struct bind_how *how, struct launch_error **err)
 {
 	_cleanup_close_ int fd = dstfd >= 0 ? dup(dstfd) : ensure(b, dst, S_ISDIR(s->st.st_mode), err);
 	if (fd < 0)
@@ -393,24 +487,31 @@ static int bind_source(struct builder *b, const struct source *s, const char *sr
 	char from[64], target[64];
 	FDPATH(from, s->fd);
 	FDPATH(target, fd);
-	if (mount(from, target, NULL, MS_BIND | rec, NULL) < 0)
+	if (mount(from, target, NULL, MS_BIND | how->rec, NULL) < 0) {
+		/* the kernel keeps the mounts a less privileged namespace got
+		 * from the host together (MNT_LOCKED): a bind cannot leave them out */
+		if (errno == EINVAL && !how->rec) {
+			launch_error_msg(err,
+					 "cannot mount %s on %s without the mounts below it (bind): mounts "
+					 "of the host there cannot be left out in a user namespace (use rbind)",
+					 src, dst);
+			if (err && *err)
+				(*err)->errno_ = EINVAL; /* bind_tmp tells this case apart */
+			return -1;
+		}
 		return launch_error_set(err, errno, "cannot mount %s on %s", src, dst);
-	if (!ro)
-		return 0;
-	/* Re-resolve: the fd still names the directory under the new mount. */
-	_cleanup_close_ int top = launch_resolve_in_root(b->rootfd, dst, O_PATH);
-	if (top < 0)
-		return launch_error_set(err, errno, "cannot find the mount on %s", dst);
-	return make_readonly(top, dst, err);
+	}
+	return finish_mount(b, dst, how->attrs, how->propagation, err);
 }
 
 static int bind_flags(struct builder *b, const char *src, const char *dst, bool ro, unsigned long rec,
 		      struct launch_error **err)
 {
 	struct source s;
+	struct bind_how how = { .rec = rec, .attrs = ro ? MOUNT_ATTR_RDONLY : 0 };
 	int r = source_open(src, &s, err);
 	if (r == 0)
-		r = bind_source(b, &s, src, -1, dst, ro, rec, err);
+		r = bind_source(b, &s, src, -1, dst, &how, err);
 	source_close(&s);
 	return r;
 }
@@ -551,6 +652,14 @@ static int setup_identity(struct builder *b, struct launch_error **err)
 	return write_db(b, "group", id->group, id->gid, gr, "root:x:0:", err);
 }
 
+static bool strv_has(char *const *v, const char *s)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
 static bool denied(char *const *list, const char *path, const char **which)
 {
 	for (size_t i = 0; list && list[i]; i++)
@@ -621,13 +730,17 @@ static int check_destination(const struct builder *b, const char *given, const c
 					given, *via ? ", " : "", *via ? dst : "", via, which);
 	for (size_t i = 0; c && i < c->mounts.n; i++) {
 		const struct launch_mount *m = &c->mounts.v[i];
+		if (m->type == LAUNCH_MOUNT_UMOUNT)
+			continue;
 		const char *site =
 			b->site_dests && i < launch_strv_len(b->site_dests) ? b->site_dests[i] : m->destination;
 		if (!launch_path_is_under(site, dst) && !launch_path_is_under(dst, site))
 			continue;
-		_cleanup_free_ char *site_real = realpath(m->source, NULL);
+		/* the same mount again changes nothing, unless the user removed
+		 * the site's (umount:DST): then it is made again */
+		_cleanup_free_ char *site_real = m->source ? realpath(m->source, NULL) : NULL;
 		if (!strcmp(site, dst) && site_real && s && !strcmp(site_real, s->real))
-			return 1;
+			return strv_has(b->removed, site) ? 0 : 1;
 		return launch_error_msg(err,
 					"mount destination %s%s %s the site mount on %s (site mounts cannot be "
 					"covered or shadowed: choose a destination outside it)",
@@ -654,39 +767,84 @@ static char *inner_path(const struct builder *b, int fd)
 	return xstrdup(*inner ? inner : "/");
 }
 
-static int user_mount(struct builder *b, const struct launch_mount *m, bool site, struct launch_error **err)
+static uint64_t mount_attrs(const struct launch_mount *m)
+{
+	return (m->readonly ? MOUNT_ATTR_RDONLY : 0) | (m->nosuid ? MOUNT_ATTR_NOSUID : 0) |
+	       (m->nodev ? MOUNT_ATTR_NODEV : 0) | (m->noexec ? MOUNT_ATTR_NOEXEC : 0);
+}
+
+static unsigned long propagation_flags(enum launch_mount_propagation p)
+{
+	switch (p) {
+	case LAUNCH_PROPAGATION_PRIVATE:
+		return MS_PRIVATE;
+	case LAUNCH_PROPAGATION_RPRIVATE:
+		return MS_PRIVATE | MS_REC;
+	case LAUNCH_PROPAGATION_SLAVE:
+		return MS_SLAVE;
+	case LAUNCH_PROPAGATION_RSLAVE:
+		return MS_SLAVE | MS_REC;
+	case LAUNCH_PROPAGATION_SHARED:
+		return MS_SHARED;
+	case LAUNCH_PROPAGATION_RSHARED:
+		return MS_SHARED | MS_REC;
+	case LAUNCH_PROPAGATION_UNBINDABLE:
+		return MS_UNBINDABLE;
+	case LAUNCH_PROPAGATION_RUNBINDABLE:
+		return MS_UNBINDABLE | MS_REC;
+	case LAUNCH_PROPAGATION_DEFAULT:
+		break;
+	}
+	return 0;
+}
+
+/* The mount point of M (WHAT in messages), a directory when DIR, made when
+ * missing. A user's destination is checked as written and again where the
+ * image's symlinks led it; S is the source of a bind, NULL otherwise.
+ * Returns the fd, -1 on error, or -2 for a user's mount that repeats a
+ * site mount exactly (skipped). *INNER: where it lies inside the root. */
+static int mount_point(struct builder *b, const struct launch_mount *m, const char *what, bool site,
+		       const struct source *s, bool dir, char **inner, struct launch_error **err)
+{
+	int r = site ? 0 : check_destination(b, m->destination, m->destination, s, err);
+	if (r != 0)
+		return r > 0 ? -2 : -1;
+	_cleanup_close_ int fd = ensure(b, m->destination, dir, err);
+	if (fd < 0)
+		return launch_error_wrap(err, "cannot mount %s on %s", what, m->destination);
+	*inner = inner_path(b, fd);
+	if (!site && !*inner)
+		return launch_error_msg(err, "mount destination %s leads out of the container", m->destination);
+	r = site ? 0 : check_destination(b, m->destination, *inner, s, err);
+	if (r != 0)
+		return r > 0 ? -2 : -1;
+	return steal_fd(&fd);
+}
+
+static int user_bind(struct builder *b, const struct launch_mount *m, bool site, struct launch_error **err)
 {
 	struct source s;
 	int ret = -1;
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *inner = NULL;
-	if (source_open(m->source, &s, err) < 0)
+	if (source_open(m->source, &s, err) < 0 || (!site && check_source(b, m->source, &s, err) < 0))
 		goto out;
-	if (!site) {
-		int r = check_source(b, m->source, &s, err);
-		if (r == 0)
-			r = check_destination(b, m->destination, m->destination, &s, err);
-		if (r != 0) {
-			ret = r > 0 ? 0 : -1;
-			if (r > 0)
-				launch_debug("mount %s on %s: the site mounts it there already", m->source,
-					     m->destination);
-			goto out;
-		}
-	}
-	fd = ensure(b, m->destination, S_ISDIR(s.st.st_mode), err);
-	if (fd < 0) {
-		launch_error_wrap(err, "cannot mount %s on %s", m->source, m->destination);
+	bool dir = S_ISDIR(s.st.st_mode);
+	if ((m->create == LAUNCH_CREATE_DIR && !dir) || (m->create == LAUNCH_CREATE_FILE && dir)) {
+		launch_error_msg(err, "cannot mount %s on %s: x-create=%s, but %s is %s", m->source, m->destination,
+				 dir ? "file" : "dir", m->source, dir ? "a directory" : "not a directory");
 		goto out;
 	}
-	/* The image may route the destination elsewhere with a symlink. */
-	inner = inner_path(b, fd);
-	if (!site && (!inner || check_destination(b, m->destination, inner ? inner : "?", &s, err) != 0)) {
-		if (!inner)
-			launch_error_msg(err, "mount destination %s leads out of the container", m->destination);
+	fd = mount_point(b, m, m->source, site, &s, dir, &inner, err);
+	if (fd == -2) {
+		launch_debug("mount %s on %s: the site mounts it there already", m->source, m->destination);
+		ret = 0;
 		goto out;
 	}
-	if (bind_source(b, &s, m->source, fd, m->destination, m->readonly, MS_REC, err) < 0)
+	struct bind_how how = { .rec = m->nonrecursive ? 0 : MS_REC,
+				.attrs = mount_attrs(m),
+				.propagation = propagation_flags(m->propagation) };
+	if (fd < 0 || bind_source(b, &s, m->source, fd, m->destination, &how, err) < 0)
 		goto out;
 	if (site)
 		launch_strv_push(&b->site_dests, xstrdup(inner ? inner : m->destination));
@@ -694,6 +852,112 @@ static int user_mount(struct builder *b, const struct launch_mount *m, bool site
 out:
 	source_close(&s);
 	return ret;
+}
+
+/* A tmpfs of the user's or the site's: nosuid and nodev, as every file
+ * system launch makes, and entries made in it stay in the container. */
+static int user_tmpfs(struct builder *b, const struct launch_mount *m, bool site, struct launch_error **err)
+{
+	_cleanup_free_ char *inner = NULL;
+	_cleanup_close_ int fd = mount_point(b, m, "a tmpfs", site, NULL, true, &inner, err);
+	if (fd < 0)
+		return -1;
+	_cleanup_free_ char *data = m->tmpfs_size ? xasprintf("mode=%04o,size=%s", m->tmpfs_mode, m->tmpfs_size)
+						  : xasprintf("mode=%04o", m->tmpfs_mode);
+	unsigned long flags = MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0) | (m->noexec ? MS_NOEXEC : 0);
+	char target[64];
+	FDPATH(target, fd);
+	if (mount("tmpfs", target, "tmpfs", flags, data) < 0)
+		return launch_error_set(err, errno, "cannot mount a tmpfs (%s) on %s", data, m->destination);
+	_cleanup_close_ int top = launch_resolve_in_root(b->rootfd, m->destination, O_PATH);
+	if (top >= 0)
+		add_own_mnt(b, top);
+	if (finish_mount(b, m->destination, 0, propagation_flags(m->propagation), err) < 0)
+		return -1;
+	if (site)
+		launch_strv_push(&b->site_dests, xstrdup(inner ? inner : m->destination));
+	return 0;
+}
+
+/* Is FD (at INNER in the root) the root of a mount? */
+static bool mount_root(const struct builder *b, int fd, const char *inner)
+{
+#ifdef STATX_ATTR_MOUNT_ROOT
+	struct statx sx;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) == 0 &&
+	    (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
+		return (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+#endif
+	/* before Linux 5.8: the mount changes between the parent and here */
+	_cleanup_free_ char *copy = xstrdup(inner);
+	_cleanup_close_ int parent = launch_resolve_in_root(b->rootfd, dirname(copy), O_PATH);
+	return parent >= 0 && mount_id(parent) != mount_id(fd);
+}
+
+/* umount:DST: the topmost mount on DST goes, with the mounts below it.
+ * Only in the container's mount namespace, which nothing shares with the
+ * host; a mount the host's namespace locked to its parent stays (the
+ * kernel refuses, EINVAL), and so does launch's view of the image (the
+ * root, shadows and what they re-bind). A user's DST obeys
+ * deny_mount_destinations, as written and where the image's symlinks
+ * lead it: a site protects its mounts there from removal too. */
+static int user_umount(struct builder *b, const struct launch_mount *m, bool site, struct launch_error **err)
+{
+	const char *dst = m->destination, *which = NULL;
+	if (!site && destination_denied(b, dst, &which))
+		return launch_error_msg(err,
+					"cannot remove the mount on %s: the site config does not allow changes "
+					"there (deny_mount_destinations: %s)",
+					dst, which);
+	_cleanup_close_ int fd = launch_resolve_in_root(b->rootfd, dst, O_PATH);
+	if (fd < 0)
+		return launch_error_set(err, errno, "cannot remove the mount on %s", dst);
+	_cleanup_free_ char *inner = inner_path(b, fd);
+	if (!inner)
+		return launch_error_msg(err, "cannot remove the mount on %s: it leads out of the container", dst);
+	if (!site && destination_denied(b, inner, &which))
+		return launch_error_msg(err,
+					"cannot remove the mount on %s, where the image's symlinks lead it (%s): "
+					"the site config does not allow changes there (deny_mount_destinations: %s)",
+					dst, inner, which);
+	if (!mount_root(b, fd, inner))
+		return launch_error_msg(err,
+					"cannot remove the mount on %s: it is not a mount point in the container "
+					"(see /proc/self/mountinfo inside)",
+					dst);
+	if (!strcmp(inner, "/") || internal(b, mount_id(fd)))
+		return launch_error_msg(err,
+					"cannot remove the mount on %s: it is part of the image as launch shows it "
+					"(the image's root, or a read-only cover launch made to add mount points)",
+					dst);
+	char p[64];
+	FDPATH(p, fd);
+	if (umount2(p, MNT_DETACH) < 0) {
+		if (errno == EINVAL)
+			return launch_error_msg(err,
+						"cannot remove the mount on %s: it came from the host together with "
+						"the mount above it, and a user namespace cannot take them apart",
+						dst);
+		return launch_error_set(err, errno, "cannot remove the mount on %s", dst);
+	}
+	launch_debug("removed the mount on %s", inner);
+	launch_strv_push(&b->removed, xstrdup(inner));
+	if (site)
+		launch_strv_push(&b->site_dests, xstrdup(inner));
+	return 0;
+}
+
+static int user_mount(struct builder *b, const struct launch_mount *m, bool site, struct launch_error **err)
+{
+	switch (m->type) {
+	case LAUNCH_MOUNT_TMPFS:
+		return user_tmpfs(b, m, site, err);
+	case LAUNCH_MOUNT_UMOUNT:
+		return user_umount(b, m, site, err);
+	case LAUNCH_MOUNT_BIND:
+		break;
+	}
+	return user_bind(b, m, site, err);
 }
 
 /* The home directory, HOME as the user set it: checked against the site's
@@ -712,7 +976,7 @@ static int home_mount(struct builder *b, const char *home, struct launch_error *
 				     "mounts on %s (deny_mount_destinations)",
 				     home, which);
 	if (r == 0)
-		r = bind_source(b, &s, home, -1, home, false, MS_REC, err);
+		r = bind_source(b, &s, home, -1, home, &(struct bind_how){ .rec = MS_REC }, err);
 	source_close(&s);
 	if (r < 0 && err && *err && (*err)->errno_ != EACCES)
 		launch_error_wrap(err, "home directory (use --no-home, or set HOME)");
@@ -749,6 +1013,8 @@ static void builder_clear(struct builder *b)
 {
 	launch_strv_free(b->created);
 	launch_strv_free(b->site_dests);
+	launch_strv_free(b->removed);
+	free(b->internal_mnts);
 	free(b->own_mnts);
 	for (size_t i = 0; i < b->n_shadows; i++)
 		close(b->shadows[i]);

@@ -36,7 +36,9 @@ void launch_spec_hook_target(const struct launch_spec *s, struct launch_hook_tar
 	static char sh[] = "/bin/sh";
 	t->annotations = s->annotations;
 	t->command = s->instance ? NULL : s->argv && s->argv[0] ? s->argv[0] : sh;
-	t->has_bind_mounts = s->mounts.n > 0;
+	t->has_bind_mounts = false;
+	for (size_t i = 0; i < s->mounts.n; i++)
+		t->has_bind_mounts |= s->mounts.v[i].type == LAUNCH_MOUNT_BIND;
 }
 
 /* The requests a site hook serves (--mpi, --gpu and their srun twins). */

@@ -315,10 +315,16 @@ bool launch_registry_ref_is(const char *s)
 {
 	if (launch_str_has_prefix(s, "docker://"))
 		return true;
-	/* enroot's [USER@][REGISTRY#]IMAGE: a # or a user, never in a store name or a path */
-	const char *at = strchr(s, '@');
-	return s[0] != '/' && s[0] != '.' && s[0] != '@' &&
-	       (strchr(s, '#') || (at && !launch_str_has_prefix(at + 1, "sha256:")));
+	/* enroot's [USER@][REGISTRY#]IMAGE: a user (a plain word before @) or a
+	 * registry host before #, never in a store name, a path or a source
+	 * such as docker-archive:FILE:@N */
+	if (s[0] == '/' || s[0] == '.' || s[0] == '@')
+		return false;
+	const char *at = strchr(s, '@'), *hash = strchr(s, '#');
+	size_t word = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+	bool user = at && s + word == at && !launch_str_has_prefix(at + 1, "sha256:");
+	const char *host = user ? at + 1 : s;
+	return user || (hash && hash > host && !memchr(host, '/', (size_t)(hash - host)));
 }
 
 bool launch_ref_tag_is_digest(const char *tag)

@@ -236,6 +236,30 @@ size_t launch_edit_distance(const char *a, const char *b)
 	return d;
 }
 
+bool launch_size_valid(const char *s)
+{
+	const char *p = s;
+	unsigned long long n = 0;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (n > (1ULL << 60) / 10)
+			return false;
+		n = n * 10 + (unsigned long long)(*p - '0');
+	}
+	if (p == s || n == 0 || (*p && p[1]))
+		return false;
+	if (*p == '%')
+		return n <= 100;
+	unsigned shift = 0;
+	if (*p) {
+		const char *units = "kKmMgG";
+		const char *u = strchr(units, *p);
+		if (!u)
+			return false;
+		shift = 10 * (unsigned)((u - units) / 2 + 1);
+	}
+	return n <= (1ULL << 60) >> shift;
+}
+
 size_t launch_closest(const char *word, const char *const *candidates, size_t n)
 {
 	size_t len = strlen(word), limit = len < 6 ? 1 : len < 12 ? 2 : 3;

@@ -78,6 +78,11 @@ bool launch_path_is_under(const char *path, const char *dir);
  * ".." without leaving "/". Returns NULL when PATH is not absolute. */
 char *launch_path_normalize(const char *path);
 
+/* A tmpfs size as mount(8) takes it: bytes with an optional k, m or g
+ * suffix (either case), above 0 and at most 1 EiB (tmpfs reads a larger
+ * one, or 0, as "no limit"), or 1-100% of RAM. */
+bool launch_size_valid(const char *s);
+
 /* Search PATH (colon-separated; NULL: /usr/bin:/bin) for the command CMD
  * as execvp does, an empty entry being the working directory, but tell
  * "nowhere" (NULL) apart from "found but not executable": execvp reports

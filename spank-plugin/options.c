@@ -113,9 +113,10 @@ static struct spank_option table[] = {
 	  "[USER@][REGISTRY#]IMAGE[:TAG] or docker://REF (pulled when missing), or a path starting with / or ./ "
 	  "(env LAUNCH_CONTAINER_IMAGE)",
 	  1, OPT_IMAGE, on_option },
-	{ "container-mounts", "SRC:DST[:FLAGS][,...]",
-	  "[launch] mounts, as launch run -m; flags joined by +, e.g. ro+rprivate (env LAUNCH_CONTAINER_MOUNTS)", 1,
-	  OPT_MOUNTS, on_option },
+	{ "container-mounts", "SRC:DST[:FLAGS][,SRC:DST...]",
+	  "[launch] bind mounts, as launch run -m: flags joined by \"+\", e.g. \"ro+rprivate\"; SRC tmpfs or "
+	  "umount (env LAUNCH_CONTAINER_MOUNTS)",
+	  1, OPT_MOUNTS, on_option },
 	{ "container-workdir", "DIR", "[launch] working directory inside the container (env LAUNCH_CONTAINER_WORKDIR)",
 	  1, OPT_WORKDIR, on_option },
 	{ "container-name", "NAME[:auto|create|exec|no_exec]",

@@ -490,15 +490,29 @@ int plugin_user_init(spank_t sp)
 	}
 	struct launch_mounts ms = { 0 };
 	struct launch_error *err = NULL;
-	if (plugin_opts.mounts && launch_mountspec_parse_list(plugin_opts.mounts, &ms, &err) < 0) {
+	/* relative sources (./data) are the submit directory's */
+	const char *pwd = job_getenv(sp, "PWD");
+	jobdir = pwd ? xstrdup(pwd) : NULL;
+	if (plugin_opts.mounts && launch_mountspec_parse_list_in(plugin_opts.mounts, jobdir, &ms, &err) < 0) {
 		slurm_error("launch: %s", err->msg);
 		launch_error_free(err);
 		goto out;
 	}
+	/* each mount written back whole (flags, tmpfs, umount), so that launch
+	 * makes exactly what the user asked for */
 	for (size_t i = 0; i < ms.n; i++) {
-		launch_strv_push(&argv, xstrdup("--bind"));
-		launch_strv_push(&argv, xasprintf("%s:%s:%s", ms.v[i].source, ms.v[i].destination,
-						  ms.v[i].readonly ? "ro" : "rw"));
+		bool is_long;
+		char *spec = launch_mountspec_format(&ms.v[i], &is_long);
+		if (!spec) {
+			slurm_error(
+				"launch: --container-mounts: cannot pass on the mount on %s (a path with both "
+				"`:` and `,`)",
+				ms.v[i].destination);
+			launch_mounts_clear(&ms);
+			goto out;
+		}
+		launch_strv_push(&argv, xstrdup(is_long ? "--mount" : "--bind"));
+		launch_strv_push(&argv, spec);
 	}
 	launch_mounts_clear(&ms);
 	push_step_binds(&argv, job, step);
@@ -528,9 +542,7 @@ int plugin_user_init(spank_t sp)
 	launch_strv_push(&argv, image ? image : xstrdup(plugin_opts.image));
 	char *msg = NULL;
 	struct named_check nc = { rundir, asked, image };
-	/* relative paths (./app.sqfs, mount sources) are the submit directory's */
-	const char *pwd = job_getenv(sp, "PWD");
-	jobdir = pwd ? xstrdup(pwd) : NULL;
+	/* a relative image path (./app.sqfs) is the submit directory's */
 	int st = run_launch_with(&u, jobdir, argv, env, false, named ? check_named : NULL, &nc, &msg, NULL);
 	if (plugin_site.importer)
 		importer_release(&u, env);

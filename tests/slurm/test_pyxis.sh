@@ -102,6 +102,14 @@ assert_eq 0 "$rc" "sbatch of a script with #SBATCH --container-image, --containe
 assert_eq "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"
 1" "$(cat "$T/w/wiki.out" 2>/dev/null)" "the batch script runs in the container, in the work directory, with the mount"
 
+mkdir -p "$T/w/data"
+echo relative-data >"$T/w/data/f"
+chown -R "$TU_UID" "$T/w/data"
+js srun --container-image=debian --container-mounts=./data:/data:ro+rprivate,tmpfs:/scratch cat /data/f
+assert_eq "0 relative-data" "$rc $out" "--container-mounts=./data:/data:ro+rprivate (relative to the submit directory)"
+js srun --container-image=debian --container-mounts=tmpfs:/scratch sh -c 'touch /scratch/x && stat -c %a /scratch'
+assert_eq "0 1777" "$rc $out" "--container-mounts=tmpfs:/scratch"
+
 say "# fake root under srun, with and without subordinate ids"
 apt_script='apt-get update >/dev/null && apt-get install -y cowsay >/dev/null && /usr/games/cowsay moo | grep -c moo; echo "apt ${APT_CONFIG:-none}"; id -u'
 js srun --container-image=debian --container-remap-root --container-writable sh -c "$apt_script"
@@ -198,6 +206,18 @@ js srun --container-image="127.0.0.1:$PORT#lab/bb:1" sh -c 'echo $FROMREG'
 assert_eq "0 yes" "$rc $out" "--container-image=REGISTRY#IMAGE:TAG is pulled from that registry"
 js srun --container-image="nobody@127.0.0.1:$PORT#lab/bb:2" true
 assert_contains "$err" "no credentials of user nobody for 127.0.0.1:$PORT" "USER@ asks for that user's credentials"
+# USER@: the credentials launch login stored for that user
+PB=$(registry_free_port "$PORT")
+registry_start "$R" basic basic "$PB" || die "cannot start the basic registry"
+registry_fill "$R" basic "$PB" "docker-archive:$T/bb.tar" team/bb:1 >/dev/null || die "registry_fill failed"
+printf 'launchpass\n' >"$T/w/pw"
+chown "$TU_UID" "$T/w/pw"
+js sh -c "'$L' login --username launchuser --password-stdin 127.0.0.1:$PB <pw"
+assert_eq 0 "$rc" "launch login --username launchuser"
+js srun --container-image="launchuser@127.0.0.1:$PB#team/bb:1" sh -c 'echo $FROMREG'
+assert_eq "0 yes" "$rc $out" "--container-image=USER@REGISTRY#IMAGE pulls with that user's credentials"
+js srun --container-image="someone@127.0.0.1:$PB#team/bb:2" true
+assert_contains "$err" "no credentials of user someone for 127.0.0.1:$PB" "another USER@ is not given launchuser's"
 js srun --container-image=lab/bb:1 true
 assert_true "a name in no store is not pulled unless the site says so (status $rc)" test "$rc" != 0
 assert_contains "$err" "pull_by_name" "the error says what was tried and how to pull"

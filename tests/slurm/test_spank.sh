@@ -115,6 +115,16 @@ assert_eq "ro-content
 rw-ok
 ro-refused" "$out" "--container-mounts: a read-only and a read-write bind"
 assert_eq w "$(cat "$T/data-rw/f" 2>/dev/null)" "the write reached the host directory"
+# pyxis's flags, tmpfs and umount reach launch start whole (remote.c writes
+# each parsed mount back with launch_mountspec_format)
+printf '#!/bin/sh\necho ran\n' >"$T/data-ro/s" && chmod 0755 "$T/data-ro/s" && chown "$TU_UID" "$T/data-ro/s"
+js srun --container-image="$SQFS" \
+	--container-mounts="$T/data-ro:/fl:ro+noexec+nosuid+rprivate,tmpfs:/scratch:mode=0700,umount:/dev/shm" \
+	sh -c 'awk '\''$5 == "/fl" { print "opts=," $6 "," }'\'' /proc/self/mountinfo; /fl/s 2>/dev/null || echo noexec-refused
+stat -c "scratch=%a" /scratch; echo "shm-mounts=$(awk '\''$5 == "/dev/shm"'\'' /proc/self/mountinfo | wc -l)"'
+for want in ",ro," ",nosuid," ",noexec," noexec-refused scratch=700 shm-mounts=0; do
+	assert_contains "$out" "$want" "--container-mounts with pyxis flags, tmpfs and umount: $want"
+done
 js env LAUNCH_CONTAINER_MOUNTS="$T/data-ro:/ro2:ro" srun --container-image="$SQFS" cat /ro2/f
 assert_eq ro-content "$out" "LAUNCH_CONTAINER_MOUNTS"
 js srun --container-image="$SQFS" --container-workdir=/etc pwd

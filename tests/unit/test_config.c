@@ -283,7 +283,7 @@ static void test_errors(void)
 	REFUSED("{\"mounts\": [\":/x\"]}", "1:13: ", "site mount `:/x` must start with an absolute host path");
 	REFUSED("{\"mounts\": [\"/a\", \"/b:c\"]}",
 		"1:19: ", "invalid mount `/b:c`: the destination `c` must be an absolute path");
-	REFUSED("{\"mounts\": [\n\"/a:/b:xx\"]}", "2:1: ", "invalid mount `/a:/b:xx`: unknown option `xx`");
+	REFUSED("{\"mounts\": [\n\"/a:/b:xx\"]}", "2:1: ", "invalid mount `/a:/b:xx`: unknown flag `xx`");
 	REFUSED("{\"mounts\": [\"/a:/b:ro:x\"]}", "1:13: ", "invalid mount `/a:/b:ro:x`: too many `:`");
 	REFUSED("{\"mounts\": [\"/a:\"]}", "1:13: ", "invalid mount `/a:`: the destination path is empty");
 	REFUSED("{\"mounts\": [\"/\"]}",
@@ -943,6 +943,56 @@ static void test_origins(void)
 	launch_config_clear(&c);
 }
 
+/* Site and user mounts in pyxis's syntax: flags, tmpfs, umount, kept whole
+ * into a run's mounts and written back as they were for --show. */
+static void test_mount_flags(void)
+{
+	struct launch_config c;
+	struct launch_error *err = NULL;
+	int r = load_both(
+		"{\"mounts\": [\"/apps:/apps:ro+nosuid+rprivate\", \"tmpfs:/scratch:size=1g\",\n"
+		"            \"umount:/dev/shm\"]}",
+		"{\"mounts\": [\"/home/u/d:/d:noexec+x-create=dir\", \"tmpfs:/t\"]}", &c, &err);
+	CHECK_INTEQ(r, 0);
+	CHECK_NO_ERROR(err);
+	if (CHECK(c.mounts.n == 3)) {
+		const struct launch_mount *m = c.mounts.v;
+		CHECK(m[0].type == LAUNCH_MOUNT_BIND && m[0].readonly && m[0].nosuid && !m[0].nodev &&
+		      m[0].propagation == LAUNCH_PROPAGATION_RPRIVATE);
+		CHECK(m[1].type == LAUNCH_MOUNT_TMPFS && m[1].source == NULL);
+		CHECK_STREQ(m[1].tmpfs_size, "1g");
+		CHECK(m[2].type == LAUNCH_MOUNT_UMOUNT);
+		CHECK_STREQ(m[2].destination, "/dev/shm");
+	}
+	struct launch_mounts ms = { NULL, 0 };
+	_cleanup_strv_ char **args = NULL;
+	launch_config_run_args(&c, &ms, &args);
+	if (CHECK(ms.n == 2)) {
+		CHECK(ms.v[0].noexec && ms.v[0].create == LAUNCH_CREATE_DIR && !ms.v[0].readonly);
+		CHECK(ms.v[1].type == LAUNCH_MOUNT_TMPFS && ms.v[1].tmpfs_mode == 01777);
+	}
+	launch_mounts_clear(&ms);
+	struct launch_config_items it;
+	CHECK_INTEQ(launch_config_items(&c, &it, &err), 0);
+	CHECK_NO_ERROR(err);
+	CHECK_STREQ(item_string(&it, "mounts", 0), "/apps:/apps:ro+rprivate+nosuid");
+	CHECK_STREQ(item_string(&it, "mounts", 1), "tmpfs:/scratch:size=1g");
+	CHECK_STREQ(item_string(&it, "mounts", 2), "umount:/dev/shm");
+	CHECK_STREQ(item_string(&it, "mounts", 3), "/home/u/d:/d:noexec+x-create=dir");
+	CHECK_STREQ(item_string(&it, "mounts", 4), "tmpfs:/t");
+	launch_config_items_clear(&it);
+	launch_config_clear(&c);
+
+	/* a host path stays absolute: ./tmpfs is refused like any relative one */
+	REFUSED("{\"mounts\": [\"./tmpfs:/x\"]}", "1:13: ",
+		"site mount `./tmpfs:/x` must start with an absolute host path (or be tmpfs:DST or umount:DST)");
+	REFUSED("{\"mounts\": [\"tmpfsx:/x\"]}",
+		"1:13: ", "site mount `tmpfsx:/x` must start with an absolute host path");
+	REFUSED("{\"mounts\": [\"tmpfs\"]}", "1:13: ", "invalid mount `tmpfs`: tmpfs needs a destination");
+	REFUSED("{\"mounts\": [\"umount:/x:ro\"]}", "1:13: ", "invalid mount `umount:/x:ro`: umount takes no flags");
+	REFUSED("{\"mounts\": [\"/a:/b:ro+rw\"]}", "1:13: ", "invalid mount `/a:/b:ro+rw`: `rw` contradicts `ro`");
+}
+
 int main(void)
 {
 	char *tmp = tu_mkdtemp();
@@ -962,6 +1012,7 @@ int main(void)
 	test_user_trust();
 	test_load_user();
 	test_origins();
+	test_mount_flags();
 	tu_rm_rf(tmp);
 	free(tmp);
 	return check_done();

@@ -167,10 +167,38 @@ static void test_registry_refs(void)
 	REGISTRY_REF("ubuntu", "127.0.0.1:5000", "127.0.0.1:5000", "ubuntu", "latest", "127.0.0.1:5000/ubuntu:latest");
 	REGISTRY_REF("docker://quay.io/x/y:1", "nvcr.io", "quay.io", "x/y", "1", "quay.io/x/y:1");
 	REGISTRY_REF("ubuntu", "docker.io", "registry-1.docker.io", "library/ubuntu", "latest", "ubuntu:latest");
+	/* enroot's and pyxis's [USER@][REGISTRY#]IMAGE[:TAG] */
+	REGISTRY_REF("nvcr.io#nvidia/pytorch:24.01-py3", NULL, "nvcr.io", "nvidia/pytorch", "24.01-py3",
+		     "nvcr.io/nvidia/pytorch:24.01-py3");
+	REGISTRY_REF("docker://localhost:5000#lab/x", NULL, "localhost:5000", "lab/x", "latest",
+		     "localhost:5000/lab/x:latest");
+	REGISTRY_REF("reg#x", NULL, "reg", "x", "latest", "reg/x:latest");
+	REGISTRY_REF("alice@nvcr.io#nvidia/cuda:12", NULL, "nvcr.io", "nvidia/cuda", "12", "nvcr.io/nvidia/cuda:12");
+	REGISTRY_REF("alice@ubuntu:22.04", NULL, "registry-1.docker.io", "library/ubuntu", "22.04", "ubuntu:22.04");
 	struct launch_registry_ref r;
 	struct launch_error *err = NULL;
+	CHECK(launch_registry_ref_parse_with("alice@nvcr.io#nvidia/cuda:12", NULL, &r, &err) == 0);
+	CHECK_STREQ(r.user, "alice");
+	launch_registry_ref_clear(&r);
+	CHECK(launch_registry_ref_parse_with("docker://debian:12", NULL, &r, &err) == 0);
+	CHECK(r.user == NULL);
+	launch_registry_ref_clear(&r);
 	CHECK(launch_registry_ref_parse_with("docker://Bad/Name", "nvcr.io", &r, &err) < 0);
 	CHECK_ERROR(err, "invalid reference `docker://Bad/Name`");
+	CHECK(launch_registry_ref_parse_with("#x", NULL, &r, &err) < 0);
+	CHECK_ERROR(err, "expected [USER@][REGISTRY#]IMAGE[:TAG]");
+	CHECK(launch_registry_ref_parse_with("@x", NULL, &r, &err) < 0);
+	/* what is one without docker:// */
+	CHECK(launch_registry_ref_is("docker://debian"));
+	CHECK(launch_registry_ref_is("nvcr.io#nvidia/pytorch:24.01"));
+	CHECK(launch_registry_ref_is("alice@ubuntu"));
+	CHECK(launch_registry_ref_is("alice@localhost:5000#lab/x"));
+	CHECK(!launch_registry_ref_is("debian:12"));
+	CHECK(!launch_registry_ref_is("@sha256:0123"));
+	CHECK(!launch_registry_ref_is("./dir#1/x.sqfs"));
+	CHECK(!launch_registry_ref_is("data/x#1.sqfs"));
+	CHECK(!launch_registry_ref_is("docker-archive:/x/y.tar:@0"));
+	CHECK(!launch_registry_ref_is("lab/x@sha256:0123"));
 }
 
 static void test_ref_canonical(void)

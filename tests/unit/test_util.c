@@ -306,6 +306,34 @@ static void test_time_ago(void)
 	CHECK_STREQ(small, "1 hour"); /* cut to the buffer, NUL-terminated */
 }
 
+/* tmpfs sizes (--writable-size, tmpfs:DST:size=): bytes, k/m/g in either
+ * case, 1-100%; nothing tmpfs would read as "no limit" (0, or past 1 EiB). */
+static void test_size_valid(void)
+{
+	static const char *const good[] = {
+		"1", "4096", "64k", "64K", "2m", "2M", "1g", "1G", "1%", "100%", "1152921504606846976", "1073741824g"
+	};
+	static const char *const bad[] = { "",
+					   "0",
+					   "0k",
+					   "k",
+					   "1t",
+					   "1kb",
+					   "1 g",
+					   "-1",
+					   "1.5g",
+					   "101%",
+					   "0%",
+					   "%",
+					   "1152921504606846977",
+					   "1073741825g",
+					   "99999999999999999999999" };
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++)
+		check_record_(launch_size_valid(good[i]), __FILE__, __LINE__, "size `%s` is valid", good[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		check_record_(!launch_size_valid(bad[i]), __FILE__, __LINE__, "size `%s` is refused", bad[i]);
+}
+
 static void test_table(void)
 {
 	struct launch_table t;
@@ -435,6 +463,7 @@ int main(void)
 	test_edit_distance();
 	test_time_ago();
 	test_table();
+	test_size_valid();
 	test_files(dir);
 	test_find_command(dir);
 	test_fds();
