@@ -44,7 +44,7 @@ struct plugin_site {
 	int sbatch;					  /* run batch scripts in the container (0 or 1) */
 	char *launch;					  /* the launch program */
 	char *runtime_dir;				  /* template (paths.h), NULL: /tmp/launch-$UID */
-	char *stage_dir; /* template: node-local copies of the job's images; NULL: none */
+	char *stage_dir;    /* template: node-local copies of the job's images; NULL: none */
 	int global_scope;   /* container_scope=global: named containers outlive the job */
 	char *importer;	    /* importer=PATH: pyxis's importer protocol for --container-image */
 	char *runtime_path; /* pyxis's runtime_path: runtime_dir is PATH/launch-$UID */

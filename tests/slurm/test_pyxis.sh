@@ -143,6 +143,20 @@ js env PYXIS_CONTAINER_IMAGE=busybox PYXIS_CONTAINER_REMAP_ROOT=1 PYXIS_CONTAINE
 assert_eq "0 job" "$(printf '%s\n' "$out" | tr '\n' ' ' | sed 's/ $//')" "PYXIS_CONTAINER_REMAP_ROOT and PYXIS_CONTAINER_ENV"
 js env PYXIS_CONTAINER_IMAGE=busybox LAUNCH_CONTAINER_IMAGE=debian srun cat /etc/debian_version
 assert_eq 0 "$rc" "LAUNCH_CONTAINER_IMAGE wins over PYXIS_CONTAINER_IMAGE"
+js env PYXIS_CONTAINER_IMAGE=busybox PYXIS_CONTAINER_MOUNTS=tmpfs:/scratch srun sh -c 'stat -c %a /scratch'
+assert_eq "0 1777" "$rc $out" "PYXIS_CONTAINER_MOUNTS"
+js env PYXIS_CONTAINER_IMAGE=busybox PYXIS_CONTAINER_SAVE="$T/w/env-saved.sqfs" srun true
+assert_true "PYXIS_CONTAINER_SAVE (status $rc)" test -s "$T/w/env-saved.sqfs"
+js salloc -N1 sh -c 'PYXIS_CONTAINER_NAME=envname srun --container-image=busybox --container-writable sh -c "echo n > /n"; PYXIS_CONTAINER_NAME=envname:exec srun cat /n'
+assert_eq "0 n" "$rc $out" "PYXIS_CONTAINER_NAME, with a flag"
+# an image with an Entrypoint (echo: it shows that it ran, and with what)
+js "$L" -q import --entrypoint '/bin/echo entrypoint-ran' "$SQFS" withep
+assert_eq 0 "$rc" "import the busybox image with an Entrypoint"
+js env PYXIS_CONTAINER_IMAGE=withep PYXIS_CONTAINER_ENTRYPOINT=1 PYXIS_CONTAINER_ENTRYPOINT_LOG=1 srun echo cmd
+assert_eq "0 entrypoint-ran echo cmd" "$rc $out" \
+	"PYXIS_CONTAINER_ENTRYPOINT=1 runs the image's entrypoint, its output shown (PYXIS_CONTAINER_ENTRYPOINT_LOG=1)"
+js env PYXIS_CONTAINER_IMAGE=withep PYXIS_CONTAINER_ENTRYPOINT=0 srun echo cmd
+assert_eq "0 cmd" "$rc $out" "PYXIS_CONTAINER_ENTRYPOINT=0 runs the command alone"
 js srun --container-image=busybox --container-entrypoint-log true
 assert_eq 0 "$rc" "--container-entrypoint-log is accepted"
 
