@@ -1498,7 +1498,7 @@ int launch_store_cache_trim(const struct launch_store *store, int64_t max, int64
 		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		v = xrealloc(v, (n + 1) * sizeof(*v));
-		snprintf(v[n].name, sizeof(v[n].name), "%s", de->d_name);
+		memcpy(v[n].name, de->d_name, strlen(de->d_name) + 1); /* it fits: checked above */
 		v[n].bytes = (int64_t)st.st_blocks * 512;
 		v[n].used = st.st_mtim;
 		total += v[n++].bytes;

@@ -188,6 +188,7 @@ static void test_registry_refs(void)
 	CHECK(launch_registry_ref_parse_with("#x", NULL, &r, &err) < 0);
 	CHECK_ERROR(err, "expected [USER@][REGISTRY#]IMAGE[:TAG]");
 	CHECK(launch_registry_ref_parse_with("@x", NULL, &r, &err) < 0);
+	CHECK_ERROR(err, "the user before `@` is empty");
 	/* what is one without docker:// */
 	CHECK(launch_registry_ref_is("docker://debian"));
 	CHECK(launch_registry_ref_is("nvcr.io#nvidia/pytorch:24.01"));
