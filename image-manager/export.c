@@ -436,20 +436,10 @@ static int add_layer(struct archive *a, const char *name, const struct layer *l,
 	return 0;
 }
 
-static char *iso_time(int64_t t)
-{
-	char buf[64];
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return xstrdup(buf);
-}
-
 /* The image config of S with LAYER as its one layer, as compact JSON. */
 static char *image_config(const struct src *s, const struct layer *l)
 {
-	_cleanup_free_ char *plat = xstrdup(s->platform), *created = iso_time(s->created);
+	_cleanup_free_ char *plat = xstrdup(s->platform), *created = launch_iso_time(s->created);
 	char *arch = strchr(plat, '/'), *variant = NULL;
 	if (arch) {
 		*arch++ = '\0';

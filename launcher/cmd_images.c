@@ -146,19 +146,9 @@ static char *human(int64_t b)
 	return xstrdup(buf);
 }
 
-static char *iso_time(int64_t t)
-{
-	char buf[64];
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return xstrdup(buf);
-}
-
 static json_t *image_json(const struct launch_store_image *im)
 {
-	_cleanup_free_ char *created = iso_time(im->created);
+	_cleanup_free_ char *created = launch_iso_time(im->created);
 	json_t *tags = launch_json_from_strv(im->tags);
 	json_t *j = json_pack("{s:s, s:o, s:s, s:s, s:s, s:I, s:s, s:s, s:O}", "digest", im->digest, "tags", tags,
 			      "store", im->store, "store_kind", im->site ? "site" : "user", "file", im->file, "size",

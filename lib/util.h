@@ -77,6 +77,8 @@ bool launch_path_is_under(const char *path, const char *dir);
 /* Lexically normalise an absolute path: collapse "//", drop "." and resolve
  * ".." without leaving "/". Returns NULL when PATH is not absolute. */
 char *launch_path_normalize(const char *path);
+/* T (seconds since the epoch) as UTC ISO 8601: 2026-12-06T03:04:05Z. */
+char *launch_iso_time(int64_t t);
 
 /* A tmpfs size as mount(8) takes it: bytes with an optional k, m or g
  * suffix (either case), above 0 and at most 1 EiB (tmpfs reads a larger
