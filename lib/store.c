@@ -701,6 +701,16 @@ int launch_store_prepare(const struct launch_store *store, struct launch_error *
 	return 0;
 }
 
+/* flock(FD, OP), again when a signal interrupts it. */
+static int flock_wait(int fd, int op)
+{
+	int r;
+	do
+		r = flock(fd, op);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
 static int store_lock(const struct launch_store *s, struct launch_error **err)
 {
 	int st = store_check(s, false, err);
@@ -710,11 +720,7 @@ static int store_lock(const struct launch_store *s, struct launch_error **err)
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return launch_error_set(err, errno, "cannot open image store lock %s", path);
-	int r;
-	do
-		r = flock(fd, LOCK_EX);
-	while (r < 0 && errno == EINTR);
-	if (r < 0) {
+	if (flock_wait(fd, LOCK_EX) < 0) {
 		int e = errno;
 		close(fd);
 		return launch_error_set(err, e, "cannot lock image store %s (does its file system support flock?)",
@@ -860,11 +866,7 @@ int launch_store_use(const char *file, struct launch_error **err)
 	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return launch_error_set(err, errno, "cannot open image %s", file);
-	int r;
-	do
-		r = flock(fd, LOCK_SH);
-	while (r < 0 && errno == EINTR);
-	if (r < 0) {
+	if (flock_wait(fd, LOCK_SH) < 0) {
 		/* a file system without flock (a site store on NFS without
 		 * locks): the image runs, unmarked; removals there are the
 		 * admins' */
@@ -1444,11 +1446,7 @@ int launch_store_cache_lock(const struct launch_store *store, bool exclusive, st
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return launch_error_set(err, errno, "cannot open the blob cache lock %s", path);
-	int r;
-	do
-		r = flock(fd, exclusive ? LOCK_EX | LOCK_NB : LOCK_SH);
-	while (r < 0 && errno == EINTR);
-	if (r < 0) {
+	if (flock_wait(fd, exclusive ? LOCK_EX | LOCK_NB : LOCK_SH) < 0) {
 		int e = errno;
 		close(fd);
 		if (e == EWOULDBLOCK)

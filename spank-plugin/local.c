@@ -45,9 +45,21 @@ void plugin_local_init(void)
 	own_allocation = getenv("SLURM_JOB_ID") == NULL;
 }
 
-char *plugin_pins_dir(const char *rundir)
+static char *pins_dir(const char *rundir)
 {
 	return xasprintf("%s/slurm-pins", rundir);
+}
+
+void plugin_pins_remove(const char *rundir, uid_t uid, uint32_t job)
+{
+	_cleanup_free_ char *dir = pins_dir(rundir);
+	int fd = launch_trust_dir(dir, uid, 0700, LAUNCH_TRUST_MISSING_OK, NULL, NULL, NULL);
+	if (fd < 0)
+		return;
+	char name[32];
+	snprintf(name, sizeof(name), "%u.json", job);
+	unlinkat(fd, name, 0);
+	close(fd);
 }
 
 char *plugin_pinned_image(const char *value, const char *image)
@@ -107,7 +119,7 @@ static char *resolve(const char *image, bool *is_path)
 static int open_pins(const char *rundir, uint32_t job)
 {
 	struct launch_error *err = NULL;
-	_cleanup_free_ char *dir = plugin_pins_dir(rundir);
+	_cleanup_free_ char *dir = pins_dir(rundir);
 	int dfd = launch_trust_dir(rundir, getuid(), 0700, LAUNCH_TRUST_CREATE | LAUNCH_TRUST_PRIVATE,
 				   "runtime directory", "set runtime_dir in plugstack.conf", &err);
 	if (dfd >= 0) {
@@ -220,15 +232,7 @@ int plugin_local_exit(spank_t sp)
 		return 0;
 	_cleanup_free_ char *rundir = plugin_runtime_dir(&u);
 	plugin_user_clear(&u);
-	_cleanup_free_ char *dir = rundir ? plugin_pins_dir(rundir) : NULL;
-	struct launch_error *err = NULL;
-	int dfd = dir ? launch_trust_dir(dir, getuid(), 0700, LAUNCH_TRUST_MISSING_OK, NULL, NULL, &err) : -1;
-	launch_error_free(err);
-	if (dfd >= 0) {
-		char name[32];
-		snprintf(name, sizeof(name), "%u.json", job);
-		unlinkat(dfd, name, 0);
-		close(dfd);
-	}
+	if (rundir)
+		plugin_pins_remove(rundir, getuid(), job);
 	return 0;
 }

@@ -19,6 +19,8 @@
 
 #include <slurm/spank.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 /* What the user asked for; -1 in a tri-state: not said. */
 struct plugin_opts {
@@ -88,7 +90,8 @@ int plugin_job_epilog(spank_t sp);
 void plugin_local_init(void);
 int plugin_local_user_init(spank_t sp);
 int plugin_local_exit(spank_t sp);
-char *plugin_pins_dir(const char *rundir);
+/* Remove the pins file of JOB in RUNDIR, which is UID's (as that user). */
+void plugin_pins_remove(const char *rundir, uid_t uid, uint32_t job);
 /* The image IMAGE of this step is to run as, from the job's pin VALUE (of
  * PLUGIN_PIN_VAR, may be NULL): "@sha256:HEX", or NULL when not pinned. */
 char *plugin_pinned_image(const char *value, const char *image);

@@ -682,19 +682,6 @@ struct job_instances {
 	uint32_t job;
 };
 
-/* The pins file of JOB (local.c) in RUNDIR, which is UID's. */
-static void remove_job_pins(const char *rundir, uid_t uid, uint32_t job)
-{
-	_cleanup_free_ char *dir = plugin_pins_dir(rundir);
-	int fd = launch_trust_dir(dir, uid, 0700, LAUNCH_TRUST_MISSING_OK, NULL, NULL, NULL);
-	if (fd < 0)
-		return;
-	char name[32];
-	snprintf(name, sizeof(name), "%u.json", job);
-	unlinkat(fd, name, 0);
-	close(fd);
-}
-
 /* The staged images of JOB (stage_dir), as U. */
 static void remove_job_stage(const struct plugin_user *u, uint32_t job)
 {
@@ -720,7 +707,7 @@ static void remove_job_stage(const struct plugin_user *u, uint32_t job)
 static bool add_job_instances(const struct plugin_user *u, char ***argv, void *arg)
 {
 	const struct job_instances *ji = arg;
-	remove_job_pins(ji->rundir, u->uid, ji->job);
+	plugin_pins_remove(ji->rundir, u->uid, ji->job);
 	remove_job_stage(u, ji->job);
 	_cleanup_free_ char *dir = xasprintf("%s/instances", ji->rundir);
 	struct launch_error *err = NULL;
