@@ -12,6 +12,7 @@
 #include "instance.h"
 #include "log.h"
 #include "paths.h"
+#include "server.h"
 #include "util.h"
 
 static const char ps_help[] =
@@ -21,6 +22,10 @@ static const char ps_help[] =
 	"a store name or a path), AGE, PROCESSES (joined processes still running, the\n"
 	"instance's own init not counted) and STATE. Instances whose supervisor died\n"
 	"are cleaned up on the way. 'launch list' is the same.\n"
+	"\n"
+	"Then your image servers on this node (see 'launch run --help'): NAME\n"
+	"server:KEY, IMAGE (the file served), AGE, PROCESSES (the containers using it)\n"
+	"and STATE (serving, or idle until its linger time is over; the --root mode).\n"
 	"\n"
 	"Options:\n"
 	"      --format table|json a table (the default), or a JSON array\n";
@@ -98,15 +103,40 @@ int cmd_ps(int argc, char **argv)
 		age(v[i].created, a, sizeof(a));
 		snprintf(procs, sizeof(procs), "%d", v[i].processes);
 		if (json)
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:i, s:s, s:b, s:I}", "name", v[i].name,
-							     "image", v[i].image, "created", (json_int_t)v[i].created,
-							     "processes", v[i].processes, "state", "running", "root",
-							     v[i].root, "pid", (json_int_t)v[i].holder));
+			json_array_append_new(arr,
+					      json_pack("{s:s, s:s, s:s, s:I, s:i, s:s, s:b, s:I}", "name", v[i].name,
+							"kind", "instance", "image", v[i].image, "created",
+							(json_int_t)v[i].created, "processes", v[i].processes, "state",
+							"running", "root", v[i].root, "pid", (json_int_t)v[i].holder));
 		else
 			launch_table_add(&t, (const char *[]){ v[i].name, v[i].image, a, procs, "running" });
 		launch_instance_info_clear(&v[i]);
 	}
 	free(v);
+	struct launch_server_info *sv = NULL;
+	if (launch_server_list(dir, &sv, &n, &err) < 0)
+		return launcher_fail(err);
+	for (size_t i = 0; i < n; i++) {
+		char a[32], procs[16], name[32], state[64];
+		age(sv[i].started, a, sizeof(a));
+		snprintf(procs, sizeof(procs), "%d", sv[i].containers);
+		snprintf(name, sizeof(name), "server:%.8s", sv[i].key);
+		if (sv[i].containers)
+			snprintf(state, sizeof(state), "serving (%s)", sv[i].mode);
+		else
+			snprintf(state, sizeof(state), "idle (%s, ends %ds after its last)", sv[i].mode, sv[i].linger);
+		if (json)
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I, s:i, s:s, s:s, s:I, s:i}", "name",
+							     name, "kind", "image-server", "image", sv[i].image,
+							     "created", (json_int_t)sv[i].started, "processes",
+							     sv[i].containers, "state",
+							     sv[i].containers ? "serving" : "idle", "mode", sv[i].mode,
+							     "pid", (json_int_t)sv[i].pid, "linger", sv[i].linger));
+		else
+			launch_table_add(&t, (const char *[]){ name, sv[i].image, a, procs, state });
+		launch_server_info_clear(&sv[i]);
+	}
+	free(sv);
 	_cleanup_free_ char *text = json ? json_dumps(arr, JSON_INDENT(2)) : launch_table_text(&t);
 	printf("%s%s", text, json ? "\n" : "");
 	json_decref(arr);
@@ -165,4 +195,10 @@ int cmd_stop(int argc, char **argv)
 		if (launch_instance_stop(dir, argv[i], &err) < 0)
 			ret = launcher_fail(steal_pointer(&err));
 	return ret;
+}
+
+/* `launch image-server ...`: not for users; launch run starts it. */
+int cmd_image_server(int argc, char **argv)
+{
+	return launch_server_main(argc - 1, argv + 1);
 }

@@ -64,6 +64,9 @@ static const char help[] =
 	"      --private-tmp       a private, empty /tmp instead of the host's\n"
 	"      --stage DIR         copy a squashfs image into DIR (node-local storage)\n"
 	"                          and mount the copy; a copy already in DIR is reused\n"
+	"      --fresh             serve the image from this process alone, rather than\n"
+	"                          with the image server your other containers of it\n"
+	"                          share (see Image servers below)\n"
 	"      --writable          make the image writable: changes go to a tmpfs\n"
 	"                          (memory) and are discarded at exit\n"
 	"      --writable-size SIZE  cap that tmpfs, e.g. 2g (default: half the RAM)\n"
@@ -96,6 +99,12 @@ static const char help[] =
 	"Signals SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH\n"
 	"and SIGCONT sent to launch reach the command. When the command exits, processes it left behind get\n"
 	"SIGTERM, then SIGKILL 2 seconds later; nothing stays mounted.\n"
+	"\n"
+	"Image servers: the first container of a squashfs image starts a server that\n"
+	"mounts it; your later containers of that image on this node, in the same\n"
+	"--root mode, join it and share its cache, so they start faster and read the\n"
+	"image once. It ends image_server_linger seconds (default 60; 0: no sharing)\n"
+	"after its last container. 'launch ps' lists the servers.\n"
 	"\n"
 	"Exit status: the command's; 128+N when signal N killed it; 125 when launch\n"
 	"failed; 126 when the command cannot be executed; 127 when it is not found.\n";
@@ -175,6 +184,7 @@ enum {
 	OPT_ENTRYPOINT,
 	OPT_REUSE,
 	OPT_STAGE,
+	OPT_FRESH,
 	OPT_ANNOTATION,
 	OPT_MPI,
 	OPT_GPU,
@@ -270,6 +280,7 @@ static const struct run_option {
 	{ { "entrypoint", required_argument, NULL, OPT_ENTRYPOINT }, K_RUN | K_HOOKS },
 	{ { "reuse", no_argument, NULL, OPT_REUSE }, K_START },
 	{ { "stage", required_argument, NULL, OPT_STAGE }, K_RUN | K_START },
+	{ { "fresh", no_argument, NULL, OPT_FRESH }, K_RUN },
 	{ { "annotation", required_argument, NULL, OPT_ANNOTATION }, K_MAKE },
 	{ { "mpi", no_argument, NULL, OPT_MPI }, K_MAKE },
 	{ { "gpu", no_argument, NULL, OPT_GPU }, K_MAKE },
@@ -366,6 +377,9 @@ static int spec_option(int c, const char *arg, struct launch_spec *spec, struct 
 		return 0;
 	case OPT_GPU:
 		launch_spec_annotate(&spec->annotations, LAUNCH_ANNOTATION_GPU, "true");
+		return 0;
+	case OPT_FRESH:
+		spec->fresh = true;
 		return 0;
 	default:
 		return 1;

@@ -6,6 +6,7 @@
 #include "error.h"
 
 int cmd_run(int argc, char **argv);
+int cmd_image_server(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_start(int argc, char **argv);

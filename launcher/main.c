@@ -38,6 +38,7 @@ static const struct {
 	{ "ps", cmd_ps, "list your instances" },
 	{ "list", cmd_ps, NULL },
 	{ "stop", cmd_stop, "end instances" },
+	{ "image-server", cmd_image_server, NULL }, /* started by run: server.h */
 	{ "hooks", cmd_hooks, "list the site's OCI hooks and which would run for a container" },
 	{ "oci", cmd_oci, "run OCI bundles as runc would, for Slurm's --container (oci.conf)" },
 	{ "doctor", cmd_doctor, "check what this node offers launch, and how to fix what is missing" },

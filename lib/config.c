@@ -48,6 +48,7 @@ void launch_config_init(struct launch_config *c)
 	c->pull_jobs = 4;
 	c->blob_cache_max = LAUNCH_BLOB_CACHE_DEFAULT;
 	c->fuse_threads = 8;
+	c->image_server_linger = 60;
 	c->hook_timeout = 60;
 	c->hooks_dirs = xcalloc(2, sizeof(char *));
 	c->hooks_dirs[0] = xstrdup(LAUNCH_SYSCONFDIR "/hooks.d");
@@ -89,6 +90,7 @@ static const struct key {
 	{ "gpu_auto", T_BOOL, FIELD(gpu_auto), true, 0, 0 },
 	{ "hook_timeout", T_INT, FIELD(hook_timeout), false, 1, 86400 },
 	{ "hooks_dirs", T_PATHS, FIELD(hooks_dirs), false, 0, 0 },
+	{ "image_server_linger", T_INT, FIELD(image_server_linger), true, 0, 86400 },
 	{ "insecure_registries", T_STRINGS, FIELD(insecure_registries), false, 0, 0 },
 	{ "locked", T_LOCKED, FIELD(locked), false, 0, 0 },
 	{ "mounts", T_MOUNTS, FIELD(mounts), true, 0, 0 },

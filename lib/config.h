@@ -40,7 +40,8 @@ struct launch_config {
 	char *runtime_dir;		  /* template; NULL: $XDG_RUNTIME_DIR/launch or /tmp/launch-$UID */
 	char **env_deny;		  /* host variables not passed into containers */
 	bool private_tmp;		  /* default for --private-tmp */
-	int fuse_threads;		  /* maximum FUSE worker threads per container */
+	int fuse_threads;		  /* maximum FUSE worker threads per image server */
+	int image_server_linger;	  /* seconds a shared image server outlives its last container; 0: no sharing */
 	char *store;			  /* template of the user's image store; NULL: $XDG_DATA_HOME/launch */
 	char **site_stores;		  /* read-only image stores of the site, searched after the user's */
 	char *registry_ca_file;		  /* CA bundle for registries, besides the system's */

@@ -45,6 +45,7 @@
 #include "log.h"
 #include "proc.h"
 #include "rootfs.h"
+#include "server.h"
 #include "sqfs.h"
 #include "store.h"
 #include "trust.h"
@@ -158,9 +159,15 @@ int launch_container_enter_userns(const struct launch_identity *id, struct launc
 	return unshare_user_ns(id, err);
 }
 
-static int mount_lower(const struct launch_spec *spec, const char *dir, struct launch_sqfs **sq,
+static int mount_lower(const struct launch_spec *spec, const char *dir, const char *shared, struct launch_sqfs **sq,
 		       struct launch_error **err)
 {
+	if (shared) {
+		/* the image server's mount, in the copy of its namespace we made */
+		if (mount(shared, dir, NULL, MS_BIND, NULL) < 0)
+			return launch_error_set(err, errno, "cannot mount the image server's %s", shared);
+		return 0;
+	}
 	if (spec->image.kind == LAUNCH_IMAGE_SQUASHFS) {
 		int threads = spec->config ? spec->config->fuse_threads : 8;
 		if (launch_sqfs_open(spec->image.path, spec->image.offset, threads, sq, err) < 0)
@@ -219,11 +226,11 @@ static int overlay_dirs(const char *dir, const struct launch_identity *id, char 
  * overlay itself is mounted by the container init (mount_overlay): its first
  * lookups in the lower layer need the FUSE server, which starts only after
  * the fork. */
-static int mount_image(const struct launch_spec *spec, const char *stage, const char *root, struct launch_sqfs **sq,
-		       struct launch_error **err)
+static int mount_image(const struct launch_spec *spec, const char *stage, const char *root, const char *shared,
+		       struct launch_sqfs **sq, struct launch_error **err)
 {
 	if (!spec->writable && !spec->overlay)
-		return mount_lower(spec, root, sq, err);
+		return mount_lower(spec, root, shared, sq, err);
 	_cleanup_free_ char *lower = xasprintf("%s/lower", stage), *upper = NULL, *work = NULL;
 	if (mkdir(lower, 0755) < 0)
 		return launch_error_set(err, errno, "cannot create %s", lower);
@@ -246,7 +253,7 @@ static int mount_image(const struct launch_spec *spec, const char *stage, const 
 		if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
 			return launch_error_set(err, errno, "cannot create the writable layer in %s", rw);
 	}
-	return mount_lower(spec, lower, sq, err);
+	return mount_lower(spec, lower, shared, sq, err);
 }
 
 /* In the container init: the kernel overlayfs over STAGE/lower on ROOT,
@@ -304,7 +311,8 @@ static int signal_descendants(pid_t self, int sig, pid_t except)
 
 /* Forward signals and reap until no descendant is left; relay CONSOLE's
  * terminal meanwhile (NULL: none). */
-static int supervise(pid_t child, pid_t helper, int sfd, pid_t parent, int *status, struct launch_console *console)
+static int supervise(pid_t child, pid_t helper, int sfd, pid_t parent, int *status, struct launch_console *console,
+		     int server)
 {
 	bool main_done = false, termed = false;
 	int64_t kill_at = -1;
@@ -340,13 +348,23 @@ static int supervise(pid_t child, pid_t helper, int sfd, pid_t parent, int *stat
 				timeout = (int)left;
 			}
 		}
-		struct pollfd pfd[4] = { { .fd = sfd, .events = POLLIN } };
+		struct pollfd pfd[5] = { { .fd = sfd, .events = POLLIN } };
 		int nc = console ? launch_console_pollfds(console, pfd + 1) : 0;
-		int r = poll(pfd, (nfds_t)(1 + nc), timeout);
+		pfd[1 + nc] = (struct pollfd){ .fd = server, .events = POLLIN }; /* ignored when -1 */
+		int r = poll(pfd, (nfds_t)(2 + nc), timeout);
 		if (r <= 0)
 			continue;
 		if (nc)
 			launch_console_relay(console, pfd + 1, nc);
+		if (pfd[1 + nc].revents) {
+			/* The image server is gone (killed): every file of the
+			 * image now fails to read. Better an end that says why. */
+			launch_log(LAUNCH_LOG_ERROR,
+				   "the image server (see 'launch ps') ended while the container ran: stopping the "
+				   "container, which can no longer read its image");
+			signal_descendants(getpid(), SIGKILL, helper);
+			server = -1;
+		}
 		if (!pfd[0].revents)
 			continue;
 		struct signalfd_siginfo si;
@@ -521,7 +539,7 @@ static int exec_with_console(const char *path, char *const *argv, char *const *e
 	}
 	launch_console_started(&cons);
 	int status = LAUNCH_EXIT_FAILURE;
-	supervise(cmd, 0, sfd, 0, &status, &cons);
+	supervise(cmd, 0, sfd, 0, &status, &cons, -1);
 	launch_console_finish(&cons);
 	launch_console_restore(&saved);
 	fflush(NULL);
@@ -759,7 +777,7 @@ container_init(const struct launch_spec *spec, const char *root, const char *sta
 	launch_env_clear(&env);
 	launch_console_started(&cons);
 	int status = LAUNCH_EXIT_FAILURE;
-	supervise(cmd, 0, sfd, supervisor, &status, console ? &cons : NULL);
+	supervise(cmd, 0, sfd, supervisor, &status, console ? &cons : NULL, -1);
 	launch_console_finish(&cons);
 	_exit(status);
 }
@@ -782,7 +800,8 @@ struct run_ctx {
 	pid_t child;
 	bool console; /* the user's terminal is saved in SAVED: the init puts it in raw mode */
 	struct termios saved;
-	int use; /* the image's use marker (store.h), held until the end */
+	int use;			  /* the image's use marker (store.h), held until the end */
+	struct launch_server_conn server; /* the shared image server joined (server.h) */
 };
 
 /* The user and mount namespaces, the staging tmpfs, the image mounted. */
@@ -807,13 +826,16 @@ static int run_prepare(struct run_ctx *x, struct launch_error **err)
 			return -1;
 		close(dfd);
 	}
-	if (unshare_user_ns(&spec->id, err) < 0)
+	int joined = 0;
+	if (launch_server_wanted(spec) && (joined = launch_server_join(spec, x->use, &x->server, err)) < 0)
+		return -1;
+	if (!joined && unshare_user_ns(&spec->id, err) < 0)
 		return -1;
 	if (mount("tmpfs", x->stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700,size=16m") < 0)
 		return launch_error_set(err, errno, "cannot mount the staging tmpfs on %s", x->stage);
 	if (mkdir(x->root, 0755) < 0)
 		return launch_error_set(err, errno, "cannot create %s", x->root);
-	if (mount_image(spec, x->stage, x->root, &x->sq, err) < 0)
+	if (mount_image(spec, x->stage, x->root, x->server.root, &x->sq, err) < 0)
 		return -1;
 	if (spec->hooks.n && write_bundle(spec, x->hk.bundle, x->root, err) < 0)
 		return -1;
@@ -844,6 +866,8 @@ static int run_fork(struct run_ctx *x, struct launch_error **err)
 		return launch_error_set(err, errno, "cannot fork the container process");
 	if (x->child == 0) {
 		close(x->report[0]);
+		if (x->server.fd >= 0)
+			close(x->server.fd);
 		container_init(x->spec, x->root, x->stage, x->report[1], x->sfd, &x->hk, x->console);
 	}
 	close(x->report[1]);
@@ -875,7 +899,7 @@ static int run_supervise(struct run_ctx *x, const struct launch_container_callba
 				     launch_env_get(&spec->env, "PATH"));
 	if (x->hk.ready[0] >= 0 && hooks_created(&x->hk, x->child, err) < 0) {
 		kill(x->child, SIGKILL);
-		supervise(x->child, helper, x->sfd, 0, &ignored, NULL);
+		supervise(x->child, helper, x->sfd, 0, &ignored, NULL, x->server.fd);
 		return -1;
 	}
 	close_pair(x->hk.ready);
@@ -896,11 +920,11 @@ static int run_supervise(struct run_ctx *x, const struct launch_container_callba
 	}
 	if (!failed && cb && cb->started && cb->started(cb->arg, x->child, err) < 0) {
 		kill(x->child, SIGTERM);
-		supervise(x->child, helper, x->sfd, 0, &ignored, NULL);
+		supervise(x->child, helper, x->sfd, 0, &ignored, NULL, x->server.fd);
 		return -1;
 	}
 	int st = 0;
-	supervise(x->child, helper, x->sfd, 0, &st, NULL);
+	supervise(x->child, helper, x->sfd, 0, &st, NULL, x->server.fd);
 	launch_debug("%lld us: all container processes ended", (long long)now_us());
 	if (failed) {
 		launch_error_msg(err, "%s", rep.msg);
@@ -914,7 +938,9 @@ static int run_supervise(struct run_ctx *x, const struct launch_container_callba
 int launch_container_run_with(const struct launch_spec *spec, const struct launch_container_callbacks *cb, int *status,
 			      struct launch_error **err)
 {
-	struct run_ctx x = { .spec = spec, .sfd = -1, .report = { -1, -1 }, .child = -1, .use = -1 };
+	struct run_ctx x = {
+		.spec = spec, .sfd = -1, .report = { -1, -1 }, .child = -1, .use = -1, .server = LAUNCH_SERVER_CONN_INIT
+	};
 	x.stage = xasprintf("%s/mnt", spec->runtime_dir);
 	x.root = xasprintf("%s/root", x.stage);
 	x.hk_id = spec->container_id ? xstrdup(spec->container_id) : xasprintf("launch-%d", (int)getpid());
@@ -942,6 +968,7 @@ int launch_container_run_with(const struct launch_spec *spec, const struct launc
 	if (x.sfd >= 0)
 		close(x.sfd);
 	launch_sqfs_stop(x.sq);
+	launch_server_conn_close(&x.server);
 	if (x.use >= 0)
 		close(x.use);
 	launch_debug("%lld us: stopped", (long long)now_us());

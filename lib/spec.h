@@ -31,6 +31,7 @@ struct launch_spec {
 	char *writable_size;	   /* size= of that tmpfs ("4g"), NULL: the kernel's default */
 	char *overlay;		   /* --overlay DIR: persistent upper layer in DIR/upper */
 	bool instance;		   /* no command: the container init waits to be joined (instance.c) */
+	bool fresh;		   /* --fresh: serve the image in this process, not with a shared server */
 	char *container_id;	   /* the id hooks see: the instance's name, else launch-PID */
 	char **annotations;	   /* KEY=VALUE: --annotation, --mpi, --gpu */
 	struct launch_hooks hooks; /* the site's hooks that apply to this container, in order */

@@ -37,7 +37,9 @@ on_exit "chmod $mode /dev/fuse"
 chmod 0600 /dev/fuse
 capture as_user "$L" doctor
 d_rc=$rc d_out=$out
-capture as_user "$L" run "$SQFS" true
+# a runtime directory of its own: no image server of an earlier run
+# (which has its mount already) may serve this one
+capture as_user env LAUNCH_RUNTIME_DIR="$T/rt-fuse" "$L" run "$SQFS" true
 r_rc=$rc r_err=$err
 capture as_user "$L" run "$DIRIMG" echo dir-ok
 chmod "$mode" /dev/fuse
