@@ -23,9 +23,9 @@ static const char ps_help[] =
 	"instance's own init not counted) and STATE. Instances whose supervisor died\n"
 	"are cleaned up on the way. 'launch list' is the same.\n"
 	"\n"
-	"Then your image servers on this node (see 'launch run --help'): NAME\n"
+	"Then your image servers on this node (see 'launch help run'): NAME\n"
 	"server:KEY, IMAGE (the file served), AGE, PROCESSES (the containers using it)\n"
-	"and STATE (serving, or idle until its linger time is over; the --root mode).\n"
+	"and STATE (serving, or idle until its linger time is over; the id mode).\n"
 	"\n"
 	"Options:\n"
 	"      --format table|json a table (the default), or a JSON array\n";

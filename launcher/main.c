@@ -35,10 +35,9 @@ static const struct {
 	{ "logout", cmd_image_helper, "forget the credentials login kept for a registry" },
 	{ "start", cmd_start, "start a named instance that processes can join" },
 	{ "exec", cmd_exec, "run a command inside a running instance" },
-	{ "ps", cmd_ps, "list your instances" },
+	{ "ps", cmd_ps, "list your instances and image servers" },
 	{ "list", cmd_ps, NULL },
 	{ "stop", cmd_stop, "end instances" },
-	{ "image-server", cmd_image_server, NULL }, /* started by run: server.h */
 	{ "hooks", cmd_hooks, "list the site's OCI hooks and which would run for a container" },
 	{ "oci", cmd_oci, "run OCI bundles as runc would, for Slurm's --container (oci.conf)" },
 	{ "doctor", cmd_doctor, "check what this node offers launch, and how to fix what is missing" },
@@ -144,6 +143,9 @@ int main(int argc, char **argv)
 				return commands[i].fn(2, hargv);
 			}
 	}
+	/* not for users: the shared image server that launch run starts (server.h) */
+	if (!strcmp(name, "image-server"))
+		return cmd_image_server(argc - optind, argv + optind);
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (!strcmp(commands[i].name, name)) {
 			int sub_argc = argc - optind;

@@ -159,15 +159,11 @@ int launch_container_enter_userns(const struct launch_identity *id, struct launc
 	return unshare_user_ns(id, err);
 }
 
-static int mount_lower(const struct launch_spec *spec, const char *dir, const char *shared, struct launch_sqfs **sq,
-		       struct launch_error **err)
+static int mount_lower(const struct launch_spec *spec, const char *dir, struct launch_server_conn *shared,
+		       struct launch_sqfs **sq, struct launch_error **err)
 {
-	if (shared) {
-		/* the image server's mount, in the copy of its namespace we made */
-		if (mount(shared, dir, NULL, MS_BIND, NULL) < 0)
-			return launch_error_set(err, errno, "cannot mount the image server's %s", shared);
-		return 0;
-	}
+	if (shared->tree >= 0)
+		return launch_server_mount(shared, dir, err); /* the image server's */
 	if (spec->image.kind == LAUNCH_IMAGE_SQUASHFS) {
 		int threads = spec->config ? spec->config->fuse_threads : 8;
 		if (launch_sqfs_open(spec->image.path, spec->image.offset, threads, sq, err) < 0)
@@ -226,8 +222,8 @@ static int overlay_dirs(const char *dir, const struct launch_identity *id, char 
  * overlay itself is mounted by the container init (mount_overlay): its first
  * lookups in the lower layer need the FUSE server, which starts only after
  * the fork. */
-static int mount_image(const struct launch_spec *spec, const char *stage, const char *root, const char *shared,
-		       struct launch_sqfs **sq, struct launch_error **err)
+static int mount_image(const struct launch_spec *spec, const char *stage, const char *root,
+		       struct launch_server_conn *shared, struct launch_sqfs **sq, struct launch_error **err)
 {
 	if (!spec->writable && !spec->overlay)
 		return mount_lower(spec, root, shared, sq, err);
@@ -835,7 +831,7 @@ static int run_prepare(struct run_ctx *x, struct launch_error **err)
 		return launch_error_set(err, errno, "cannot mount the staging tmpfs on %s", x->stage);
 	if (mkdir(x->root, 0755) < 0)
 		return launch_error_set(err, errno, "cannot create %s", x->root);
-	if (mount_image(spec, x->stage, x->root, x->server.root, &x->sq, err) < 0)
+	if (mount_image(spec, x->stage, x->root, &x->server, &x->sq, err) < 0)
 		return -1;
 	if (spec->hooks.n && write_bundle(spec, x->hk.bundle, x->root, err) < 0)
 		return -1;
@@ -866,8 +862,7 @@ static int run_fork(struct run_ctx *x, struct launch_error **err)
 		return launch_error_set(err, errno, "cannot fork the container process");
 	if (x->child == 0) {
 		close(x->report[0]);
-		if (x->server.fd >= 0)
-			close(x->server.fd);
+		launch_server_conn_close(&x->server);
 		container_init(x->spec, x->root, x->stage, x->report[1], x->sfd, &x->hk, x->console);
 	}
 	close(x->report[1]);

@@ -1,18 +1,27 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Shared image servers (see server.h).
  *
- *   launch run (the first)        fork -> setsid -> fork: the server
+ *   launch run (the first)        fork -> setsid -> fork -> exec: the server
  *     |                           (detached, reparented, its own session)
  *     |  <-- report pipe --       unshare(user, mount), id maps, staging
  *     |                           tmpfs on KEY.mnt, FUSE mount on KEY.mnt/root,
  *     |                           socket KEY.sock bound: "ready"
- *     |--- connect KEY.sock --->  accept: one more container ('y')
- *     setns(user, mnt of the server's pid, from SO_PEERCRED);
- *     unshare(mount): a namespace of its own; KEY.mnt/root bound on its
- *     root; the container as usual. Its exit (or kill -9) closes the
- *     connection: one container less. No container for image_server_linger
- *     seconds: the server unlinks its socket under KEY.lock, unmounts and
- *     exits.
+ *     |--- connect KEY.sock --->  accept: one more container; answers 'y'
+ *     |  <-- SCM_RIGHTS --        with its user namespace and a detached clone
+ *     |                           of the image's mount (open_tree)
+ *     setns(user): the server's ids and capabilities; unshare(mount): a
+ *     copy of the node's current mounts, owned by that user namespace;
+ *     move_mount of the clone on the run's root; the container as usual.
+ *     Its exit (or kill -9) closes the connection: one container less. No
+ *     container for image_server_linger seconds: the server unlinks its
+ *     socket under KEY.lock, unmounts and exits.
+ *
+ * The container's mount namespace is made from the node's mounts as they
+ * are when it starts, as a private server's would be, not from the
+ * server's copy of them as they were when the server started: mounts made
+ * on the node since (a job's scratch, an automounted home) are there. Only
+ * the image's mount comes from the server. FUSE lets processes of the
+ * server's user namespace (allow_other checks the user namespace) in.
  *
  * Later runs only connect and join. A connection the server closes
  * without its 'y' (it was ending) sends the client round again: under
@@ -134,7 +143,8 @@ struct server {
 	size_t n, cap;
 	int64_t started;
 	struct launch_sqfs *sq;
-	char *mnt;
+	char *mnt, *root;
+	int userns; /* /proc/self/ns/user, handed to every container */
 };
 
 static void state_write(struct server *s)
@@ -159,13 +169,16 @@ static int server_setup(struct server *s, struct launch_error **err)
 		return launch_error_set(err, errno, "cannot create %s", s->mnt);
 	if (mount("tmpfs", s->mnt, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") < 0)
 		return launch_error_set(err, errno, "cannot mount the server's staging tmpfs on %s", s->mnt);
-	_cleanup_free_ char *root = xasprintf("%s/root", s->mnt);
-	if (mkdir(root, 0755) < 0)
-		return launch_error_set(err, errno, "cannot create %s", root);
+	s->root = xasprintf("%s/root", s->mnt);
+	if (mkdir(s->root, 0755) < 0)
+		return launch_error_set(err, errno, "cannot create %s", s->root);
+	s->userns = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
+	if (s->userns < 0)
+		return launch_error_set(err, errno, "cannot open the server's user namespace");
 	if (launch_sqfs_open(s->image, s->offset, s->threads, &s->sq, err) < 0)
 		return -1;
 	launch_sqfs_set_all_root(s->sq, s->id.root && s->id.mode == LAUNCH_IDMAP_SECCOMP);
-	if (launch_sqfs_mount(s->sq, root, err) < 0 || launch_sqfs_serve(s->sq, err) < 0)
+	if (launch_sqfs_mount(s->sq, s->root, err) < 0 || launch_sqfs_serve(s->sq, err) < 0)
 		return -1;
 
 	s->listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -184,11 +197,38 @@ static int server_setup(struct server *s, struct launch_error **err)
 	return 0;
 }
 
+/* 'y', with the user namespace and a detached clone of the image's mount. */
+static int send_join(struct server *s, int c)
+{
+	int tree = open_tree(AT_FDCWD, s->root, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0)
+		return -1;
+	int fds[2] = { s->userns, tree };
+	char y = 'y';
+	struct iovec iov = { .iov_base = &y, .iov_len = 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(fds))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+	ssize_t r;
+	while ((r = sendmsg(c, &m, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	close(tree);
+	return r == 1 ? 0 : -1;
+}
+
 static void server_accept(struct server *s)
 {
 	int c;
 	while ((c = accept4(s->listener, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		if (launch_write_all(c, "y", 1) < 0) {
+		if (send_join(s, c) < 0) {
 			close(c);
 			continue;
 		}
@@ -317,7 +357,7 @@ int launch_server_main(int argc, char **argv)
 		if (i != A_DIR && i != A_KEY && i != A_MODE && i != A_IMAGE && !parse_u64(argv[i], &v[i]))
 			return 2;
 	int report = (int)v[A_REPORT];
-	struct server s = { .dirfd = -1, .lock = -1, .listener = -1 };
+	struct server s = { .dirfd = -1, .lock = -1, .listener = -1, .userns = -1 };
 	s.dir = argv[A_DIR];
 	s.key = argv[A_KEY];
 	s.mode = argv[A_MODE];
@@ -367,6 +407,7 @@ int launch_server_main(int argc, char **argv)
 	umount2(s.mnt, MNT_DETACH);
 	rmdir(s.mnt);
 	free(s.mnt);
+	free(s.root);
 	free(s.clients);
 	return 0;
 }
@@ -460,9 +501,10 @@ static int server_start(const struct launch_spec *spec, const char *dir, const c
 	return 0;
 }
 
-/* Connect to KEY's server and be counted: the connection, or -1 when no
+/* Connect to KEY's server and be counted: the connection, the server's
+ * pid, its user namespace and the image's mount (*FDS), or -1 when no
  * server answers (none, or one that is ending). */
-static int server_connect(int dirfd, const char *key, pid_t *pid)
+static int server_connect(int dirfd, const char *key, pid_t *pid, int fds[2])
 {
 	_cleanup_free_ char *name = xasprintf("%s.sock", key);
 	struct sockaddr_un a;
@@ -476,12 +518,30 @@ static int server_connect(int dirfd, const char *key, pid_t *pid)
 	}
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	char c = 0;
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	fds[0] = fds[1] = -1;
+	ssize_t r = -1;
+	if (poll(&p, 1, JOIN_TIMEOUT_MS) == 1)
+		while ((r = recvmsg(fd, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+			;
+	struct cmsghdr *cm = r == 1 ? CMSG_FIRSTHDR(&m) : NULL;
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+	    cm->cmsg_len == CMSG_LEN(2 * sizeof(int)))
+		memcpy(fds, CMSG_DATA(cm), 2 * sizeof(int));
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 	/* the peer's credentials are the kernel's: another user's socket
 	 * (impossible in a private runtime directory) is refused too */
-	if (poll(&p, 1, JOIN_TIMEOUT_MS) != 1 || read(fd, &c, 1) != 1 || c != 'y' ||
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || cr.uid != getuid()) {
+	if (c != 'y' || fds[1] < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || cr.uid != getuid()) {
+		for (int i = 0; i < 2; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		fds[0] = fds[1] = -1;
 		close(fd);
 		return -1;
 	}
@@ -489,26 +549,17 @@ static int server_connect(int dirfd, const char *key, pid_t *pid)
 	return fd;
 }
 
-/* Enter PID's user and mount namespaces, then a mount namespace of our
- * own. 1 on success; 0 when nothing changed; -1 when half-way. */
-static int server_enter(pid_t pid, const char *cwd, struct launch_error **err)
+/* Enter the server's user namespace USERNS, then make a mount namespace
+ * from our current one (the node's). 1 on success; 0 when nothing
+ * changed; -1 when half-way. */
+static int server_enter(pid_t pid, int userns, struct launch_error **err)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/ns/user", pid);
-	_cleanup_close_ int userfd = open(path, O_RDONLY | O_CLOEXEC);
-	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", pid);
-	_cleanup_close_ int mntfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (userfd < 0 || mntfd < 0 || setns(userfd, CLONE_NEWUSER) < 0) {
+	if (setns(userns, CLONE_NEWUSER) < 0) {
 		launch_debug("cannot join the image server %d: %s", pid, strerror(errno));
 		return 0;
 	}
-	if (setns(mntfd, CLONE_NEWNS) < 0)
-		return launch_error_set(err, errno, "cannot join the mount namespace of the image server %d", pid);
 	if (unshare(CLONE_NEWNS) < 0)
 		return launch_error_set(err, errno, "cannot create the container mount namespace");
-	/* setns put us at the namespace's root; relative paths stay ours */
-	if (!cwd || chdir(cwd) < 0)
-		(void)!chdir("/");
 	return 1;
 }
 
@@ -521,7 +572,7 @@ int launch_server_join(const struct launch_spec *spec, int use_fd, struct launch
 	_cleanup_free_ char *dir = xasprintf("%s/servers", spec->runtime_dir);
 	_cleanup_free_ char *identity = server_identity(spec, &img);
 	_cleanup_free_ char *key = server_key(identity);
-	int ret = 0, fd = -1, dirfd = -1, lock = -1;
+	int ret = 0, fd = -1, dirfd = -1, lock = -1, fds[2] = { -1, -1 };
 	pid_t pid = 0;
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		launch_debug("image server: cannot create %s: %s", dir, strerror(errno));
@@ -532,7 +583,7 @@ int launch_server_join(const struct launch_spec *spec, int use_fd, struct launch
 	if (dirfd < 0)
 		goto out;
 	for (int attempt = 0; attempt < 3 && fd < 0; attempt++) {
-		if ((fd = server_connect(dirfd, key, &pid)) >= 0)
+		if ((fd = server_connect(dirfd, key, &pid, fds)) >= 0)
 			break;
 		if (lock < 0) {
 			_cleanup_free_ char *name = xasprintf("%s.lock", key);
@@ -543,7 +594,7 @@ int launch_server_join(const struct launch_spec *spec, int use_fd, struct launch
 		while (flock(lock, LOCK_EX) < 0 && errno == EINTR)
 			;
 		/* another run may have started it while we waited */
-		if ((fd = server_connect(dirfd, key, &pid)) < 0) {
+		if ((fd = server_connect(dirfd, key, &pid, fds)) < 0) {
 			struct launch_error *e = NULL;
 			launch_debug("starting the image server %s for %s", key, spec->image.path);
 			if (server_start(spec, dir, key, mode_of(identity), &e) < 0) {
@@ -552,7 +603,7 @@ int launch_server_join(const struct launch_spec *spec, int use_fd, struct launch
 				flock(lock, LOCK_UN);
 				goto out;
 			}
-			fd = server_connect(dirfd, key, &pid);
+			fd = server_connect(dirfd, key, &pid, fds);
 		}
 		flock(lock, LOCK_UN);
 	}
@@ -560,14 +611,17 @@ int launch_server_join(const struct launch_spec *spec, int use_fd, struct launch
 		launch_debug("image server %s does not answer; serving the image in this process", key);
 		goto out;
 	}
-	ret = server_enter(pid, spec->host_cwd, err);
+	ret = server_enter(pid, fds[0], err);
 	if (ret == 1) {
 		c->fd = steal_fd(&fd);
 		c->pid = pid;
-		c->root = xasprintf("%s/%s.mnt/root", dir, key);
+		c->tree = steal_fd(&fds[1]);
 		launch_debug("joined the image server %d (%s)", pid, key);
 	}
 out:
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 	if (fd >= 0)
 		close(fd);
 	if (lock >= 0)
@@ -577,13 +631,24 @@ out:
 	return ret;
 }
 
+int launch_server_mount(struct launch_server_conn *c, const char *dir, struct launch_error **err)
+{
+	int r = move_mount(c->tree, "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH);
+	int e = errno;
+	close(c->tree);
+	c->tree = -1;
+	if (r < 0)
+		return launch_error_set(err, e, "cannot mount the image server's image on %s", dir);
+	return 0;
+}
+
 void launch_server_conn_close(struct launch_server_conn *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
-	c->fd = -1;
-	free(c->root);
-	c->root = NULL;
+	if (c->tree >= 0)
+		close(c->tree);
+	c->fd = c->tree = -1;
 }
 
 /* --- listing --- */

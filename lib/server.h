@@ -2,14 +2,17 @@
 /* Shared image servers: one FUSE server per user, image and identity mode
  * on a node, kept by a detached process that holds the user namespace and
  * the mount of the image, like an instance's supervisor holds its
- * container. `launch run` joins it (its user and mount namespaces, then a
- * mount namespace of its own on top) instead of mounting the image again,
+ * container. `launch run` joins its user namespace and attaches a clone of
+ * its image mount in a mount namespace of its own, instead of mounting the
+ * image again,
  * so that the containers of one image share one server, one decompressed
  * block cache and one page cache. The server ends `image_server_linger`
  * seconds after its last container.
  *
  * RUNTIME_DIR/servers/KEY.sock   the server's socket: a container is one
- *                                connection, held for its whole life
+ *                                connection, held for its whole life; the
+ *                                server answers it with its user namespace
+ *                                and a clone of the image's mount
  * RUNTIME_DIR/servers/KEY.json   pid, image, mode, containers (launch ps)
  * RUNTIME_DIR/servers/KEY.lock   flock: one server starts per KEY
  * RUNTIME_DIR/servers/KEY.mnt/   the server's staging tmpfs (its own mount
@@ -27,15 +30,14 @@ struct launch_spec;
 
 /* A container's membership of a server. */
 struct launch_server_conn {
-	int fd;	    /* the connection; the server counts the container while it is open */
-	pid_t pid;  /* the server */
-	char *root; /* the image's mount, as this process sees it after the join */
+	int fd;	   /* the connection; the server counts the container while it is open */
+	pid_t pid; /* the server */
+	int tree;  /* a detached clone of the image's mount, until launch_server_mount */
 };
 
-#define LAUNCH_SERVER_CONN_INIT \
-	{                       \
-		.fd = -1        \
-	}
+/* clang-format off */
+#define LAUNCH_SERVER_CONN_INIT { .fd = -1, .tree = -1 }
+/* clang-format on */
 
 /* Does SPEC get a shared server (a squashfs image, not an instance, not
  * --fresh, image_server_linger > 0)? */
@@ -43,12 +45,15 @@ bool launch_server_wanted(const struct launch_spec *spec);
 
 /* Join the server of SPEC's image (USE_FD: the image file, open), starting
  * one when there is none: on return this process is in the server's user
- * namespace and in a mount namespace of its own made from the server's,
- * where C->root is the image. 1: joined; 0: no server could be started or
- * joined (the reason went to the debug log) and nothing changed: serve the
- * image privately; -1: a failure after which the process cannot go on. */
+ * namespace and in a mount namespace of its own made from the one it was
+ * in (the node's), and holds the image's mount, detached. 1: joined; 0: no
+ * server could be started or joined (the reason went to the debug log) and
+ * nothing changed: serve the image privately; -1: a failure after which
+ * the process cannot go on. */
 int launch_server_join(const struct launch_spec *spec, int use_fd, struct launch_server_conn *c,
 		       struct launch_error **err);
+/* Attach the image's mount on DIR (once). */
+int launch_server_mount(struct launch_server_conn *c, const char *dir, struct launch_error **err);
 void launch_server_conn_close(struct launch_server_conn *c);
 
 /* The server process (`launch image-server ARGS`, which
