@@ -257,6 +257,13 @@ static bool server_retire(struct server *s)
 		unlinkat(s->dirfd, json, 0);
 		close(s->listener);
 		s->listener = -1;
+		/* the lock file too, if it is still the one we hold: a caller
+		 * waiting on it finds it unlinked and takes the new one */
+		_cleanup_free_ char *lock = xasprintf("%s.lock", s->key);
+		struct stat mine;
+		if (fstat(s->lock, &mine) == 0 && fstatat(s->dirfd, lock, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_ino == mine.st_ino)
+			unlinkat(s->dirfd, lock, 0);
 	}
 	flock(s->lock, LOCK_UN);
 	return retire;
@@ -563,6 +570,26 @@ static int server_enter(pid_t pid, int userns, struct launch_error **err)
 	return 1;
 }
 
+/* KEY.lock, created if missing and locked: a server that retires removes
+ * the file under its lock, so one found unlinked once ours is taken again. */
+static int lock_key(int dirfd, const char *key)
+{
+	_cleanup_free_ char *name = xasprintf("%s.lock", key);
+	for (int i = 0; i < 100; i++) {
+		int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0)
+			return -1;
+		while (flock(fd, LOCK_EX) < 0 && errno == EINTR)
+			;
+		struct stat a, b;
+		if (fstat(fd, &a) == 0 && a.st_nlink > 0 && fstatat(dirfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    a.st_ino == b.st_ino)
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
 int launch_server_join(const struct launch_spec *spec, int use_fd, struct launch_server_conn *c,
 		       struct launch_error **err)
 {
@@ -585,14 +612,8 @@ int launch_server_join(const struct launch_spec *spec, int use_fd, struct launch
 	for (int attempt = 0; attempt < 3 && fd < 0; attempt++) {
 		if ((fd = server_connect(dirfd, key, &pid, fds)) >= 0)
 			break;
-		if (lock < 0) {
-			_cleanup_free_ char *name = xasprintf("%s.lock", key);
-			lock = openat(dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-			if (lock < 0)
-				goto out;
-		}
-		while (flock(lock, LOCK_EX) < 0 && errno == EINTR)
-			;
+		if ((lock = lock_key(dirfd, key)) < 0)
+			goto out;
 		/* another run may have started it while we waited */
 		if ((fd = server_connect(dirfd, key, &pid, fds)) < 0) {
 			struct launch_error *e = NULL;
@@ -600,12 +621,12 @@ int launch_server_join(const struct launch_spec *spec, int use_fd, struct launch
 			if (server_start(spec, dir, key, mode_of(identity), &e) < 0) {
 				launch_debug("image server: %s; serving the image in this process", e->msg);
 				launch_error_free(e);
-				flock(lock, LOCK_UN);
 				goto out;
 			}
 			fd = server_connect(dirfd, key, &pid, fds);
 		}
-		flock(lock, LOCK_UN);
+		close(lock); /* unlocks */
+		lock = -1;
 	}
 	if (fd < 0) {
 		launch_debug("image server %s does not answer; serving the image in this process", key);

@@ -262,7 +262,9 @@ assert_contains "$err" "launch:" "with launch's message"
 # with the message launch run gives there.
 node_lacks() {
 	eval "$2"
-	lrun run "$SQFS" true
+	# --fresh: a container mounts the image itself, as the plugin's does
+	# (an image server of earlier runs would serve the image)
+	lrun run --fresh "$SQFS" true
 	want=$(printf '%s\n' "$err" | head -n 1)
 	js srun --container-image="$SQFS" true
 	eval "$3"
