@@ -228,7 +228,13 @@ static void server_accept(struct server *s)
 {
 	int c;
 	while ((c = accept4(s->listener, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		if (send_join(s, c) < 0) {
+		/* only the user (the kernel gives the peer's uid as this user
+		 * namespace sees it): the socket's directory is theirs alone,
+		 * but what we hand out is their namespace */
+		struct ucred cr;
+		socklen_t len = sizeof(cr);
+		if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || cr.uid != getuid() ||
+		    send_join(s, c) < 0) {
 			close(c);
 			continue;
 		}
