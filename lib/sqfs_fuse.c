@@ -54,14 +54,25 @@
 
 /* libfuse turns this into the kernel's largest timeout: never expires. */
 #define FOREVER DBL_MAX
-#define CACHE_BUDGET (32u << 20)
+/* Decompressed blocks kept per image. Small files share fragment blocks,
+ * and a program that reads them in another order than the image's (most
+ * do) cycles through many blocks: bench/read's 10,000 files (45 MB, 367
+ * fragment blocks) took 10,006 decompressions with 32 MiB (a miss for
+ * nearly every file), 367 with 64 MiB. */
+#define CACHE_BUDGET (64u << 20)
 #define CACHE_BUCKETS 4096u
 /* Workers kept waiting on /dev/fuse; libfuse starts more on demand, up to
- * the fuse_threads setting, and lets the extra ones go once idle. */
-#define IDLE_WORKERS 2u
+ * the fuse_threads setting, and lets the extra ones go once idle. With 2,
+ * one reader's lookup arriving while its read is answered made libfuse
+ * start a thread and end it again, request after request. */
+#define IDLE_WORKERS 4u
 /* Reads the kernel may send (the max_read mount option; libfuse's buffer,
  * 256 pages, sets max_pages to match). */
 #define MAX_READ (1u << 20)
+/* Metadata blocks (8 KiB each) a handle keeps; squashfuse's default, 8, is
+ * fewer than a lookup and an open touch (inode, directory, id and fragment
+ * tables), so they would keep evicting each other. */
+#define MD_CACHE_BLOCKS 64
 
 /* One squashfuse instance, used by one request at a time. */
 struct handle {
@@ -87,26 +98,23 @@ struct block {
 	struct block *prev, *next; /* LRU list, while unpinned and ready */
 };
 
-/* An open regular file: where its blocks are. */
-struct file {
-	uint64_t size;
-	size_t nblocks;
-	uint64_t *pos;
-	uint32_t *hdr; /* compressed size and flag, 0 for a hole */
-	bool has_frag;
-	struct squashfs_fragment_entry frag;
-	uint32_t frag_off;
-};
-
 struct launch_sqfs {
 	char *image;
 	uint64_t offset; /* where the squashfs starts in IMAGE (a SIF partition) */
 	int fd;
-	bool all_root; /* every file shown as owned by 0 */
-	bool zlib;     /* gzip image, inflated with libdeflate */
+	bool all_root;		  /* every file shown as owned by 0 */
+	bool zlib;		  /* gzip image, inflated with libdeflate */
+	bool no_open, no_opendir; /* the kernel opens by itself (op_open) */
 	uint32_t block_size;
 	sqfs_inode_id root;
 	void *zeros; /* a block of zeros, for holes */
+	/* the id table, and the fragment table as far as it has been read */
+	sqfs_id_t *ids;
+	unsigned n_ids;
+	pthread_mutex_t frag_lock;
+	struct squashfs_fragment_entry *frags;
+	bool *frag_known;
+	uint32_t n_frags;
 	int threads;
 	/* the handle pool */
 	pthread_mutex_t pool_lock;
@@ -119,6 +127,7 @@ struct launch_sqfs {
 	struct block *buckets[CACHE_BUCKETS];
 	struct block lru; /* lru.next: most recently used */
 	size_t cache_bytes;
+	uint64_t hits, misses, waits; /* for launch -vv */
 	/* prefetching */
 	pthread_t prefetch;
 	bool prefetching;
@@ -150,19 +159,6 @@ void launch_sqfs_set_all_root(struct launch_sqfs *s, bool on)
 
 /* --- the handle pool --- */
 
-static struct handle *handle_new(struct launch_sqfs *s)
-{
-	struct handle *h = xcalloc(1, sizeof(*h));
-	if (sqfs_init(&h->fs, s->fd, (size_t)s->offset) != SQFS_OK) {
-		free(h);
-		return NULL;
-	}
-#ifdef LAUNCH_HAVE_LIBDEFLATE
-	h->inflater = libdeflate_alloc_decompressor();
-#endif
-	return h;
-}
-
 static void handle_free(struct handle *h)
 {
 #ifdef LAUNCH_HAVE_LIBDEFLATE
@@ -171,6 +167,25 @@ static void handle_free(struct handle *h)
 #endif
 	sqfs_destroy(&h->fs);
 	free(h);
+}
+
+static struct handle *handle_new(struct launch_sqfs *s)
+{
+	struct handle *h = xcalloc(1, sizeof(*h));
+	if (sqfs_init(&h->fs, s->fd, (size_t)s->offset) != SQFS_OK) {
+		free(h);
+		return NULL;
+	}
+	sqfs_cache_destroy(&h->fs.md_cache);
+	if (sqfs_block_cache_init(&h->fs.md_cache, MD_CACHE_BLOCKS) != SQFS_OK) {
+		h->fs.md_cache = (sqfs_cache){ 0 };
+		handle_free(h);
+		return NULL;
+	}
+#ifdef LAUNCH_HAVE_LIBDEFLATE
+	h->inflater = libdeflate_alloc_decompressor();
+#endif
+	return h;
 }
 
 /* A handle for this request: a free one, a new one while there are fewer
@@ -316,10 +331,9 @@ static int block_load(struct launch_sqfs *s, struct handle *h, uint64_t pos, uin
 	return 0;
 }
 
-/* The block at POS, pinned (unpin() gives it back), read on a miss with
- * *H, taken from the pool when the caller has none yet. NULL: an I/O or
- * decompression error. */
-static struct block *block_get(struct launch_sqfs *s, struct handle **h, uint64_t pos, uint32_t hdr)
+/* The block at POS, pinned (unpin() gives it back), read with H on a
+ * miss. NULL: an I/O or decompression error. */
+static struct block *block_get(struct launch_sqfs *s, struct handle *h, uint64_t pos, uint32_t hdr)
 {
 	pthread_mutex_lock(&s->cache_lock);
 	struct block *b = *bucket(s, pos);
@@ -328,6 +342,8 @@ static struct block *block_get(struct launch_sqfs *s, struct handle **h, uint64_
 	if (b) {
 		if (b->refs++ == 0 && b->state == B_READY)
 			lru_unlink(b);
+		s->hits++;
+		s->waits += b->state == B_LOADING;
 		while (b->state == B_LOADING)
 			pthread_cond_wait(&s->cache_cond, &s->cache_lock);
 		if (b->state == B_FAILED) {
@@ -337,6 +353,7 @@ static struct block *block_get(struct launch_sqfs *s, struct handle **h, uint64_
 		pthread_mutex_unlock(&s->cache_lock);
 		return b;
 	}
+	s->misses++;
 	b = xcalloc(1, sizeof(*b));
 	b->pos = pos;
 	b->refs = 1;
@@ -346,9 +363,7 @@ static struct block *block_get(struct launch_sqfs *s, struct handle **h, uint64_
 	*head = b;
 	pthread_mutex_unlock(&s->cache_lock);
 
-	if (!*h)
-		*h = handle_get(s);
-	int r = *h ? block_load(s, *h, pos, hdr, b) : -1;
+	int r = block_load(s, h, pos, hdr, b);
 
 	pthread_mutex_lock(&s->cache_lock);
 	if (r < 0) {
@@ -376,88 +391,82 @@ static void cache_clear(struct launch_sqfs *s)
 		}
 }
 
-/* --- files: block lists and ranges --- */
+/* --- file data --- */
 
-static void file_free(struct file *f)
+/* Fragment table entry IDX, read once for all handles. */
+static int frag_entry(struct launch_sqfs *s, sqfs *fs, uint32_t idx, struct squashfs_fragment_entry *out)
 {
-	if (!f)
-		return;
-	free(f->pos);
-	free(f->hdr);
-	free(f);
+	if (idx >= s->n_frags)
+		return -1;
+	pthread_mutex_lock(&s->frag_lock);
+	bool known = s->frag_known[idx];
+	*out = s->frags[idx];
+	pthread_mutex_unlock(&s->frag_lock);
+	if (known)
+		return 0;
+	if (sqfs_frag_entry(fs, out, idx) != SQFS_OK)
+		return -1;
+	pthread_mutex_lock(&s->frag_lock);
+	s->frags[idx] = *out;
+	s->frag_known[idx] = true;
+	pthread_mutex_unlock(&s->frag_lock);
+	return 0;
 }
 
-/* Where the blocks of the regular file INO are (its block list is read
- * once, at open). */
-static struct file *file_open(struct launch_sqfs *s, sqfs *fs, sqfs_inode *ino)
-{
-	struct file *f = xcalloc(1, sizeof(*f));
-	f->size = ino->xtra.reg.file_size;
-	size_t n = sqfs_blocklist_count(fs, ino);
-	f->pos = xmalloc((n ? n : 1) * sizeof(*f->pos));
-	f->hdr = xmalloc((n ? n : 1) * sizeof(*f->hdr));
-	sqfs_blocklist bl;
-	sqfs_blocklist_init(fs, ino, &bl);
-	for (size_t i = 0; i < n; i++) {
-		if (sqfs_blocklist_next(&bl) != SQFS_OK)
-			goto fail;
-		f->pos[i] = bl.block;
-		f->hdr[i] = bl.input_size ? bl.header : 0;
-	}
-	f->nblocks = n;
-	if (ino->xtra.reg.frag_idx != SQUASHFS_INVALID_FRAG) {
-		if (sqfs_frag_entry(fs, &f->frag, ino->xtra.reg.frag_idx) != SQFS_OK)
-			goto fail;
-		f->has_frag = true;
-		f->frag_off = ino->xtra.reg.frag_off;
-	}
-	(void)s;
-	return f;
-fail:
-	file_free(f);
-	return NULL;
-}
-
-/* The blocks that hold LEN bytes of F from OFF, pinned, as IOV (at most
- * MAX entries; PINS[i] is IOV[i]'s block, NULL for zeros). The count, or
- * -1 on an I/O error (nothing left pinned). */
-static int file_range(struct launch_sqfs *s, struct handle **h, const struct file *f, uint64_t off, size_t len,
+/* The blocks that hold LEN bytes of the regular file INO from OFF, pinned,
+ * as IOV (at most MAX entries; PINS[i] is IOV[i]'s block, NULL for zeros).
+ * The block list is walked from the block index squashfuse keeps per handle
+ * for large files, so a read costs the same wherever it starts in the file.
+ * The count, or -1 on an I/O error (nothing left pinned). */
+static int file_range(struct launch_sqfs *s, struct handle *h, sqfs_inode *ino, uint64_t off, size_t len,
 		      struct iovec *iov, struct block **pins, int max)
 {
 	uint64_t bs = s->block_size;
-	uint64_t end = f->size;
+	uint64_t end = ino->xtra.reg.file_size;
 	if (off >= end)
 		return 0;
 	if (len < end - off)
 		end = off + len;
+	sqfs_blocklist bl;
+	if (sqfs_blockidx_blocklist(&h->fs, ino, &bl, (sqfs_off_t)off) != SQFS_OK)
+		return -1;
 	int n = 0;
-	for (uint64_t cur = off; cur < end && n < max; n++) {
-		uint64_t idx = cur / bs, in = cur % bs;
-		size_t want = (size_t)((idx + 1) * bs < end ? (idx + 1) * bs - cur : end - cur);
+	for (uint64_t cur = off; cur < end && n < max;) {
 		struct block *b = NULL;
-		uint64_t at = in;
-		if (idx < f->nblocks && !f->hdr[idx]) {
-			iov[n].iov_base = s->zeros;
+		uint64_t at;
+		size_t want;
+		if (bl.remain == 0) { /* the tail, in a fragment block */
+			struct squashfs_fragment_entry frag;
+			if (ino->xtra.reg.frag_idx == SQUASHFS_INVALID_FRAG ||
+			    frag_entry(s, &h->fs, ino->xtra.reg.frag_idx, &frag) < 0 ||
+			    !(b = block_get(s, h, frag.start_block, frag.size)))
+				goto fail;
+			at = ino->xtra.reg.frag_off + cur % bs;
+			want = (size_t)(end - cur);
 		} else {
-			if (idx < f->nblocks) {
-				b = block_get(s, h, f->pos[idx], f->hdr[idx]);
-			} else if (f->has_frag) {
-				b = block_get(s, h, f->frag.start_block, f->frag.size);
-				at += f->frag_off;
-			}
-			if (!b || at + want > b->size) {
-				unpin(s, b);
-				while (n--)
-					unpin(s, pins[n]);
-				return -1;
-			}
-			iov[n].iov_base = (char *)b->data + at;
+			if (sqfs_blocklist_next(&bl) != SQFS_OK)
+				goto fail;
+			if (bl.pos + bs <= cur)
+				continue;
+			at = cur - bl.pos;
+			want = (size_t)((bl.pos + bs < end ? bl.pos + bs : end) - cur);
+			if (bl.input_size && !(b = block_get(s, h, bl.block, bl.header)))
+				goto fail;
 		}
+		if (b && at + want > b->size) {
+			unpin(s, b);
+			goto fail;
+		}
+		iov[n].iov_base = b ? (char *)b->data + at : s->zeros; /* no block: a hole */
 		iov[n].iov_len = want;
-		pins[n] = b;
+		pins[n++] = b;
 		cur += want;
 	}
 	return n;
+fail:
+	while (n--)
+		unpin(s, pins[n]);
+	return -1;
 }
 
 /* --- inodes --- */
@@ -479,7 +488,7 @@ static fuse_ino_t ref_ino(struct launch_sqfs *s, sqfs_inode_id ref)
 
 /* squashfuse's sqfs_stat lives in a header it does not install: the stat
  * of an inode, written from its fields. */
-static int inode_stat(struct launch_sqfs *s, sqfs *fs, const sqfs_inode *ino, struct stat *st)
+static int inode_stat(struct launch_sqfs *s, const sqfs_inode *ino, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino->base.inode_number;
@@ -498,13 +507,10 @@ static int inode_stat(struct launch_sqfs *s, sqfs *fs, const sqfs_inode *ino, st
 	st->st_blocks = (st->st_size + 511) / 512;
 	if (s->all_root)
 		return 0;
-	sqfs_id_t id;
-	if (sqfs_id_get(fs, ino->base.uid, &id) != SQFS_OK)
+	if (ino->base.uid >= s->n_ids || ino->base.guid >= s->n_ids)
 		return -1;
-	st->st_uid = id;
-	if (sqfs_id_get(fs, ino->base.guid, &id) != SQFS_OK)
-		return -1;
-	st->st_gid = id;
+	st->st_uid = s->ids[ino->base.uid];
+	st->st_gid = s->ids[ino->base.guid];
 	return 0;
 }
 
@@ -526,9 +532,17 @@ static int req_inode(fuse_req_t r, fuse_ino_t ino, struct handle **h, sqfs_inode
 
 static void op_init(void *data, struct fuse_conn_info *conn)
 {
-	(void)data;
+	struct launch_sqfs *s = data;
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) {
+		conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
+		s->no_open = true;
+	}
+	if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) {
+		conn->want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
+		s->no_opendir = true;
+	}
 	/* The kernel only lowers this from its own default (its block
 	 * device readahead, 128 KiB unless raised in sysfs). */
 	conn->max_readahead = MAX_READ;
@@ -553,8 +567,7 @@ static void op_lookup(fuse_req_t r, fuse_ino_t parent, const char *name)
 		err = EIO;
 	else if (!found)
 		; /* a negative entry (ino 0) that the kernel keeps too */
-	else if (sqfs_inode_get(&h->fs, &ino, sqfs_dentry_inode(&entry)) != SQFS_OK ||
-		 inode_stat(s, &h->fs, &ino, &e.attr) < 0)
+	else if (sqfs_inode_get(&h->fs, &ino, sqfs_dentry_inode(&entry)) != SQFS_OK || inode_stat(s, &ino, &e.attr) < 0)
 		err = EIO;
 	else
 		e.ino = ref_ino(s, sqfs_dentry_inode(&entry));
@@ -588,7 +601,7 @@ static void op_getattr(fuse_req_t r, fuse_ino_t i, struct fuse_file_info *fi)
 	struct stat st;
 	if (req_inode(r, i, &h, &ino))
 		return;
-	int e = inode_stat(s, &h->fs, &ino, &st);
+	int e = inode_stat(s, &ino, &st);
 	handle_put(s, h);
 	if (e < 0)
 		fuse_reply_err(r, EIO);
@@ -618,41 +631,48 @@ static void op_readlink(fuse_req_t r, fuse_ino_t i)
 		fuse_reply_readlink(r, target);
 }
 
+/* Opening is a round trip per file that an immutable image does not need:
+ * where the kernel can do without (FUSE_CAP_NO_OPEN_SUPPORT, Linux 4.20),
+ * the first open answers ENOSYS and the kernel opens every file from then
+ * on by itself, keeping its page cache (as FOPEN_KEEP_CACHE), and sends
+ * no release either. Reads and readdirs find the inode from its number. */
 static void op_open(fuse_req_t r, fuse_ino_t i, struct fuse_file_info *fi)
 {
 	struct launch_sqfs *s = req_sqfs(r);
 	struct handle *h;
 	sqfs_inode ino;
+	if (s->no_open) {
+		fuse_reply_err(r, ENOSYS);
+		return;
+	}
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		fuse_reply_err(r, EROFS);
 		return;
 	}
 	if (req_inode(r, i, &h, &ino))
 		return;
-	struct file *f = NULL;
-	int e = !S_ISREG(ino.base.mode) ? EISDIR : !(f = file_open(s, &h->fs, &ino)) ? EIO : 0;
 	handle_put(s, h);
-	if (e) {
-		fuse_reply_err(r, e);
+	if (!S_ISREG(ino.base.mode)) {
+		fuse_reply_err(r, EISDIR);
 		return;
 	}
-	fi->fh = (uintptr_t)f;
 	fi->keep_cache = 1; /* the page cache stays valid from one open to the next */
 	fi->noflush = 1;
-	if (fuse_reply_open(r, fi) != 0)
-		file_free(f);
+	fuse_reply_open(r, fi);
 }
 
 static void op_read(fuse_req_t r, fuse_ino_t i, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	(void)i;
+	(void)fi;
 	struct launch_sqfs *s = req_sqfs(r);
-	const struct file *f = (const struct file *)(uintptr_t)fi->fh;
+	struct handle *h;
+	sqfs_inode ino;
+	if (req_inode(r, i, &h, &ino))
+		return;
 	int max = (int)(size / s->block_size) + 2;
 	_cleanup_free_ struct iovec *iov = xmalloc((size_t)max * sizeof(*iov));
 	_cleanup_free_ struct block **pins = xmalloc((size_t)max * sizeof(*pins));
-	struct handle *h = NULL;
-	int n = off < 0 ? -1 : file_range(s, &h, f, (uint64_t)off, size, iov, pins, max);
+	int n = !S_ISREG(ino.base.mode) || off < 0 ? -1 : file_range(s, h, &ino, (uint64_t)off, size, iov, pins, max);
 	handle_put(s, h);
 	if (n < 0) {
 		fuse_reply_err(r, EIO);
@@ -666,7 +686,7 @@ static void op_read(fuse_req_t r, fuse_ino_t i, size_t size, off_t off, struct f
 static void op_release(fuse_req_t r, fuse_ino_t i, struct fuse_file_info *fi)
 {
 	(void)i;
-	file_free((struct file *)(uintptr_t)fi->fh);
+	(void)fi;
 	fuse_reply_err(r, 0);
 }
 
@@ -675,6 +695,10 @@ static void op_opendir(fuse_req_t r, fuse_ino_t i, struct fuse_file_info *fi)
 	struct launch_sqfs *s = req_sqfs(r);
 	struct handle *h;
 	sqfs_inode ino;
+	if (s->no_opendir) {
+		fuse_reply_err(r, ENOSYS);
+		return;
+	}
 	if (req_inode(r, i, &h, &ino))
 		return;
 	handle_put(s, h);
@@ -682,30 +706,24 @@ static void op_opendir(fuse_req_t r, fuse_ino_t i, struct fuse_file_info *fi)
 		fuse_reply_err(r, ENOTDIR);
 		return;
 	}
-	sqfs_inode *d = xmalloc(sizeof(*d));
-	*d = ino;
-	fi->fh = (uintptr_t)d;
 	fi->cache_readdir = 1; /* the kernel keeps the listing */
 	fi->keep_cache = 1;
-	if (fuse_reply_open(r, fi) != 0)
-		free(d);
+	fuse_reply_open(r, fi);
 }
 
 /* readdir and readdirplus: entries from the directory offset OFF (the
  * next_offset of the last entry sent, 0 at first). */
-static void readdir_common(fuse_req_t r, size_t size, off_t off, struct fuse_file_info *fi, bool plus)
+static void readdir_common(fuse_req_t r, fuse_ino_t i, size_t size, off_t off, bool plus)
 {
 	struct launch_sqfs *s = req_sqfs(r);
-	sqfs_inode *dir = (sqfs_inode *)(uintptr_t)fi->fh;
-	struct handle *h = handle_get(s);
-	if (!h) {
-		fuse_reply_err(r, ENOMEM);
+	struct handle *h;
+	sqfs_inode dir;
+	if (req_inode(r, i, &h, &dir))
 		return;
-	}
 	sqfs_dir d;
-	if (sqfs_dir_open(&h->fs, dir, &d, off) != SQFS_OK) {
+	if (!S_ISDIR(dir.base.mode) || sqfs_dir_open(&h->fs, &dir, &d, off) != SQFS_OK) {
 		handle_put(s, h);
-		fuse_reply_err(r, EINVAL);
+		fuse_reply_err(r, S_ISDIR(dir.base.mode) ? EINVAL : ENOTDIR);
 		return;
 	}
 	_cleanup_free_ char *buf = xmalloc(size);
@@ -722,7 +740,7 @@ static void readdir_common(fuse_req_t r, size_t size, off_t off, struct fuse_fil
 			struct fuse_entry_param ep = { .attr_timeout = FOREVER, .entry_timeout = FOREVER };
 			sqfs_inode ino;
 			if (sqfs_inode_get(&h->fs, &ino, sqfs_dentry_inode(&entry)) != SQFS_OK ||
-			    inode_stat(s, &h->fs, &ino, &ep.attr) < 0) {
+			    inode_stat(s, &ino, &ep.attr) < 0) {
 				bad = true;
 				break;
 			}
@@ -746,20 +764,20 @@ static void readdir_common(fuse_req_t r, size_t size, off_t off, struct fuse_fil
 
 static void op_readdir(fuse_req_t r, fuse_ino_t i, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	(void)i;
-	readdir_common(r, size, off, fi, false);
+	(void)fi;
+	readdir_common(r, i, size, off, false);
 }
 
 static void op_readdirplus(fuse_req_t r, fuse_ino_t i, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	(void)i;
-	readdir_common(r, size, off, fi, true);
+	(void)fi;
+	readdir_common(r, i, size, off, true);
 }
 
 static void op_releasedir(fuse_req_t r, fuse_ino_t i, struct fuse_file_info *fi)
 {
 	(void)i;
-	free((sqfs_inode *)(uintptr_t)fi->fh);
+	(void)fi;
 	fuse_reply_err(r, 0);
 }
 
@@ -898,6 +916,22 @@ int launch_sqfs_open(const char *image, uint64_t offset, int threads, struct lau
 	s->root = sqfs_inode_root(&h->fs);
 	s->zlib = sqfs_compression(&h->fs) == ZLIB_COMPRESSION;
 	s->zeros = xcalloc(1, s->block_size);
+	s->n_ids = h->fs.sb.no_ids;
+	s->ids = xcalloc(s->n_ids + 1, sizeof(*s->ids));
+	for (unsigned i = 0; i < s->n_ids; i++)
+		if (sqfs_id_get(&h->fs, (uint16_t)i, &s->ids[i]) != SQFS_OK) {
+			handle_free(h);
+			close(s->fd);
+			free(s->ids);
+			free(s->zeros);
+			free(s->image);
+			free(s);
+			return launch_error_msg(err, "cannot read the id table of squashfs image %s (damaged?)", image);
+		}
+	s->n_frags = h->fs.sb.fragments;
+	s->frags = xcalloc(s->n_frags + 1, sizeof(*s->frags));
+	s->frag_known = xcalloc(s->n_frags + 1, sizeof(*s->frag_known));
+	pthread_mutex_init(&s->frag_lock, NULL);
 	/* a handle for each worker and one for the prefetch thread */
 	s->max_handles = (unsigned)s->threads + 1;
 	s->n_handles = 1;
@@ -1051,19 +1085,16 @@ static void elf_interp(const char *head, size_t len, char *interp, size_t isize)
 static void prefetch_file(struct launch_sqfs *s, struct handle *h, sqfs_inode *ino, char *interp, size_t isize)
 {
 	interp[0] = '\0';
-	struct file *f = file_open(s, &h->fs, ino);
-	if (!f)
-		return;
-	for (uint64_t off = 0; off < f->size && off < PREFETCH_MAX; off += s->block_size) {
+	uint64_t size = ino->xtra.reg.file_size;
+	for (uint64_t off = 0; off < size && off < PREFETCH_MAX; off += s->block_size) {
 		struct iovec iov;
 		struct block *pin;
-		if (file_range(s, &h, f, off, s->block_size, &iov, &pin, 1) != 1)
+		if (file_range(s, h, ino, off, s->block_size, &iov, &pin, 1) != 1)
 			break;
 		if (off == 0)
 			elf_interp(iov.iov_base, iov.iov_len, interp, isize);
 		unpin(s, pin);
 	}
-	file_free(f);
 }
 
 static void *prefetch_main(void *arg)
@@ -1128,6 +1159,9 @@ void launch_sqfs_stop(struct launch_sqfs *s)
 	} else if (s->fuse_fd >= 0) {
 		close(s->fuse_fd);
 	}
+	launch_debug("squashfs %s: %llu block hits (%llu waited for a load), %llu decompressed, %u handles", s->image,
+		     (unsigned long long)s->hits, (unsigned long long)s->waits, (unsigned long long)s->misses,
+		     s->n_handles);
 	for (struct handle *h = s->all_handles, *next; h; h = next) {
 		next = h->next_all;
 		handle_free(h);
@@ -1137,6 +1171,10 @@ void launch_sqfs_stop(struct launch_sqfs *s)
 	pthread_cond_destroy(&s->pool_cond);
 	pthread_mutex_destroy(&s->cache_lock);
 	pthread_cond_destroy(&s->cache_cond);
+	pthread_mutex_destroy(&s->frag_lock);
+	free(s->ids);
+	free(s->frags);
+	free(s->frag_known);
 	close(s->fd);
 	free(s->zeros);
 	free(s->mountpoint);
