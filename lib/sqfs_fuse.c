@@ -635,30 +635,39 @@ static void op_readlink(fuse_req_t r, fuse_ino_t i)
  * where the kernel can do without (FUSE_CAP_NO_OPEN_SUPPORT, Linux 4.20),
  * the first open answers ENOSYS and the kernel opens every file from then
  * on by itself, keeping its page cache (as FOPEN_KEEP_CACHE), and sends
- * no release either. Reads and readdirs find the inode from its number. */
-static void op_open(fuse_req_t r, fuse_ino_t i, struct fuse_file_info *fi)
+ * no release either. Reads and readdirs find the inode from its number.
+ * Otherwise: the same checks for a file or a directory (DIR). */
+static void open_common(fuse_req_t r, fuse_ino_t i, struct fuse_file_info *fi, bool dir)
 {
 	struct launch_sqfs *s = req_sqfs(r);
 	struct handle *h;
 	sqfs_inode ino;
-	if (s->no_open) {
+	if (dir ? s->no_opendir : s->no_open) {
 		fuse_reply_err(r, ENOSYS);
 		return;
 	}
-	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+	if (!dir && (fi->flags & O_ACCMODE) != O_RDONLY) {
 		fuse_reply_err(r, EROFS);
 		return;
 	}
 	if (req_inode(r, i, &h, &ino))
 		return;
 	handle_put(s, h);
-	if (!S_ISREG(ino.base.mode)) {
-		fuse_reply_err(r, EISDIR);
+	if (dir ? !S_ISDIR(ino.base.mode) : !S_ISREG(ino.base.mode)) {
+		fuse_reply_err(r, dir ? ENOTDIR : EISDIR);
 		return;
 	}
 	fi->keep_cache = 1; /* the page cache stays valid from one open to the next */
-	fi->noflush = 1;
+	if (dir)
+		fi->cache_readdir = 1; /* and so does the listing */
+	else
+		fi->noflush = 1;
 	fuse_reply_open(r, fi);
+}
+
+static void op_open(fuse_req_t r, fuse_ino_t i, struct fuse_file_info *fi)
+{
+	open_common(r, i, fi, false);
 }
 
 static void op_read(fuse_req_t r, fuse_ino_t i, size_t size, off_t off, struct fuse_file_info *fi)
@@ -692,23 +701,7 @@ static void op_release(fuse_req_t r, fuse_ino_t i, struct fuse_file_info *fi)
 
 static void op_opendir(fuse_req_t r, fuse_ino_t i, struct fuse_file_info *fi)
 {
-	struct launch_sqfs *s = req_sqfs(r);
-	struct handle *h;
-	sqfs_inode ino;
-	if (s->no_opendir) {
-		fuse_reply_err(r, ENOSYS);
-		return;
-	}
-	if (req_inode(r, i, &h, &ino))
-		return;
-	handle_put(s, h);
-	if (!S_ISDIR(ino.base.mode)) {
-		fuse_reply_err(r, ENOTDIR);
-		return;
-	}
-	fi->cache_readdir = 1; /* the kernel keeps the listing */
-	fi->keep_cache = 1;
-	fuse_reply_open(r, fi);
+	open_common(r, i, fi, true);
 }
 
 /* readdir and readdirplus: entries from the directory offset OFF (the
@@ -801,6 +794,18 @@ static void op_statfs(fuse_req_t r, fuse_ino_t i)
 	fuse_reply_statfs(r, &st);
 }
 
+/* getxattr's and listxattr's answer: LEN bytes of DATA, or only LEN when
+ * the caller asks for the size (SIZE 0), ERANGE when SIZE is too small. */
+static void reply_xattr(fuse_req_t r, size_t size, const char *data, size_t len)
+{
+	if (size == 0)
+		fuse_reply_xattr(r, len);
+	else if (size < len)
+		fuse_reply_err(r, ERANGE);
+	else
+		fuse_reply_buf(r, data, len);
+}
+
 static void op_getxattr(fuse_req_t r, fuse_ino_t i, const char *name, size_t size)
 {
 	struct launch_sqfs *s = req_sqfs(r);
@@ -817,12 +822,8 @@ static void op_getxattr(fuse_req_t r, fuse_ino_t i, const char *name, size_t siz
 		fuse_reply_err(r, EIO);
 	else if (real == 0)
 		fuse_reply_err(r, ENODATA);
-	else if (size == 0)
-		fuse_reply_xattr(r, real);
-	else if (size < real)
-		fuse_reply_err(r, ERANGE);
 	else
-		fuse_reply_buf(r, buf, real);
+		reply_xattr(r, size, buf, real);
 }
 
 /* The names of INO's xattrs, each NUL-terminated, in *LIST. */
@@ -861,12 +862,8 @@ static void op_listxattr(fuse_req_t r, fuse_ino_t i, size_t size)
 	handle_put(s, h);
 	if (e < 0)
 		fuse_reply_err(r, EIO);
-	else if (size == 0)
-		fuse_reply_xattr(r, len);
-	else if (size < len)
-		fuse_reply_err(r, ERANGE);
 	else
-		fuse_reply_buf(r, list, len);
+		reply_xattr(r, size, list, len);
 }
 
 static const struct fuse_lowlevel_ops ops = {
