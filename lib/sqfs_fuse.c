@@ -159,13 +159,20 @@ void launch_sqfs_set_all_root(struct launch_sqfs *s, bool on)
 
 /* --- the handle pool --- */
 
+/* sqfs_destroy frees all that sqfs_init allocated but the xattr table. */
+static void fs_destroy(sqfs *fs)
+{
+	sqfs_destroy(fs);
+	sqfs_table_destroy(&fs->xattr_table);
+}
+
 static void handle_free(struct handle *h)
 {
 #ifdef LAUNCH_HAVE_LIBDEFLATE
 	if (h->inflater)
 		libdeflate_free_decompressor(h->inflater);
 #endif
-	sqfs_destroy(&h->fs);
+	fs_destroy(&h->fs);
 	free(h);
 }
 
@@ -964,6 +971,7 @@ int launch_sqfs_mount(struct launch_sqfs *s, const char *mountpoint, struct laun
 	char *argv[] = { (char *)"launch", NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(1, argv);
 	s->se = fuse_session_new(&args, &ops, sizeof(ops), s);
+	fuse_opt_free_args(&args); /* what its option parsing allocated */
 	if (!s->se)
 		return launch_error_msg(err, "cannot start the FUSE session for %s", s->image);
 	char devfd[32];
@@ -1232,7 +1240,7 @@ int launch_sqfs_read_file(const char *image, uint64_t offset, const char *path, 
 	ret = 0;
 out:
 	close(fs.fd);
-	sqfs_destroy(&fs);
+	fs_destroy(&fs);
 	return ret;
 }
 
@@ -1269,6 +1277,6 @@ int launch_sqfs_list_dir(const char *image, uint64_t offset, const char *dir, ch
 	ret = 0;
 out:
 	close(fs.fd);
-	sqfs_destroy(&fs);
+	fs_destroy(&fs);
 	return ret;
 }

@@ -11,6 +11,10 @@ require_fuse
 command -v mksquashfs >/dev/null || skip "mksquashfs not found (apt-get install squashfs-tools)"
 P=${LAUNCH_TEST_HELPERS:-}/test_fsprobe
 [ -x "$P" ] || die "LAUNCH_TEST_HELPERS/test_fsprobe is missing (built with the tests)"
+# The image has no libraries: the probe must be static (a sanitizer build's
+# is not; LAUNCH_TEST_HELPERS may name another build's).
+file -L "$P" | grep -q 'statically linked' ||
+	skip "$P is not statically linked (a sanitizer build): set LAUNCH_TEST_HELPERS to another build's tests/"
 
 # The fixture: the busybox image (a shell), the probe, and /t.
 R=$T/root
