@@ -10,7 +10,7 @@
 #   build-asan     AddressSanitizer + UBSan; unit tests
 #   build-fuzz     clang, libFuzzer + ASan + UBSan; each target in tests/fuzz
 #                  fuzzed for LAUNCH_FUZZ_SECONDS (60) from its corpus (ci/fuzz.sh)
-#   build-extsqfs  the external squashfuse binary instead of libsquashfuse_ll;
+#   build-extsqfs  the external squashfuse binary instead of the built-in server;
 #                  the integration tests that mount squashfs images
 #   build-deb      the Debian packages (ci/package.sh), installed, run as the
 #                  test user and purged (ci/package-test.sh; as root only)

@@ -34,7 +34,7 @@ struct launch_image {
 
 /* Reading files inside a squashfs image (a SIF image's environment scripts
  * and runscript) takes squashfuse's library, which only programs link
- * (sqfs_ll.c, sqfs_ext.c): they register its functions here at start, so
+ * (sqfs_fuse.c, sqfs_ext.c): they register its functions here at start, so
  * that this file, which the SPANK plugin links, does not depend on them.
  * Without them, a SIF image's /.singularity.d is not read. */
 struct launch_image_files {

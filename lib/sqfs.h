@@ -2,7 +2,7 @@
 /* Serving a squashfs image over FUSE from the calling process, inside the
  * user namespace: /dev/fuse is opened and mount(2)ed directly (no setuid
  * fusermount), then worker threads answer the kernel until launch_sqfs_stop.
- * Built without libsquashfuse_ll, the external squashfuse binary serves
+ * Built without libsquashfuse, the external squashfuse binary serves
  * instead, as a child process. Each struct launch_sqfs holds all of its
  * state, so one process may serve several images. */
 #ifndef LAUNCH_SQFS_H

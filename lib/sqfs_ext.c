@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* squashfs over FUSE served by the external squashfuse binary, for builds
- * without libsquashfuse_ll. The binary runs in the foreground in our user and
+ * without the built-in server (sqfs_fuse.c). The binary runs in the foreground in our user and
  * mount namespaces, as a child of the supervisor that the reaper loop leaves
  * out (launch_sqfs_helper_pid); it dies with the supervisor (parent-death
  * signal) or when the container ends. It runs with our uid, which in user
