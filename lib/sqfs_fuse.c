@@ -32,6 +32,9 @@
 #ifdef LAUNCH_HAVE_LIBDEFLATE
 #include <libdeflate.h>
 #endif
+#ifdef LAUNCH_HAVE_ZSTD
+#include <zstd.h>
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
@@ -166,6 +169,42 @@ static void fs_destroy(sqfs *fs)
 	sqfs_table_destroy(&fs->xattr_table);
 }
 
+#ifdef LAUNCH_HAVE_ZSTD
+/* zstd, launch's default: squashfuse's decompressor makes a new context
+ * (about 160 KiB, zeroed) for every block, metadata blocks too, which
+ * showed in profiles. A handle's `decompressor` (a field of squashfuse's
+ * public struct sqfs) is set to this one instead, which keeps one context
+ * per thread, freed when the thread ends. */
+static pthread_key_t zstd_key;
+static pthread_once_t zstd_once = PTHREAD_ONCE_INIT;
+
+static void zstd_free(void *ctx)
+{
+	ZSTD_freeDCtx(ctx);
+}
+
+static void zstd_key_init(void)
+{
+	pthread_key_create(&zstd_key, zstd_free);
+}
+
+static sqfs_err zstd_decompress(void *in, size_t insz, void *out, size_t *outsz)
+{
+	pthread_once(&zstd_once, zstd_key_init);
+	ZSTD_DCtx *ctx = pthread_getspecific(zstd_key);
+	if (!ctx) {
+		if (!(ctx = ZSTD_createDCtx()))
+			return SQFS_ERR;
+		pthread_setspecific(zstd_key, ctx);
+	}
+	size_t n = ZSTD_decompressDCtx(ctx, out, *outsz, in, insz);
+	if (ZSTD_isError(n))
+		return SQFS_ERR;
+	*outsz = n;
+	return SQFS_OK;
+}
+#endif
+
 static void handle_free(struct handle *h)
 {
 #ifdef LAUNCH_HAVE_LIBDEFLATE
@@ -191,6 +230,10 @@ static struct handle *handle_new(struct launch_sqfs *s)
 	}
 #ifdef LAUNCH_HAVE_LIBDEFLATE
 	h->inflater = libdeflate_alloc_decompressor();
+#endif
+#ifdef LAUNCH_HAVE_ZSTD
+	if (sqfs_compression(&h->fs) == ZSTD_COMPRESSION)
+		h->fs.decompressor = zstd_decompress;
 #endif
 	return h;
 }
@@ -303,6 +346,7 @@ static void unpin(struct launch_sqfs *s, struct block *b)
 	unpin_locked(s, b);
 	pthread_mutex_unlock(&s->cache_lock);
 }
+
 
 /* Read and decompress the block at POS (squashfs data block header HDR). */
 static int block_load(struct launch_sqfs *s, struct handle *h, uint64_t pos, uint32_t hdr, struct block *b)
