@@ -291,6 +291,16 @@ static bool fs_has(struct stage *s, const char *path)
 	return found;
 }
 
+/* Is PATH (absolute) a directory of S's tree? */
+static bool fs_is_dir(struct stage *s, const char *path)
+{
+	char **names = NULL;
+	if (!s->fs || launch_sqfs_list_dir(s->fs, 0, path, &names, NULL) < 0)
+		return false;
+	launch_strv_free(names);
+	return true;
+}
+
 /* S's tree with the layer tar LAYER over it, into step KEY's file. */
 static int apply_layer(struct build *b, struct stage *s, const char *layer, const char *key, struct launch_error **err)
 {
@@ -987,9 +997,10 @@ static int copy_step(struct build *b, struct stage *s, const struct launch_cf_in
 	const char *wd = json_string_value(json_object_get(s->config, "WorkingDir"));
 	_cleanup_free_ char *dest_raw = w[n - 1][0] == '/' ? xstrdup(w[n - 1])
 							   : xasprintf("%s/%s", wd ? wd : "", w[n - 1]);
-	bool dest_dir = n > 2 || w[n - 1][strlen(w[n - 1]) - 1] == '/' ||
-			(strlen(w[n - 1]) >= 2 && !strcmp(w[n - 1] + strlen(w[n - 1]) - 2, "/."));
 	_cleanup_free_ char *dest = launch_path_normalize(dest_raw);
+	/* as docker: a DEST written as a directory, or one the tree has */
+	const char *last = strrchr(w[n - 1], '/') ? strrchr(w[n - 1], '/') + 1 : w[n - 1];
+	bool dest_dir = n > 2 || !*last || !strcmp(last, ".") || !strcmp(last, "..") || fs_is_dir(s, dest);
 	free(w[n - 1]);
 	w[n - 1] = NULL;
 	/* the instruction as the key sees it: flags and words after substitution */
