@@ -112,15 +112,6 @@ static void say(struct build *b, const char *fmt, ...)
 
 /* --- variables --- */
 
-static const char *strv_get(char *const *v, const char *name)
-{
-	size_t n = strlen(name);
-	for (size_t i = 0; v && v[i]; i++)
-		if (!strncmp(v[i], name, n) && v[i][n] == '=')
-			return v[i] + n + 1;
-	return NULL;
-}
-
 /* NAME=VALUE into *V, replacing NAME's entry. */
 static void strv_set(char ***v, const char *name, const char *value)
 {
@@ -146,13 +137,12 @@ static const char *lookup(void *arg, const char *name)
 	size_t n = strlen(name);
 	json_t *e;
 	size_t i;
-	json_array_foreach(v->env, i, e)
-	{
+	json_array_foreach (v->env, i, e) {
 		const char *s = json_string_value(e);
 		if (s && !strncmp(s, name, n) && s[n] == '=')
 			return s + n + 1;
 	}
-	return strv_get(v->args, name);
+	return launch_strv_value(v->args, name);
 }
 
 /* The words of I's arguments, substituted with stage S's variables (S
@@ -192,8 +182,24 @@ static char *arg_value(struct build *b, const char *name, const char *dflt, bool
 	}
 	if (dflt)
 		return xstrdup(dflt);
-	const char *g = global ? NULL : strv_get(b->global_args, name);
+	const char *g = global ? NULL : launch_strv_value(b->global_args, name);
 	return g ? xstrdup(g) : NULL;
+}
+
+/* ARG NAME[=DEFAULT]...: into stage S's ARGs, or the global ones (S NULL). */
+static int declare_args(struct build *b, struct stage *s, const struct launch_cf_instr *in, struct launch_error **err)
+{
+	_cleanup_strv_ char **w = words(b, s, in, in->args, true, err);
+	if (!w)
+		return -1;
+	for (size_t i = 0; w[i]; i++) {
+		char *eq = strchr(w[i], '=');
+		if (eq)
+			*eq++ = '\0';
+		_cleanup_free_ char *v = arg_value(b, w[i], eq, !s);
+		strv_set(s ? &s->args : &b->global_args, w[i], v);
+	}
+	return 0;
 }
 
 /* --- keys and the cache --- */
@@ -281,8 +287,10 @@ static bool fs_has(struct stage *s, const char *path)
 		return true;
 	_cleanup_free_ char *d = xstrdup(path), *f = xstrdup(path);
 	char **names = NULL;
-	if (launch_sqfs_list_dir(s->fs, 0, dirname(d), &names, NULL) < 0)
+	if (launch_sqfs_list_dir(s->fs, 0, dirname(d), &names, NULL) != 0) {
+		launch_strv_free(names);
 		return false;
+	}
 	const char *base = basename(f);
 	bool found = false;
 	for (size_t i = 0; names && names[i] && !found; i++)
@@ -295,17 +303,19 @@ static bool fs_has(struct stage *s, const char *path)
 static bool fs_is_dir(struct stage *s, const char *path)
 {
 	char **names = NULL;
-	if (!s->fs || launch_sqfs_list_dir(s->fs, 0, path, &names, NULL) < 0)
-		return false;
+	/* 1: missing, or not a directory */
+	int r = s->fs ? launch_sqfs_list_dir(s->fs, 0, path, &names, NULL) : -1;
 	launch_strv_free(names);
-	return true;
+	return r == 0;
 }
 
 /* S's tree with the layer tar LAYER over it, into step KEY's file. */
 static int apply_layer(struct build *b, struct stage *s, const char *layer, const char *key, struct launch_error **err)
 {
 	_cleanup_free_ char *out = fs_path(b, key);
-	struct launch_commit_opts co = { .image = s->fs, .layer = layer, .output = out, .compressor = b->o->compressor };
+	struct launch_commit_opts co = {
+		.image = s->fs, .layer = layer, .output = out, .compressor = b->o->compressor
+	};
 	if (launch_commit(b->c, &co, NULL, err) < 0)
 		return -1;
 	free(s->fs);
@@ -318,9 +328,9 @@ static char *cache_tmp(struct build *b, const char *prefix, bool dir, struct lau
 {
 	char *p = xasprintf("%s/tmp/%s-XXXXXX", b->cache, prefix);
 	if (dir ? mkdtemp(p) == NULL : ({
-		int fd = mkostemp(p, O_CLOEXEC);
-		fd >= 0 ? (close(fd), 0) : -1;
-	}) < 0) {
+					       int fd = mkostemp(p, O_CLOEXEC);
+					       fd >= 0 ? (close(fd), 0) : -1;
+				       }) < 0) {
 		launch_error_set(err, errno, "cannot create a temporary in %s/tmp", b->cache);
 		free(p);
 		return NULL;
@@ -377,8 +387,7 @@ static void env_set(json_t *cfg, const char *name, const char *value)
 	size_t n = strlen(name), i;
 	json_t *e;
 	char *entry = xasprintf("%s=%s", name, value);
-	json_array_foreach(env, i, e)
-	{
+	json_array_foreach (env, i, e) {
 		const char *s = json_string_value(e);
 		if (s && !strncmp(s, name, n) && s[n] == '=') {
 			json_array_set_new(env, i, json_string(entry));
@@ -455,8 +464,8 @@ static int name_set(struct build *b, struct stage *s, const struct launch_cf_ins
 	}
 	for (size_t i = 0; w[i]; i++) {
 		const char *n = w[i];
-		_cleanup_free_ char *port = !strcmp(key, "ExposedPorts") && !strchr(n, '/') ? xasprintf("%s/tcp", n)
-											    : NULL;
+		_cleanup_free_ char *port =
+			!strcmp(key, "ExposedPorts") && !strchr(n, '/') ? xasprintf("%s/tcp", n) : NULL;
 		json_object_set_new(o, port ? port : n, json_object());
 	}
 	return 0;
@@ -607,15 +616,17 @@ static int context_sources(struct build *b, struct stage *s, const struct launch
 			hits++;
 			if (S_ISDIR(st.st_mode)) {
 				if (!fs_has(s, dest))
-					copyset_add(cs, found[k], dest, &(struct stat){ .st_mode = S_IFDIR | 0755,
-											.st_mtime = st.st_mtime });
+					copyset_add(cs, found[k], dest,
+						    &(struct stat){ .st_mode = S_IFDIR | 0755,
+								    .st_mtime = st.st_mtime });
 				if (add_tree(b, cs, r, dest, err) < 0) {
 					globfree(&g);
 					return step_error(b, in, err);
 				}
 			} else {
 				_cleanup_free_ char *rc = xstrdup(r);
-				_cleanup_free_ char *d = dest_dir ? xasprintf("%s/%s", dest, basename(rc)) : xstrdup(dest);
+				_cleanup_free_ char *d =
+					dest_dir ? xasprintf("%s/%s", dest, basename(rc)) : xstrdup(dest);
 				copyset_add(cs, found[k], d, &st);
 			}
 		}
@@ -915,8 +926,8 @@ static int from_source(struct build *b, struct stage *s, const struct launch_cf_
 }
 
 /* COPY --from: the files of another stage or image. */
-static int copy_from(struct build *b, struct stage *s, const struct launch_cf_instr *in, const char *from,
-		     char **srcs, const char *dest, bool dest_dir, const struct owner *ow, const char *text,
+static int copy_from(struct build *b, struct stage *s, const struct launch_cf_instr *in, const char *from, char **srcs,
+		     const char *dest, bool dest_dir, const struct owner *ow, const char *text,
 		     struct launch_error **err)
 {
 	_cleanup_free_ char *file = NULL;
@@ -968,7 +979,8 @@ static bool open_archive(const char *src, struct archive **a)
 	archive_read_support_format_tar(*a);
 	archive_read_support_format_gnutar(*a);
 	struct archive_entry *e;
-	if (archive_read_open_filename(*a, src, 1 << 16) == ARCHIVE_OK && archive_read_next_header(*a, &e) == ARCHIVE_OK) {
+	if (archive_read_open_filename(*a, src, 1 << 16) == ARCHIVE_OK &&
+	    archive_read_next_header(*a, &e) == ARCHIVE_OK) {
 		archive_read_free(*a);
 		*a = archive_read_new();
 		archive_read_support_filter_all(*a);
@@ -995,8 +1007,8 @@ static int copy_step(struct build *b, struct stage *s, const struct launch_cf_in
 	if (parse_owner(b, s, in, &ow, err) < 0)
 		return -1;
 	const char *wd = json_string_value(json_object_get(s->config, "WorkingDir"));
-	_cleanup_free_ char *dest_raw = w[n - 1][0] == '/' ? xstrdup(w[n - 1])
-							   : xasprintf("%s/%s", wd ? wd : "", w[n - 1]);
+	_cleanup_free_ char *dest_raw =
+		w[n - 1][0] == '/' ? xstrdup(w[n - 1]) : xasprintf("%s/%s", wd ? wd : "", w[n - 1]);
 	_cleanup_free_ char *dest = launch_path_normalize(dest_raw);
 	/* as docker: a DEST written as a directory, or one the tree has */
 	const char *last = strrchr(w[n - 1], '/') ? strrchr(w[n - 1], '/') + 1 : w[n - 1];
@@ -1083,8 +1095,7 @@ static int run_step(struct build *b, struct stage *s, const struct launch_cf_ins
 	json_t *env = json_object_get(s->config, "Env"), *e;
 	size_t i;
 	bool path = false;
-	json_array_foreach(env, i, e)
-	{
+	json_array_foreach (env, i, e) {
 		launch_strv_push(&argv, xstrdup("-e"));
 		launch_strv_push(&argv, xstrdup(json_string_value(e)));
 		path = path || launch_str_has_prefix(json_string_value(e), "PATH=");
@@ -1104,7 +1115,8 @@ static int run_step(struct build *b, struct stage *s, const struct launch_cf_ins
 	launch_strv_push(&argv, xstrdup(s->fs));
 	launch_strv_push(&argv, xstrdup("--"));
 	json_t *cmd = command(s, in);
-	json_array_foreach(cmd, i, e) launch_strv_push(&argv, xstrdup(json_string_value(e)));
+	json_array_foreach (cmd, i, e)
+		launch_strv_push(&argv, xstrdup(json_string_value(e)));
 	json_decref(cmd);
 	struct launch_proc_spec spec = { .path = b->launch, .argv = argv, .what = "launch run" };
 	struct launch_error *e2 = NULL;
@@ -1202,9 +1214,10 @@ static int from_step(struct build *b, struct stage *s, const struct launch_cf_in
 	s->fs = xstrdup(img.path);
 	struct stat st;
 	stat(img.path, &st);
-	_cleanup_free_ char *t = img.digest ? xasprintf("image %s", img.digest)
-					    : xasprintf("file %s %llu %lld %lld", img.path, (unsigned long long)st.st_ino,
-							(long long)st.st_size, (long long)st.st_mtime);
+	_cleanup_free_ char *t = img.digest
+					 ? xasprintf("image %s", img.digest)
+					 : xasprintf("file %s %llu %lld %lld", img.path, (unsigned long long)st.st_ino,
+						     (long long)st.st_size, (long long)st.st_mtime);
 	launch_sha256_buf(t, strlen(t), s->key);
 	/* the base's config, as it is stored */
 	if (img.digest) {
@@ -1228,18 +1241,8 @@ static int from_step(struct build *b, struct stage *s, const struct launch_cf_in
 static int step(struct build *b, struct stage *s, const struct launch_cf_instr *in, struct launch_error **err)
 {
 	const char *c = in->cmd;
-	if (!strcmp(c, "ARG")) {
-		_cleanup_strv_ char **w = words(b, s, in, in->args, true, err);
-		if (!w)
-			return -1;
-		for (size_t i = 0; w[i]; i++) {
-			char *eq = strchr(w[i], '=');
-			if (eq)
-				*eq++ = '\0';
-			_cleanup_free_ char *v = arg_value(b, w[i], eq, false);
-			strv_set(&s->args, w[i], v);
-		}
-	}
+	if (!strcmp(c, "ARG") && declare_args(b, s, in, err) < 0)
+		return -1;
 	if (!strcmp(c, "COPY") || !strcmp(c, "ADD"))
 		return copy_step(b, s, in, err);
 	/* the instruction as the key sees it: RUN as written (the shell
@@ -1261,9 +1264,9 @@ static int step(struct build *b, struct stage *s, const struct launch_cf_instr *
 		free(t);
 	} else {
 		char *w = !strcmp(c, "CMD") || !strcmp(c, "ENTRYPOINT") || !strcmp(c, "HEALTHCHECK") ||
-				  !strcmp(c, "MAINTAINER")
-			  ? xstrdup(in->args)
-			  : word(b, s, in, in->args, err);
+					  !strcmp(c, "MAINTAINER")
+				  ? xstrdup(in->args)
+				  : word(b, s, in, in->args, err);
 		if (!w)
 			return -1;
 		text = xasprintf("%s %s", c, w);
@@ -1290,16 +1293,8 @@ static int plan(struct build *b, struct launch_error **err)
 		if (strcmp(in->cmd, "ARG"))
 			return launch_error_msg(err, "%s:%d: %s: the first instruction must be FROM (or ARG)",
 						b->cf.name, in->line, in->cmd);
-		_cleanup_strv_ char **w = words(b, NULL, in, in->args, true, err);
-		if (!w)
+		if (declare_args(b, NULL, in, err) < 0)
 			return -1;
-		for (size_t k = 0; w[k]; k++) {
-			char *eq = strchr(w[k], '=');
-			if (eq)
-				*eq++ = '\0';
-			_cleanup_free_ char *v = arg_value(b, w[k], eq, true);
-			strv_set(&b->global_args, w[k], v);
-		}
 	}
 	if (i == b->cf.n)
 		return launch_error_msg(err, "%s: no FROM instruction", b->cf.name);
@@ -1310,7 +1305,8 @@ static int plan(struct build *b, struct launch_error **err)
 			if (b->n_st > 1)
 				b->st[b->n_st - 2].end = i;
 			/* the name, for --target, before the stage is built */
-			_cleanup_strv_ char **w = launch_cf_words(b->cf.v[i].args, b->cf.escape, NULL, NULL, true, NULL);
+			_cleanup_strv_ char **w =
+				launch_cf_words(b->cf.v[i].args, b->cf.escape, NULL, NULL, true, NULL);
 			if (w && launch_strv_len(w) == 3)
 				b->st[b->n_st - 1].name = xstrdup(w[2]);
 		}
@@ -1336,7 +1332,13 @@ static int run_stage(struct build *b, struct stage *s, struct launch_error **err
 	s->name = NULL;
 	for (size_t i = s->first; i < s->end; i++) {
 		const struct launch_cf_instr *in = &b->cf.v[i];
-		say(b, "STEP %zu/%zu: %s%s%s", ++b->step, b->steps, in->cmd, *in->args ? " " : "", in->args);
+		_cleanup_free_ char *flags = xstrdup("");
+		for (size_t k = 0; in->flags[k]; k++) {
+			char *f = xasprintf("%s --%s", flags, in->flags[k]);
+			free(flags);
+			flags = f;
+		}
+		say(b, "STEP %zu/%zu: %s%s%s%s", ++b->step, b->steps, in->cmd, flags, *in->args ? " " : "", in->args);
 		int r = i == s->first ? from_step(b, s, in, err) : step(b, s, in, err);
 		if (r < 0)
 			return -1;
@@ -1353,8 +1355,8 @@ static int store_image(struct build *b, struct stage *s, char **digest_out, stru
 {
 	if (!s->fs)
 		return launch_error_msg(err, "the image is empty: nothing was copied into it");
-	json_t *whole = json_pack("{s:O, s:{s:s, s:[s]}}", "config", s->config, "rootfs", "type", "layers",
-				  "diff_ids", s->key);
+	json_t *whole =
+		json_pack("{s:O, s:{s:s, s:[s]}}", "config", s->config, "rootfs", "type", "layers", "diff_ids", s->key);
 	char *text = json_dumps(whole, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(whole);
 	char digest[LAUNCH_DIGEST_LEN + 1];
@@ -1379,16 +1381,15 @@ static int store_image(struct build *b, struct stage *s, char **digest_out, stru
 			for (off_t left = ret == 0 ? st.st_size : 0; left > 0 && ret == 0;) {
 				ssize_t n = copy_file_range(in, NULL, fd, NULL, (size_t)left, 0);
 				if (n <= 0)
-					ret = launch_error_set(err, n < 0 ? errno : EIO, "cannot copy %s into the store",
-							       s->fs);
+					ret = launch_error_set(err, n < 0 ? errno : EIO,
+							       "cannot copy %s into the store", s->fs);
 				left -= n;
 			}
 			if (ret == 0 && fsync(fd) < 0)
 				ret = launch_error_set(err, errno, "cannot write %s", tmp);
-			struct launch_store_image img = { .digest = digest,
-							  .size = st.st_size,
-							  .source = (char *)"build",
-							  .config = s->config };
+			struct launch_store_image img = {
+				.digest = digest, .size = st.st_size, .source = (char *)"build", .config = s->config
+			};
 			_cleanup_free_ char *src = xasprintf("build:%s", b->cf.name);
 			img.source = src;
 			if (ret == 0)
@@ -1430,7 +1431,8 @@ static int prepare(struct build *b, struct launch_error **err)
 	size_t len;
 	if (launch_read_file_at(AT_FDCWD, file, 4 << 20, &text, &len) < 0)
 		return launch_error_set(err, errno, "cannot read %s%s", file,
-					o->file ? "" : " (no Containerfile or Dockerfile in the context: give -f FILE)");
+					o->file ? ""
+						: " (no Containerfile or Dockerfile in the context: give -f FILE)");
 	_cleanup_free_ char *name = xstrdup(file);
 	if (launch_cf_parse(text, o->file ? o->file : basename(name), &b->cf, err) < 0 ||
 	    launch_ignore_load(b->context, &b->ig, err) < 0 || plan(b, err) < 0)

@@ -19,9 +19,9 @@
 
 #include "util.h"
 
-static const char *const known[] = { "FROM",	   "RUN",    "COPY",	"ADD",	       "ENV",	     "ARG",
-				     "WORKDIR",	   "USER",   "ENTRYPOINT", "CMD",	       "LABEL",	     "SHELL",
-				     "EXPOSE",	   "VOLUME", "HEALTHCHECK", "STOPSIGNAL", "MAINTAINER", "ONBUILD" };
+static const char *const known[] = { "FROM",	"RUN",	  "COPY",	 "ADD",	       "ENV",	     "ARG",
+				     "WORKDIR", "USER",	  "ENTRYPOINT",	 "CMD",	       "LABEL",	     "SHELL",
+				     "EXPOSE",	"VOLUME", "HEALTHCHECK", "STOPSIGNAL", "MAINTAINER", "ONBUILD" };
 
 /* Instructions whose arguments may be a JSON array. */
 static bool takes_json(const char *cmd)
@@ -285,8 +285,9 @@ static int variable(struct words *w, const char **p, struct launch_error **err)
 	if (*e == '-' || *e == '+')
 		op = *e++;
 	else if (colon || *e != '}')
-		return launch_error_msg(err, "bad substitution: ${%s%.10s (only ${VAR}, ${VAR:-WORD} and "
-					     "${VAR:+WORD} are known)",
+		return launch_error_msg(err,
+					"bad substitution: ${%s%.10s (only ${VAR}, ${VAR:-WORD} and "
+					"${VAR:+WORD} are known)",
 					name, e);
 	/* the word runs to the matching brace */
 	const char *ws = e;

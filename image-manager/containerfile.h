@@ -14,11 +14,11 @@
 #include "error.h"
 
 struct launch_cf_instr {
-	char *cmd;   /* the instruction, upper case: "RUN" */
-	char *args;  /* the rest of its line(s), continuations joined, flags removed */
+	char *cmd;    /* the instruction, upper case: "RUN" */
+	char *args;   /* the rest of its line(s), continuations joined, flags removed */
 	char **flags; /* leading --NAME=VALUE (or --NAME) flags, as written */
-	char **json; /* the exec form's strings, or NULL for the shell form */
-	int line;    /* where it starts */
+	char **json;  /* the exec form's strings, or NULL for the shell form */
+	int line;     /* where it starts */
 };
 
 struct launch_containerfile {

@@ -115,7 +115,8 @@ int cmd_build(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1 || !tags[0]) {
-		launch_error_msg(&err, "usage: launch build [-f FILE] -t NAME[:TAG] CONTEXT (see 'launch build --help')");
+		launch_error_msg(&err,
+				 "usage: launch build [-f FILE] -t NAME[:TAG] CONTEXT (see 'launch build --help')");
 		return launcher_fail(err);
 	}
 	if (io.platform && strcmp(io.platform, "linux/amd64")) {

@@ -1298,23 +1298,31 @@ static void prune_images(const struct launch_store *s, json_t *index, unsigned f
 	}
 }
 
+/* A cache's lock (LOCK_FN), exclusive, for prune: -1 when WHO (a pull, a
+ * build) holds it or it cannot be taken, which the report says. */
+static int prune_lock(const struct launch_store *s,
+		      int (*lock_fn)(const struct launch_store *, bool, struct launch_error **), const char *what,
+		      const char *who, struct launch_prune_report *rep)
+{
+	struct launch_error *e = NULL;
+	int lock = lock_fn(s, true, &e);
+	if (lock == -2)
+		kept(rep, xasprintf("%s: %s is running (run 'launch prune' again after it)", what, who));
+	else if (lock < 0)
+		kept(rep, xasprintf("%s: %s", what, e->msg));
+	launch_error_free(e);
+	return lock < 0 ? -1 : lock;
+}
+
 /* The blob cache and the pull's per-image locks, when no pull runs. */
 static void prune_cache(const struct launch_store *s, unsigned flags, struct launch_prune_report *rep)
 {
 	_cleanup_free_ char *blobs = xasprintf("%s/blobs", s->root);
 	if (access(blobs, F_OK) < 0)
 		return;
-	struct launch_error *e = NULL;
-	int lock = launch_store_cache_lock(s, true, &e);
-	if (lock == -2) {
-		kept(rep, xstrdup("the blob cache: a pull is running (run 'launch prune' again after it)"));
+	int lock = prune_lock(s, launch_store_cache_lock, "the blob cache", "a pull", rep);
+	if (lock < 0)
 		return;
-	}
-	if (lock < 0) {
-		kept(rep, xasprintf("the blob cache: %s", e->msg));
-		launch_error_free(e);
-		return;
-	}
 	bool dry = flags & LAUNCH_PRUNE_DRY_RUN;
 	_cleanup_free_ char *done = xasprintf("%s/sha256", blobs), *partial = xasprintf("%s/partial", blobs);
 	struct sweep sw = { rep, LAUNCH_PRUNE_BLOB, dry, false, 0 };
@@ -1377,17 +1385,9 @@ static void prune_build(const struct launch_store *s, unsigned flags, struct lau
 	_cleanup_free_ char *dir = xasprintf("%s/build-cache", s->root);
 	if (access(dir, F_OK) < 0)
 		return;
-	struct launch_error *e = NULL;
-	int lock = launch_store_build_cache_lock(s, true, &e);
-	if (lock == -2) {
-		kept(rep, xstrdup("the build cache: a build is running (run 'launch prune' again after it)"));
+	int lock = prune_lock(s, launch_store_build_cache_lock, "the build cache", "a build", rep);
+	if (lock < 0)
 		return;
-	}
-	if (lock < 0) {
-		kept(rep, xasprintf("the build cache: %s", e->msg));
-		launch_error_free(e);
-		return;
-	}
 	size_t n;
 	int64_t bytes;
 	build_cache_size(dir, &n, &bytes);
@@ -1397,9 +1397,10 @@ static void prune_build(const struct launch_store *s, unsigned flags, struct lau
 		int64_t left_bytes;
 		build_cache_size(dir, &left, &left_bytes);
 		if (left_bytes > 8192)
-			kept(rep, xasprintf("%s: files a RUN step left owned by other ids (remove them with 'launch run "
-					    "--root -m %s:/c IMAGE rm -rf /c/tmp')",
-					    dir, dir));
+			kept(rep,
+			     xasprintf("%s: files a RUN step left owned by other ids (remove them with 'launch run "
+				       "--root -m %s:/c IMAGE rm -rf /c/tmp')",
+				       dir, dir));
 		bytes -= left_bytes;
 	}
 	_cleanup_free_ char *name = xasprintf("of %zu steps", n);

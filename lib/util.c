@@ -114,6 +114,15 @@ char **launch_strv_copy(char *const *v)
 	return r;
 }
 
+const char *launch_strv_value(char *const *v, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; v && v[i]; i++)
+		if (!strncmp(v[i], name, n) && v[i][n] == '=')
+			return v[i] + n + 1;
+	return NULL;
+}
+
 bool launch_str_has_prefix(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;

@@ -70,6 +70,8 @@ static inline void launch_strv_freep(char ***v)
 }
 void launch_strv_push(char ***v, char *s); /* takes ownership of s */
 char **launch_strv_copy(char *const *v);
+/* The VALUE of the entry NAME=VALUE of V (an environment), or NULL. */
+const char *launch_strv_value(char *const *v, const char *name);
 
 bool launch_str_has_prefix(const char *s, const char *prefix);
 /* True when PATH equals DIR or lies below it (component-wise, both normalised). */
