@@ -327,25 +327,15 @@ static int apply_layer(struct build *b, struct stage *s, const char *layer, cons
 static char *cache_tmp(struct build *b, const char *prefix, bool dir, struct launch_error **err)
 {
 	char *p = xasprintf("%s/tmp/%s-XXXXXX", b->cache, prefix);
-	if (dir ? mkdtemp(p) == NULL : ({
-					       int fd = mkostemp(p, O_CLOEXEC);
-					       fd >= 0 ? (close(fd), 0) : -1;
-				       }) < 0) {
+	int fd = dir ? (mkdtemp(p) ? 0 : -1) : mkostemp(p, O_CLOEXEC);
+	if (fd < 0) {
 		launch_error_set(err, errno, "cannot create a temporary in %s/tmp", b->cache);
 		free(p);
 		return NULL;
 	}
+	if (!dir)
+		close(fd);
 	return p;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	if (remove(path) < 0 && errno != ENOENT)
-		chmod(path, 0700), remove(path);
-	return 0;
 }
 
 static int rm_child(void *arg, int report)
@@ -361,7 +351,7 @@ static int rm_child(void *arg, int report)
 		launch_write_all(report, e->msg, strlen(e->msg));
 		return 1;
 	}
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	launch_remove_tree(dir);
 	return 0;
 }
 
@@ -1118,7 +1108,10 @@ static int run_step(struct build *b, struct stage *s, const struct launch_cf_ins
 	json_array_foreach (cmd, i, e)
 		launch_strv_push(&argv, xstrdup(json_string_value(e)));
 	json_decref(cmd);
-	struct launch_proc_spec spec = { .path = b->launch, .argv = argv, .what = "launch run" };
+	/* no input, as docker's RUN: a step that asks waits for nobody */
+	struct launch_proc_spec spec = {
+		.path = b->launch, .argv = argv, .in = LAUNCH_PROC_NULL, .what = "launch run"
+	};
 	struct launch_error *e2 = NULL;
 	int st = launch_proc_run(&spec, NULL, 0, &e2);
 	launch_strv_free(argv);

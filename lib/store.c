@@ -1355,15 +1355,6 @@ static int tree_add(const char *path, const struct stat *st, int flag, struct FT
 	return 0;
 }
 
-static int tree_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	if (ftw->level > 0)
-		remove(path);
-	return 0;
-}
-
 static void build_cache_size(const char *dir, size_t *n, int64_t *bytes)
 {
 	*n = 0;
@@ -1392,7 +1383,7 @@ static void prune_build(const struct launch_store *s, unsigned flags, struct lau
 	int64_t bytes;
 	build_cache_size(dir, &n, &bytes);
 	if (!(flags & LAUNCH_PRUNE_DRY_RUN)) {
-		nftw(dir, tree_rm, 16, FTW_DEPTH | FTW_PHYS);
+		launch_remove_tree(dir);
 		size_t left;
 		int64_t left_bytes;
 		build_cache_size(dir, &left, &left_bytes);
