@@ -16,7 +16,7 @@ required=(
 	mpich libmpich-dev openmpi-bin libopenmpi-dev
 	uidmap tmux libcap2-bin procps util-linux iproute2
 	clang libclang-rt-14-dev
-	charliecloud-runtime
+	charliecloud-runtime charliecloud-builders
 	go-md2man bash-completion man-db dpkg-dev
 )
 # Nice to have (benchmarks): dropped with a warning when the mirror lacks it.

@@ -180,8 +180,11 @@ _launch() {
 
 	if [[ -n $arg_of ]]; then
 		case $arg_of in
+		--file) _launch_files "$cur" ;;
 		--format | -f)
-			if [[ $cmd == export ]]; then
+			if [[ $cmd == build ]]; then
+				_launch_files "$cur"
+			elif [[ $cmd == export ]]; then
 				_launch_reply "$cur" squashfs docker-archive oci-archive
 			else
 				_launch_reply "$cur" table json
@@ -191,7 +194,7 @@ _launch() {
 		--instance) mapfile -t opts < <(_launch_instances); _launch_reply "$cur" "${opts[@]}" ;;
 		--overlay | -w | --workdir) _launch_files "$cur" -d ;;
 		--name | -n | --username | --platform | --env | -e | --entrypoint | --cmd | --annotation | \
-			--writable-size | --tag | -t) ;;
+			--writable-size | --tag | -t | --build-arg | --target) ;;
 		*) _launch_files "$cur" ;;
 		esac
 		return
@@ -222,6 +225,7 @@ _launch() {
 		fi
 		;;
 	import) ((pos == 0)) && _launch_files "$cur" ;;
+	build) ((pos == 0)) && _launch_files "$cur" -d ;;
 	export)
 		if ((pos == 0)); then
 			_launch_image_or_file "$cur"

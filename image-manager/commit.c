@@ -390,7 +390,7 @@ struct base_ctx {
 static struct archive *reopen_base(void *arg, int k, void **handle, struct launch_error **err)
 {
 	struct base_ctx *b = arg;
-	if (k != 0) {
+	if (k != 0 || !b->image) {
 		launch_error_msg(err, "the writable layer cannot be read twice");
 		return NULL;
 	}
@@ -543,6 +543,23 @@ static int commit_from_overlay(struct commit *cm, struct launch_error **err)
 	return 0;
 }
 
+/* The changes as a layer tar (launch build's COPY), over a squashfs image
+ * or over nothing. */
+static int commit_from_layer(struct commit *cm, struct launch_error **err)
+{
+	const struct launch_commit_opts *o = cm->o;
+	if (o->image) {
+		if (launch_image_resolve(o->image, cm->c, &cm->base, err) < 0)
+			return -1;
+		if (cm->base.kind != LAUNCH_IMAGE_SQUASHFS)
+			return launch_error_msg(err, "%s is not a squashfs image", o->image);
+		cm->base_path = xstrdup(cm->base.path);
+		cm->base_digest = cm->base.digest ? xstrdup(cm->base.digest) : NULL;
+	}
+	cm->source = xasprintf("commit:%s + %s", o->image ? o->image : "scratch", o->layer);
+	return 0;
+}
+
 /* --output FILE: a new file beside it, renamed over it at the end */
 static int output_tmpfile(struct commit *cm, struct launch_error **err)
 {
@@ -605,6 +622,14 @@ static int commit_start(struct commit *cm, struct launch_error **err)
 	    sif_partition(cm, err) < 0)
 		return -1;
 	int top_fd, bottom_fd;
+	if (cm->o->layer) {
+		if (launch_layer_open_file(cm->o->layer, &cm->top, err) < 0)
+			return -1;
+		if (cm->base_path && (start_sqfs2tar(cm->base_path, &cm->s2t, &bottom_fd, err) < 0 ||
+				      launch_layer_open_fd(bottom_fd, cm->base_path, &cm->bottom, err) < 0))
+			return -1;
+		return launch_sqfs_writer_start(cm->tmp, cm->o->compressor, 0, &cm->w, err);
+	}
 	if (start_walker(&cm->u, &cm->walker, &top_fd, err) < 0)
 		return -1;
 	if (start_sqfs2tar(cm->base_path, &cm->s2t, &bottom_fd, err) < 0) {
@@ -626,13 +651,17 @@ static int commit_flatten(struct commit *cm, struct launch_error **err)
 {
 	cm->bc.image = cm->base_path;
 	struct launch_flatten_layers again = { reopen_base, reclose_base, &cm->bc };
-	cm->f = launch_flatten_new(launch_sqfs_writer_archive(cm->w), 2, &again);
-	if (launch_flatten_layer(cm->f, 1, launch_layer_tar(cm->top), err) < 0 || launch_layer_verify(cm->top, err) < 0)
-		return launch_error_wrap(err, "the writable layer");
+	int top = cm->bottom ? 1 : 0;
+	cm->f = launch_flatten_new(launch_sqfs_writer_archive(cm->w), top + 1, &again);
+	if (launch_flatten_layer(cm->f, top, launch_layer_tar(cm->top), err) < 0 ||
+	    launch_layer_verify(cm->top, err) < 0)
+		return launch_error_wrap(err, "%s", cm->o->layer ? cm->o->layer : "the writable layer");
 	launch_layer_diff_id(cm->top, cm->diff);
-	if (launch_flatten_layer(cm->f, 0, launch_layer_tar(cm->bottom), err) < 0 ||
-	    launch_layer_verify(cm->bottom, err) < 0 || launch_flatten_finish(cm->f, err) < 0)
+	if (cm->bottom && (launch_flatten_layer(cm->f, 0, launch_layer_tar(cm->bottom), err) < 0 ||
+			   launch_layer_verify(cm->bottom, err) < 0))
 		return launch_error_wrap(err, "the base image %s", cm->base_path);
+	if (launch_flatten_finish(cm->f, err) < 0)
+		return launch_error_wrap(err, "the base image %s", cm->base_path ? cm->base_path : "(none)");
 	if (finish_child(&cm->walker, "cannot read the writable layer", NULL, err) < 0 ||
 	    finish_child(&cm->s2t, "cannot read the base image (sqfs2tar)", NULL, err) < 0)
 		return -1;
@@ -730,7 +759,9 @@ int launch_commit(const struct launch_config *c, const struct launch_commit_opts
 	signal(SIGPIPE, SIG_IGN);
 	launch_identity_init(&cm.id, true, NULL);
 	cm.u.id = &cm.id;
-	int ret = o->instance ? commit_from_instance(&cm, err) : commit_from_overlay(&cm, err);
+	int ret = o->instance ? commit_from_instance(&cm, err)
+		  : o->layer  ? commit_from_layer(&cm, err)
+			      : commit_from_overlay(&cm, err);
 	if (ret == 0) {
 		cm.mps = cm.mplist ? launch_upper_mountpoints(cm.mplist) : xcalloc(1, sizeof(char *));
 		cm.u.path = cm.upper;

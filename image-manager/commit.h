@@ -25,6 +25,10 @@ struct launch_commit_opts {
 	char **cmd;
 	const char *workdir;
 	const char *output; /* write the squashfs to this file, not to the store */
+	/* the changes as a layer tar (whiteouts in the .wh. form) instead of
+	 * an upper directory; IMAGE may then be NULL (no base: the layer is
+	 * the whole tree) */
+	const char *layer;
 };
 
 int launch_commit(const struct launch_config *c, const struct launch_commit_opts *o, char **digest,

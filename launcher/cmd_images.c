@@ -71,10 +71,11 @@ static const char prune_help[] =
 	"\n"
 	"Free space in your image store, without asking: remove the images no tag\n"
 	"names (<none> in 'launch images'), the pull's blob cache (the layers 'launch\n"
-	"pull' downloaded, which no stored image needs) and what interrupted\n"
-	"downloads and imports left. Each removal is printed with its size, then\n"
-	"the total. An image a running container or instance uses is never\n"
-	"removed, nor a download or import that is running. Works on a full disk.\n"
+	"pull' downloaded, which no stored image needs), the build cache (the steps\n"
+	"'launch build' keeps) and what interrupted downloads and imports left.\n"
+	"Each removal is printed with its size, then the total. An image a running\n"
+	"container or instance uses is never removed, nor a download, import or\n"
+	"build that is running. Works on a full disk.\n"
 	"\n"
 	"Options:\n"
 	"  -a, --all       also remove tagged images that no running container or\n"
@@ -86,8 +87,8 @@ static const char df_help[] =
 	"\n"
 	"Show the space your image store takes: the images (with those no tag names\n"
 	"and those running containers use), the pull's blob cache (its limit is\n"
-	"blob_cache_max in 'launch config') and unfinished downloads and imports,\n"
-	"with what 'launch prune' would free.\n"
+	"blob_cache_max in 'launch config'), the build cache of 'launch build' and\n"
+	"unfinished downloads and imports, with what 'launch prune' would free.\n"
 	"\n"
 	"Options:\n"
 	"      --format table|json a table (the default), or a JSON object\n";
@@ -492,7 +493,7 @@ static int prune_opt(int c, void *arg)
 	return 0;
 }
 
-static const char *const prune_kinds[] = { "image", "blob", "partial" };
+static const char *const prune_kinds[] = { "image", "blob", "partial", "build cache" };
 
 int cmd_prune(int argc, char **argv)
 {
@@ -541,16 +542,17 @@ static json_t *usage_json(const struct launch_store *s, const struct launch_stor
 {
 	return json_pack(
 		"{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}, "
-		"s:I}",
+		"s:{s:I, s:I}, s:I}",
 		"store", s->root, "images", "count", (json_int_t)u->images, "bytes", (json_int_t)u->images_bytes,
 		"untagged", (json_int_t)u->untagged, "untagged_bytes", (json_int_t)u->untagged_bytes, "in_use",
 		(json_int_t)u->in_use, "in_use_bytes", (json_int_t)u->in_use_bytes, "reclaimable_bytes",
 		(json_int_t)u->images_reclaimable, "blob_cache", "count", (json_int_t)u->blobs, "bytes",
 		(json_int_t)u->blobs_bytes, "max_bytes", (json_int_t)cache_max, "partials", "count",
 		(json_int_t)u->partials, "bytes", (json_int_t)u->partials_bytes, "active",
-		(json_int_t)u->partials_active, "active_bytes", (json_int_t)u->partials_active_bytes,
-		"reclaimable_bytes",
-		(json_int_t)(u->images_reclaimable + u->blobs_bytes + u->partials_bytes - u->partials_active_bytes));
+		(json_int_t)u->partials_active, "active_bytes", (json_int_t)u->partials_active_bytes, "build_cache",
+		"steps", (json_int_t)u->build_steps, "bytes", (json_int_t)u->build_bytes, "reclaimable_bytes",
+		(json_int_t)(u->images_reclaimable + u->blobs_bytes + u->partials_bytes - u->partials_active_bytes +
+			     u->build_bytes));
 }
 
 static void usage_table(const struct launch_store *s, const struct launch_store_usage *u, int64_t cache_max)
@@ -571,6 +573,9 @@ static void usage_table(const struct launch_store *s, const struct launch_store_
 	_cleanup_free_ char *pnote = xasprintf("%s (%zu running)", prc, u->partials_active);
 	snprintf(count, sizeof(count), "%zu", u->partials);
 	launch_table_add(&t, (const char *[]){ "partial", count, psz, pnote });
+	_cleanup_free_ char *csz = human(u->build_bytes);
+	snprintf(count, sizeof(count), "%zu", u->build_steps);
+	launch_table_add(&t, (const char *[]){ "build cache", count, csz, csz });
 	_cleanup_free_ char *text = launch_table_text(&t);
 	printf("%s", text);
 	launch_table_clear(&t);

@@ -19,6 +19,7 @@ int cmd_pull(int argc, char **argv);   /* in launch-image */
 int cmd_login(int argc, char **argv);  /* in launch-image */
 int cmd_logout(int argc, char **argv); /* in launch-image */
 int cmd_export(int argc, char **argv); /* in launch-image */
+int cmd_build(int argc, char **argv);  /* in launch-image */
 int cmd_image_helper(int argc, char **argv);
 int cmd_oci(int argc, char **argv);
 int cmd_hooks(int argc, char **argv);

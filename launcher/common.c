@@ -62,6 +62,13 @@ int cmd_image_helper(int argc, char **argv)
 	char level[8];
 	snprintf(level, sizeof(level), "%d", launch_log_level());
 	setenv("LAUNCH_LOG_LEVEL", level, 1);
+	/* launch build runs its RUN steps with launch run: this program */
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0 && !strcmp(argv[0], "build")) {
+		self[n] = '\0';
+		setenv("LAUNCH_PROGRAM", self, 1);
+	}
 	launch_fds_close_on_exec(NULL, 0);
 	execv(helper, v);
 	int e = errno;

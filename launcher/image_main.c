@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* launch-image: the image manager's commands (`launch import`, `commit`, `pull`,
- * `login`, `logout`, `export`), started by
+ * `login`, `logout`, `export`, `build`), started by
  * launch as `launch-image import ARGS...` (see cmd_image_helper). */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -23,8 +23,8 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*fn)(int, char **);
-	} cmds[] = { { "import", cmd_import }, { "commit", cmd_commit }, { "pull", cmd_pull },
-		     { "login", cmd_login },   { "logout", cmd_logout }, { "export", cmd_export } };
+	} cmds[] = { { "import", cmd_import }, { "commit", cmd_commit }, { "pull", cmd_pull },	{ "login", cmd_login },
+		     { "logout", cmd_logout }, { "export", cmd_export }, { "build", cmd_build } };
 	for (size_t i = 0; argc >= 2 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].fn(argc - 1, argv + 1);

@@ -30,6 +30,7 @@ static const struct {
 	{ "prune", cmd_prune, "remove untagged images, the blob cache and unfinished imports" },
 	{ "df", cmd_df, "show the space your image store takes, and what prune frees" },
 	{ "commit", cmd_image_helper, "make an image of a writable container's changes" },
+	{ "build", cmd_image_helper, "build an image from a Containerfile, step by step, cached" },
 	{ "export", cmd_image_helper, "write an image as a squashfs file, docker-archive or OCI archive" },
 	{ "login", cmd_image_helper, "keep your credentials for a registry" },
 	{ "logout", cmd_image_helper, "forget the credentials login kept for a registry" },

@@ -112,23 +112,14 @@ void launch_hook_state_clear(struct launch_hook_state *st)
 	memset(st, 0, sizeof(*st));
 }
 
-static const char *kv_get(char *const *v, const char *name)
-{
-	size_t n = strlen(name);
-	for (size_t i = 0; v && v[i]; i++)
-		if (!strncmp(v[i], name, n) && v[i][n] == '=')
-			return v[i] + n + 1;
-	return NULL;
-}
-
 const char *launch_hook_state_getenv(const struct launch_hook_state *st, const char *name)
 {
-	return kv_get(st->env, name);
+	return launch_strv_value(st->env, name);
 }
 
 const char *launch_hook_state_annotation(const struct launch_hook_state *st, const char *key)
 {
-	return kv_get(st->annotations, key);
+	return launch_strv_value(st->annotations, key);
 }
 
 /* --- namespaces --- */

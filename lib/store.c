@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1297,23 +1298,31 @@ static void prune_images(const struct launch_store *s, json_t *index, unsigned f
 	}
 }
 
+/* A cache's lock (LOCK_FN), exclusive, for prune: -1 when WHO (a pull, a
+ * build) holds it or it cannot be taken, which the report says. */
+static int prune_lock(const struct launch_store *s,
+		      int (*lock_fn)(const struct launch_store *, bool, struct launch_error **), const char *what,
+		      const char *who, struct launch_prune_report *rep)
+{
+	struct launch_error *e = NULL;
+	int lock = lock_fn(s, true, &e);
+	if (lock == -2)
+		kept(rep, xasprintf("%s: %s is running (run 'launch prune' again after it)", what, who));
+	else if (lock < 0)
+		kept(rep, xasprintf("%s: %s", what, e->msg));
+	launch_error_free(e);
+	return lock < 0 ? -1 : lock;
+}
+
 /* The blob cache and the pull's per-image locks, when no pull runs. */
 static void prune_cache(const struct launch_store *s, unsigned flags, struct launch_prune_report *rep)
 {
 	_cleanup_free_ char *blobs = xasprintf("%s/blobs", s->root);
 	if (access(blobs, F_OK) < 0)
 		return;
-	struct launch_error *e = NULL;
-	int lock = launch_store_cache_lock(s, true, &e);
-	if (lock == -2) {
-		kept(rep, xstrdup("the blob cache: a pull is running (run 'launch prune' again after it)"));
+	int lock = prune_lock(s, launch_store_cache_lock, "the blob cache", "a pull", rep);
+	if (lock < 0)
 		return;
-	}
-	if (lock < 0) {
-		kept(rep, xasprintf("the blob cache: %s", e->msg));
-		launch_error_free(e);
-		return;
-	}
 	bool dry = flags & LAUNCH_PRUNE_DRY_RUN;
 	_cleanup_free_ char *done = xasprintf("%s/sha256", blobs), *partial = xasprintf("%s/partial", blobs);
 	struct sweep sw = { rep, LAUNCH_PRUNE_BLOB, dry, false, 0 };
@@ -1330,6 +1339,63 @@ static void prune_cache(const struct launch_store *s, unsigned flags, struct lau
 		if (d)
 			closedir(d);
 	}
+	close(lock);
+}
+
+/* What launch build's cache holds: *N steps (their entries), *BYTES on
+ * disk, everything counted (the step files and leftovers of killed
+ * builds). */
+static int64_t tree_bytes;
+static int tree_add(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path;
+	(void)flag;
+	if (ftw->level > 0)
+		tree_bytes += (int64_t)st->st_blocks * 512;
+	return 0;
+}
+
+static void build_cache_size(const char *dir, size_t *n, int64_t *bytes)
+{
+	*n = 0;
+	DIR *d = opendir(dir);
+	for (struct dirent *de; d && (de = readdir(d));)
+		*n += strlen(de->d_name) > 5 && !strcmp(de->d_name + strlen(de->d_name) - 5, ".json");
+	if (d)
+		closedir(d);
+	tree_bytes = 0;
+	nftw(dir, tree_add, 16, FTW_PHYS);
+	*bytes = tree_bytes;
+}
+
+/* The build cache, when no build runs: removed whole. Files that RUN steps
+ * left owned by other ids (subordinate ids, a killed build's) cannot be
+ * removed here, and are said so. */
+static void prune_build(const struct launch_store *s, unsigned flags, struct launch_prune_report *rep)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/build-cache", s->root);
+	if (access(dir, F_OK) < 0)
+		return;
+	int lock = prune_lock(s, launch_store_build_cache_lock, "the build cache", "a build", rep);
+	if (lock < 0)
+		return;
+	size_t n;
+	int64_t bytes;
+	build_cache_size(dir, &n, &bytes);
+	if (!(flags & LAUNCH_PRUNE_DRY_RUN)) {
+		launch_remove_tree(dir);
+		size_t left;
+		int64_t left_bytes;
+		build_cache_size(dir, &left, &left_bytes);
+		if (left_bytes > 8192)
+			kept(rep,
+			     xasprintf("%s: files a RUN step left owned by other ids (remove them with 'launch run "
+				       "--root -m %s:/c IMAGE rm -rf /c/tmp')",
+				       dir, dir));
+		bytes -= left_bytes;
+	}
+	_cleanup_free_ char *name = xasprintf("of %zu steps", n);
+	report(rep, LAUNCH_PRUNE_BUILD, name, bytes);
 	close(lock);
 }
 
@@ -1361,6 +1427,7 @@ int launch_store_prune(const struct launch_store *store, unsigned flags, struct 
 	if (sw.busy)
 		kept(out, xasprintf("%zu import(s) or commit(s) in progress", sw.busy));
 	prune_cache(store, flags, out);
+	prune_build(store, flags, out);
 	if (!dry)
 		gc_locked(store, index);
 	ret = 0;
@@ -1435,25 +1502,40 @@ int launch_store_usage(const struct launch_store *store, struct launch_store_usa
 	out->partials_active = t.active;
 	out->partials_bytes = t.bytes;
 	out->partials_active_bytes = t.active_bytes;
+	_cleanup_free_ char *build = xasprintf("%s/build-cache", store->root);
+	build_cache_size(build, &out->build_steps, &out->build_bytes);
 	return 0;
 }
 
-int launch_store_cache_lock(const struct launch_store *store, bool exclusive, struct launch_error **err)
+/* STORE/locks/NAME, shared or (EXCLUSIVE, without waiting: -2 when
+ * held) exclusive; WHAT names it in errors. */
+static int named_lock(const struct launch_store *store, const char *name, const char *what, bool exclusive,
+		      struct launch_error **err)
 {
-	_cleanup_free_ char *dir = xasprintf("%s/locks", store->root), *path = xasprintf("%s/blob-cache", dir);
+	_cleanup_free_ char *dir = xasprintf("%s/locks", store->root), *path = xasprintf("%s/%s", dir, name);
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return launch_error_set(err, errno, "cannot create %s", dir);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
-		return launch_error_set(err, errno, "cannot open the blob cache lock %s", path);
+		return launch_error_set(err, errno, "cannot open the %s lock %s", what, path);
 	if (flock_wait(fd, exclusive ? LOCK_EX | LOCK_NB : LOCK_SH) < 0) {
 		int e = errno;
 		close(fd);
 		if (e == EWOULDBLOCK)
 			return -2;
-		return launch_error_set(err, e, "cannot lock the blob cache %s", path);
+		return launch_error_set(err, e, "cannot lock the %s %s", what, path);
 	}
 	return fd;
+}
+
+int launch_store_cache_lock(const struct launch_store *store, bool exclusive, struct launch_error **err)
+{
+	return named_lock(store, "blob-cache", "blob cache", exclusive, err);
+}
+
+int launch_store_build_cache_lock(const struct launch_store *store, bool exclusive, struct launch_error **err)
+{
+	return named_lock(store, "build-cache", "build cache", exclusive, err);
 }
 
 struct cached {

@@ -8,7 +8,9 @@
  *   blobs/              the pull's blob cache: sha256/HEX, partial/HEX (a
  *                       download, flock'ed by its writer)
  *   locks/              blob-cache (shared by every pull, exclusive for a
- *                       clean-up of the cache), HEX (one flattening per image)
+ *                       clean-up of the cache), build-cache (the same for
+ *                       launch build), HEX (one flattening per image)
+ *   build-cache/        launch build's steps (image-manager/build.h)
  * Each image file is also a use marker: every container running it holds a
  * shared flock on it for as long as it runs (launch_store_use), and an
  * image is removed only under an exclusive one, taken without waiting; a
@@ -182,6 +184,7 @@ enum launch_prune_kind {
 	LAUNCH_PRUNE_IMAGE,   /* an image: untagged, or (--all) not used */
 	LAUNCH_PRUNE_BLOB,    /* a blob of the pull cache */
 	LAUNCH_PRUNE_PARTIAL, /* an unfinished download or import */
+	LAUNCH_PRUNE_BUILD,   /* launch build's step cache, as one item */
 };
 struct launch_prune_item {
 	enum launch_prune_kind kind;
@@ -200,7 +203,8 @@ enum {
 	LAUNCH_PRUNE_DRY_RUN = 1 << 1, /* remove nothing, report what would go */
 };
 /* Remove untagged images (all with LAUNCH_PRUNE_ALL) that no container
- * uses, the pull's blob cache (unless a pull is running) and the
+ * uses, the pull's blob cache (unless a pull is running), the build cache
+ * (unless a build is running) and the
  * temporaries of downloads and imports that are not running. Works on a
  * full disk. */
 int launch_store_prune(const struct launch_store *store, unsigned flags, struct launch_prune_report *out,
@@ -215,6 +219,8 @@ struct launch_store_usage {
 	int64_t blobs_bytes;
 	size_t partials, partials_active; /* active: a download or import runs */
 	int64_t partials_bytes, partials_active_bytes;
+	size_t build_steps; /* launch build's cached steps */
+	int64_t build_bytes;
 };
 int launch_store_usage(const struct launch_store *store, struct launch_store_usage *out, struct launch_error **err);
 
@@ -222,6 +228,9 @@ int launch_store_usage(const struct launch_store *store, struct launch_store_usa
  * as it runs (WAIT: until a clean-up is done); a clean-up takes it
  * exclusive without waiting (returns -2, no error, when a pull runs). */
 int launch_store_cache_lock(const struct launch_store *store, bool exclusive, struct launch_error **err);
+/* The same for launch build's step cache (STORE/build-cache): every build
+ * holds it shared; prune takes it exclusive without waiting. */
+int launch_store_build_cache_lock(const struct launch_store *store, bool exclusive, struct launch_error **err);
 /* Shrink the blob cache to at most MAX bytes, least recently used blobs
  * first (a blob's mtime is its last use). Only when no pull runs; *FREED
  * (may be NULL) gets the bytes removed. */

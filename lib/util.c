@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <string.h>
 #include <limits.h>
 #include <stdint.h>
@@ -112,6 +113,30 @@ char **launch_strv_copy(char *const *v)
 	for (size_t i = 0; i < n; i++)
 		r[i] = xstrdup(v[i]);
 	return r;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	if (remove(path) < 0 && errno == EACCES && chmod(path, 0700) == 0) /* a directory without w or x */
+		remove(path);
+	return 0;
+}
+
+void launch_remove_tree(const char *path)
+{
+	nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+const char *launch_strv_value(char *const *v, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; v && v[i]; i++)
+		if (!strncmp(v[i], name, n) && v[i][n] == '=')
+			return v[i] + n + 1;
+	return NULL;
 }
 
 bool launch_str_has_prefix(const char *s, const char *prefix)

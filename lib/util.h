@@ -70,6 +70,11 @@ static inline void launch_strv_freep(char ***v)
 }
 void launch_strv_push(char ***v, char *s); /* takes ownership of s */
 char **launch_strv_copy(char *const *v);
+/* Remove PATH and everything below it, as far as this process may (best
+ * effort, symlinks not followed). */
+void launch_remove_tree(const char *path);
+/* The VALUE of the entry NAME=VALUE of V (an environment), or NULL. */
+const char *launch_strv_value(char *const *v, const char *name);
 
 bool launch_str_has_prefix(const char *s, const char *prefix);
 /* True when PATH equals DIR or lies below it (component-wise, both normalised). */

@@ -34,15 +34,6 @@ static const char *base_name(const char *path)
 
 /* --- configuration --- */
 
-static const char *env_get(char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-	for (size_t i = 0; envp && envp[i]; i++)
-		if (!strncmp(envp[i], name, n) && envp[i][n] == '=')
-			return envp[i] + n + 1;
-	return NULL;
-}
-
 /* A colon-separated list of absolute paths (empty elements are skipped). */
 static int path_list(const char *var, const char *value, char ***out, struct launch_error **err)
 {
@@ -84,9 +75,9 @@ const char *launch_mpi_compat_name(enum launch_mpi_compat c)
 int launch_mpi_config_load(struct launch_mpi_config *c, char *const *envp, struct launch_error **err)
 {
 	memset(c, 0, sizeof(*c));
-	if (path_list("MPI_LIBS", env_get(envp, "MPI_LIBS"), &c->libs, err) < 0 ||
-	    path_list("MPI_DEPENDENCY_LIBS", env_get(envp, "MPI_DEPENDENCY_LIBS"), &c->deps, err) < 0 ||
-	    path_list("BIND_MOUNTS", env_get(envp, "BIND_MOUNTS"), &c->binds, err) < 0)
+	if (path_list("MPI_LIBS", launch_strv_value(envp, "MPI_LIBS"), &c->libs, err) < 0 ||
+	    path_list("MPI_DEPENDENCY_LIBS", launch_strv_value(envp, "MPI_DEPENDENCY_LIBS"), &c->deps, err) < 0 ||
+	    path_list("BIND_MOUNTS", launch_strv_value(envp, "BIND_MOUNTS"), &c->binds, err) < 0)
 		goto fail;
 	if (!c->libs[0]) {
 		launch_error_msg(err,
@@ -94,14 +85,14 @@ int launch_mpi_config_load(struct launch_mpi_config *c, char *const *envp, struc
 				 "colon-separated, in the hook file's hook.env)");
 		goto fail;
 	}
-	const char *ldconfig = env_get(envp, "LDCONFIG_PATH");
+	const char *ldconfig = launch_strv_value(envp, "LDCONFIG_PATH");
 	c->ldconfig = xstrdup(ldconfig && *ldconfig ? ldconfig : LAUNCH_MPI_DEFAULT_LDCONFIG);
 	if (c->ldconfig[0] != '/') {
 		launch_error_msg(err, "LDCONFIG_PATH: %s is not an absolute path (fix it in the hook file's hook.env)",
 				 c->ldconfig);
 		goto fail;
 	}
-	const char *compat = env_get(envp, "MPI_COMPATIBILITY_TYPE");
+	const char *compat = launch_strv_value(envp, "MPI_COMPATIBILITY_TYPE");
 	c->compat = LAUNCH_MPI_COMPAT_MAJOR;
 	if (compat && *compat && launch_mpi_compat_parse(compat, &c->compat, err) < 0)
 		goto fail;
