@@ -95,12 +95,17 @@ main.c" "$out" "$who: COPY put the files in, without the .dockerignore'd one"
 	fi
 done
 
-D=$T/subids
-lr() { capture as_user env XDG_DATA_HOME="$D/data" "$L" "$@"; }
-
-say "# a two-stage build: gcc in Debian, the binary in busybox"
-mkdir -p "$D/ctx2"
-cat >"$D/ctx2/Containerfile" <<'EOF'
+# a two-stage build, as each user
+for who in subids seccomp; do
+	if [ $who = subids ]; then
+		run_as=as_user D=$T/subids uid=$TU_UID gid=$TU_GID
+	else
+		run_as=as_user2 D=$T2/seccomp uid=$TU2_UID gid=$TU2_GID
+	fi
+	lr() { capture $run_as env XDG_DATA_HOME="$D/data" "$L" "$@"; }
+	say "# $who: a two-stage build: gcc in Debian, the binary in busybox"
+	mkdir -p "$D/ctx2"
+	cat >"$D/ctx2/Containerfile" <<'EOF'
 ARG SMALL
 FROM debian AS compile
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev
@@ -113,20 +118,24 @@ FROM ${SMALL:-busybox}
 COPY --from=compile /src/hello /usr/local/bin/hello
 ENTRYPOINT ["/usr/local/bin/hello"]
 EOF
-cat >"$D/ctx2/hello.c" <<'EOF'
+	cat >"$D/ctx2/hello.c" <<'EOF'
 #include <stdio.h>
 int main(int argc, char **argv) { printf("%s from %s\n", GREETING, argc > 1 ? argv[1] : "C"); return 0; }
 EOF
-chown -R "$TU_UID:$TU_GID" "$D/ctx2"
-lr build --build-arg SMALL="$BB" --build-arg GREETING=bonjour -t hello "$D/ctx2"
-assert_eq 0 "$rc" "the two-stage build succeeds"
-assert_contains "$out" "STEP 8/9: COPY --from=compile" "the steps of both stages are counted"
-lr run hello busybox
-assert_eq "bonjour from busybox" "$out" "the binary built in the first stage runs in the busybox image"
-lr run hello sh -c 'test -e /usr/bin/gcc && echo gcc || echo no-gcc'
-assert_eq "bonjour from sh" "$out" "the ENTRYPOINT is the program"
-lr run --entrypoint "" hello sh -c 'test -e /usr/bin/gcc || test -e /etc/debian_version || echo small'
-assert_eq small "$out" "nothing of the first stage but the binary is in the image"
+	chown -R "$uid:$gid" "$D/ctx2"
+	lr build --build-arg SMALL="$BB" --build-arg GREETING=bonjour -t hello "$D/ctx2"
+	assert_eq 0 "$rc" "$who: the two-stage build succeeds"
+	assert_contains "$out" "STEP 8/9: COPY --from=compile" "$who: the steps of both stages are counted"
+	lr run hello busybox
+	assert_eq "bonjour from busybox" "$out" "$who: the binary built in the first stage runs in the busybox image"
+	lr run hello sh -c 'test -e /usr/bin/gcc && echo gcc || echo no-gcc'
+	assert_eq "bonjour from sh" "$out" "$who: the ENTRYPOINT is the program"
+	lr run --entrypoint "" hello sh -c 'test -e /usr/bin/gcc || test -e /etc/debian_version || echo small'
+	assert_eq small "$out" "$who: nothing of the first stage but the binary is in the image"
+done
+
+D=$T/subids
+lr() { capture as_user env XDG_DATA_HOME="$D/data" "$L" "$@"; }
 lr build --build-arg SMALL="$BB" --build-arg GREETING=bonjour --target compile -t compiler "$D/ctx2"
 assert_eq 0 "$rc" "--target builds the first stage"
 assert_eq 5 "$(cached "$out")" "--target: the stage's steps come from the cache"
