@@ -76,6 +76,7 @@ struct build {
 	struct stage *st;
 	size_t n_st, target;
 	size_t step, steps;
+	size_t cur; /* the instruction being built */
 	bool progress;
 };
 
@@ -309,12 +310,31 @@ static bool fs_is_dir(struct stage *s, const char *path)
 	return r == 0;
 }
 
+/* The compression of the step being built: the user's (or the import
+ * default) for the last step that writes the target's tree, whose file
+ * becomes the image; zstd level 1 for the steps before it, whose files only
+ * the next step reads (about 0.7 s less per step on a Debian tree, 2 CPUs),
+ * unless --compressor chose one for all. */
+static const char *step_compressor(const struct build *b, const struct stage *s)
+{
+	if (b->o->compressor)
+		return b->o->compressor;
+	if (s != &b->st[b->target])
+		return "zstd:1";
+	for (size_t i = b->cur + 1; i < s->end; i++) {
+		const char *c = b->cf.v[i].cmd;
+		if (!strcmp(c, "RUN") || !strcmp(c, "COPY") || !strcmp(c, "ADD") || !strcmp(c, "WORKDIR"))
+			return "zstd:1";
+	}
+	return NULL;
+}
+
 /* S's tree with the layer tar LAYER over it, into step KEY's file. */
 static int apply_layer(struct build *b, struct stage *s, const char *layer, const char *key, struct launch_error **err)
 {
 	_cleanup_free_ char *out = fs_path(b, key);
 	struct launch_commit_opts co = {
-		.image = s->fs, .layer = layer, .output = out, .compressor = b->o->compressor
+		.image = s->fs, .layer = layer, .output = out, .compressor = step_compressor(b, s)
 	};
 	if (launch_commit(b->c, &co, NULL, err) < 0)
 		return -1;
@@ -1126,7 +1146,7 @@ static int run_step(struct build *b, struct stage *s, const struct launch_cf_ins
 	if (ret == 0) {
 		_cleanup_free_ char *out = fs_path(b, key);
 		struct launch_commit_opts co = {
-			.overlay = dir, .image = s->fs, .output = out, .compressor = b->o->compressor
+			.overlay = dir, .image = s->fs, .output = out, .compressor = step_compressor(b, s)
 		};
 		if (launch_commit(b->c, &co, NULL, err) < 0) {
 			ret = step_error(b, in, err);
@@ -1332,6 +1352,7 @@ static int run_stage(struct build *b, struct stage *s, struct launch_error **err
 			flags = f;
 		}
 		say(b, "STEP %zu/%zu: %s%s%s%s", ++b->step, b->steps, in->cmd, flags, *in->args ? " " : "", in->args);
+		b->cur = i;
 		int r = i == s->first ? from_step(b, s, in, err) : step(b, s, in, err);
 		if (r < 0)
 			return -1;
