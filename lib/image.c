@@ -31,6 +31,20 @@ bool launch_sqfs_is_image(int fd)
 	return pread(fd, magic, 4, 0) == 4 && memcmp(magic, "hsqs", 4) == 0;
 }
 
+int launch_sqfs_open_file(const char *image, uint64_t offset, struct launch_error **err)
+{
+	int fd = open(image, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return launch_error_set(err, errno, "cannot open image %s", image);
+	char magic[4];
+	if (pread(fd, magic, 4, (off_t)offset) != 4 || memcmp(magic, "hsqs", 4) != 0) {
+		close(fd);
+		return launch_error_msg(err, "%s is not a squashfs image (no squashfs magic at byte %llu)", image,
+					(unsigned long long)offset);
+	}
+	return fd;
+}
+
 const char *launch_image_kind_name(enum launch_image_kind k)
 {
 	return k == LAUNCH_IMAGE_SQUASHFS ? "squashfs" : "directory";

@@ -20,6 +20,9 @@ struct launch_image_files;
 
 /* True when FD's file starts with the squashfs magic ("hsqs"). */
 bool launch_sqfs_is_image(int fd);
+/* IMAGE opened read-only (close-on-exec), checked to hold the squashfs
+ * magic at byte OFFSET: its descriptor, or -1 with the error. */
+int launch_sqfs_open_file(const char *image, uint64_t offset, struct launch_error **err);
 /* Open and check IMAGE (a host path), whose squashfs starts at byte OFFSET
  * (a SIF file's partition; 0 for a squashfs file). */
 int launch_sqfs_open(const char *image, uint64_t offset, int threads, struct launch_sqfs **out,

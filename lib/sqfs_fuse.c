@@ -347,7 +347,6 @@ static void unpin(struct launch_sqfs *s, struct block *b)
 	pthread_mutex_unlock(&s->cache_lock);
 }
 
-
 /* Read and decompress the block at POS (squashfs data block header HDR). */
 static int block_load(struct launch_sqfs *s, struct handle *h, uint64_t pos, uint32_t hdr, struct block *b)
 {
@@ -941,13 +940,9 @@ static const struct fuse_lowlevel_ops ops = {
 int launch_sqfs_open(const char *image, uint64_t offset, int threads, struct launch_sqfs **out,
 		     struct launch_error **err)
 {
-	_cleanup_close_ int fd = open(image, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = launch_sqfs_open_file(image, offset, err);
 	if (fd < 0)
-		return launch_error_set(err, errno, "cannot open image %s", image);
-	char magic[4];
-	if (pread(fd, magic, 4, (off_t)offset) != 4 || memcmp(magic, "hsqs", 4) != 0)
-		return launch_error_msg(err, "%s is not a squashfs image (no squashfs magic at byte %llu)", image,
-					(unsigned long long)offset);
+		return -1;
 	struct launch_sqfs *s = xcalloc(1, sizeof(*s));
 	s->fd = fd;
 	s->offset = offset;
