@@ -185,6 +185,18 @@ assert_eq job "$out" "LAUNCH_CONTAINER_ENV"
 js env SLURM_PROCID=99 srun -n2 --container-image=bb sh -c 'echo $SLURM_PROCID'
 assert_eq "0 1" "$(printf '%s\n' "$out" | sort -n | tr '\n' ' ' | sed 's/ $//')" "each task's Slurm variables win"
 
+say "# an image made by launch build"
+mkdir -p "$T/ctx"
+printf 'built by launch build\n' >"$T/ctx/note.txt"
+printf 'FROM %s\nENV BUILT=yes\nCOPY note.txt /etc/note.txt\nWORKDIR /etc\nCMD ["cat", "/etc/note.txt"]\n' \
+	"$SQFS" >"$T/ctx/Containerfile"
+chown -R "$TU_UID:$TU_GID" "$T/ctx"
+js "$L" build -q -t lab/built:1 "$T/ctx"
+assert_eq 0 "$rc" "launch build of a busybox-based image"
+js srun -n2 --container-image=lab/built:1 sh -c 'echo "$BUILT $(pwd) $(cat /etc/note.txt)"'
+assert_eq "yes /etc built by launch build" "$(printf '%s\n' "$out" | sort -u)" \
+	"srun --container-image runs the built image: its files, Env and WorkingDir, on each task"
+
 say "# named containers across the steps of a batch job"
 cat >"$T/named.sh" <<EOF
 #!/bin/sh
