@@ -1220,18 +1220,29 @@ static int from_step(struct build *b, struct stage *s, const struct launch_cf_in
 	struct launch_image img;
 	if (launch_image_resolve(w[0], b->c, &img, err) < 0)
 		return step_error(b, in, err);
-	if (img.kind != LAUNCH_IMAGE_SQUASHFS || img.offset) {
+	if (img.kind != LAUNCH_IMAGE_SQUASHFS) {
 		launch_image_clear(&img);
 		return step_msg(b, in, err, "%s is not a squashfs image (import it first: launch import)", w[0]);
 	}
-	s->fs = xstrdup(img.path);
 	struct stat st;
 	stat(img.path, &st);
-	_cleanup_free_ char *t = img.digest
-					 ? xasprintf("image %s", img.digest)
-					 : xasprintf("file %s %llu %lld %lld", img.path, (unsigned long long)st.st_ino,
-						     (long long)st.st_size, (long long)st.st_mtime);
+	_cleanup_free_ char *t =
+		img.digest ? xasprintf("image %s", img.digest)
+			   : xasprintf("file %s %llu %lld %lld %llu", img.path, (unsigned long long)st.st_ino,
+				       (long long)st.st_size, (long long)st.st_mtime, (unsigned long long)img.offset);
 	launch_sha256_buf(t, strlen(t), s->key);
+	if (img.offset) {
+		/* a SIF file: its partition, once, as a squashfs file of the
+		 * cache, which the steps read and flatten from byte 0 */
+		_cleanup_free_ char *part = fs_path(b, s->key);
+		if (access(part, F_OK) != 0 && launch_image_extract(&img, part, err) < 0) {
+			launch_image_clear(&img);
+			return step_error(b, in, err);
+		}
+		s->fs = steal_pointer(&part);
+	} else {
+		s->fs = xstrdup(img.path);
+	}
 	/* the base's config, as it is stored */
 	if (img.digest) {
 		struct launch_store_image si = { 0 };

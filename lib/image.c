@@ -353,18 +353,20 @@ int launch_image_resolve(const char *ref, const struct launch_config *c, struct 
 	return -1;
 }
 
-/* Copy SRC to a new file TMP in DFD. */
-static int copy_to(int src, int dfd, const char *tmp, off_t size, struct launch_error **err)
+/* Copy SIZE bytes of SRC from byte START to a new file TMP in DFD. */
+static int copy_to(int src, off_t start, int dfd, const char *tmp, off_t size, struct launch_error **err)
 {
 	int out = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out < 0)
 		return launch_error_set(err, errno, "cannot create %s", tmp);
 	off_t done = 0;
 	while (done < size) {
-		ssize_t n = copy_file_range(src, NULL, out, NULL, (size_t)(size - done), 0);
+		off_t at = start + done;
+		ssize_t n = copy_file_range(src, &at, out, NULL, (size_t)(size - done), 0);
 		if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
 			char buf[1 << 16];
-			n = pread(src, buf, sizeof(buf), done);
+			size_t want = size - done < (off_t)sizeof(buf) ? (size_t)(size - done) : sizeof(buf);
+			n = pread(src, buf, want, start + done);
 			if (n > 0 && write(out, buf, (size_t)n) != n)
 				n = -1;
 		}
@@ -418,7 +420,7 @@ int launch_image_stage(struct launch_image *img, const char *dir, struct launch_
 		tmp = xasprintf(".%s.%d", name, (int)getpid());
 		unlinkat(dfd, tmp, 0);
 		launch_debug("staging: copying %s to %s/%s", img->path, dir, name);
-		if (copy_to(src, dfd, tmp, st.st_size, err) < 0)
+		if (copy_to(src, 0, dfd, tmp, st.st_size, err) < 0)
 			goto out;
 		if (renameat(dfd, tmp, dfd, name) < 0) {
 			launch_error_set(err, errno, "cannot stage the image in %s", dir);
@@ -430,6 +432,39 @@ int launch_image_stage(struct launch_image *img, const char *dir, struct launch_
 	img->path = xasprintf("%s/%s", dir, name);
 	ret = 0;
 out:
+	if (dfd >= 0)
+		close(dfd);
+	close(src);
+	return ret;
+}
+
+int launch_image_extract(const struct launch_image *img, const char *path, struct launch_error **err)
+{
+	int src = open(img->path, O_RDONLY | O_CLOEXEC);
+	if (src < 0)
+		return launch_error_set(err, errno, "cannot open the image %s", img->path);
+	struct stat st;
+	if (fstat(src, &st) < 0) {
+		int e = errno;
+		close(src);
+		return launch_error_set(err, e, "cannot stat the image %s", img->path);
+	}
+	off_t size = img->size ? (off_t)img->size : st.st_size - (off_t)img->offset;
+	_cleanup_free_ char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ char *tmp = xasprintf(".%s.%d", slash ? slash + 1 : path, (int)getpid());
+	int ret = dfd < 0 ? launch_error_set(err, errno, "cannot open %s", dir) : 0;
+	if (ret == 0) {
+		unlinkat(dfd, tmp, 0);
+		ret = copy_to(src, (off_t)img->offset, dfd, tmp, size, err);
+	}
+	if (ret == 0 && renameat(dfd, tmp, dfd, slash ? slash + 1 : path) < 0) {
+		ret = launch_error_set(err, errno, "cannot write %s", path);
+		unlinkat(dfd, tmp, 0);
+	}
 	if (dfd >= 0)
 		close(dfd);
 	close(src);

@@ -68,6 +68,9 @@ void launch_image_clear(struct launch_image *img);
  * a copy is there already; IMG then names the copy. A directory image is
  * left where it is. */
 int launch_image_stage(struct launch_image *img, const char *dir, struct launch_error **err);
+/* IMG's squashfs alone (a SIF file's partition) as the new file PATH,
+ * written beside it under a temporary name and renamed. */
+int launch_image_extract(const struct launch_image *img, const char *path, struct launch_error **err);
 const char *launch_image_kind_name(enum launch_image_kind k);
 
 #endif

@@ -180,5 +180,40 @@ assert_eq "hi from x" "$out" "the built image stays"
 lr build --build-arg SMALL="$BB" --build-arg GREETING=hi -t hello "$D/ctx2"
 assert_eq 0 "$(cached "$out")" "after prune, nothing is CACHED"
 
+say "# FROM scratch and a SIF file, ADD of an archive, SHELL, and the config instructions"
+SIFIMG=$LAUNCH_TEST_IMAGES/sif/plain.sif
+mkdir -p "$D/ctx3/tree/sub"
+echo from-the-archive >"$D/ctx3/tree/sub/a.txt"
+tar -C "$D/ctx3/tree" -czf "$D/ctx3/files.tar.gz" .
+cat >"$D/ctx3/Containerfile" <<EOF
+FROM scratch AS files
+ADD files.tar.gz /unpacked/
+FROM $SIFIMG
+SHELL ["/bin/sh", "-xc"]
+RUN echo ran > /ran.txt
+COPY --from=files /unpacked/ /opt/unpacked/
+LABEL org.example.team="fluid dynamics" version=2
+USER 1000:1000
+EXPOSE 8080/tcp
+VOLUME /data
+HEALTHCHECK CMD true
+ENTRYPOINT ["/bin/cat"]
+CMD ["/ran.txt"]
+EOF
+chown -R "$TU_UID:$TU_GID" "$D/ctx3"
+lr build -t lab/config:1 "$D/ctx3"
+assert_eq 0 "$rc" "a build FROM scratch and FROM a SIF file"
+assert_contains "$err" "+ echo ran" "SHELL runs the RUN step (sh -x traces it on the build's stderr)"
+lr run lab/config:1
+assert_eq "0 ran" "$rc $out" "ENTRYPOINT and CMD of the image; the RUN step's file (base: the SIF's tree)"
+lr run --entrypoint "" lab/config:1 sh -c 'cat /opt/unpacked/sub/a.txt; cat /etc/image-marker'
+assert_eq "from-the-archive
+launch-test-sif" "$out" "ADD unpacked the archive (copied from the scratch stage) over the SIF's files"
+lr inspect lab/config:1
+assert_contains "$out" '"org.example.team": "fluid dynamics"' "LABEL is in the config"
+assert_contains "$out" '"User": "1000:1000"' "USER is in the config"
+assert_contains "$out" '"8080/tcp"' "EXPOSE is recorded"
+assert_contains "$out" '"/data"' "VOLUME is recorded"
+
 assert_clean "launch build"
 finish
