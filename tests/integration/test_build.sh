@@ -215,5 +215,31 @@ assert_contains "$out" '"User": "1000:1000"' "USER is in the config"
 assert_contains "$out" '"8080/tcp"' "EXPOSE is recorded"
 assert_contains "$out" '"/data"' "VOLUME is recorded"
 
+say "# FROM docker://: a base pulled from a registry (loopback)"
+require_cmd docker-registry skopeo htpasswd openssl
+REGISTRY_SH_DIR=$(cd "$(dirname "$0")/../registry" && pwd)
+export REGISTRY_SH_DIR
+. "$REGISTRY_SH_DIR/registry.sh"
+R=$T/reg
+mkdir -p "$R"
+registry_setup "$R" || die "registry_setup failed"
+chmod -R a+rX "$R"
+on_exit "registry_stop_all '$R'"
+P_OPEN=$(registry_free_port)
+registry_start "$R" open open "$P_OPEN" || die "cannot start the registry"
+registry_fill "$R" open "$P_OPEN" "oci:$DEB/debian-oci:latest" library/debian:12 >/dev/null || die "fill"
+user_file "$T/reg-site.json" <<EOF
+{ "registry_ca_file": "$R/ca.crt" }
+EOF
+mkdir -p "$D/ctx4"
+printf 'FROM docker://127.0.0.1:%s/library/debian:12\nRUN echo pulled > /pulled\nCMD ["cat", "/pulled"]\n' \
+	"$P_OPEN" >"$D/ctx4/Containerfile"
+chown -R "$TU_UID:$TU_GID" "$D/ctx4"
+capture as_user env LAUNCH_CONFIG="$T/reg-site.json" XDG_DATA_HOME="$D/data" "$L" build -t lab/pulled:1 "$D/ctx4"
+assert_eq 0 "$rc" "a build FROM docker://REGISTRY/IMAGE"
+lr run lab/pulled:1
+assert_eq "0 pulled" "$rc $out" "the RUN step ran over the pulled base"
+assert_contains "$(as_user env XDG_DATA_HOME="$D/data" "$L" images)" "library/debian" "the base is in the store, pulled once"
+
 assert_clean "launch build"
 finish
