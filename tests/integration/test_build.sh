@@ -221,12 +221,8 @@ REGISTRY_SH_DIR=$(cd "$(dirname "$0")/../registry" && pwd)
 export REGISTRY_SH_DIR
 . "$REGISTRY_SH_DIR/registry.sh"
 R=$T/reg
-mkdir -p "$R"
-registry_setup "$R" || die "registry_setup failed"
-chmod -R a+rX "$R"
-on_exit "registry_stop_all '$R'"
-P_OPEN=$(registry_free_port)
-registry_start "$R" open open "$P_OPEN" || die "cannot start the registry"
+registry_test_open "$R"
+P_OPEN=$REG_PORT
 registry_fill "$R" open "$P_OPEN" "oci:$DEB/debian-oci:latest" library/debian:12 >/dev/null || die "fill"
 user_file "$T/reg-site.json" <<EOF
 { "registry_ca_file": "$R/ca.crt" }

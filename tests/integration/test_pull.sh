@@ -25,10 +25,7 @@ DEB=$LAUNCH_TEST_IMAGES/debian
 [ -d "$DEB/debian-layers-oci" ] || skip "Debian fixtures missing in $DEB"
 
 R=$T/reg
-mkdir -p "$R"
-registry_setup "$R" || die "registry_setup failed"
-chmod -R a+rX "$R"
-on_exit "registry_stop_all '$R'"
+registry_test_dir "$R"
 P_OPEN=$(registry_free_port)
 P_TOKEN=$(registry_free_port "$P_OPEN")
 P_BASIC=$(registry_free_port "$P_OPEN" "$P_TOKEN")

@@ -502,6 +502,22 @@ registry_stop() {
 	return $_rr
 }
 
+# In a test (lib.sh's on_exit and die): registry_test_dir DIR makes the
+# test's registry directory DIR (registry_setup), readable by the test user,
+# with every registry of it stopped when the test ends; registry_test_open DIR
+# also starts an open registry there on a free loopback port, REG_PORT.
+registry_test_dir() {
+	mkdir -p "$1"
+	registry_setup "$1" || die "registry_setup failed"
+	chmod -R a+rX "$1"
+	on_exit "registry_stop_all '$1'"
+}
+registry_test_open() {
+	registry_test_dir "$1"
+	REG_PORT=$(registry_free_port)
+	registry_start "$1" open open "$REG_PORT" || die "cannot start the registry"
+}
+
 # registry_stop_all DIR
 #   Stop every registry, token issuer and proxy that registry.sh started
 #   with this DIR (all DIR/*.pid). For an exit trap. Prints nothing.

@@ -121,12 +121,8 @@ assert_contains "$err" "nosuch" "and says which image"
 
 say "# docker:// on 4 nodes: one download, by srun"
 R=$T/reg
-mkdir -p "$R"
-registry_setup "$R" || die "registry_setup failed"
-chmod -R a+rX "$R"
-on_exit "registry_stop_all '$R'"
-PORT=$(registry_free_port)
-registry_start "$R" open open "$PORT" || die "cannot start the registry"
+registry_test_open "$R"
+PORT=$REG_PORT
 registry_dir_archive "$LAUNCH_TEST_IMAGES/busybox" lab/bb:1 "$T/bb.tar" FROMREG=yes || die "cannot make the archive"
 registry_fill "$R" open "$PORT" "docker-archive:$T/bb.tar" lab/bb:1 >/dev/null || die "registry_fill failed"
 printf '{ "registry_ca_file": "%s" }\n' "$R/ca.crt" >"$T/site.json"
