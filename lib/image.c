@@ -24,11 +24,17 @@
 
 extern char **environ;
 
+/* Does FD hold the squashfs magic at byte OFFSET? */
+static bool has_sqfs_magic(int fd, uint64_t offset)
+{
+	char magic[4];
+	return pread(fd, magic, 4, (off_t)offset) == 4 && memcmp(magic, "hsqs", 4) == 0;
+}
+
 /* Here rather than in sqfs_*.c: the SPANK plugin links image.c, not FUSE. */
 bool launch_sqfs_is_image(int fd)
 {
-	char magic[4];
-	return pread(fd, magic, 4, 0) == 4 && memcmp(magic, "hsqs", 4) == 0;
+	return has_sqfs_magic(fd, 0);
 }
 
 int launch_sqfs_open_file(const char *image, uint64_t offset, struct launch_error **err)
@@ -36,8 +42,7 @@ int launch_sqfs_open_file(const char *image, uint64_t offset, struct launch_erro
 	int fd = open(image, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return launch_error_set(err, errno, "cannot open image %s", image);
-	char magic[4];
-	if (pread(fd, magic, 4, (off_t)offset) != 4 || memcmp(magic, "hsqs", 4) != 0) {
+	if (!has_sqfs_magic(fd, offset)) {
 		close(fd);
 		return launch_error_msg(err, "%s is not a squashfs image (no squashfs magic at byte %llu)", image,
 					(unsigned long long)offset);
@@ -353,9 +358,13 @@ int launch_image_resolve(const char *ref, const struct launch_config *c, struct 
 	return -1;
 }
 
-/* Copy SIZE bytes of SRC from byte START to a new file TMP in DFD. */
-static int copy_to(int src, off_t start, int dfd, const char *tmp, off_t size, struct launch_error **err)
+/* SIZE bytes of SRC from byte START as the file NAME in DFD: written to a
+ * temporary beside it, renamed over NAME at the end, so NAME is never seen
+ * half-written. */
+static int copy_as(int src, off_t start, off_t size, int dfd, const char *name, struct launch_error **err)
 {
+	_cleanup_free_ char *tmp = xasprintf(".%s.%d", name, (int)getpid());
+	unlinkat(dfd, tmp, 0); /* a killed copy's, of a process with our pid */
 	int out = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out < 0)
 		return launch_error_set(err, errno, "cannot create %s", tmp);
@@ -380,10 +389,10 @@ static int copy_to(int src, off_t start, int dfd, const char *tmp, off_t size, s
 		}
 		done += n;
 	}
-	if (close(out) < 0) {
+	if (close(out) < 0 || renameat(dfd, tmp, dfd, name) < 0) {
 		int e = errno;
 		unlinkat(dfd, tmp, 0);
-		return launch_error_set(err, e, "cannot copy the image to %s", tmp);
+		return launch_error_set(err, e, "cannot copy the image to %s", name);
 	}
 	return 0;
 }
@@ -397,7 +406,7 @@ int launch_image_stage(struct launch_image *img, const char *dir, struct launch_
 		return launch_error_set(err, errno, "cannot open the image %s", img->path);
 	struct stat st;
 	int dfd = -1, ret = -1;
-	_cleanup_free_ char *name = NULL, *tmp = NULL;
+	_cleanup_free_ char *name = NULL;
 	if (fstat(src, &st) < 0) {
 		launch_error_set(err, errno, "cannot stat the image %s", img->path);
 		goto out;
@@ -417,16 +426,9 @@ int launch_image_stage(struct launch_image *img, const char *dir, struct launch_
 	    have.st_size == st.st_size) {
 		launch_debug("staging: %s/%s is there already", dir, name);
 	} else {
-		tmp = xasprintf(".%s.%d", name, (int)getpid());
-		unlinkat(dfd, tmp, 0);
 		launch_debug("staging: copying %s to %s/%s", img->path, dir, name);
-		if (copy_to(src, 0, dfd, tmp, st.st_size, err) < 0)
+		if (copy_as(src, 0, st.st_size, dfd, name, err) < 0)
 			goto out;
-		if (renameat(dfd, tmp, dfd, name) < 0) {
-			launch_error_set(err, errno, "cannot stage the image in %s", dir);
-			unlinkat(dfd, tmp, 0);
-			goto out;
-		}
 	}
 	free(img->path);
 	img->path = xasprintf("%s/%s", dir, name);
@@ -455,16 +457,8 @@ int launch_image_extract(const struct launch_image *img, const char *path, struc
 	if (slash)
 		*slash = '\0';
 	int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_free_ char *tmp = xasprintf(".%s.%d", slash ? slash + 1 : path, (int)getpid());
-	int ret = dfd < 0 ? launch_error_set(err, errno, "cannot open %s", dir) : 0;
-	if (ret == 0) {
-		unlinkat(dfd, tmp, 0);
-		ret = copy_to(src, (off_t)img->offset, dfd, tmp, size, err);
-	}
-	if (ret == 0 && renameat(dfd, tmp, dfd, slash ? slash + 1 : path) < 0) {
-		ret = launch_error_set(err, errno, "cannot write %s", path);
-		unlinkat(dfd, tmp, 0);
-	}
+	int ret = dfd < 0 ? launch_error_set(err, errno, "cannot open %s", dir)
+			  : copy_as(src, (off_t)img->offset, size, dfd, slash ? slash + 1 : path, err);
 	if (dfd >= 0)
 		close(dfd);
 	close(src);

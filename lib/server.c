@@ -70,43 +70,34 @@ bool launch_server_wanted(const struct launch_spec *spec)
 	       spec->config->image_server_linger > 0;
 }
 
+/* The id maps and ownership a server shows its image with: "user",
+ * "root", "root,subids=UID+N,GID+N" or "root,seccomp". */
+static char *server_mode(const struct launch_identity *id)
+{
+	if (!id->root)
+		return xstrdup("user");
+	if (id->mode == LAUNCH_IDMAP_SUBIDS)
+		return xasprintf("root,subids=%lu+%lu,%lu+%lu", id->subuid, id->subuid_n, id->subgid, id->subgid_n);
+	return xstrdup(id->mode == LAUNCH_IDMAP_SECCOMP ? "root,seccomp" : "root");
+}
+
 /* What makes two containers able to share a server: the node, the user,
- * the image file (device, inode, offset) and the id maps and ownership the
- * image is shown with. */
-static char *server_identity(const struct launch_spec *spec, const struct stat *img)
+ * the image file (device, inode, offset, and its times and size: a file
+ * rewritten in place, mksquashfs over it, is another image) and MODE. Its
+ * FNV-1a hash, 64 bits: a short, fixed-length file name. */
+static char *server_key(const struct launch_spec *spec, const struct stat *img, const char *mode)
 {
 	char host[256] = "";
 	gethostname(host, sizeof(host) - 1);
-	const struct launch_identity *id = &spec->id;
-	_cleanup_free_ char *mode = NULL;
-	if (!id->root)
-		mode = xstrdup("user");
-	else if (id->mode == LAUNCH_IDMAP_SUBIDS)
-		mode = xasprintf("root,subids=%lu+%lu,%lu+%lu", id->subuid, id->subuid_n, id->subgid, id->subgid_n);
-	else if (id->mode == LAUNCH_IDMAP_SECCOMP)
-		mode = xstrdup("root,seccomp");
-	else
-		mode = xstrdup("root");
-	/* a file rewritten in place (mksquashfs over it) is another image */
-	return xasprintf("%s %u %llx:%llx:%llu:%lld.%09ld:%lld.%09ld:%lld %s", host, (unsigned)getuid(),
-			 (unsigned long long)img->st_dev, (unsigned long long)img->st_ino,
-			 (unsigned long long)spec->image.offset, (long long)img->st_mtim.tv_sec, img->st_mtim.tv_nsec,
-			 (long long)img->st_ctim.tv_sec, img->st_ctim.tv_nsec, (long long)img->st_size, mode);
-}
-
-/* FNV-1a, 64 bits: a short, fixed-length file name for an identity. */
-static char *server_key(const char *identity)
-{
+	_cleanup_free_ char *identity =
+		xasprintf("%s %u %llx:%llx:%llu:%lld.%09ld:%lld.%09ld:%lld %s", host, (unsigned)getuid(),
+			  (unsigned long long)img->st_dev, (unsigned long long)img->st_ino,
+			  (unsigned long long)spec->image.offset, (long long)img->st_mtim.tv_sec, img->st_mtim.tv_nsec,
+			  (long long)img->st_ctim.tv_sec, img->st_ctim.tv_nsec, (long long)img->st_size, mode);
 	uint64_t h = 0xcbf29ce484222325ull;
 	for (const unsigned char *p = (const unsigned char *)identity; *p; p++)
 		h = (h ^ *p) * 0x100000001b3ull;
 	return xasprintf("%016llx", (unsigned long long)h);
-}
-
-static const char *mode_of(const char *identity)
-{
-	const char *sp = strrchr(identity, ' ');
-	return sp ? sp + 1 : identity;
 }
 
 /* A unix socket address for NAME in the directory DIRFD: through
@@ -603,8 +594,8 @@ int launch_server_join(const struct launch_spec *spec, int use_fd, struct launch
 	if (fstat(use_fd, &img) < 0)
 		return 0;
 	_cleanup_free_ char *dir = xasprintf("%s/servers", spec->runtime_dir);
-	_cleanup_free_ char *identity = server_identity(spec, &img);
-	_cleanup_free_ char *key = server_key(identity);
+	_cleanup_free_ char *mode = server_mode(&spec->id);
+	_cleanup_free_ char *key = server_key(spec, &img, mode);
 	int ret = 0, fd = -1, dirfd = -1, lock = -1, fds[2] = { -1, -1 };
 	pid_t pid = 0;
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
@@ -624,7 +615,7 @@ int launch_server_join(const struct launch_spec *spec, int use_fd, struct launch
 		if ((fd = server_connect(dirfd, key, &pid, fds)) < 0) {
 			struct launch_error *e = NULL;
 			launch_debug("starting the image server %s for %s", key, spec->image.path);
-			if (server_start(spec, dir, key, mode_of(identity), &e) < 0) {
+			if (server_start(spec, dir, key, mode, &e) < 0) {
 				launch_debug("image server: %s; serving the image in this process", e->msg);
 				launch_error_free(e);
 				goto out;
