@@ -220,7 +220,7 @@ static int oci_run(const char *dir, int argc, char **argv)
 	    launch_spec_add_site_hooks(&spec, &err) < 0 || write_state(dir, id, abs, getpid(), "running", &err) < 0)
 		goto fail;
 	int status = 0;
-	int r = launch_container_run(&spec, &status, &err);
+	int r = launch_container_run_with(&spec, NULL, &status, &err); /* the state file is written after */
 	write_state(dir, id, abs, getpid(), "stopped", NULL);
 	if (r < 0)
 		goto fail;

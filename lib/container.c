@@ -1,8 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The process model of `launch run`.
+/* The process model of `launch run`, in two layouts.
+ *
+ * One process (run_alone), for a run without hooks whose caller exits after:
  *
  *   launch (supervisor)          unshare(user, mount); id maps; mount the
- *     |                          image on a private staging tmpfs; serve FUSE
+ *     |                          image on a private staging tmpfs; start the
+ *     |                          guard; serve FUSE from threads; build the
+ *     |                          tree; pivot_root; drop privileges; child
+ *     |                          subreaper; forward signals; reap
+ *     `-- the command
+ *   launch-guard                 kills what is left if launch is killed
+ *
+ * Supervisor and container init (run_fork, run_supervise), for hooks, which
+ * run in the node's namespace before and after, and for callers that go on
+ * in the node's file system after the run (instances, launch oci):
+ *
+ *   launch (supervisor)          the same namespaces and image; serve FUSE
  *     |                          from threads; child subreaper; forward
  *     |                          signals; reap every descendant
  *     `-- container init         unshare(mount) again, so that pivot_root
@@ -11,10 +24,11 @@
  *
  * The supervisor outlives every process of the container: it is their
  * subreaper, so orphans come back to it, and it waits for all of them before
- * it stops serving FUSE. When the main process ends, the others get SIGTERM
- * and, LAUNCH_KILL_GRACE_S later, SIGKILL. All mounts live in namespaces
- * private to this run: when the last process exits they disappear with them,
- * whatever the way it ends (Ctrl-C, kill -9). */
+ * it ends. When the main process ends, the others get SIGTERM and,
+ * LAUNCH_KILL_GRACE_S later, SIGKILL. All mounts live in namespaces private
+ * to this run: when the last process exits they disappear with them,
+ * whatever the way it ends (Ctrl-C, kill -9: then the init, or the guard,
+ * kills the container's processes). */
 #define _GNU_SOURCE
 #include "container.h"
 
@@ -778,11 +792,6 @@ container_init(const struct launch_spec *spec, const char *root, const char *sta
 	_exit(status);
 }
 
-int launch_container_run(const struct launch_spec *spec, int *status, struct launch_error **err)
-{
-	return launch_container_run_with(spec, NULL, status, err);
-}
-
 /* One `launch run` in the supervisor, from the namespaces to the end. */
 struct run_ctx {
 	const struct launch_spec *spec;
@@ -798,6 +807,8 @@ struct run_ctx {
 	struct termios saved;
 	int use;			  /* the image's use marker (store.h), held until the end */
 	struct launch_server_conn server; /* the shared image server joined (server.h) */
+	bool alone;			  /* the one-process layout (run_alone) */
+	struct launch_guard *guard;	  /* its guard (proc.h) */
 };
 
 /* The user and mount namespaces, the staging tmpfs, the image mounted. */
@@ -837,14 +848,17 @@ static int run_prepare(struct run_ctx *x, struct launch_error **err)
 		return -1;
 	if (hooks_before_pivot(spec) && (pipe2(x->hk.ready, O_CLOEXEC) < 0 || pipe2(x->hk.go, O_CLOEXEC) < 0))
 		return launch_error_set(err, errno, "cannot set up the hooks");
+	/* still with every capability here: it may have to kill processes
+	 * of other ids of the container */
+	if (x->alone && !(x->guard = launch_guard_start(err)))
+		return -1;
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		return launch_error_set(err, errno, "cannot become the container's subreaper");
 	return 0;
 }
 
-/* Signals to a signalfd, and the container init forked: the one fork of
- * the container's own (proc.h has the others). */
-static int run_fork(struct run_ctx *x, struct launch_error **err)
+/* The signals the supervisor forwards, and SIGCHLD, to a signalfd. */
+static int run_signals(struct run_ctx *x, struct launch_error **err)
 {
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -854,7 +868,18 @@ static int run_fork(struct run_ctx *x, struct launch_error **err)
 	sigprocmask(SIG_BLOCK, &mask, &x->old);
 	x->masked = true;
 	x->sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	if (x->sfd < 0 || pipe2(x->report, O_CLOEXEC) < 0)
+	if (x->sfd < 0)
+		return launch_error_set(err, errno, "cannot set up signal handling");
+	return 0;
+}
+
+/* The container init forked: the one fork of the container's own (proc.h
+ * has the others). */
+static int run_fork(struct run_ctx *x, struct launch_error **err)
+{
+	if (run_signals(x, err) < 0)
+		return -1;
+	if (pipe2(x->report, O_CLOEXEC) < 0)
 		return launch_error_set(err, errno, "cannot set up signal handling");
 	fflush(NULL);
 	x->child = fork();
@@ -872,6 +897,58 @@ static int run_fork(struct run_ctx *x, struct launch_error **err)
 		close(x->hk.go[0]);
 		x->hk.ready[1] = x->hk.go[0] = -1;
 	}
+	return 0;
+}
+
+/* The one-process layout, for a run with no hooks that only exits after:
+ * this process builds the tree in its own mount namespace (no second one,
+ * no container init), pivots into it, drops every privilege as the init
+ * does, starts the command and supervises it, serving the image from its
+ * threads meanwhile. A process creation less, which is most of what a
+ * start costs where creating one is slow. The init's other duty, that
+ * nothing outlive a killed supervisor, is the guard's (proc.h). */
+static int run_alone(struct run_ctx *x, int *status, struct launch_error **err)
+{
+	const struct launch_spec *spec = x->spec;
+	if (run_signals(x, err) < 0 || (x->sq && launch_sqfs_serve(x->sq, err) < 0))
+		return -1;
+	if (x->sq)
+		launch_sqfs_prefetch(x->sq, spec->argv && spec->argv[0] ? spec->argv[0] : "/bin/sh",
+				     launch_env_get(&spec->env, "PATH"));
+	launch_debug("%lld us: building the container", (long long)now_us());
+	const char *cwd = "/";
+	if (((spec->writable || spec->overlay) && mount_overlay(spec, x->stage, x->root, err) < 0) ||
+	    launch_rootfs_build(spec, x->root, x->stage, x->console, err) < 0 || launch_rootfs_pivot(x->root, err) < 0 ||
+	    launch_rootfs_chdir(spec, &cwd, err) < 0 || launch_identity_enter(&spec->id, err) < 0)
+		return -1;
+	/* again after the capability change, as the init does */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		return launch_error_set(err, errno, "cannot become the container's subreaper");
+	struct launch_env env;
+	char *const *argv;
+	_cleanup_free_ char *path = NULL;
+	if (command_of(spec, cwd, &env, &argv, &path, err) < 0)
+		return -1;
+	struct launch_console cons = LAUNCH_CONSOLE_INIT;
+	int e = 0;
+	pid_t cmd = -1;
+	if (!x->console || launch_console_open(&cons, err) == 0) {
+		launch_debug("%lld us: exec %s", (long long)now_us(), path);
+		cmd = start_command(path, argv, env.vars, x->console ? &cons : NULL, &e);
+		if (cmd < 0)
+			exec_error(err, e, path, argv[0]);
+	}
+	launch_env_clear(&env);
+	if (cmd < 0) {
+		launch_console_finish(&cons);
+		return -1;
+	}
+	x->child = cmd;
+	launch_console_started(&cons);
+	launch_debug("%lld us: container started", (long long)now_us());
+	supervise(cmd, launch_sqfs_helper_pid(x->sq), x->sfd, 0, status, x->console ? &cons : NULL, x->server.fd);
+	launch_console_finish(&cons);
+	launch_debug("%lld us: all container processes ended", (long long)now_us());
 	return 0;
 }
 
@@ -930,12 +1007,15 @@ static int run_supervise(struct run_ctx *x, const struct launch_container_callba
 	return 0;
 }
 
-int launch_container_run_with(const struct launch_spec *spec, const struct launch_container_callbacks *cb, int *status,
-			      struct launch_error **err)
+/* ALONE_OK: the caller exits after and needs nothing of the node's file
+ * system before (run_alone). */
+static int container_run(const struct launch_spec *spec, const struct launch_container_callbacks *cb, bool alone_ok,
+			 int *status, struct launch_error **err)
 {
 	struct run_ctx x = {
 		.spec = spec, .sfd = -1, .report = { -1, -1 }, .child = -1, .use = -1, .server = LAUNCH_SERVER_CONN_INIT
 	};
+	x.alone = alone_ok && !cb && !spec->instance && spec->hooks.n == 0;
 	x.stage = xasprintf("%s/mnt", spec->runtime_dir);
 	x.root = xasprintf("%s/root", x.stage);
 	x.hk_id = spec->container_id ? xstrdup(spec->container_id) : xasprintf("launch-%d", (int)getpid());
@@ -946,8 +1026,10 @@ int launch_container_run_with(const struct launch_spec *spec, const struct launc
 	x.console = !spec->instance && launch_console_wanted() && tcgetattr(0, &x.saved) == 0;
 
 	int ret = -1;
-	if (run_prepare(&x, err) == 0 && run_fork(&x, err) == 0)
-		ret = run_supervise(&x, cb, status, err);
+	if (run_prepare(&x, err) == 0)
+		ret = x.alone		      ? run_alone(&x, status, err)
+		      : run_fork(&x, err) == 0 ? run_supervise(&x, cb, status, err)
+					       : -1;
 
 	if (x.child > 0 && launch_hooks_have_stage(&spec->hooks, LAUNCH_HOOK_POSTSTOP)) {
 		struct launch_hook_run run = hook_run(&x.hk, "stopped", 0, 0);
@@ -962,7 +1044,8 @@ int launch_container_run_with(const struct launch_spec *spec, const struct launc
 	close_pair(x.report);
 	if (x.sfd >= 0)
 		close(x.sfd);
-	launch_sqfs_stop(x.sq);
+	launch_sqfs_abandon(x.sq); /* the caller exits next (container.h) */
+	launch_guard_release(x.guard);
 	launch_server_conn_close(&x.server);
 	if (x.use >= 0)
 		close(x.use);
@@ -972,4 +1055,15 @@ int launch_container_run_with(const struct launch_spec *spec, const struct launc
 	free(x.hk_id);
 	free(x.hk_bundle);
 	return ret;
+}
+
+int launch_container_run(const struct launch_spec *spec, int *status, struct launch_error **err)
+{
+	return container_run(spec, NULL, true, status, err);
+}
+
+int launch_container_run_with(const struct launch_spec *spec, const struct launch_container_callbacks *cb, int *status,
+			      struct launch_error **err)
+{
+	return container_run(spec, cb, false, status, err);
 }

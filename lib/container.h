@@ -12,7 +12,12 @@
 #define LAUNCH_KILL_GRACE_S 2
 
 /* Run SPEC. On success returns 0 and sets *status to what `launch` should
- * exit with: the command's exit status, or 128+N when signal N killed it. */
+ * exit with: the command's exit status, or 128+N when signal N killed it.
+ * The caller exits soon after, and needs nothing of the node's file system
+ * before: without hooks, the calling process becomes the container's
+ * supervisor inside its root (container.c's one-process layout), and an
+ * image it served itself is left mounted in namespaces that end with the
+ * process (launch_sqfs_abandon). */
 int launch_container_run(const struct launch_spec *spec, int *status, struct launch_error **err);
 
 /* Called in the supervisor once the command runs (or, for an instance, once
@@ -22,6 +27,9 @@ struct launch_container_callbacks {
 	int (*started)(void *arg, pid_t init, struct launch_error **err);
 	void *arg;
 };
+/* The same with CB (NULL: none), in the layout of a supervisor that stays
+ * in the node's file system, beside a container init: for callers that go
+ * on there after the run (an instance's, the OCI front end's state). */
 int launch_container_run_with(const struct launch_spec *spec, const struct launch_container_callbacks *cb, int *status,
 			      struct launch_error **err);
 

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -631,4 +633,148 @@ int launch_proc_kill_all(pid_t root, const char *mnt_ns, pid_t except, int sig, 
 			nanosleep(&ts, NULL);
 		}
 	}
+}
+
+/* --- the guard (proc.h) --- */
+
+/* Everything the guard reads, never freed: after SIGKILL of this process,
+ * the guard alone holds the memory. It runs beside the process's threads
+ * on the process's TLS, so it calls nothing of libc that keeps state:
+ * system calls and memcmp (errno is written only once the process is
+ * gone). */
+struct launch_guard {
+	int pipe[2]; /* end-of-file on [0] once no process holds [1] */
+	int proc;   /* /proc, opened before the container's pivot_root */
+	volatile int released;
+	char ns[64]; /* "mnt:[INODE]" */
+	long ns_len;
+	void *stacks; /* the spawner's, then the guard's */
+};
+
+#define GUARD_STACK (64u << 10)
+
+struct guard_dirent {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
+/* SIGKILL every process of G's mount namespace but SELF; how many. */
+static int guard_kill_all(struct launch_guard *g, long self)
+{
+	char buf[4096];
+	int n = 0;
+	if (syscall(SYS_lseek, g->proc, 0L, SEEK_SET) < 0)
+		return 0;
+	for (;;) {
+		long got = syscall(SYS_getdents64, g->proc, buf, sizeof(buf));
+		if (got <= 0)
+			return n;
+		for (long off = 0; off < got;) {
+			struct guard_dirent *d = (struct guard_dirent *)(buf + off);
+			off += d->reclen;
+			long pid = 0;
+			const char *c = d->name;
+			for (; *c >= '0' && *c <= '9' && pid < 1L << 30; c++)
+				pid = pid * 10 + (*c - '0');
+			if (*c || pid <= 0 || pid == self)
+				continue;
+			char link[40], target[64];
+			size_t l = 0;
+			for (const char *q = d->name; *q; q++)
+				link[l++] = *q;
+			memcpy(link + l, "/ns/mnt", 8);
+			long tl = syscall(SYS_readlinkat, g->proc, link, target, sizeof(target));
+			if (tl == g->ns_len && memcmp(target, g->ns, (size_t)tl) == 0) {
+				syscall(SYS_kill, pid, SIGKILL);
+				n++;
+			}
+		}
+	}
+}
+
+static int guard_main(void *arg)
+{
+	struct launch_guard *g = arg;
+	syscall(SYS_prctl, PR_SET_NAME, "launch-guard", 0L, 0L, 0L); /* for ps */
+	char c;
+	while (syscall(SYS_read, g->pipe[0], &c, 1L) > 0)
+		;
+	if (g->released)
+		return 0;
+	long self = syscall(SYS_getpid);
+	/* again, until a walk finds none: a process may fork meanwhile */
+	for (int i = 0; i < 100 && guard_kill_all(g, self) > 0; i++)
+		;
+	return 0;
+}
+
+/* The spawner: the guard's parent for an instant, so that the guard is
+ * not the process's child. Its descriptors are a copy of the process's at
+ * the clone: it drops all but the pipe's read end and /proc, which the
+ * guard gets a copy of. */
+static int guard_spawner(void *arg)
+{
+	struct launch_guard *g = arg;
+	sigset_t all;
+	sigfillset(&all);
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, (long)(_NSIG / 8)); /* Ctrl-C is not for it */
+	int lo = g->pipe[0] < g->proc ? g->pipe[0] : g->proc, hi = g->pipe[0] < g->proc ? g->proc : g->pipe[0];
+#ifdef SYS_close_range
+	if ((lo > 0 && syscall(SYS_close_range, 0U, (unsigned)lo - 1, 0U) < 0) ||
+	    (hi > lo + 1 && syscall(SYS_close_range, (unsigned)lo + 1, (unsigned)hi - 1, 0U) < 0) ||
+	    syscall(SYS_close_range, (unsigned)hi + 1, ~0U, 0U) < 0)
+#endif
+		for (long fd = 0; fd < 4096; fd++)
+			if (fd != lo && fd != hi)
+				syscall(SYS_close, fd);
+	/* a session of its own: a signal to the caller's process group
+	 * (Ctrl-C, kill -9 -PGID) leaves it to do its work */
+	syscall(SYS_setsid);
+	clone(guard_main, (char *)g->stacks + 2 * GUARD_STACK, CLONE_VM | SIGCHLD, g);
+	return 0;
+}
+
+struct launch_guard *launch_guard_start(struct launch_error **err)
+{
+	struct launch_guard *g = xcalloc(1, sizeof(*g));
+	g->pipe[0] = g->pipe[1] = g->proc = -1;
+	g->stacks = mmap(NULL, 2 * GUARD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	ssize_t l = readlink("/proc/self/ns/mnt", g->ns, sizeof(g->ns));
+	if (g->stacks == MAP_FAILED || l <= 0 || l >= (ssize_t)sizeof(g->ns) || pipe2(g->pipe, O_CLOEXEC) < 0 ||
+	    (g->proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		launch_error_set(err, errno, "cannot start the container's guard");
+		return NULL;
+	}
+	g->ns_len = l;
+	/* a guard of the node's namespace would kill every process of the
+	 * user's there: only a namespace of the caller's own */
+	char parent_link[64], parent_ns[sizeof(g->ns)];
+	snprintf(parent_link, sizeof(parent_link), "/proc/%d/ns/mnt", (int)getppid());
+	ssize_t pl = readlink(parent_link, parent_ns, sizeof(parent_ns));
+	if (pl == l && memcmp(parent_ns, g->ns, (size_t)l) == 0) {
+		launch_error_msg(err, "internal error: a guard of a mount namespace this process did not create");
+		return NULL;
+	}
+	pid_t sp = clone(guard_spawner, (char *)g->stacks + GUARD_STACK, CLONE_VM | SIGCHLD, g);
+	if (sp < 0) {
+		launch_error_set(err, errno, "cannot start the container's guard");
+		return NULL;
+	}
+	while (waitpid(sp, NULL, 0) < 0 && errno == EINTR)
+		;
+	close(g->pipe[0]);
+	close(g->proc);
+	return g;
+}
+
+void launch_guard_release(struct launch_guard *g)
+{
+	if (!g)
+		return;
+	g->released = 1;
+	close(g->pipe[1]);
+	g->pipe[1] = -1;
 }

@@ -104,6 +104,19 @@ int launch_proc_run(const struct launch_proc_spec *s, struct launch_proc_io *io,
 pid_t launch_proc_vspawn(const char *path, char *const *argv, char *const *envp, int keep, int err_fd,
 			 void (*setup)(const void *arg), const void *arg);
 
+/* A guard of this process's mount namespace: a task that shares this
+ * process's memory (no copy of it, no exec), holds none of its descriptors
+ * and sleeps until the process has ended. When it ended without
+ * launch_guard_release (SIGKILL, a crash), the guard kills every process
+ * left in the mount namespace, which no other process would stop. It is
+ * not a child of this process (a subreaper's waits and walks do not see
+ * it): start it before PR_SET_CHILD_SUBREAPER. Its capabilities are those
+ * of the moment it starts. NULL with *ERR when it cannot start. */
+struct launch_guard;
+struct launch_guard *launch_guard_start(struct launch_error **err);
+/* This process ends normally: the guard ends without killing anything. */
+void launch_guard_release(struct launch_guard *g);
+
 /* Send SIG to P (its group too when it leads one). */
 void launch_proc_kill(struct launch_proc *p, int sig);
 

@@ -39,6 +39,12 @@ int launch_sqfs_serve(struct launch_sqfs *s, struct launch_error **err);
 void launch_sqfs_prefetch(struct launch_sqfs *s, const char *cmd, const char *path);
 /* Unmount, stop the workers and free everything. */
 void launch_sqfs_stop(struct launch_sqfs *s);
+/* For a process about to exit, whose mount namespace holds the only mount:
+ * leave the workers and the memory to the exit, which ends the FUSE
+ * connection, then the mount with the namespace. Unmounting, joining the
+ * workers and freeing the block cache block by block cost a short run
+ * milliseconds. The external helper is stopped as launch_sqfs_stop does. */
+void launch_sqfs_abandon(struct launch_sqfs *s);
 /* The helper process serving the mount, or 0 when threads of ours do. */
 pid_t launch_sqfs_helper_pid(const struct launch_sqfs *s);
 /* Files inside an image without mounting it (image.h's struct

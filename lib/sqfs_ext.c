@@ -142,6 +142,11 @@ void launch_sqfs_stop(struct launch_sqfs *s)
 	free(s);
 }
 
+void launch_sqfs_abandon(struct launch_sqfs *s)
+{
+	launch_sqfs_stop(s);
+}
+
 /* --- files inside an image, without a mount: unsquashfs --- */
 
 const struct launch_image_files launch_sqfs_files = { launch_sqfs_read_file, launch_sqfs_list_dir };

@@ -1182,6 +1182,24 @@ void launch_sqfs_prefetch(struct launch_sqfs *s, const char *cmd, const char *pa
 	s->prefetching = pthread_create(&s->prefetch, NULL, prefetch_main, s) == 0;
 }
 
+static void log_counts(struct launch_sqfs *s)
+{
+	pthread_mutex_lock(&s->pool_lock);
+	unsigned handles = s->n_handles;
+	pthread_mutex_unlock(&s->pool_lock);
+	pthread_mutex_lock(&s->cache_lock);
+	uint64_t hits = s->hits, waits = s->waits, misses = s->misses;
+	pthread_mutex_unlock(&s->cache_lock);
+	launch_debug("squashfs %s: %llu block hits (%llu waited for a load), %llu decompressed, %u handles", s->image,
+		     (unsigned long long)hits, (unsigned long long)waits, (unsigned long long)misses, handles);
+}
+
+void launch_sqfs_abandon(struct launch_sqfs *s)
+{
+	if (s)
+		log_counts(s);
+}
+
 void launch_sqfs_stop(struct launch_sqfs *s)
 {
 	if (!s)
@@ -1203,9 +1221,7 @@ void launch_sqfs_stop(struct launch_sqfs *s)
 	} else if (s->fuse_fd >= 0) {
 		close(s->fuse_fd);
 	}
-	launch_debug("squashfs %s: %llu block hits (%llu waited for a load), %llu decompressed, %u handles", s->image,
-		     (unsigned long long)s->hits, (unsigned long long)s->waits, (unsigned long long)s->misses,
-		     s->n_handles);
+	log_counts(s);
 	for (struct handle *h = s->all_handles, *next; h; h = next) {
 		next = h->next_all;
 		handle_free(h);

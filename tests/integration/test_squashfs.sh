@@ -51,7 +51,8 @@ for img in $IMAGES; do
 	assert_clean "$k: after SIGINT"
 
 	say "# $k: SIGKILL of the supervisor kills every process of the container"
-	as_user_bg "$T/pid" "$L" run "$img" sh -c 'sleep 100 & sleep 101'
+	# one in a session of its own too: no signal to launch's group reaches it
+	as_user_bg "$T/pid" "$L" run "$img" sh -c 'sleep 100 & setsid sleep 102 & sleep 101'
 	assert_true "$k: the container's sleeps start" wait_until 10 descendant_named "$BG_PID" sleep
 	kill -KILL "$BG_PID"
 	wait_exit "$BG" 10
