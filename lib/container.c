@@ -918,8 +918,9 @@ static int run_alone(struct run_ctx *x, int *status, struct launch_error **err)
 	launch_debug("%lld us: building the container", (long long)now_us());
 	const char *cwd = "/";
 	if (((spec->writable || spec->overlay) && mount_overlay(spec, x->stage, x->root, err) < 0) ||
-	    launch_rootfs_build(spec, x->root, x->stage, x->console, err) < 0 || launch_rootfs_pivot(x->root, err) < 0 ||
-	    launch_rootfs_chdir(spec, &cwd, err) < 0 || launch_identity_enter(&spec->id, err) < 0)
+	    launch_rootfs_build(spec, x->root, x->stage, x->console, err) < 0 ||
+	    launch_rootfs_pivot(x->root, err) < 0 || launch_rootfs_chdir(spec, &cwd, err) < 0 ||
+	    launch_identity_enter(&spec->id, err) < 0)
 		return -1;
 	/* again after the capability change, as the init does */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
@@ -1026,10 +1027,12 @@ static int container_run(const struct launch_spec *spec, const struct launch_con
 	x.console = !spec->instance && launch_console_wanted() && tcgetattr(0, &x.saved) == 0;
 
 	int ret = -1;
-	if (run_prepare(&x, err) == 0)
-		ret = x.alone		      ? run_alone(&x, status, err)
-		      : run_fork(&x, err) == 0 ? run_supervise(&x, cb, status, err)
-					       : -1;
+	if (run_prepare(&x, err) < 0)
+		ret = -1;
+	else if (x.alone)
+		ret = run_alone(&x, status, err);
+	else if (run_fork(&x, err) == 0)
+		ret = run_supervise(&x, cb, status, err);
 
 	if (x.child > 0 && launch_hooks_have_stage(&spec->hooks, LAUNCH_HOOK_POSTSTOP)) {
 		struct launch_hook_run run = hook_run(&x.hk, "stopped", 0, 0);

@@ -644,7 +644,7 @@ int launch_proc_kill_all(pid_t root, const char *mnt_ns, pid_t except, int sig, 
  * gone). */
 struct launch_guard {
 	int pipe[2]; /* end-of-file on [0] once no process holds [1] */
-	int proc;   /* /proc, opened before the container's pivot_root */
+	int proc;    /* /proc, opened before the container's pivot_root */
 	volatile int released;
 	char ns[64]; /* "mnt:[INODE]" */
 	long ns_len;
