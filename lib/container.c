@@ -458,10 +458,17 @@ static int command_of(const struct launch_spec *spec, const char *cwd, struct la
 	return -1;
 }
 
-/* Describe a failed execve of PATH (ARGV0 as the user wrote it); returns the
- * exit code that goes with it. */
+/* Describe a failed execve of PATH (ARGV0 as the user wrote it), or with
+ * E < 0 the failed privilege drop before it (errno -E); returns the exit
+ * code that goes with it. */
 static int exec_error(struct launch_error **err, int e, const char *path, const char *argv0)
 {
+	if (e < 0) {
+		launch_error_set(err, -e, "cannot drop the privileges of the container's command");
+		if (err && *err)
+			(*err)->exit_code = LAUNCH_EXIT_FAILURE;
+		return LAUNCH_EXIT_FAILURE;
+	}
 	bool exists = access(path, F_OK) == 0;
 	if (e == ENOENT && exists)
 		launch_error_msg(err,
@@ -478,16 +485,24 @@ static int exec_error(struct launch_error **err, int e, const char *path, const 
 	return code;
 }
 
-/* In the command's process (launch_proc_vspawn): the console, if any,
- * becomes its terminal. */
-static void attach_console(const void *console)
+/* What the command's process does before its execve. */
+struct command_setup {
+	const struct launch_console *console; /* becomes its terminal (NULL: none) */
+	const struct launch_drop *drop;	      /* its privileges (NULL: the caller's, already dropped) */
+};
+
+/* In the command's process (launch_proc_vspawn): system calls only. */
+static int setup_command(const void *arg)
 {
-	launch_console_attach(console);
+	const struct command_setup *c = arg;
+	if (c->console)
+		launch_console_attach(c->console);
+	return c->drop ? launch_identity_drop(c->drop) : 0;
 }
 
 /* Start the command; returns its pid, or -1 with the errno of its failed
- * execve (or of the vfork) in *E. */
-static pid_t start_command(const char *path, char *const *argv, char *const *envp, const struct launch_console *console,
+ * execve (or of the vfork; negated: of the privilege drop) in *E. */
+static pid_t start_command(const char *path, char *const *argv, char *const *envp, const struct command_setup *setup,
 			   int *e)
 {
 	int ep[2];
@@ -495,8 +510,7 @@ static pid_t start_command(const char *path, char *const *argv, char *const *env
 		*e = errno;
 		return -1;
 	}
-	pid_t cmd = launch_proc_vspawn(path, argv, envp, launch_fds_pmi(envp), ep[1], console ? attach_console : NULL,
-				       console);
+	pid_t cmd = launch_proc_vspawn(path, argv, envp, launch_fds_pmi(envp), ep[1], setup_command, setup);
 	close(ep[1]);
 	*e = 0;
 	if (cmd < 0)
@@ -541,7 +555,8 @@ static int exec_with_console(const char *path, char *const *argv, char *const *e
 		return -1;
 	}
 	int e;
-	pid_t cmd = start_command(path, argv, envp, &cons, &e);
+	struct command_setup setup = { &cons, NULL }; /* the caller dropped its privileges */
+	pid_t cmd = start_command(path, argv, envp, &setup, &e);
 	if (cmd < 0) {
 		launch_console_finish(&cons);
 		exec_error(err, e, path, argv[0]);
@@ -699,8 +714,8 @@ static int hooks_created(struct hook_ctx *h, pid_t child, struct launch_error **
 	return 0;
 }
 
-/* The container init: builds the tree, drops every privilege, starts the
- * command, and stays as its subreaper. When the supervisor dies, even by
+/* The container init: builds the tree, starts the command without
+ * privileges, and stays as its subreaper. When the supervisor dies, even by
  * SIGKILL, the parent-death signal makes it kill every process of the
  * container, which would otherwise live on without their root file system.
  * Never returns: exits with the command's status (128+N for signal N). */
@@ -743,9 +758,12 @@ container_init(const struct launch_spec *spec, const char *root, const char *sta
 		if (launch_hooks_run_stage(&spec->hooks, LAUNCH_HOOK_START_CONTAINER, &run, &err) < 0)
 			child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
 	}
-	if (launch_identity_enter(&spec->id, &err) < 0)
+	/* The command's privileges are dropped in its own process: the init
+	 * keeps its capabilities in the user namespace, to end processes of
+	 * any id of the container. */
+	struct launch_drop drop;
+	if (launch_identity_prepare(&spec->id, &drop, &err) < 0)
 		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
-	/* set after the capability change, which could clear it */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0 || prctl(PR_SET_PDEATHSIG, SIGRTMIN) < 0) {
 		launch_error_set(&err, errno, "cannot become the container's subreaper");
 		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
@@ -778,7 +796,9 @@ container_init(const struct launch_spec *spec, const char *root, const char *sta
 		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
 	launch_debug("%lld us: exec %s", (long long)now_us(), path);
 	int e;
-	pid_t cmd = start_command(path, argv, env.vars, console ? &cons : NULL, &e);
+	struct command_setup setup = { console ? &cons : NULL, &drop };
+	pid_t cmd = start_command(path, argv, env.vars, &setup, &e);
+	launch_drop_clear(&drop);
 	if (cmd < 0) {
 		int code = exec_error(&err, e, path, argv[0]);
 		child_fail(report_fd, code, err);
@@ -902,8 +922,8 @@ static int run_fork(struct run_ctx *x, struct launch_error **err)
 
 /* The one-process layout, for a run with no hooks that only exits after:
  * this process builds the tree in its own mount namespace (no second one,
- * no container init), pivots into it, drops every privilege as the init
- * does, starts the command and supervises it, serving the image from its
+ * no container init), pivots into it, starts the command without
+ * privileges as the init does, and supervises it, serving the image from its
  * threads meanwhile. A process creation less, which is most of what a
  * start costs where creating one is slow. The init's other duty, that
  * nothing outlive a killed supervisor, is the guard's (proc.h). */
@@ -919,26 +939,31 @@ static int run_alone(struct run_ctx *x, int *status, struct launch_error **err)
 	const char *cwd = "/";
 	if (((spec->writable || spec->overlay) && mount_overlay(spec, x->stage, x->root, err) < 0) ||
 	    launch_rootfs_build(spec, x->root, x->stage, x->console, err) < 0 ||
-	    launch_rootfs_pivot(x->root, err) < 0 || launch_rootfs_chdir(spec, &cwd, err) < 0 ||
-	    launch_identity_enter(&spec->id, err) < 0)
+	    launch_rootfs_pivot(x->root, err) < 0 || launch_rootfs_chdir(spec, &cwd, err) < 0)
 		return -1;
-	/* again after the capability change, as the init does */
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-		return launch_error_set(err, errno, "cannot become the container's subreaper");
+	/* the command's privileges are dropped in its own process, as the
+	 * init does: this one keeps its own to end what the command leaves */
+	struct launch_drop drop;
+	if (launch_identity_prepare(&spec->id, &drop, err) < 0)
+		return -1;
 	struct launch_env env;
 	char *const *argv;
 	_cleanup_free_ char *path = NULL;
-	if (command_of(spec, cwd, &env, &argv, &path, err) < 0)
+	if (command_of(spec, cwd, &env, &argv, &path, err) < 0) {
+		launch_drop_clear(&drop);
 		return -1;
+	}
 	struct launch_console cons = LAUNCH_CONSOLE_INIT;
 	int e = 0;
 	pid_t cmd = -1;
 	if (!x->console || launch_console_open(&cons, err) == 0) {
 		launch_debug("%lld us: exec %s", (long long)now_us(), path);
-		cmd = start_command(path, argv, env.vars, x->console ? &cons : NULL, &e);
+		struct command_setup setup = { x->console ? &cons : NULL, &drop };
+		cmd = start_command(path, argv, env.vars, &setup, &e);
 		if (cmd < 0)
 			exec_error(err, e, path, argv[0]);
 	}
+	launch_drop_clear(&drop);
 	launch_env_clear(&env);
 	if (cmd < 0) {
 		launch_console_finish(&cons);

@@ -25,11 +25,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/filter.h>
 #include <seccomp.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "env.h"
@@ -55,8 +58,9 @@ static int add_device_rule(scmp_filter_ctx ctx, const char *name, unsigned mode_
 	return r;
 }
 
-int launch_fakeroot_install(struct launch_error **err)
+int launch_fakeroot_filter(struct sock_fprog *out, struct launch_error **err)
 {
+	*out = (struct sock_fprog){ 0 };
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
 		return launch_error_msg(err, "cannot set up the seccomp filter (libseccomp)");
@@ -82,11 +86,30 @@ int launch_fakeroot_install(struct launch_error **err)
 		r = add_device_rule(ctx, "mknod", 1);
 	if (r == 0)
 		r = add_device_rule(ctx, "mknodat", 2);
+	/* the BPF program, through a memory file: libseccomp writes it to a
+	 * descriptor, and it is loaded later in the command's process */
+	int fd = r == 0 ? memfd_create("launch-seccomp", MFD_CLOEXEC) : -1;
+	if (r == 0 && fd < 0)
+		r = -errno;
 	if (r == 0)
-		r = seccomp_load(ctx);
+		r = seccomp_export_bpf(ctx, fd);
 	seccomp_release(ctx);
+	struct stat st;
+	if (r == 0 && (fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size % (off_t)sizeof(struct sock_filter)))
+		r = -EINVAL;
+	if (r == 0) {
+		struct sock_filter *f = xmalloc((size_t)st.st_size);
+		if (pread(fd, f, (size_t)st.st_size, 0) != (ssize_t)st.st_size) {
+			free(f);
+			r = -EIO;
+		} else {
+			*out = (struct sock_fprog){ .len = (unsigned short)(st.st_size / (off_t)sizeof(*f)), .filter = f };
+		}
+	}
+	if (fd >= 0)
+		close(fd);
 	if (r < 0)
-		return launch_error_set(err, -r, "cannot install the seccomp filter of --root");
+		return launch_error_set(err, -r, "cannot build the seccomp filter of --root");
 	return 0;
 }
 

@@ -9,9 +9,11 @@
 
 #include "error.h"
 
-/* Install the filter in the calling thread (inherited across fork and
- * execve). Needs no_new_privs (set by launch_caps_drop). */
-int launch_fakeroot_install(struct launch_error **err);
+/* The filter as a BPF program (malloc'd: free OUT->filter), for
+ * launch_identity_drop to load in the command's process (it is inherited
+ * across fork and execve; loading needs no_new_privs). */
+struct sock_fprog;
+int launch_fakeroot_filter(struct sock_fprog *out, struct launch_error **err);
 
 /* apt checks that its switch to the _apt user took effect (getuid() after
  * setuid()), which no stateless filter can fake: in this mode the container

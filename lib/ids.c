@@ -12,7 +12,9 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <fcntl.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -225,42 +227,48 @@ static bool kept(int cap, bool root)
 	return false;
 }
 
-int launch_caps_drop(bool root, struct launch_error **err)
+int launch_identity_prepare(const struct launch_identity *id, struct launch_drop *d, struct launch_error **err)
 {
-	int last = (int)cap_max_bits() - 1;
-	for (int c = 0; c <= last; c++) {
-		if (kept(c, root))
-			continue;
-		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
-			return launch_error_set(err, errno, "cannot drop capability %d from the bounding set", c);
+	*d = (struct launch_drop){ .root = id->root, .last = (int)cap_max_bits() - 1 };
+	for (size_t i = 0; id->root && i < launch_root_caps_n; i++) {
+		unsigned c = (unsigned)launch_root_caps[i];
+		d->caps[c / 32].permitted |= 1u << (c % 32);
+		d->caps[c / 32].effective |= 1u << (c % 32);
 	}
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-		return launch_error_set(err, errno, "cannot clear ambient capabilities");
-	cap_t caps = cap_init(); /* all clear */
-	if (!caps)
-		return launch_error_set(err, errno, "cap_init");
-	if (root) {
-		cap_value_t v[8];
-		for (size_t i = 0; i < launch_root_caps_n; i++)
-			v[i] = launch_root_caps[i];
-		cap_set_flag(caps, CAP_PERMITTED, (int)launch_root_caps_n, v, CAP_SET);
-		cap_set_flag(caps, CAP_EFFECTIVE, (int)launch_root_caps_n, v, CAP_SET);
-	}
-	int r = cap_set_proc(caps);
-	int e = errno;
-	cap_free(caps);
-	if (r < 0)
-		return launch_error_set(err, e, "cannot set the container's capabilities");
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return launch_error_set(err, errno, "cannot set no_new_privs");
+	if (id->root && id->mode == LAUNCH_IDMAP_SECCOMP && launch_fakeroot_filter(&d->filter, err) < 0)
+		return -1;
 	return 0;
+}
+
+int launch_identity_drop(const struct launch_drop *d)
+{
+	for (int c = 0; c <= d->last; c++)
+		if (!kept(c, d->root) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+			return errno;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return errno;
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	if (syscall(SYS_capset, &h, d->caps) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return errno;
+	if (d->filter.len && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &d->filter, 0, 0) < 0)
+		return errno;
+	return 0;
+}
+
+void launch_drop_clear(struct launch_drop *d)
+{
+	free(d->filter.filter);
+	d->filter = (struct sock_fprog){ 0 };
 }
 
 int launch_identity_enter(const struct launch_identity *id, struct launch_error **err)
 {
-	if (launch_caps_drop(id->root, err) < 0)
+	struct launch_drop d;
+	if (launch_identity_prepare(id, &d, err) < 0)
 		return -1;
-	if (id->root && id->mode == LAUNCH_IDMAP_SECCOMP)
-		return launch_fakeroot_install(err);
+	int e = launch_identity_drop(&d);
+	launch_drop_clear(&d);
+	if (e)
+		return launch_error_set(err, e, "cannot drop the container's privileges");
 	return 0;
 }

@@ -7,6 +7,9 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include <linux/capability.h>
+#include <linux/filter.h>
+
 #include "error.h"
 
 /* How --root maps ids (launch_identity_choose_mode). */
@@ -61,13 +64,28 @@ int launch_privs_verify(struct launch_error **err);
 /* The capabilities kept in --root mode. */
 extern const int launch_root_caps[];
 extern const size_t launch_root_caps_n;
-/* Narrow the bounding set and the process's sets to what the container
- * gets (none, or launch_root_caps in root mode), clear ambient and
- * inheritable capabilities and set no_new_privs. Needs CAP_SETPCAP in the
- * current user namespace. */
-int launch_caps_drop(bool root, struct launch_error **err);
-/* The last step before exec of a container process: launch_caps_drop, then
- * the seccomp filter of the SECCOMP mode. */
+/* The privileges of a container process, computed beforehand (this
+ * allocates) so that launch_identity_drop can apply them where only system
+ * calls are safe: in the vfork child that execs the command, which leaves
+ * the process above it (the supervisor) its capabilities in the user
+ * namespace, to end processes of any id of the container. */
+struct launch_drop {
+	bool root;
+	int last;			     /* the highest capability number */
+	struct __user_cap_data_struct caps[2]; /* permitted and effective */
+	struct sock_fprog filter;	     /* --root's seccomp filter, or len 0 */
+};
+int launch_identity_prepare(const struct launch_identity *id, struct launch_drop *d, struct launch_error **err);
+/* Apply D to the calling task: narrow the bounding set and the sets to
+ * what the container gets (none, or launch_root_caps in root mode), clear
+ * ambient and inheritable capabilities, set no_new_privs, then load the
+ * seccomp filter of the SECCOMP mode. Needs CAP_SETPCAP in the current
+ * user namespace. System calls only (async-signal-safe): 0, or the errno
+ * of the step that failed. */
+int launch_identity_drop(const struct launch_drop *d);
+void launch_drop_clear(struct launch_drop *d);
+/* Both, in the calling process: the last step before exec of a container
+ * process that execs itself (launch exec). */
 int launch_identity_enter(const struct launch_identity *id, struct launch_error **err);
 
 #endif

@@ -226,16 +226,17 @@ fail:
 }
 
 static void __attribute__((noreturn)) vchild(const char *path, char *const *argv, char *const *envp, int keep,
-					     int err_fd, void (*setup)(const void *), const void *arg)
+					     int err_fd, int (*setup)(const void *), const void *arg)
 {
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (setup)
-		setup(arg);
-	launch_fds_close_on_exec(&keep, keep >= 0 ? 1 : 0);
-	execve(path, argv, envp);
-	int e = errno;
+	int e = setup ? -setup(arg) : 0;
+	if (e == 0) {
+		launch_fds_close_on_exec(&keep, keep >= 0 ? 1 : 0);
+		execve(path, argv, envp);
+		e = errno;
+	}
 	ssize_t w = write(err_fd, &e, sizeof(e));
 	(void)w;
 	_exit(127);
@@ -244,7 +245,7 @@ static void __attribute__((noreturn)) vchild(const char *path, char *const *argv
 /* vfork lives in a function of its own, whose frame holds nothing the child
  * could clobber. */
 pid_t __attribute__((noinline)) launch_proc_vspawn(const char *path, char *const *argv, char *const *envp, int keep,
-						   int err_fd, void (*setup)(const void *arg), const void *arg)
+						   int err_fd, int (*setup)(const void *arg), const void *arg)
 {
 	pid_t pid = vfork();
 	if (pid == 0)

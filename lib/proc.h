@@ -97,12 +97,13 @@ int launch_proc_run(const struct launch_proc_spec *s, struct launch_proc_io *io,
 
 /* The fast path for a container's command, where every microsecond of a
  * start counts: vfork, and in the child only async-signal-safe calls:
- * SETUP(ARG) when not NULL, every signal unblocked, every descriptor but
+ * every signal unblocked, SETUP(ARG) when not NULL, every descriptor but
  * 0-2 and KEEP (-1: none) closed at exec, execve. A failed execve writes
  * its errno on ERR_FD (a close-on-exec pipe: end-of-file means the command
- * runs). Returns the pid, -1 with errno when vfork failed. */
+ * runs); a SETUP that fails returns an errno, written there negated, and
+ * nothing is executed. Returns the pid, -1 with errno when vfork failed. */
 pid_t launch_proc_vspawn(const char *path, char *const *argv, char *const *envp, int keep, int err_fd,
-			 void (*setup)(const void *arg), const void *arg);
+			 int (*setup)(const void *arg), const void *arg);
 
 /* A guard of this process's mount namespace: a task that shares this
  * process's memory (no copy of it, no exec), holds none of its descriptors

@@ -40,6 +40,22 @@ for img in $IMAGES; do
 	assert_eq 1 "$(field NoNewPrivs)" "$k: --root: NoNewPrivs is set"
 	assert_status 0 as_user "$L" run -r "$img" id -u
 	assert_eq 0 "$out" "$k: -r is --root"
+
+	say "# $k: --root: processes of other ids end with the container"
+	# uid 1 (daemon) of the image is a subordinate id: launch ends it by
+	# its capabilities in the user namespace, not as the same user
+	as_user_bg "$T/pid" "$L" run --root "$img" sh -c 'su -s /bin/sh daemon -c "sleep 1717" & sleep 0.3'
+	wait_exit "$BG" 10
+	assert_eq 0 "$rc" "$k: the run ends with its main process's status"
+	assert_true "$k: a leftover running as daemon ended within the grace period (${ELAPSED_MS} ms)" \
+		test "$ELAPSED_MS" -lt 6000
+	assert_eq "" "$(pgrep -f 'sleep 1717')" "$k: nothing of it is left"
+	as_user_bg "$T/pid" "$L" run --root "$img" sh -c 'su -s /bin/sh daemon -c "sleep 1718" & sleep 1719'
+	assert_true "$k: the container's sleeps start" wait_until 10 pgrep -f 'sleep 1718'
+	kill -KILL "$BG_PID"
+	wait_exit "$BG" 10
+	assert_true "$k: after SIGKILL of launch, the process running as daemon is gone too" \
+		wait_until 5 sh -c "! pgrep -f 'sleep 171[89]'"
 done
 assert_clean "identity runs"
 finish
