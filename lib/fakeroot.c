@@ -103,7 +103,8 @@ int launch_fakeroot_filter(struct sock_fprog *out, struct launch_error **err)
 			free(f);
 			r = -EIO;
 		} else {
-			*out = (struct sock_fprog){ .len = (unsigned short)(st.st_size / (off_t)sizeof(*f)), .filter = f };
+			*out = (struct sock_fprog){ .len = (unsigned short)(st.st_size / (off_t)sizeof(*f)),
+						    .filter = f };
 		}
 	}
 	if (fd >= 0)

@@ -71,9 +71,9 @@ extern const size_t launch_root_caps_n;
  * namespace, to end processes of any id of the container. */
 struct launch_drop {
 	bool root;
-	int last;			     /* the highest capability number */
+	int last;			       /* the highest capability number */
 	struct __user_cap_data_struct caps[2]; /* permitted and effective */
-	struct sock_fprog filter;	     /* --root's seccomp filter, or len 0 */
+	struct sock_fprog filter;	       /* --root's seccomp filter, or len 0 */
 };
 int launch_identity_prepare(const struct launch_identity *id, struct launch_drop *d, struct launch_error **err);
 /* Apply D to the calling task: narrow the bounding set and the sets to
