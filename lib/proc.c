@@ -734,8 +734,22 @@ static int guard_spawner(void *arg)
 	/* a session of its own: a signal to the caller's process group
 	 * (Ctrl-C, kill -9 -PGID) leaves it to do its work */
 	syscall(SYS_setsid);
-	clone(guard_main, (char *)g->stacks + 2 * GUARD_STACK, CLONE_VM | SIGCHLD, g);
-	return 0;
+	return clone(guard_main, (char *)g->stacks + 2 * GUARD_STACK, CLONE_VM | SIGCHLD, g) < 0; /* its status */
+}
+
+/* On a failed start: what was made so far, and the error. */
+static struct launch_guard *guard_fail(struct launch_guard *g, int e, struct launch_error **err)
+{
+	for (int i = 0; i < 2; i++)
+		if (g->pipe[i] >= 0)
+			close(g->pipe[i]);
+	if (g->proc >= 0)
+		close(g->proc);
+	if (g->stacks != MAP_FAILED)
+		munmap(g->stacks, 2 * GUARD_STACK);
+	free(g);
+	launch_error_set(err, e, "cannot start the container's guard");
+	return NULL;
 }
 
 struct launch_guard *launch_guard_start(struct launch_error **err)
@@ -745,10 +759,8 @@ struct launch_guard *launch_guard_start(struct launch_error **err)
 	g->stacks = mmap(NULL, 2 * GUARD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	ssize_t l = readlink("/proc/self/ns/mnt", g->ns, sizeof(g->ns));
 	if (g->stacks == MAP_FAILED || l <= 0 || l >= (ssize_t)sizeof(g->ns) || pipe2(g->pipe, O_CLOEXEC) < 0 ||
-	    (g->proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		launch_error_set(err, errno, "cannot start the container's guard");
-		return NULL;
-	}
+	    (g->proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return guard_fail(g, l < 0 || l >= (ssize_t)sizeof(g->ns) ? EINVAL : errno, err);
 	g->ns_len = l;
 	/* a guard of the node's namespace would kill every process of the
 	 * user's there: only a namespace of the caller's own */
@@ -756,16 +768,20 @@ struct launch_guard *launch_guard_start(struct launch_error **err)
 	snprintf(parent_link, sizeof(parent_link), "/proc/%d/ns/mnt", (int)getppid());
 	ssize_t pl = readlink(parent_link, parent_ns, sizeof(parent_ns));
 	if (pl == l && memcmp(parent_ns, g->ns, (size_t)l) == 0) {
+		guard_fail(g, EINVAL, NULL);
 		launch_error_msg(err, "internal error: a guard of a mount namespace this process did not create");
 		return NULL;
 	}
 	pid_t sp = clone(guard_spawner, (char *)g->stacks + GUARD_STACK, CLONE_VM | SIGCHLD, g);
-	if (sp < 0) {
-		launch_error_set(err, errno, "cannot start the container's guard");
-		return NULL;
-	}
-	while (waitpid(sp, NULL, 0) < 0 && errno == EINTR)
+	if (sp < 0)
+		return guard_fail(g, errno, err);
+	int st = 0;
+	while (waitpid(sp, &st, 0) < 0 && errno == EINTR)
 		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return guard_fail(g, EAGAIN, err); /* the guard's clone failed: the process limit, most likely */
+	/* the guard's copies stay open; the numbers in G are what it reads
+	 * (the same memory): they stay as they are */
 	close(g->pipe[0]);
 	close(g->proc);
 	return g;
