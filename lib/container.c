@@ -523,6 +523,39 @@ static pid_t start_command(const char *path, char *const *argv, char *const *env
 	return *e ? -1 : cmd;
 }
 
+/* The container's command started from working directory CWD, without
+ * privileges (SPEC's identity, dropped in its own process), with CONS as
+ * its terminal when CONSOLE (opened here; the caller finishes it): its
+ * pid, or -1 with *ERR and the exit code (127, 126, 125) in it. The
+ * process calling this keeps its own capabilities, to end what the
+ * command leaves behind, whatever its ids. */
+static pid_t container_command(const struct launch_spec *spec, const char *cwd, bool console,
+			       struct launch_console *cons, struct launch_error **err)
+{
+	struct launch_drop drop;
+	if (launch_identity_prepare(&spec->id, &drop, err) < 0)
+		return -1;
+	struct launch_env env;
+	char *const *argv;
+	_cleanup_free_ char *path = NULL;
+	pid_t cmd = -1;
+	if (command_of(spec, cwd, &env, &argv, &path, err) < 0) {
+		launch_drop_clear(&drop);
+		return -1;
+	}
+	if (!console || launch_console_open(cons, err) == 0) {
+		launch_debug("%lld us: exec %s", (long long)now_us(), path);
+		struct command_setup setup = { console ? cons : NULL, &drop };
+		int e;
+		cmd = start_command(path, argv, env.vars, &setup, &e);
+		if (cmd < 0)
+			exec_error(err, e, path, argv[0]);
+	}
+	launch_drop_clear(&drop);
+	launch_env_clear(&env);
+	return cmd;
+}
+
 static void close_pair(int p[2])
 {
 	for (int i = 0; i < 2; i++)
@@ -758,12 +791,6 @@ container_init(const struct launch_spec *spec, const char *root, const char *sta
 		if (launch_hooks_run_stage(&spec->hooks, LAUNCH_HOOK_START_CONTAINER, &run, &err) < 0)
 			child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
 	}
-	/* The command's privileges are dropped in its own process: the init
-	 * keeps its capabilities in the user namespace, to end processes of
-	 * any id of the container. */
-	struct launch_drop drop;
-	if (launch_identity_prepare(&spec->id, &drop, &err) < 0)
-		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0 || prctl(PR_SET_PDEATHSIG, SIGRTMIN) < 0) {
 		launch_error_set(&err, errno, "cannot become the container's subreaper");
 		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
@@ -785,26 +812,11 @@ container_init(const struct launch_spec *spec, const char *root, const char *sta
 		instance_loop(sfd, supervisor);
 	}
 
-	struct launch_env env;
-	char *const *argv;
-	_cleanup_free_ char *path = NULL;
-	if (command_of(spec, cwd, &env, &argv, &path, &err) < 0)
-		child_fail(report_fd, err->exit_code, err);
-
 	struct launch_console cons = LAUNCH_CONSOLE_INIT;
-	if (console && launch_console_open(&cons, &err) < 0)
-		child_fail(report_fd, LAUNCH_EXIT_FAILURE, err);
-	launch_debug("%lld us: exec %s", (long long)now_us(), path);
-	int e;
-	struct command_setup setup = { console ? &cons : NULL, &drop };
-	pid_t cmd = start_command(path, argv, env.vars, &setup, &e);
-	launch_drop_clear(&drop);
-	if (cmd < 0) {
-		int code = exec_error(&err, e, path, argv[0]);
-		child_fail(report_fd, code, err);
-	}
+	pid_t cmd = container_command(spec, cwd, console, &cons, &err);
+	if (cmd < 0)
+		child_fail(report_fd, err->exit_code, err);
 	close(report_fd); /* the supervisor now knows the command started */
-	launch_env_clear(&env);
 	launch_console_started(&cons);
 	int status = LAUNCH_EXIT_FAILURE;
 	supervise(cmd, 0, sfd, supervisor, &status, console ? &cons : NULL, -1);
@@ -893,6 +905,21 @@ static int run_signals(struct run_ctx *x, struct launch_error **err)
 	return 0;
 }
 
+/* The FUSE server of an image this run mounted itself, and the prefetch
+ * of its command (an instance has none). */
+static int serve_image(struct run_ctx *x, struct launch_error **err)
+{
+	const struct launch_spec *spec = x->spec;
+	if (!x->sq)
+		return 0;
+	if (launch_sqfs_serve(x->sq, err) < 0)
+		return -1;
+	if (!spec->instance)
+		launch_sqfs_prefetch(x->sq, spec->argv && spec->argv[0] ? spec->argv[0] : "/bin/sh",
+				     launch_env_get(&spec->env, "PATH"));
+	return 0;
+}
+
 /* The container init forked: the one fork of the container's own (proc.h
  * has the others). */
 static int run_fork(struct run_ctx *x, struct launch_error **err)
@@ -930,41 +957,16 @@ static int run_fork(struct run_ctx *x, struct launch_error **err)
 static int run_alone(struct run_ctx *x, int *status, struct launch_error **err)
 {
 	const struct launch_spec *spec = x->spec;
-	if (run_signals(x, err) < 0 || (x->sq && launch_sqfs_serve(x->sq, err) < 0))
+	if (run_signals(x, err) < 0 || serve_image(x, err) < 0)
 		return -1;
-	if (x->sq)
-		launch_sqfs_prefetch(x->sq, spec->argv && spec->argv[0] ? spec->argv[0] : "/bin/sh",
-				     launch_env_get(&spec->env, "PATH"));
 	launch_debug("%lld us: building the container", (long long)now_us());
 	const char *cwd = "/";
 	if (((spec->writable || spec->overlay) && mount_overlay(spec, x->stage, x->root, err) < 0) ||
 	    launch_rootfs_build(spec, x->root, x->stage, x->console, err) < 0 ||
 	    launch_rootfs_pivot(x->root, err) < 0 || launch_rootfs_chdir(spec, &cwd, err) < 0)
 		return -1;
-	/* the command's privileges are dropped in its own process, as the
-	 * init does: this one keeps its own to end what the command leaves */
-	struct launch_drop drop;
-	if (launch_identity_prepare(&spec->id, &drop, err) < 0)
-		return -1;
-	struct launch_env env;
-	char *const *argv;
-	_cleanup_free_ char *path = NULL;
-	if (command_of(spec, cwd, &env, &argv, &path, err) < 0) {
-		launch_drop_clear(&drop);
-		return -1;
-	}
 	struct launch_console cons = LAUNCH_CONSOLE_INIT;
-	int e = 0;
-	pid_t cmd = -1;
-	if (!x->console || launch_console_open(&cons, err) == 0) {
-		launch_debug("%lld us: exec %s", (long long)now_us(), path);
-		struct command_setup setup = { x->console ? &cons : NULL, &drop };
-		cmd = start_command(path, argv, env.vars, &setup, &e);
-		if (cmd < 0)
-			exec_error(err, e, path, argv[0]);
-	}
-	launch_drop_clear(&drop);
-	launch_env_clear(&env);
+	pid_t cmd = container_command(spec, cwd, x->console, &cons, err);
 	if (cmd < 0) {
 		launch_console_finish(&cons);
 		return -1;
@@ -987,14 +989,11 @@ static int run_supervise(struct run_ctx *x, const struct launch_container_callba
 	pid_t helper = launch_sqfs_helper_pid(x->sq);
 	int ignored;
 	/* FUSE threads start after the fork, which then copied a single thread. */
-	if (x->sq && launch_sqfs_serve(x->sq, err) < 0) {
+	if (serve_image(x, err) < 0) {
 		kill(x->child, SIGKILL);
 		waitpid(x->child, NULL, 0);
 		return -1;
 	}
-	if (x->sq && !spec->instance)
-		launch_sqfs_prefetch(x->sq, spec->argv && spec->argv[0] ? spec->argv[0] : "/bin/sh",
-				     launch_env_get(&spec->env, "PATH"));
 	if (x->hk.ready[0] >= 0 && hooks_created(&x->hk, x->child, err) < 0) {
 		kill(x->child, SIGKILL);
 		supervise(x->child, helper, x->sfd, 0, &ignored, NULL, x->server.fd);

@@ -654,18 +654,10 @@ struct launch_guard {
 
 #define GUARD_STACK (64u << 10)
 
-struct guard_dirent {
-	uint64_t ino;
-	int64_t off;
-	unsigned short reclen;
-	unsigned char type;
-	char name[];
-};
-
 /* SIGKILL every process of G's mount namespace but SELF; how many. */
 static int guard_kill_all(struct launch_guard *g, long self)
 {
-	char buf[4096];
+	char buf[4096] __attribute__((aligned(8)));
 	int n = 0;
 	if (syscall(SYS_lseek, g->proc, 0L, SEEK_SET) < 0)
 		return 0;
@@ -674,17 +666,17 @@ static int guard_kill_all(struct launch_guard *g, long self)
 		if (got <= 0)
 			return n;
 		for (long off = 0; off < got;) {
-			struct guard_dirent *d = (struct guard_dirent *)(buf + off);
-			off += d->reclen;
+			struct dirent64 *d = (struct dirent64 *)(buf + off); /* getdents64's own layout */
+			off += d->d_reclen;
 			long pid = 0;
-			const char *c = d->name;
+			const char *c = d->d_name;
 			for (; *c >= '0' && *c <= '9' && pid < 1L << 30; c++)
 				pid = pid * 10 + (*c - '0');
 			if (*c || pid <= 0 || pid == self)
 				continue;
 			char link[40], target[64];
 			size_t l = 0;
-			for (const char *q = d->name; *q; q++)
+			for (const char *q = d->d_name; *q; q++)
 				link[l++] = *q;
 			memcpy(link + l, "/ns/mnt", 8);
 			long tl = syscall(SYS_readlinkat, g->proc, link, target, sizeof(target));
