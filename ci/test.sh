@@ -44,7 +44,7 @@ section() { printf '\n===== %s =====\n' "$*"; }
 sysconf() { printf '%s' "-DLAUNCH_SYSCONFDIR=$PWD/$1/test-sysconf"; }
 
 section "format and clang: .clang-format, -DLAUNCH_WERROR=ON with clang"
-find lib launcher image-manager spank-plugin hooks tests bench -name '*.[ch]' -print0 |
+find lib launcher supervise image-manager spank-plugin hooks tests bench -name '*.[ch]' -print0 |
 	xargs -0 clang-format --dry-run --Werror
 CC=clang cmake -S . -B build-clang -DLAUNCH_WERROR=ON "$(sysconf build-clang)"
 make -C build-clang -j"$jobs"

@@ -47,6 +47,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,11 +58,13 @@
 #include "instance.h"
 #include "jsonpos.h"
 #include "log.h"
+#include "paths.h"
 #include "proc.h"
 #include "rootfs.h"
 #include "server.h"
 #include "sqfs.h"
 #include "store.h"
+#include "supervise.h"
 #include "trust.h"
 #include "upper.h"
 #include "util.h"
@@ -841,6 +844,8 @@ struct run_ctx {
 	struct launch_server_conn server; /* the shared image server joined (server.h) */
 	bool alone;			  /* the one-process layout (run_alone) */
 	struct launch_guard *guard;	  /* its guard (proc.h) */
+	sigset_t mask;			  /* the signals blocked for the signalfd */
+	int sup;			  /* launch-supervise (supervise.h) to exec, or -1 */
 };
 
 /* The user and mount namespaces, the staging tmpfs, the image mounted. */
@@ -882,7 +887,14 @@ static int run_prepare(struct run_ctx *x, struct launch_error **err)
 		return launch_error_set(err, errno, "cannot set up the hooks");
 	/* still with every capability here: it may have to kill processes
 	 * of other ids of the container */
-	if (x->alone && !(x->guard = launch_guard_start(err)))
+	/* Where launch serves nothing itself (the image is a shared
+	 * server's or a directory) and relays no terminal, the small
+	 * supervisor can take over once the command runs (hand_over). */
+	if (x->alone && !x->sq && !x->console) {
+		_cleanup_free_ char *sup = launch_libexec_path(LAUNCH_SUPERVISE_NAME);
+		x->sup = sup ? open(sup, O_PATH | O_CLOEXEC) : -1;
+	}
+	if (x->alone && !(x->guard = launch_guard_start(x->sup, err)))
 		return -1;
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		return launch_error_set(err, errno, "cannot become the container's subreaper");
@@ -892,14 +904,14 @@ static int run_prepare(struct run_ctx *x, struct launch_error **err)
 /* The signals the supervisor forwards, and SIGCHLD, to a signalfd. */
 static int run_signals(struct run_ctx *x, struct launch_error **err)
 {
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
+	sigset_t *mask = &x->mask;
+	sigemptyset(mask);
+	sigaddset(mask, SIGCHLD);
 	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
-		sigaddset(&mask, forwarded[i]);
-	sigprocmask(SIG_BLOCK, &mask, &x->old);
+		sigaddset(mask, forwarded[i]);
+	sigprocmask(SIG_BLOCK, mask, &x->old);
 	x->masked = true;
-	x->sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	x->sfd = signalfd(-1, mask, SFD_CLOEXEC);
 	if (x->sfd < 0)
 		return launch_error_set(err, errno, "cannot set up signal handling");
 	return 0;
@@ -947,6 +959,54 @@ static int run_fork(struct run_ctx *x, struct launch_error **err)
 	return 0;
 }
 
+/* How long a command runs before launch hands it to the small supervisor */
+#define HANDOVER_MS 20
+
+/* Exec the small supervisor (supervise.h) in place of supervising CMD
+ * here: launch's own memory, its libraries, heap and stack, is gone for
+ * the rest of the run, and the guard then execs it as well. It holds what
+ * launch held until the end: the image server's connection, the image's
+ * use marker and the guard's pipe. Returns only when the exec failed:
+ * launch then supervises itself, as before. */
+static void hand_over(struct run_ctx *x, pid_t cmd)
+{
+	uint64_t mask = 0;
+	for (int sig = 1; sig <= 64; sig++)
+		if (sigismember(&x->mask, sig) == 1)
+			mask |= 1ULL << (sig - 1);
+	int keep[] = { x->server.fd, x->use, launch_guard_fd(x->guard) };
+	char child[16], maskhex[24], server[16], guard[16], grace[16];
+	snprintf(child, sizeof(child), "%d", (int)cmd);
+	snprintf(maskhex, sizeof(maskhex), "%llx", (unsigned long long)mask);
+	snprintf(server, sizeof(server), "%d", keep[0]);
+	snprintf(guard, sizeof(guard), "%d", keep[2]);
+	snprintf(grace, sizeof(grace), "%d", LAUNCH_KILL_GRACE_S);
+	char *argv[] = { LAUNCH_SUPERVISE_NAME,
+			 LAUNCH_SUPERVISE_MODE_RUN,
+			 child,
+			 maskhex,
+			 server,
+			 guard,
+			 grace,
+			 launch_log_level() >= LAUNCH_LOG_DEBUG ? "1" : "0",
+			 NULL };
+	char *envp[] = { NULL };
+	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
+		if (keep[i] >= 0)
+			fcntl(keep[i], F_SETFD, 0);
+	/* In user mode an exec ends the capabilities this process has in
+	 * the container's user namespace: the ones a supervisor needs go
+	 * along (with --root, user 0 keeps them all). */
+	launch_caps_keep_across_exec();
+	launch_debug("%lld us: %s supervises", (long long)now_us(), LAUNCH_SUPERVISE_NAME);
+	fflush(NULL);
+	syscall(SYS_execveat, x->sup, "", argv, envp, AT_EMPTY_PATH);
+	launch_debug("cannot run %s (%s): launch supervises", LAUNCH_SUPERVISE_NAME, strerror(errno));
+	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
+		if (keep[i] >= 0)
+			fcntl(keep[i], F_SETFD, FD_CLOEXEC);
+}
+
 /* The one-process layout, for a run with no hooks that only exits after:
  * this process builds the tree in its own mount namespace (no second one,
  * no container init), pivots into it, starts the command without
@@ -974,6 +1034,11 @@ static int run_alone(struct run_ctx *x, int *status, struct launch_error **err)
 	x->child = cmd;
 	launch_console_started(&cons);
 	launch_debug("%lld us: container started", (long long)now_us());
+	/* A command that ends at once is over before an exec would pay off:
+	 * the hand-over waits until it has run a while undisturbed. */
+	struct pollfd quiet[2] = { { .fd = x->sfd, .events = POLLIN }, { .fd = x->server.fd, .events = POLLIN } };
+	if (x->sup >= 0 && poll(quiet, 2, HANDOVER_MS) == 0)
+		hand_over(x, cmd);
 	supervise(cmd, launch_sqfs_helper_pid(x->sq), x->sfd, 0, status, x->console ? &cons : NULL, x->server.fd);
 	launch_console_finish(&cons);
 	launch_debug("%lld us: all container processes ended", (long long)now_us());
@@ -1037,9 +1102,13 @@ static int run_supervise(struct run_ctx *x, const struct launch_container_callba
 static int container_run(const struct launch_spec *spec, const struct launch_container_callbacks *cb, bool alone_ok,
 			 int *status, struct launch_error **err)
 {
-	struct run_ctx x = {
-		.spec = spec, .sfd = -1, .report = { -1, -1 }, .child = -1, .use = -1, .server = LAUNCH_SERVER_CONN_INIT
-	};
+	struct run_ctx x = { .spec = spec,
+			     .sfd = -1,
+			     .report = { -1, -1 },
+			     .child = -1,
+			     .use = -1,
+			     .server = LAUNCH_SERVER_CONN_INIT,
+			     .sup = -1 };
 	x.alone = alone_ok && !cb && !spec->instance && spec->hooks.n == 0;
 	x.stage = xasprintf("%s/mnt", spec->runtime_dir);
 	x.root = xasprintf("%s/root", x.stage);
@@ -1076,6 +1145,8 @@ static int container_run(const struct launch_spec *spec, const struct launch_con
 	launch_server_conn_close(&x.server);
 	if (x.use >= 0)
 		close(x.use);
+	if (x.sup >= 0)
+		close(x.sup);
 	launch_debug("%lld us: stopped", (long long)now_us());
 	free(x.stage);
 	free(x.root);

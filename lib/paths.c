@@ -216,7 +216,7 @@ char *launch_user_config_path(void)
 #define LAUNCH_LIBEXECDIR "/usr/local/libexec/launch"
 #endif
 
-char *launch_helper_path(void)
+char *launch_libexec_path(const char *name)
 {
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -225,11 +225,20 @@ char *launch_helper_path(void)
 		char *slash = strrchr(self, '/');
 		/* only when we are launch itself (not slurmstepd, not a test) */
 		if (slash && (!strcmp(slash + 1, "launch") || !strcmp(slash + 1, "launch-image"))) {
-			char *near = xasprintf("%.*s/launch-image", (int)(slash - self), self);
+			char *near = xasprintf("%.*s/%s", (int)(slash - self), self, name);
 			if (access(near, X_OK) == 0)
 				return near;
 			free(near);
 		}
 	}
-	return access(LAUNCH_LIBEXECDIR "/launch-image", X_OK) == 0 ? xstrdup(LAUNCH_LIBEXECDIR "/launch-image") : NULL;
+	char *installed = xasprintf("%s/%s", LAUNCH_LIBEXECDIR, name);
+	if (access(installed, X_OK) == 0)
+		return installed;
+	free(installed);
+	return NULL;
+}
+
+char *launch_helper_path(void)
+{
+	return launch_libexec_path("launch-image");
 }

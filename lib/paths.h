@@ -41,9 +41,11 @@ int launch_store_dir_pick(const struct launch_config *c, char **out, const char 
  * the password database's home). NULL when there is no home. */
 char *launch_user_config_path(void);
 
-/* The launch-image helper (the image manager's commands): next to the
- * running launch (a build tree, a relocated install), else in
- * LAUNCH_LIBEXECDIR. NULL when neither exists. */
+/* Program NAME of launch's own: next to the running launch (a build tree,
+ * a relocated install), else in LAUNCH_LIBEXECDIR. NULL when neither
+ * exists. */
+char *launch_libexec_path(const char *name);
+/* The launch-image helper (the image manager's commands). */
 char *launch_helper_path(void);
 
 #endif

@@ -4,6 +4,7 @@
 #include "proc.h"
 
 #include <dirent.h>
+#include <linux/capability.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -20,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "supervise.h"
 #include "util.h"
 
 extern char **environ;
@@ -641,14 +643,17 @@ int launch_proc_kill_all(pid_t root, const char *mnt_ns, pid_t except, int sig, 
 /* Everything the guard reads, never freed: after SIGKILL of this process,
  * the guard alone holds the memory. It runs beside the process's threads
  * on the process's TLS, so it calls nothing of libc that keeps state:
- * system calls and memcmp (errno is written only once the process is
- * gone). */
+ * system calls and memcmp (errno is written only once the process is gone
+ * or has exec'd: the supervisor, lib/supervise.h, is what asks it to exec). */
 struct launch_guard {
 	int pipe[2]; /* end-of-file on [0] once no process holds [1] */
 	int proc;    /* /proc, opened before the container's pivot_root */
-	volatile int released;
+	int exe;     /* launch-supervise, to exec as the guard; -1: none */
 	char ns[64]; /* "mnt:[INODE]" */
 	long ns_len;
+	char fds[2][16]; /* the supervisor's guard arguments... */
+	char *argv[6];	 /* ...as its argv */
+	char *envp[1];
 	void *stacks; /* the spawner's, then the guard's */
 };
 
@@ -688,15 +693,39 @@ static int guard_kill_all(struct launch_guard *g, long self)
 	}
 }
 
+void launch_caps_keep_across_exec(void)
+{
+	/* CAP_KILL and CAP_SYS_PTRACE (the walks read /proc/PID of processes
+	 * that are not dumpable): inheritable, then ambient */
+	const unsigned long keep = (1UL << CAP_KILL) | (1UL << CAP_SYS_PTRACE);
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	if (syscall(SYS_geteuid) == 0 || syscall(SYS_capget, &hdr, data) < 0)
+		return;
+	data[0].inheritable |= data[0].permitted & (uint32_t)keep;
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return;
+	for (unsigned long cap = 0; cap < 32; cap++)
+		if ((keep & (1UL << cap)) && (data[0].permitted & (1U << cap)))
+			syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0L, 0L);
+}
+
 static int guard_main(void *arg)
 {
 	struct launch_guard *g = arg;
 	syscall(SYS_prctl, PR_SET_NAME, "launch-guard", 0L, 0L, 0L); /* for ps */
 	char c;
-	while (syscall(SYS_read, g->pipe[0], &c, 1L) > 0)
-		;
-	if (g->released)
-		return 0;
+	while (syscall(SYS_read, g->pipe[0], &c, 1L) > 0) {
+		if (c == LAUNCH_GUARD_RELEASE)
+			return 0;
+		/* The process became the supervisor: the guard becomes the
+		 * small one as well, which frees the memory shared until now.
+		 * Where that fails, this one goes on. */
+		if (c == LAUNCH_GUARD_EXEC && g->exe >= 0) {
+			launch_caps_keep_across_exec();
+			syscall(SYS_execveat, g->exe, "", g->argv, g->envp, AT_EMPTY_PATH);
+		}
+	}
 	long self = syscall(SYS_getpid);
 	/* again, until a walk finds none: a process may fork meanwhile */
 	for (int i = 0; i < 100 && guard_kill_all(g, self) > 0; i++)
@@ -704,25 +733,47 @@ static int guard_main(void *arg)
 	return 0;
 }
 
+/* Close every descriptor but the N of KEEP (ascending, -1s first). */
+static void close_but(const int *keep, int n)
+{
+	unsigned lo = 0;
+	for (int i = 0; i <= n; i++) {
+		unsigned hi = i < n ? (unsigned)keep[i] : ~0U; /* close [lo, hi) */
+		if (i < n && keep[i] < 0)
+			continue;
+		if (hi > lo) {
+#ifdef SYS_close_range
+			if (syscall(SYS_close_range, lo, hi - 1, 0U) < 0)
+#endif
+				for (unsigned fd = lo; fd < hi && fd < 4096; fd++)
+					syscall(SYS_close, (long)fd);
+		}
+		lo = hi + 1;
+	}
+}
+
 /* The spawner: the guard's parent for an instant, so that the guard is
  * not the process's child. Its descriptors are a copy of the process's at
- * the clone: it drops all but the pipe's read end and /proc, which the
- * guard gets a copy of. */
+ * the clone: it drops all but the pipe's read end, /proc and the
+ * supervisor, which the guard gets a copy of; the first two stay open
+ * across the guard's exec. */
 static int guard_spawner(void *arg)
 {
 	struct launch_guard *g = arg;
 	sigset_t all;
 	sigfillset(&all);
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, (long)(_NSIG / 8)); /* Ctrl-C is not for it */
-	int lo = g->pipe[0] < g->proc ? g->pipe[0] : g->proc, hi = g->pipe[0] < g->proc ? g->proc : g->pipe[0];
-#ifdef SYS_close_range
-	if ((lo > 0 && syscall(SYS_close_range, 0U, (unsigned)lo - 1, 0U) < 0) ||
-	    (hi > lo + 1 && syscall(SYS_close_range, (unsigned)lo + 1, (unsigned)hi - 1, 0U) < 0) ||
-	    syscall(SYS_close_range, (unsigned)hi + 1, ~0U, 0U) < 0)
-#endif
-		for (long fd = 0; fd < 4096; fd++)
-			if (fd != lo && fd != hi)
-				syscall(SYS_close, fd);
+	int keep[3] = { g->pipe[0], g->proc, g->exe };
+	for (int i = 0; i < 3; i++)
+		for (int j = i + 1; j < 3; j++)
+			if (keep[j] < keep[i]) {
+				int t = keep[i];
+				keep[i] = keep[j];
+				keep[j] = t;
+			}
+	close_but(keep, 3);
+	syscall(SYS_fcntl, g->pipe[0], F_SETFD, 0L);
+	syscall(SYS_fcntl, g->proc, F_SETFD, 0L);
 	/* a session of its own: a signal to the caller's process group
 	 * (Ctrl-C, kill -9 -PGID) leaves it to do its work */
 	syscall(SYS_setsid);
@@ -744,15 +795,16 @@ static struct launch_guard *guard_fail(struct launch_guard *g, int e, struct lau
 	return NULL;
 }
 
-struct launch_guard *launch_guard_start(struct launch_error **err)
+struct launch_guard *launch_guard_start(int exe, struct launch_error **err)
 {
 	struct launch_guard *g = xcalloc(1, sizeof(*g));
 	g->pipe[0] = g->pipe[1] = g->proc = -1;
+	g->exe = exe;
 	g->stacks = mmap(NULL, 2 * GUARD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	ssize_t l = readlink("/proc/self/ns/mnt", g->ns, sizeof(g->ns));
-	if (g->stacks == MAP_FAILED || l <= 0 || l >= (ssize_t)sizeof(g->ns) || pipe2(g->pipe, O_CLOEXEC) < 0 ||
+	ssize_t l = readlink("/proc/self/ns/mnt", g->ns, sizeof(g->ns) - 1);
+	if (g->stacks == MAP_FAILED || l <= 0 || l >= (ssize_t)sizeof(g->ns) - 1 || pipe2(g->pipe, O_CLOEXEC) < 0 ||
 	    (g->proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return guard_fail(g, l < 0 || l >= (ssize_t)sizeof(g->ns) ? EINVAL : errno, err);
+		return guard_fail(g, l <= 0 || l >= (ssize_t)sizeof(g->ns) - 1 ? EINVAL : errno, err);
 	g->ns_len = l;
 	/* a guard of the node's namespace would kill every process of the
 	 * user's there: only a namespace of the caller's own */
@@ -764,6 +816,11 @@ struct launch_guard *launch_guard_start(struct launch_error **err)
 		launch_error_msg(err, "internal error: a guard of a mount namespace this process did not create");
 		return NULL;
 	}
+	/* the small guard's argv (supervise.h), the same descriptors */
+	snprintf(g->fds[0], sizeof(g->fds[0]), "%d", g->pipe[0]);
+	snprintf(g->fds[1], sizeof(g->fds[1]), "%d", g->proc);
+	char *argv[] = { LAUNCH_SUPERVISE_NAME, LAUNCH_SUPERVISE_MODE_GUARD, g->fds[0], g->fds[1], g->ns, NULL };
+	memcpy(g->argv, argv, sizeof(argv));
 	pid_t sp = clone(guard_spawner, (char *)g->stacks + GUARD_STACK, CLONE_VM | SIGCHLD, g);
 	if (sp < 0)
 		return guard_fail(g, errno, err);
@@ -779,11 +836,18 @@ struct launch_guard *launch_guard_start(struct launch_error **err)
 	return g;
 }
 
+int launch_guard_fd(const struct launch_guard *g)
+{
+	return g ? g->pipe[1] : -1;
+}
+
 void launch_guard_release(struct launch_guard *g)
 {
 	if (!g)
 		return;
-	g->released = 1;
+	char c = LAUNCH_GUARD_RELEASE;
+	ssize_t r = write(g->pipe[1], &c, 1);
+	(void)r;
 	close(g->pipe[1]);
 	g->pipe[1] = -1;
 }

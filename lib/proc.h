@@ -112,9 +112,19 @@ pid_t launch_proc_vspawn(const char *path, char *const *argv, char *const *envp,
  * left in the mount namespace, which no other process would stop. It is
  * not a child of this process (a subreaper's waits and walks do not see
  * it): start it before PR_SET_CHILD_SUBREAPER. Its capabilities are those
- * of the moment it starts. NULL with *ERR when it cannot start. */
+ * of the moment it starts. EXE (-1: none) is launch-supervise, which the
+ * guard execs when the process has exec'd it (lib/supervise.h). NULL with
+ * *ERR when it cannot start. */
 struct launch_guard;
-struct launch_guard *launch_guard_start(struct launch_error **err);
+struct launch_guard *launch_guard_start(int exe, struct launch_error **err);
+/* The descriptor that keeps G waiting (close-on-exec): whoever holds it
+ * releases the guard (LAUNCH_GUARD_RELEASE) or, killed, sets it off. */
+int launch_guard_fd(const struct launch_guard *g);
+/* Let the next exec keep CAP_KILL and CAP_SYS_PTRACE (ambient), which an
+ * exec ends for a user other than 0: what a supervisor needs to walk and
+ * signal the container's processes. System calls only (the guard calls it
+ * too); nothing where the user is 0 or the process lacks them. */
+void launch_caps_keep_across_exec(void);
 /* This process ends normally: the guard ends without killing anything. */
 void launch_guard_release(struct launch_guard *g);
 

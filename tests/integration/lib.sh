@@ -301,10 +301,12 @@ L=$LAUNCH
 if ! as_user test -x "$LAUNCH" 2>/dev/null; then
 	mkdir -p "$T/bin"
 	cp "$LAUNCH" "$T/bin/launch" || die "cannot copy $LAUNCH"
-	# launch runs its image helper from next to itself
-	if [ -x "$(dirname "$LAUNCH")/launch-image" ]; then
-		cp "$(dirname "$LAUNCH")/launch-image" "$T/bin/launch-image" || die "cannot copy launch-image"
-	fi
+	# launch runs its image helper and its small supervisor from next to itself
+	for prog in launch-image launch-supervise; do
+		if [ -x "$(dirname "$LAUNCH")/$prog" ]; then
+			cp "$(dirname "$LAUNCH")/$prog" "$T/bin/$prog" || die "cannot copy $prog"
+		fi
+	done
 	chmod 0755 "$T/bin" "$T/bin"/*
 	L=$T/bin/launch
 fi
@@ -408,6 +410,35 @@ descendant_named() {
 		descendant_named "$_c" "$2" && return 0
 	done
 	return 1
+}
+
+# The small supervisor (lib/supervise.h) next to the launch under test,
+# empty where the build has none (launch then supervises its runs itself).
+SMALL_SUP=$(readlink -f "$(dirname "$L")/launch-supervise" 2>/dev/null || true)
+[ -x "$SMALL_SUP" ] || SMALL_SUP=
+# handed_over PID: launch PID runs as the small supervisor now (at once
+# true where there is none).
+handed_over() {
+	[ -z "$SMALL_SUP" ] && return 0
+	[ "$(readlink /proc/"$1"/exe 2>/dev/null)" = "$SMALL_SUP" ]
+}
+# small_guard PID: the guard of the container that launch PID supervises
+# runs as the small supervisor too (its argv names the container's mount
+# namespace).
+small_guard() {
+	[ -z "$SMALL_SUP" ] && return 0
+	for _c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		_ns=$(readlink /proc/"$_c"/ns/mnt 2>/dev/null) || continue
+		for _g in $(pgrep -x launch-guard); do
+			[ "$(readlink /proc/"$_g"/exe 2>/dev/null)" = "$SMALL_SUP" ] &&
+				tr '\0' ' ' <"/proc/$_g/cmdline" | grep -qF " $_ns" && return 0
+		done
+	done
+	return 1
+}
+# pss_kb PID: the memory PID takes (its proportional set size, KiB).
+pss_kb() {
+	awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null
 }
 
 # Processes started through as_user for this test that still exist.

@@ -21,6 +21,9 @@ for img in $IMAGES; do
 	assert_status 1 as_user "$L" run "$img" false
 	assert_status 143 as_user "$L" run "$img" sh -c 'kill -TERM $$; sleep 5'
 	assert_status 137 as_user "$L" run "$img" sh -c 'kill -KILL $$; sleep 5'
+	# the same once the small supervisor has taken over (after 20 ms)
+	assert_status 42 as_user "$L" run "$img" sh -c 'sleep 0.2; exit 42'
+	assert_status 143 as_user "$L" run "$img" sh -c 'sleep 0.2; kill -TERM $$; sleep 5'
 	assert_status 127 as_user "$L" run "$img" no-such-command-xyz
 	assert_contains "$err" "command not found" "$k: a missing command says command not found"
 	assert_contains "$err" "no-such-command-xyz" "$k: a missing command is named"
@@ -45,7 +48,8 @@ line-two" "$out" "$k: stdin from a file reaches the command"
 		rm -f "$T/out/ready" "$T/out/got"
 		as_user_bg "$T/pid" "$L" run -m "$T/out:/out" "$img" sh -c \
 			"trap 'echo got-$sig > /out/got; exit $code' $sig; echo ready > /out/ready; while :; do sleep 0.1; done"
-		if assert_true "$k: the container is ready for SIG$sig" wait_until 10 test -s "$T/out/ready"; then
+		if assert_true "$k: the container is ready for SIG$sig" wait_until 10 test -s "$T/out/ready" &&
+			assert_true "$k: the small supervisor has taken over" wait_until 10 handed_over "$BG_PID"; then
 			kill -"$sig" "$BG_PID"
 		fi
 		wait_exit "$BG" 10
@@ -54,6 +58,17 @@ line-two" "$out" "$k: stdin from a file reaches the command"
 		assert_clean "$k: after SIG$sig"
 	done
 done
+
+if [ -n "$SMALL_SUP" ]; then
+	say "# a launch-supervise that cannot run: launch supervises the run itself"
+	mkdir -p "$T/bin2"
+	cp "$L" "$T/bin2/launch"
+	printf 'not a program\n' >"$T/bin2/launch-supervise"
+	chmod 0755 "$T/bin2" "$T/bin2/launch" "$T/bin2/launch-supervise"
+	assert_status 42 as_user "$T/bin2/launch" -vv run "$DIRIMG" sh -c 'sleep 0.2; exit 42'
+	assert_contains "$err" "launch supervises" "launch says it supervises the run itself"
+	assert_clean "after a run that launch supervised itself"
+fi
 
 say "# interactive shell in a terminal (tmux)"
 require_cmd tmux

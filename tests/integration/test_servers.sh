@@ -150,6 +150,7 @@ assert_true "they count no container left" wait_until 5 none_busy
 say "# kill -9 of the server: its containers stop with a message"
 li_bg "$T/c.pid" "$SQFS" sleep 300
 assert_true "a container runs" wait_until 10 descendant_named "$BG_PID" sleep
+assert_true "the small supervisor has taken over" wait_until 10 handed_over "$BG_PID"
 user_srv=$(pgrep -u "$TU_UID" -f "^launch image-server [0-9]+ $RT/servers [0-9a-f]+ user " || true)
 assert_true "the user-mode server is found" test -n "$user_srv"
 kill -KILL $user_srv

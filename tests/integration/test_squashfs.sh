@@ -38,10 +38,29 @@ for img in $IMAGES; do
 		"$k: the background process read the image in its TERM trap after the main process ended"
 	assert_clean "$k: after the main process left a background process"
 
+	say "# $k: a leftover that ignores SIGTERM gets SIGKILL after the grace period"
+	t0=$(now_ms)
+	assert_status 0 as_user "$L" run "$img" sh -c '(trap "" TERM; sleep 100) & sleep 0.3'
+	took=$(($(now_ms) - t0))
+	assert_true "$k: launch returned after the 2 s grace period, not before, not much after (${took} ms)" \
+		test "$took" -ge 2000 -a "$took" -lt 6000
+	assert_clean "$k: after a leftover that ignores SIGTERM"
+
 	say "# $k: no mount visible on the host while a container runs"
 	as_user_bg "$T/pid" "$L" run "$img" sleep 100
 	assert_true "$k: the container's sleep starts" wait_until 10 descendant_named "$BG_PID" sleep
 	assert_eq "" "$(leftover_mounts)" "$k: the host mount table shows nothing of the running container"
+
+	if [ -n "$SMALL_SUP" ]; then
+		say "# $k: a running container is left to the small supervisor and guard"
+		assert_true "$k: launch execs the small supervisor" wait_until 10 handed_over "$BG_PID"
+		assert_true "$k: the guard execs it too" wait_until 10 small_guard "$BG_PID"
+		pss=$(pss_kb "$BG_PID")
+		assert_true "$k: the supervisor keeps little memory (${pss:-?} KiB, launch's own is about 700)" \
+			test "${pss:-9999}" -lt 64
+		assert_contains "$(cat "/proc/$BG_PID/status")" "CapEff:	0000000000080020" \
+			"$k: it keeps CAP_KILL and CAP_SYS_PTRACE in the user namespace, and only those"
+	fi
 
 	say "# $k: SIGINT (Ctrl-C) to launch"
 	kill -INT "$BG_PID"
@@ -54,6 +73,7 @@ for img in $IMAGES; do
 	# one in a session of its own too: no signal to launch's group reaches it
 	as_user_bg "$T/pid" "$L" run "$img" sh -c 'sleep 100 & setsid sleep 102 & sleep 101'
 	assert_true "$k: the container's sleeps start" wait_until 10 descendant_named "$BG_PID" sleep
+	assert_true "$k: the small guard guards it" wait_until 10 small_guard "$BG_PID"
 	kill -KILL "$BG_PID"
 	wait_exit "$BG" 10
 	assert_eq 137 "$rc" "$k: launch was killed by SIGKILL"
