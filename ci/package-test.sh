@@ -146,6 +146,19 @@ check "launch run busybox.sqfs hello as $user [$out]" test "$out" = "hello from 
 check "launch import (the helper in /usr/libexec/launch)" as_user /usr/bin/launch -q import "$T/busybox.sqfs" pkgtest:1
 out=$(as_user /usr/bin/launch run pkgtest:1 cat /etc/image-marker 2>&1) || true
 check "launch run of the stored image by name [$out]" test "$out" = launch-test-image
+if [ "$(dpkg --print-architecture)" = amd64 ] || [ "$(dpkg --print-architecture)" = arm64 ]; then
+	check "the small supervisor is installed" test -x /usr/libexec/launch/launch-supervise
+	as_user /usr/bin/launch run "$T/busybox.sqfs" sleep 3 >/dev/null 2>&1 &
+	bg=$!
+	for _ in $(seq 50); do
+		[ "$(readlink "/proc/$bg/exe")" != /usr/libexec/launch/launch-supervise ] || break
+		sleep 0.1
+	done
+	check "a running container is left to /usr/libexec/launch/launch-supervise" \
+		test "$(readlink "/proc/$bg/exe")" = /usr/libexec/launch/launch-supervise
+	wait "$bg"
+	check "and ends with its command's status" test $? = 0
+fi
 
 echo "== files"
 plugin=$(awk '$1 == "required" || $1 == "optional" { print $2; exit }' /etc/launch/plugstack.conf.example)
