@@ -885,8 +885,6 @@ static int run_prepare(struct run_ctx *x, struct launch_error **err)
 		return -1;
 	if (hooks_before_pivot(spec) && (pipe2(x->hk.ready, O_CLOEXEC) < 0 || pipe2(x->hk.go, O_CLOEXEC) < 0))
 		return launch_error_set(err, errno, "cannot set up the hooks");
-	/* still with every capability here: it may have to kill processes
-	 * of other ids of the container */
 	/* Where launch serves nothing itself (the image is a shared
 	 * server's or a directory) and relays no terminal, the small
 	 * supervisor can take over once the command runs (hand_over). */
@@ -894,6 +892,8 @@ static int run_prepare(struct run_ctx *x, struct launch_error **err)
 		_cleanup_free_ char *sup = launch_libexec_path(LAUNCH_SUPERVISE_NAME);
 		x->sup = sup ? open(sup, O_PATH | O_CLOEXEC) : -1;
 	}
+	/* still with every capability here: it may have to kill processes
+	 * of other ids of the container */
 	if (x->alone && !(x->guard = launch_guard_start(x->sup, err)))
 		return -1;
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)

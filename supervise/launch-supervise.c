@@ -257,12 +257,27 @@ static int guard(char **argv)
 
 static long self_pid;
 
+#define MAX_WALK 4096
+
+/* PID, a descendant (a number of a children file; -1: none): signalled
+ * with SIG, counted in *N, and pushed on STACK to be walked in turn. */
+static void descendant(long pid, int sig, long *stack, size_t *top, int *n)
+{
+	if (pid <= 0 || pid == self_pid)
+		return;
+	if (sig)
+		sys3(__NR_kill, pid, sig, 0);
+	(*n)++;
+	if (*top < MAX_WALK)
+		stack[(*top)++] = pid;
+}
+
 /* Send SIG (0: only count) to every descendant of this process, down the
  * tree through /proc/PID/task/TID/children, zombies included (their
  * children may be on their way to this subreaper); how many. */
 static int signal_descendants(int sig)
 {
-	static long stack[4096];
+	static long stack[MAX_WALK];
 	static char dents[2048] __attribute__((aligned(8)));
 	static char text[4096];
 	size_t top = 0;
@@ -281,41 +296,25 @@ static int signal_descendants(int sig)
 				const struct dirent64 *d = (const struct dirent64 *)(dents + off);
 				off += d->d_reclen;
 				long tid = entry_pid(d);
-				if (!tid)
-					continue;
 				char cpath[64];
-				long f = sys3(__NR_openat, dir, path_of(cpath, "", tid, "/children"),
-					      O_RDONLY | O_CLOEXEC);
+				long f = tid ? sys3(__NR_openat, dir, path_of(cpath, "", tid, "/children"),
+						    O_RDONLY | O_CLOEXEC)
+					     : -1;
 				if (f < 0)
 					continue;
-				/* space-separated numbers, read in pieces */
+				/* numbers and spaces, read in pieces: a number may
+				 * go on in the next one */
 				long cur = -1, len;
-				while ((len = sys3(__NR_read, f, text, sizeof(text))) > 0) {
-					for (long i = 0; i <= len; i++) {
-						char ch = i < len ? text[i] : 'x';
-						if (ch >= '0' && ch <= '9') {
-							cur = (cur < 0 ? 0 : cur * 10) + (ch - '0');
+				while ((len = sys3(__NR_read, f, text, sizeof(text))) > 0)
+					for (long i = 0; i < len; i++) {
+						if (text[i] >= '0' && text[i] <= '9') {
+							cur = (cur < 0 ? 0 : cur * 10) + (text[i] - '0');
 							continue;
 						}
-						if (i == len) /* a number may go on in the next piece */
-							break;
-						if (cur > 0 && cur != self_pid) {
-							if (sig)
-								sys3(__NR_kill, cur, sig, 0);
-							n++;
-							if (top < sizeof(stack) / sizeof(stack[0]))
-								stack[top++] = cur;
-						}
+						descendant(cur, sig, stack, &top, &n);
 						cur = -1;
 					}
-				}
-				if (cur > 0 && cur != self_pid) {
-					if (sig)
-						sys3(__NR_kill, cur, sig, 0);
-					n++;
-					if (top < sizeof(stack) / sizeof(stack[0]))
-						stack[top++] = cur;
-				}
+				descendant(cur, sig, stack, &top, &n);
 				sys3(__NR_close, f, 0, 0);
 			}
 		}
