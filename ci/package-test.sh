@@ -149,13 +149,15 @@ check "launch run of the stored image by name [$out]" test "$out" = launch-test-
 if [ "$(dpkg --print-architecture)" = amd64 ] || [ "$(dpkg --print-architecture)" = arm64 ]; then
 	check "the small supervisor is installed" test -x /usr/libexec/launch/launch-supervise
 	as_user /usr/bin/launch run "$T/busybox.sqfs" sleep 3 >/dev/null 2>&1 &
-	bg=$!
+	bg=$! # the subshell of as_user: launch runs below it
+	sup=
 	for _ in $(seq 50); do
-		[ "$(readlink "/proc/$bg/exe")" != /usr/libexec/launch/launch-supervise ] || break
+		sup=$(pgrep -u "$user" -f "^launch-supervise S1 " | head -1)
+		[ -z "$sup" ] || break
 		sleep 0.1
 	done
 	check "a running container is left to /usr/libexec/launch/launch-supervise" \
-		test "$(readlink "/proc/$bg/exe")" = /usr/libexec/launch/launch-supervise
+		test -n "$sup" -a "$(readlink "/proc/${sup:-0}/exe" 2>/dev/null)" = /usr/libexec/launch/launch-supervise
 	wait "$bg"
 	check "and ends with its command's status" test $? = 0
 fi
