@@ -152,7 +152,7 @@ if [ "$(dpkg --print-architecture)" = amd64 ] || [ "$(dpkg --print-architecture)
 	bg=$! # the subshell of as_user: launch runs below it
 	sup=
 	for _ in $(seq 50); do
-		sup=$(pgrep -u "$user" -f "^launch-supervise S1 " | head -1)
+		sup=$(pgrep -u "$user" -f "^launch-supervise S1 " | head -1 || true)
 		[ -z "$sup" ] || break
 		sleep 0.1
 	done
