@@ -372,9 +372,7 @@ static int supervise(pid_t child, pid_t helper, int sfd, pid_t parent, int *stat
 		if (pfd[1 + nc].revents) {
 			/* The image server is gone (killed): every file of the
 			 * image now fails to read. Better an end that says why. */
-			launch_log(LAUNCH_LOG_ERROR,
-				   "the image server (see 'launch ps') ended while the container ran: stopping the "
-				   "container, which can no longer read its image");
+			launch_log(LAUNCH_LOG_ERROR, "%s", LAUNCH_SERVER_GONE_MSG);
 			signal_descendants(getpid(), SIGKILL, helper);
 			server = -1;
 		}

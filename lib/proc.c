@@ -733,25 +733,6 @@ static int guard_main(void *arg)
 	return 0;
 }
 
-/* Close every descriptor but the N of KEEP (ascending, -1s first). */
-static void close_but(const int *keep, int n)
-{
-	unsigned lo = 0;
-	for (int i = 0; i <= n; i++) {
-		unsigned hi = i < n ? (unsigned)keep[i] : ~0U; /* close [lo, hi) */
-		if (i < n && keep[i] < 0)
-			continue;
-		if (hi > lo) {
-#ifdef SYS_close_range
-			if (syscall(SYS_close_range, lo, hi - 1, 0U) < 0)
-#endif
-				for (unsigned fd = lo; fd < hi && fd < 4096; fd++)
-					syscall(SYS_close, (long)fd);
-		}
-		lo = hi + 1;
-	}
-}
-
 /* The spawner: the guard's parent for an instant, so that the guard is
  * not the process's child. Its descriptors are a copy of the process's at
  * the clone: it drops all but the pipe's read end, /proc and the
@@ -763,15 +744,11 @@ static int guard_spawner(void *arg)
 	sigset_t all;
 	sigfillset(&all);
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, (long)(_NSIG / 8)); /* Ctrl-C is not for it */
-	int keep[3] = { g->pipe[0], g->proc, g->exe };
-	for (int i = 0; i < 3; i++)
-		for (int j = i + 1; j < 3; j++)
-			if (keep[j] < keep[i]) {
-				int t = keep[i];
-				keep[i] = keep[j];
-				keep[j] = t;
-			}
-	close_but(keep, 3);
+	int keep[] = { g->pipe[0], g->proc, g->exe };
+	for (int fd = 0; fd <= 2; fd++) /* launch_fds_close leaves 0-2 */
+		if (fd != keep[0] && fd != keep[1] && fd != keep[2])
+			syscall(SYS_close, (long)fd);
+	launch_fds_close(keep, ARRAY_SIZE(keep));
 	syscall(SYS_fcntl, g->pipe[0], F_SETFD, 0L);
 	syscall(SYS_fcntl, g->proc, F_SETFD, 0L);
 	/* a session of its own: a signal to the caller's process group
